@@ -1,0 +1,10 @@
+//go:build purego || !(amd64 || arm64)
+
+package simd
+
+// archTiers: the purego build and other architectures run generic Go only.
+func archTiers() []string { return nil }
+
+func archGemmKernels(string, *gemmKernel[float32], *gemmKernel[float64]) {}
+
+func archVecKernels(string, *vecKernels[float32], *vecKernels[float64]) {}

@@ -1,0 +1,351 @@
+package simd
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/gradflow/gradflow/internal/parallel"
+)
+
+// Activation is the function an Epilogue applies to each element of C.
+type Activation uint8
+
+// Activations a GEMM epilogue can fuse.
+const (
+	ActIdentity Activation = iota
+	ActReLU
+)
+
+// Epilogue is applied to C after the product, while each tile is still in
+// cache: C[i][j] = act(C[i][j] + Bias[j]). The zero value does nothing.
+type Epilogue[T Float] struct {
+	Bias []T // length n, or nil for no bias
+	Act  Activation
+}
+
+func (e Epilogue[T]) active() bool { return e.Bias != nil || e.Act != ActIdentity }
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C and then applies ep.
+//
+// op(A) is m x k: A is stored row-major m x k with leading dimension lda, or
+// k x m when transA (A^T is used). op(B) is k x n: B is stored k x n, or
+// n x k when transB. C is m x n with leading dimension ldc. When beta == 0, C
+// is not read, so it may hold garbage. Transposes cost nothing beyond the
+// packing every large product does anyway.
+//
+// Large products are packed and blocked (BLIS/Goto: KC x NC panels of B,
+// MC x KC blocks of A, an MR x NR register microkernel from the SIMD tier)
+// and split over M/N tiles on GOMAXPROCS workers. K is never split and the
+// choice between the packed and the unpacked path depends only on the
+// shape, so the result is bit-identical for any GOMAXPROCS.
+//
+// Gemm panics if a dimension is negative, a leading dimension is too small,
+// or a slice is too short for the shape it is said to hold.
+func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, ep Epilogue[T]) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc, len(ep.Bias))
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc, ep)
+		return
+	}
+	if kind := unpackedFor(transA, transB, m, n, ldb); kind != notUnpacked {
+		gemmUnpacked(kind, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep)
+		return
+	}
+	gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep)
+}
+
+func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc, lbias int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("simd.Gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	check := func(name string, rows, cols, ld, l int) {
+		if ld < max(cols, 1) {
+			panic(fmt.Sprintf("simd.Gemm: %s is %dx%d but its leading dimension is %d", name, rows, cols, ld))
+		}
+		if rows > 0 && cols > 0 && l < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("simd.Gemm: %s is %dx%d with leading dimension %d, needs %d elements, has %d",
+				name, rows, cols, ld, (rows-1)*ld+cols, l))
+		}
+	}
+	check("A", ar, ac, lda, la)
+	check("B", br, bc, ldb, lb)
+	check("C", m, n, ldc, lc)
+	if lbias != 0 && lbias != n {
+		panic(fmt.Sprintf("simd.Gemm: bias has length %d, want n=%d", lbias, n))
+	}
+}
+
+// scaleC handles k == 0 or alpha == 0: C = beta*C, then the epilogue.
+func scaleC[T Float](m, n int, beta T, c []T, ldc int, ep Epilogue[T]) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+		} else if beta != 1 {
+			Scale(beta, row, row)
+		}
+		applyEpilogue(row, ep.Bias, ep.Act)
+	}
+}
+
+// applyEpilogue finishes the columns [j0, j0+len(row)) of one row of C.
+func applyEpilogue[T Float](row, bias []T, act Activation) {
+	if bias != nil {
+		bias = bias[:len(row)]
+		for j := range row {
+			row[j] += bias[j]
+		}
+	}
+	if act == ActReLU {
+		for j, v := range row {
+			if v < 0 {
+				row[j] = 0
+			}
+		}
+	}
+}
+
+// kernelFor returns the microkernel of the tier in use for T.
+func kernelFor[T Float]() gemmKernel[T] {
+	if isF32[T]() {
+		k := cur.sgemm
+		return *(*gemmKernel[T])(unsafe.Pointer(&k))
+	}
+	k := cur.dgemm
+	return *(*gemmKernel[T])(unsafe.Pointer(&k))
+}
+
+// gemmJob is one packed GEMM split into rectangles of C. It is reused
+// through a free list so that steady-state calls allocate nothing.
+type gemmJob[T Float] struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    T
+	a, b, c        []T
+	lda, ldb, ldc  int
+	ep             Epilogue[T]
+
+	kern     gemmKernel[T]
+	blk      Blocking
+	pm, pn   int // grid of tasks: pm row ranges x pn column ranges
+	mStep    int // rows per task, a multiple of MR
+	nStep    int // columns per task, a multiple of NR
+	scratch  []gemmScratch[T]
+	nworkers int
+}
+
+type gemmScratch[T Float] struct {
+	ap, bp []T // packed A block (MC x KC) and B panel (KC x NC), aligned views
+	tile   []T // MR x NR edge tile, aligned view
+	raw    [3][]T
+}
+
+// freeList recycles job objects so steady-state calls allocate nothing.
+// (A sync.Pool would be emptied by every GC cycle.)
+type freeList[J any] struct {
+	mu   sync.Mutex
+	free []*J
+}
+
+func (f *freeList[J]) get() *J {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := len(f.free); n > 0 {
+		j := f.free[n-1]
+		f.free = f.free[:n-1]
+		return j
+	}
+	return new(J)
+}
+
+func (f *freeList[J]) put(j *J) {
+	f.mu.Lock()
+	f.free = append(f.free, j)
+	f.mu.Unlock()
+}
+
+var (
+	jobs32     freeList[gemmJob[float32]]
+	jobs64     freeList[gemmJob[float64]]
+	unpacked32 freeList[unpackedJob[float32]]
+	unpacked64 freeList[unpackedJob[float64]]
+)
+
+// listFor picks the float32 or float64 list of a pair without an
+// interface conversion.
+func listFor[J any, T Float](l32, l64 unsafe.Pointer) *freeList[J] {
+	if isF32[T]() {
+		return (*freeList[J])(l32)
+	}
+	return (*freeList[J])(l64)
+}
+
+// alignedSlice returns a slice of n elements whose first element is 64-byte
+// aligned (one cache line, and the natural alignment of a zmm load), carved
+// from *raw, which grows when needed and is kept for the next call.
+func alignedSlice[T Float](raw *[]T, n int) []T {
+	var z T
+	size := int(unsafe.Sizeof(z))
+	pad := 64 / size
+	if cap(*raw) < n+pad {
+		*raw = make([]T, n+pad)
+	}
+	buf := (*raw)[:cap(*raw)]
+	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(buf)))%64) / size
+	if off != 0 {
+		off = pad - off
+	}
+	return buf[off : off+n : off+n]
+}
+
+// minParallelFlops is the product size below which splitting over workers
+// costs more in synchronisation than it saves (about 20 us of work).
+const minParallelFlops = 1 << 21
+
+func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, ep Epilogue[T]) {
+	list := listFor[gemmJob[T], T](unsafe.Pointer(&jobs32), unsafe.Pointer(&jobs64))
+	j := list.get()
+	j.transA, j.transB, j.m, j.n, j.k = transA, transB, m, n, k
+	j.alpha, j.beta, j.a, j.b, j.c = alpha, beta, a, b, c
+	j.lda, j.ldb, j.ldc, j.ep = lda, ldb, ldc, ep
+	j.kern = kernelFor[T]()
+	var z T
+	j.blk = blockingFor(int(unsafe.Sizeof(z)), j.kern.mr, j.kern.nr)
+
+	workers := parallel.Workers()
+	if 2*m*n*k < minParallelFlops {
+		workers = 1
+	}
+	j.split(workers)
+	j.nworkers = parallel.MaxWorkers(workers)
+	if len(j.scratch) < j.nworkers {
+		j.scratch = append(j.scratch, make([]gemmScratch[T], j.nworkers-len(j.scratch))...)
+	}
+	parallel.Run(j, j.pm*j.pn, workers)
+	j.a, j.b, j.c, j.ep.Bias = nil, nil, nil, nil // do not keep the caller's memory alive
+	list.put(j)
+}
+
+// split chooses a pm x pn grid of rectangles of C, one per worker, that
+// minimises the packing each worker repeats: a worker packs all of its
+// rows of A and all of its columns of B, so the cost is about
+// k*(m/pm + n/pn). Boundaries fall on multiples of MR and NR, so which tiles
+// are edge tiles is the same for every grid (a requirement for results that
+// do not depend on the number of workers).
+func (j *gemmJob[T]) split(workers int) {
+	mr, nr := j.kern.mr, j.kern.nr
+	mt, nt := ceilDiv(j.m, mr), ceilDiv(j.n, nr)
+	best, bpm, bpn := -1.0, 1, 1
+	for pm := 1; pm <= workers; pm++ {
+		if workers%pm != 0 {
+			continue
+		}
+		pn := workers / pm
+		if pm > mt || pn > nt {
+			continue
+		}
+		cost := float64(ceilDiv(mt, pm)*mr) + float64(ceilDiv(nt, pn)*nr)
+		if best < 0 || cost < best {
+			best, bpm, bpn = cost, pm, pn
+		}
+	}
+	if best < 0 { // fewer tiles than workers in both directions
+		bpm, bpn = 1, min(workers, nt)
+	}
+	j.pm, j.pn = bpm, bpn
+	j.mStep = ceilDiv(mt, bpm) * mr
+	j.nStep = ceilDiv(nt, bpn) * nr
+	j.pm = ceilDiv(j.m, j.mStep)
+	j.pn = ceilDiv(j.n, j.nStep)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// Do computes one rectangle of C with the five BLIS loops.
+func (j *gemmJob[T]) Do(worker, task int) {
+	m0 := (task / j.pn) * j.mStep
+	n0 := (task % j.pn) * j.nStep
+	m1 := min(m0+j.mStep, j.m)
+	n1 := min(n0+j.nStep, j.n)
+	s := &j.scratch[worker]
+	mr, nr := j.kern.mr, j.kern.nr
+	kc0, mc0, nc0 := j.blk.KC, j.blk.MC, j.blk.NC
+	s.tile = alignedSlice(&s.raw[2], mr*nr)
+	for jc := n0; jc < n1; jc += nc0 {
+		nc := min(nc0, n1-jc)
+		ncp := ceilDiv(nc, nr) * nr
+		for pc := 0; pc < j.k; pc += kc0 {
+			kc := min(kc0, j.k-pc)
+			s.bp = alignedSlice(&s.raw[1], kc*ncp)
+			packB(j.transB, j.b, j.ldb, pc, kc, jc, nc, nr, s.bp)
+			beta := j.beta
+			if pc > 0 {
+				beta = 1
+			}
+			last := pc+kc == j.k
+			for ic := m0; ic < m1; ic += mc0 {
+				mc := min(mc0, m1-ic)
+				mcp := ceilDiv(mc, mr) * mr
+				s.ap = alignedSlice(&s.raw[0], kc*mcp)
+				packA(j.transA, j.a, j.lda, ic, mc, pc, kc, mr, s.ap)
+				j.macro(s, ic, mc, jc, nc, kc, beta, last)
+			}
+		}
+	}
+}
+
+// macro runs the microkernel over an mc x nc block of C.
+func (j *gemmJob[T]) macro(s *gemmScratch[T], ic, mc, jc, nc, kc int, beta T, last bool) {
+	mr, nr := j.kern.mr, j.kern.nr
+	fn := j.kern.fn
+	ldc := j.ldc
+	epi := last && j.ep.active()
+	for jr := 0; jr < nc; jr += nr {
+		nn := min(nr, nc-jr)
+		bp := &s.bp[jr*kc]
+		for ir := 0; ir < mc; ir += mr {
+			mm := min(mr, mc-ir)
+			ap := &s.ap[ir*kc]
+			row0 := (ic+ir)*ldc + jc + jr
+			if mm == mr && nn == nr {
+				fn(kc, ap, bp, &j.c[row0], ldc, j.alpha, beta)
+			} else {
+				// Edge tile: compute the full padded tile into scratch, then
+				// merge the valid part, C = tile + beta*C.
+				fn(kc, ap, bp, &s.tile[0], nr, j.alpha, 0)
+				for i := 0; i < mm; i++ {
+					crow := j.c[row0+i*ldc : row0+i*ldc+nn]
+					trow := s.tile[i*nr : i*nr+nn]
+					if beta == 0 {
+						copy(crow, trow)
+					} else {
+						for t := range crow {
+							crow[t] = trow[t] + beta*crow[t]
+						}
+					}
+				}
+			}
+			if epi {
+				var bias []T
+				if j.ep.Bias != nil {
+					bias = j.ep.Bias[jc+jr : jc+jr+nn]
+				}
+				for i := 0; i < mm; i++ {
+					applyEpilogue(j.c[row0+i*ldc:row0+i*ldc+nn], bias, j.ep.Act)
+				}
+			}
+		}
+	}
+}
