@@ -240,8 +240,12 @@ func TestGemmPanics(t *testing.T) {
 		f()
 	}
 	a := make([]float64, 6)
-	mustPanic("short A", "A is 2x4", func() { Gemm(false, false, 2, 2, 4, 1, a, 4, make([]float64, 8), 2, 0, make([]float64, 4), 2, Epilogue[float64]{}) })
-	mustPanic("lda", "leading dimension is 2", func() { Gemm(false, false, 2, 2, 3, 1, a, 2, make([]float64, 6), 2, 0, make([]float64, 4), 2, Epilogue[float64]{}) })
+	mustPanic("short A", "A is 2x4", func() {
+		Gemm(false, false, 2, 2, 4, 1, a, 4, make([]float64, 8), 2, 0, make([]float64, 4), 2, Epilogue[float64]{})
+	})
+	mustPanic("lda", "leading dimension is 2", func() {
+		Gemm(false, false, 2, 2, 3, 1, a, 2, make([]float64, 6), 2, 0, make([]float64, 4), 2, Epilogue[float64]{})
+	})
 	mustPanic("bias", "bias has length 3", func() {
 		Gemm(false, false, 2, 2, 3, 1, a, 3, make([]float64, 6), 2, 0, make([]float64, 4), 2, Epilogue[float64]{Bias: make([]float64, 3)})
 	})
@@ -296,7 +300,9 @@ func TestGemmNoAllocs(t *testing.T) {
 		m, n, k := s[0], s[1], s[2]
 		a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 		bias := make([]float32, n)
-		f := func() { Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, Epilogue[float32]{Bias: bias, Act: ActReLU}) }
+		f := func() {
+			Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, Epilogue[float32]{Bias: bias, Act: ActReLU})
+		}
 		f()
 		if got := testing.AllocsPerRun(20, f); got != 0 {
 			t.Errorf("%dx%dx%d: %v allocs per call", m, n, k, got)

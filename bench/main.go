@@ -1,0 +1,105 @@
+// Command bench runs gradflow's benchmark suites and prints comparison
+// tables (or JSON lines with -json).
+//
+//	go run ./bench gemm [-json] [-sizes 64,256,1024] [-threads 1,2] [-mlp=true]
+//	go run ./bench peak [-json]
+//
+// The numbers are machine- and load-dependent: compare ratios from one run
+// (gradflow vs gonum, tier vs tier, kernel vs peak), not absolute values
+// across runs. bench/RESULTS.md records a run with its machine.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/gradflow/gradflow/internal/simd"
+)
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `usage: go run ./bench <suite> [flags]
+
+suites:
+  gemm   GEMM GFLOPS per SIMD tier and gonum, square sizes and MLP shapes
+  peak   one core's FMA peak per tier (asm loop of independent FMAs)
+  tiers  print the SIMD tiers this CPU and build support, best first
+
+Run "go run ./bench <suite> -h" for the flags of a suite.
+`)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "gemm":
+		err = runGemm(os.Args[2:])
+	case "peak":
+		err = runPeak(os.Args[2:])
+	case "tiers":
+		// For scripts: the SIMD tiers of this CPU and build, best first.
+		fmt.Println(strings.Join(simd.Tiers(), " "))
+	case "-h", "-help", "--help", "help":
+		usage()
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "bench: unknown suite %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+}
+
+// emitter writes either JSON lines or nothing (tables are printed by the
+// suites themselves).
+type emitter struct {
+	json bool
+	enc  *json.Encoder
+}
+
+func newEmitter(js bool) *emitter { return &emitter{json: js, enc: json.NewEncoder(os.Stdout)} }
+
+func (e *emitter) emit(v any) {
+	if e.json {
+		_ = e.enc.Encode(v)
+	}
+}
+
+func parseInts(flagName, s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("-%s: %q is not a positive integer", flagName, f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func header(js bool) {
+	if js {
+		return
+	}
+	fmt.Printf("# %s, GOMAXPROCS=%d, %s/%s\n# %s\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, simd.CurrentInfo())
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return fs
+}

@@ -1,0 +1,54 @@
+// Package simd holds gradflow's numerical kernels and chooses, once at start
+// up, the best implementation this CPU can run.
+//
+// # Tiers
+//
+// A tier is a complete table of kernels: "avx512" (AVX-512 F/DQ/BW/VL),
+// "avx2" (AVX2 + FMA3), "neon" (arm64 Advanced SIMD) and "generic" (portable
+// Go, always built, the reference every other tier is tested against).
+// init picks the best tier cpuid reports; GRADFLOW_SIMD=generic|avx2|avx512|neon
+// overrides it and the purego build tag removes all assembly. CurrentInfo
+// reports the choice and the blocking parameters.
+//
+// # GEMM
+//
+// Gemm computes C = alpha*op(A)*op(B) + beta*C followed by an optional fused
+// epilogue act(C + bias). Large products follow the BLIS/GotoBLAS design
+// (Goto and van de Geijn, "Anatomy of high-performance matrix
+// multiplication", ACM TOMS 2008; Van Zee and van de Geijn, "BLIS", 2015):
+//
+//	for jc in N by NC:            pack op(B)[pc:pc+KC, jc:jc+NC] into KC x NR micro-panels (L3)
+//	  for pc in K by KC:
+//	    for ic in M by MC:        pack op(A)[ic:ic+MC, pc:pc+KC] into MR x KC micro-panels (L2)
+//	      for jr in NC by NR:
+//	        for ir in MC by MR:   MR x NR microkernel, accumulators in registers (L1)
+//
+// Packing absorbs transposes and leading dimensions, so A^T B and A B^T cost
+// the same as A B. Panels are zero-padded to whole micro-panels, so the
+// microkernel never branches on edges; edge tiles go through a scratch tile.
+// KC, MC and NC are derived from the cache sizes cpuid reports (KC*(MR+NR)
+// elements fill about 65% of L1D, an MC x KC block half of L2, a KC x NC
+// panel half of L3) with defaults when cpuid cannot tell.
+//
+// When M or N is tiny (at most 4, e.g. a batch of 1..4 rows), packing would
+// cost as much as the product, and the rows of C are built from vector
+// kernels (axpy over rows of B, or dot products) that read the operands in
+// place.
+//
+// # Determinism
+//
+// The product is split over GOMAXPROCS workers by rectangles of C whose
+// borders fall on multiples of MR and NR; K is never split. Every element of
+// C is therefore computed by the same sequence of floating-point operations
+// whatever the number of workers: results are bit-identical for any
+// GOMAXPROCS (they can differ between tiers, whose microkernels sum in
+// different orders).
+//
+// # Vector kernels
+//
+// Axpy, Scale, Dot, Sum, Max and the elementwise Add, Sub, Mul, Div,
+// Maximum, Relu, Exp, Log, Tanh, Sigmoid work on whole slices. The math
+// functions of the SIMD tiers are polynomial approximations whose maximum
+// error in ulp is measured by the tests over the whole float range and stated
+// on each kernel.
+package simd

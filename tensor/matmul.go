@@ -1,0 +1,168 @@
+package tensor
+
+import (
+	"strconv"
+
+	"github.com/gradflow/gradflow/internal/simd"
+)
+
+// Activation is an elementwise function fused into a matrix product's
+// epilogue, applied to each output element after the bias is added.
+type Activation uint8
+
+// The activations an Epilogue can fuse.
+const (
+	ActIdentity Activation = iota // no activation
+	ActReLU                       // max(x, 0)
+)
+
+// String returns the activation's name.
+func (a Activation) String() string {
+	switch a {
+	case ActIdentity:
+		return "identity"
+	case ActReLU:
+		return "relu"
+	}
+	return "Activation(" + strconv.Itoa(int(a)) + ")"
+}
+
+// simdAct maps an Activation to the kernel's constant; the explicit mapping
+// keeps this exported enum stable whatever order the kernel uses.
+func (a Activation) simdAct() simd.Activation {
+	switch a {
+	case ActIdentity:
+		return simd.ActIdentity
+	case ActReLU:
+		return simd.ActReLU
+	}
+	panic("tensor.MatMulInto: unknown activation " + a.String())
+}
+
+// Epilogue is work fused into a matrix product while its output tile is
+// still in registers: after C = alpha*op(A)*op(B) + beta*C, add Bias (one
+// value per output column, broadcast over rows) and apply Act. Fusing saves
+// one or two extra passes over C, which is what a Linear layer followed by
+// an activation would otherwise cost. The zero value does nothing.
+type Epilogue[T Float] struct {
+	Bias *Tensor[T] // shape [n] or [1, n], or nil for no bias
+	Act  Activation
+}
+
+// MatMul returns the matrix product op(a) op(b), where op(x) is x or, when
+// the flag is set, the transpose of x (no transposed copy is made).
+//
+// 2-D operands give a 2-D product: op(a) is m x k, op(b) is k x n, and the
+// result is m x n. 3-D operands are batches of matrices: [B, ., .] times
+// [B, ., .] gives [B, m, n]; a 2-D operand next to a 3-D one is used for
+// every matrix of the batch. It panics if the shapes do not multiply.
+func MatMul[T Float](a, b *Tensor[T], transA, transB bool) *Tensor[T] {
+	return MatMulInto(nil, a, b, transA, transB, 1, 0, Epilogue[T]{})
+}
+
+// MatMulInto computes dst = alpha*op(a)*op(b) + beta*dst, then applies the
+// epilogue, and returns dst. Shapes are as for MatMul; a nil dst is
+// allocated. When beta is 0, dst is not read, so NaNs in a reused buffer do
+// not leak into the result. dst must not share data with a or b.
+//
+// The product is computed by simd.Gemm, which is parallel and bit-identical
+// for any GOMAXPROCS.
+func MatMulInto[T Float](dst, a, b *Tensor[T], transA, transB bool, alpha, beta T, ep Epilogue[T]) *Tensor[T] {
+	ra, rb := len(a.shape), len(b.shape)
+	if ra < 2 || ra > 3 || rb < 2 || rb > 3 {
+		panicMatMul(dst != nil, "need 2-D or 3-D operands", a, b, transA, transB)
+	}
+	// Stored operand shapes: a is [.., ar, ac], b is [.., br, bc].
+	ar, ac := a.shape[ra-2], a.shape[ra-1]
+	br, bc := b.shape[rb-2], b.shape[rb-1]
+	// Leading dimensions are the stored row lengths; Gemm wants them >= 1
+	// even for an empty operand (k == 0), where they are never used.
+	m, k, lda := ar, ac, max(ac, 1)
+	if transA {
+		m, k = ac, ar
+	}
+	kb, n, ldb := br, bc, max(bc, 1)
+	if transB {
+		kb, n = bc, br
+	}
+	if k != kb {
+		panicMatMul(dst != nil, "inner dimensions "+strconv.Itoa(k)+" and "+strconv.Itoa(kb)+" differ", a, b, transA, transB)
+	}
+	batch, batchA, batchB := 1, 1, 1
+	if ra == 3 {
+		batchA = a.shape[0]
+		batch = batchA
+	}
+	if rb == 3 {
+		batchB = b.shape[0]
+		batch = batchB
+	}
+	if ra == 3 && rb == 3 && batchA != batchB {
+		panicMatMul(dst != nil, "batch sizes differ", a, b, transA, transB)
+	}
+	batched := ra == 3 || rb == 3
+
+	if dst == nil {
+		if batched {
+			dst = New[T](batch, m, n)
+		} else {
+			dst = New[T](m, n)
+		}
+	} else {
+		ok := len(dst.shape) == 2 && !batched && dst.shape[0] == m && dst.shape[1] == n
+		ok = ok || len(dst.shape) == 3 && batched && dst.shape[0] == batch && dst.shape[1] == m && dst.shape[2] == n
+		if !ok {
+			want := "[" + strconv.Itoa(m) + " " + strconv.Itoa(n) + "]"
+			if batched {
+				want = "[" + strconv.Itoa(batch) + " " + strconv.Itoa(m) + " " + strconv.Itoa(n) + "]"
+			}
+			panic("tensor.MatMulInto: dst shape " + shapeStr(dst.shape) + ", want " + want + " for " +
+				shapeStr(a.shape) + " x " + shapeStr(b.shape) + transposeNote(transA, transB))
+		}
+	}
+
+	sep := simd.Epilogue[T]{Act: ep.Act.simdAct()}
+	if ep.Bias != nil {
+		bs := ep.Bias.shape
+		if !(len(bs) == 1 && bs[0] == n || len(bs) == 2 && bs[0] == 1 && bs[1] == n) {
+			panic("tensor.MatMulInto: bias shape " + shapeStr(bs) + ", want [" + strconv.Itoa(n) + "] for output columns of " +
+				shapeStr(a.shape) + " x " + shapeStr(b.shape) + transposeNote(transA, transB))
+		}
+		sep.Bias = ep.Bias.data
+	}
+	if m == 0 || n == 0 || batch == 0 {
+		return dst
+	}
+
+	if ra == 3 && rb == 2 && !transA {
+		// A batch of untransposed matrices times one matrix is a single
+		// product with batch*m rows: one large GEMM parallelizes and
+		// blocks better than batch small ones.
+		simd.Gemm(false, transB, batch*m, n, k, alpha, a.data, lda, b.data, ldb, beta, dst.data, n, sep)
+		return dst
+	}
+	sa, sb, sc := 0, 0, m*n
+	if ra == 3 {
+		sa = ar * ac
+	}
+	if rb == 3 {
+		sb = br * bc
+	}
+	for i := 0; i < batch; i++ {
+		simd.Gemm(transA, transB, m, n, k, alpha, a.data[i*sa:i*sa+ar*ac], lda, b.data[i*sb:i*sb+br*bc], ldb,
+			beta, dst.data[i*sc:(i+1)*sc], n, sep)
+	}
+	return dst
+}
+
+func transposeNote(transA, transB bool) string {
+	if !transA && !transB {
+		return ""
+	}
+	return " (transA=" + strconv.FormatBool(transA) + ", transB=" + strconv.FormatBool(transB) + ")"
+}
+
+func panicMatMul[T Float](into bool, why string, a, b *Tensor[T], transA, transB bool) {
+	panicOp("MatMul", into, "shapes "+shapeStr(a.shape)+" and "+shapeStr(b.shape)+transposeNote(transA, transB)+
+		" do not multiply: "+why)
+}
