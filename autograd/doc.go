@@ -1,0 +1,69 @@
+// Package autograd implements reverse-mode automatic differentiation of
+// tensor programs, define by run: operations on Vars execute immediately
+// and are recorded on a Tape; Backward walks the record in reverse.
+//
+// # Reverse mode
+//
+// For a program y = f_K(... f_1(x)) the tape stores, for every
+// operation, its inputs and whatever its backward rule needs (usually the
+// inputs and the output). Given the adjoint g = dL/dy of an output, an
+// operation's rule returns the vector-Jacobian products g^T (dy/dx_i) for
+// each input x_i; adjoints of a Var used several times are summed. Because
+// the tape is in recording order, which is a topological order, one
+// reverse sweep visits every Var after all its consumers. The cost of a
+// gradient is a small multiple of the cost of the forward pass, whatever
+// the number of inputs (Baydin et al., "Automatic differentiation in
+// machine learning: a survey", JMLR 2018).
+//
+// Broadcasting operations (Add, Sub, Mul, Div, Maximum, Minimum) follow
+// NumPy's rules; their rules sum the adjoint over the broadcast dimensions
+// (tensor.SumTo), the adjoint of broadcasting.
+//
+// # Higher derivatives
+//
+// Every backward rule is written with the differentiable operations of
+// this package, never with raw kernels. Normally the backward pass runs
+// with recording off, so those operations cost what kernels cost. With
+// GradOptions.CreateGraph the backward pass is recorded like any program,
+// the gradients it returns are Vars with history, and differentiating them
+// again gives second derivatives: Tape.HVP computes the Hessian-vector
+// product H v = d/dx <grad L(x), v> by this double backward (Pearlmutter
+// 1994), at the cost of about two gradients and without forming H. Rules
+// whose derivative is piecewise constant (ReLU, Abs, Maximum, Clamp, the
+// argmax routing of MaxAxis) use constant masks, which is exact almost
+// everywhere. Kinks follow PyTorch: derivative 0 at 0 for ReLU and Abs,
+// ties split evenly for Maximum and Minimum.
+//
+// # Gradients without side effects
+//
+// Backward(loss) adds dL/dp into the grad tensor each leaf was bound to
+// (Tape.Leaf), which is how parameters receive their gradients.
+// Grad(y, xs, opts) returns u^T dy/dx for chosen inputs and a seed u
+// without touching bound gradients; it first marks the Vars that lie on a
+// path from some x to y and differentiates only those.
+//
+// # Memory
+//
+// A Tape is an arena: Vars and their buffers are indexed by their position
+// in the step and reused after Reset when the shapes agree, and views
+// (Reshape, Rows) are cached the same way. A training step that repeats
+// itself therefore allocates nothing once warm (the tests assert 0
+// allocations with testing.AllocsPerRun). Vars and values are valid until
+// the next Reset.
+//
+// # Fused operations
+//
+// Linear computes act(alpha x W^T + b) as one GEMM whose epilogue adds the
+// bias and applies ReLU, and reads the ReLU mask from its output in the
+// backward pass, so the pre-activation is never stored. LogSoftmax
+// subtracts the row maximum before exponentiating and is exact for large
+// logits.
+//
+// # Checking
+//
+// GradCheck compares a function's analytic gradient with central finite
+// differences in float64, (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), whose
+// error is O(eps^2) truncation plus O(u/eps) rounding; at eps = 1e-6 about
+// 1e-10. Every op has a test that runs it at first order and, by checking a
+// function that itself calls Grad with CreateGraph, at second order.
+package autograd

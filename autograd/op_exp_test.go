@@ -1,0 +1,9 @@
+package autograd
+
+import "testing"
+
+func TestExpGrad(t *testing.T) {
+	rng := newRNG(3)
+	f := func(tp *Tape[float64], x []*Var[float64]) *Var[float64] { return Exp(x[0]) }
+	checkOp(t, f, randAway(rng, 3, 5))
+}

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/optim"
+	"github.com/gradflow/gradflow/tensor"
+	"github.com/gradflow/gradflow/train"
+)
+
+const fitUsage = `usage: train fit [flags]
+
+Trains an MLP and writes, in --out: config.json, metrics.jsonl (one JSON
+object per record), model.safetensors (PyTorch nn.Sequential key names),
+checkpoint.ckpt, and loss/accuracy figures (PNG and SVG). With no flags it
+trains 64-128-128-10 on the embedded UCI digits in a few seconds.
+
+examples:
+  train fit
+  train fit -data mnist:../shared/datasets/mnist -arch 784-512-512-10 -epochs 4 -lr 0.05 -batch 128
+  train fit -data csv:iris.csv,label=species -arch 4-16-3 -opt adam -lr 0.01
+  train fit -config run.json          (JSON with the flag names as keys; flags given too override it)
+  train fit -resume out/fit           (continue an interrupted run; -epochs/-steps may extend it)
+`
+
+// fitConfig holds every setting of a fit; it is saved as config.json so
+// that --resume rebuilds exactly the same run.
+type fitConfig struct {
+	Data        string  `json:"data"`
+	TestFrac    float64 `json:"test_frac"`
+	Arch        string  `json:"arch"`
+	Activation  string  `json:"act"`
+	Param       string  `json:"param"`
+	Init        string  `json:"init"`
+	Loss        string  `json:"loss"`
+	Opt         string  `json:"opt"`
+	LR          float64 `json:"lr"`
+	Momentum    float64 `json:"momentum"`
+	Nesterov    bool    `json:"nesterov"`
+	WeightDecay float64 `json:"wd"`
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	Eps         float64 `json:"eps"`
+	Schedule    string  `json:"schedule"`
+	Warmup      int     `json:"warmup"`
+	ClipNorm    float64 `json:"clip"`
+	Batch       int     `json:"batch"`
+	Epochs      int     `json:"epochs"`
+	Steps       int     `json:"steps"`
+	LogEvery    int     `json:"log_every"`
+	Seed        uint64  `json:"seed"`
+	DType       string  `json:"dtype"`
+	Threads     int     `json:"threads"`
+	Out         string  `json:"out"`
+	JSON        bool    `json:"json"`
+	NoFigures   bool    `json:"no_figures"`
+}
+
+func defaultFit() fitConfig {
+	return fitConfig{
+		Data: "digits", TestFrac: 0.2, Arch: "auto", Activation: "relu", Param: "sp", Init: "torch",
+		Loss: "auto", Opt: "sgd", LR: 0.05, Momentum: 0.9, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
+		Schedule: "constant", Batch: 32, Epochs: 20, Seed: 1, DType: "f32", Out: "out/fit",
+	}
+}
+
+func (c *fitConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Data, "data", c.Data, "dataset: digits | mnist:DIR | csv:FILE[,label=COL][,regression] | synthetic:spirals|gaussians|teacher|sinusoid|linear[,n=N][,d=D]")
+	fs.Float64Var(&c.TestFrac, "test-frac", c.TestFrac, "fraction held out for testing (datasets without a test split)")
+	fs.StringVar(&c.Arch, "arch", c.Arch, "layer widths, e.g. 784-512-512-10; \"auto\" = input-128-128-output")
+	fs.StringVar(&c.Activation, "act", c.Activation, "hidden activation: relu, tanh, sigmoid, gelu, silu, softplus, erf, leaky_relu, identity")
+	fs.StringVar(&c.Param, "param", c.Param, "parameterization: sp | ntk | mf | mup")
+	fs.StringVar(&c.Init, "init", c.Init, "weight init: torch, default (the parameterization's), he_normal, lecun_normal, glorot_uniform, orthogonal, ...")
+	fs.StringVar(&c.Loss, "loss", c.Loss, "loss: ce | mse | half_mse | auto (ce for classes, mse for regression)")
+	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: sgd | adam | adamw | adagrad | rmsprop")
+	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
+	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum (sgd, rmsprop)")
+	fs.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum (sgd)")
+	fs.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay")
+	fs.Float64Var(&c.Beta1, "beta1", c.Beta1, "Adam beta1")
+	fs.Float64Var(&c.Beta2, "beta2", c.Beta2, "Adam beta2")
+	fs.Float64Var(&c.Eps, "eps", c.Eps, "Adam/Adagrad/RMSprop epsilon")
+	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "lr schedule: constant | cosine | step:EVERY:GAMMA | exp:GAMMA | rm:C:T0:ALPHA (Robbins-Monro C/(T0+t)^ALPHA)")
+	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "linear warmup steps before the schedule")
+	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradient to this global norm (0: off)")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "batch size")
+	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "epochs (0: bounded by -steps only)")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "step budget (0: bounded by -epochs only)")
+	fs.IntVar(&c.LogEvery, "log-every", c.LogEvery, "steps between metric records (0: once per epoch)")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the split, the initialization and the data order")
+	fs.StringVar(&c.DType, "dtype", c.DType, "f32 | f64")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "worker threads (GOMAXPROCS); 0 keeps the default")
+	fs.StringVar(&c.Out, "out", c.Out, "output directory")
+	fs.BoolVar(&c.JSON, "json", c.JSON, "also print the metric records as JSON lines on stdout")
+	fs.BoolVar(&c.NoFigures, "no-figures", c.NoFigures, "skip the PNG/SVG figures")
+}
+
+// runFit parses the fit flags (with an optional -config file and -resume
+// directory) and trains.
+func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := defaultFit()
+	// -config and -resume decide the starting values of every other flag,
+	// so they are read before the real parse.
+	pre := flag.NewFlagSet("fit", flag.ContinueOnError)
+	pre.SetOutput(io.Discard)
+	configPath := pre.String("config", "", "")
+	resumeDir := pre.String("resume", "", "")
+	scratch := defaultFit()
+	scratch.register(pre)
+	if err := pre.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return usageError{fmt.Errorf("fit: %w (see train fit -h)", err)}
+	}
+	switch {
+	case *resumeDir != "" && *configPath != "":
+		return usagef("fit: -resume and -config cannot be combined (the run's own config.json is used)")
+	case *resumeDir != "":
+		if err := readConfig(filepath.Join(*resumeDir, "config.json"), &cfg); err != nil {
+			return err
+		}
+	case *configPath != "":
+		if err := readConfig(*configPath, &cfg); err != nil {
+			return err
+		}
+	}
+	fs := newFlags("fit", fitUsage, stderr)
+	fs.String("config", "", "JSON file with settings (keys are the flag names)")
+	fs.String("resume", "", "continue the interrupted run in this output directory")
+	cfg.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *resumeDir != "" {
+		changeable := map[string]bool{"epochs": true, "steps": true, "threads": true, "json": true, "resume": true, "no-figures": true}
+		var bad error
+		fs.Visit(func(f *flag.Flag) {
+			if !changeable[f.Name] && bad == nil {
+				bad = usagef("fit: -%s cannot change when resuming (only -epochs, -steps, -threads, -json)", f.Name)
+			}
+		})
+		if bad != nil {
+			return bad
+		}
+		cfg.Out = *resumeDir
+	}
+	if cfg.Threads < 0 {
+		return usagef("fit: -threads %d is negative", cfg.Threads)
+	}
+	if cfg.Threads > 0 {
+		runtime.GOMAXPROCS(cfg.Threads)
+	}
+	switch cfg.DType {
+	case "f32", "float32":
+		return fit[float32](ctx, cfg, *resumeDir != "", stdout, stderr)
+	case "f64", "float64":
+		return fit[float64](ctx, cfg, *resumeDir != "", stdout, stderr)
+	}
+	return usagef("fit: -dtype %q: want f32 or f64", cfg.DType)
+}
+
+func readConfig(path string, cfg *fitConfig) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return usageError{err}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return usagef("%s: %v", path, err)
+	}
+	return nil
+}
+
+// fit trains one model as cfg says.
+func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout, stderr io.Writer) error {
+	tk, err := loadTask[T](cfg.Data, cfg.TestFrac, cfg.Seed)
+	if err != nil {
+		return err
+	}
+	dims, err := parseArch(cfg.Arch, tk.train.Dim(), tk.outputs)
+	if err != nil {
+		return err
+	}
+	mcfg, err := modelConfig(cfg, dims)
+	if err != nil {
+		return err
+	}
+	model, err := nn.NewMLP[T](mcfg, rand.New(rand.NewPCG(cfg.Seed, 0x1417)))
+	if err != nil {
+		return usageError{err}
+	}
+	loss, oneHot, err := lossFor[T](cfg.Loss, tk)
+	if err != nil {
+		return err
+	}
+	opt, err := optimizerFor(cfg, model.Params())
+	if err != nil {
+		return err
+	}
+	sched, err := scheduleFor(cfg)
+	if err != nil {
+		return err
+	}
+	loader, err := data.NewLoader(tk.train, data.LoaderConfig{BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed, OneHot: oneHot})
+	if err != nil {
+		return usageError{err}
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return usageError{err}
+	}
+	if !resume {
+		b, _ := json.MarshalIndent(cfg, "", "  ")
+		if err := os.WriteFile(filepath.Join(cfg.Out, "config.json"), append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	mode := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if resume {
+		mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	mf, err := os.OpenFile(filepath.Join(cfg.Out, "metrics.jsonl"), mode, 0o644)
+	if err != nil {
+		return err
+	}
+	defer mf.Close()
+	var metrics io.Writer = mf
+	if cfg.JSON {
+		metrics = io.MultiWriter(mf, stdout)
+	}
+	prog := newProgress[T](stderr, cfg.Epochs, cfg.Steps, loader.BatchesPerEpoch(), !cfg.JSON)
+	ckpt := filepath.Join(cfg.Out, "checkpoint.ckpt")
+	tr, err := train.New(train.Config[T]{
+		Model: model, Loss: loss, Optimizer: opt, Schedule: sched, Train: loader,
+		Evals:  []train.Eval[T]{{Name: "test", Data: tk.test}},
+		Epochs: cfg.Epochs, Steps: cfg.Steps, LogEvery: cfg.LogEvery, Metrics: metrics,
+		Callbacks: []train.Callback[T]{prog}, ClipNorm: cfg.ClipNorm, Checkpoint: ckpt,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	if resume {
+		if err := tr.Resume(ckpt); err != nil {
+			return usageError{err}
+		}
+	}
+	fmt.Fprintf(stdout, "gradflow fit: %s (%d train, %d test), MLP %s %s/%s, %s lr %g, batch %d, %s, %d threads\n",
+		tk.name, tk.train.Len(), tk.test.Len(), joinInts(dims), cfg.Activation, cfg.Param, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
+	start := time.Now()
+	res, runErr := tr.Run(ctx)
+	prog.done()
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	if err := model.SaveFile(filepath.Join(cfg.Out, "model.safetensors")); err != nil {
+		return err
+	}
+	if !cfg.NoFigures {
+		if err := writeFigures(cfg.Out); err != nil {
+			return fmt.Errorf("figures: %w", err)
+		}
+	}
+	if runErr != nil {
+		return fmt.Errorf("%w at step %d; checkpoint in %s (continue with: train fit -resume %s)", errInterrupted, res.Steps, ckpt, cfg.Out)
+	}
+	trainLoss, trainAcc, err := tr.Evaluate(tk.train)
+	if err != nil {
+		return err
+	}
+	last := res.Last.Evals["test"]
+	fmt.Fprintf(stdout, "done in %.1fs: %d steps, %d epochs (%s)\n", time.Since(start).Seconds(), res.Steps, res.Epochs, res.Stopped)
+	if tk.classes > 0 && loss.Classification() {
+		fmt.Fprintf(stdout, "train accuracy %.2f%%  loss %.4f\ntest  accuracy %.2f%%  loss %.4f\n", 100*trainAcc, trainLoss, 100*last["accuracy"], last["loss"])
+	} else {
+		fmt.Fprintf(stdout, "train loss %.5f\ntest  loss %.5f\n", trainLoss, last["loss"])
+	}
+	fmt.Fprintf(stdout, "outputs in %s: config.json metrics.jsonl model.safetensors checkpoint.ckpt", cfg.Out)
+	if !cfg.NoFigures {
+		fmt.Fprint(stdout, " loss.png/svg accuracy.png/svg")
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+func joinInts(d []int) string {
+	s := make([]string, len(d))
+	for i, v := range d {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, "-")
+}
+
+// parseArch reads "784-512-10" and checks it against the data; "auto"
+// gives input-128-128-output.
+func parseArch(arch string, in, out int) ([]int, error) {
+	if arch == "auto" || arch == "" {
+		return []int{in, 128, 128, out}, nil
+	}
+	var dims []int
+	for _, f := range strings.Split(arch, "-") {
+		v, err := strconv.Atoi(f)
+		if err != nil || v <= 0 {
+			return nil, usagef("-arch %q: %q is not a positive width", arch, f)
+		}
+		dims = append(dims, v)
+	}
+	if len(dims) < 2 {
+		return nil, usagef("-arch %q: needs at least input and output widths", arch)
+	}
+	if dims[0] != in {
+		return nil, usagef("-arch %q: input width %d, but the data has %d features", arch, dims[0], in)
+	}
+	if dims[len(dims)-1] != out {
+		return nil, usagef("-arch %q: output width %d, but the data needs %d outputs", arch, dims[len(dims)-1], out)
+	}
+	return dims, nil
+}
+
+func modelConfig(cfg fitConfig, dims []int) (nn.MLPConfig, error) {
+	act, err := nn.ParseActivation(cfg.Activation)
+	if err != nil {
+		return nn.MLPConfig{}, usagef("-act: %v", err)
+	}
+	params := map[string]nn.Parameterization{"sp": nn.Standard, "standard": nn.Standard, "ntk": nn.NTK, "mf": nn.MeanField, "meanfield": nn.MeanField, "mup": nn.MuP}
+	p, ok := params[cfg.Param]
+	if !ok {
+		return nn.MLPConfig{}, usagef("-param %q: want sp, ntk, mf or mup", cfg.Param)
+	}
+	init := nn.Init(cfg.Init)
+	if cfg.Init == "default" {
+		init = nn.InitDefault
+	}
+	if p != nn.Standard && cfg.Init == "torch" {
+		init = nn.InitDefault // the other parameterizations define their own init
+	}
+	adaptive := cfg.Opt == "adam" || cfg.Opt == "adamw" || cfg.Opt == "adagrad" || cfg.Opt == "rmsprop"
+	return nn.MLPConfig{Dims: dims, Activation: act, Parameterization: p, Init: init, AdaptiveLR: adaptive}, nil
+}
+
+func lossFor[T tensor.Float](name string, tk *task[T]) (train.Loss[T], bool, error) {
+	classes := tk.classes > 0
+	switch name {
+	case "auto":
+		if classes {
+			return &train.CrossEntropy[T]{}, false, nil
+		}
+		return &train.MSE[T]{}, false, nil
+	case "ce":
+		if !classes {
+			return nil, false, usagef("-loss ce needs class labels; %s is a regression dataset", tk.name)
+		}
+		return &train.CrossEntropy[T]{}, false, nil
+	case "mse", "half_mse":
+		return &train.MSE[T]{Half: name == "half_mse", Classes: classes}, classes, nil
+	}
+	return nil, false, usagef("-loss %q: want ce, mse, half_mse or auto", name)
+}
+
+func optimizerFor[T tensor.Float](cfg fitConfig, params []*nn.Param[T]) (optim.Optimizer[T], error) {
+	var o optim.Optimizer[T]
+	var err error
+	switch cfg.Opt {
+	case "sgd":
+		o, err = optim.NewSGD(params, optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, Nesterov: cfg.Nesterov, WeightDecay: cfg.WeightDecay})
+	case "adam", "adamw":
+		ac := optim.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay}
+		if cfg.Opt == "adam" {
+			o, err = optim.NewAdam(params, ac)
+		} else {
+			o, err = optim.NewAdamW(params, ac)
+		}
+	case "adagrad":
+		o, err = optim.NewAdagrad(params, optim.AdagradConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay, Eps: cfg.Eps})
+	case "rmsprop":
+		o, err = optim.NewRMSprop(params, optim.RMSpropConfig{LR: cfg.LR, Alpha: 0.99, Eps: cfg.Eps, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
+	default:
+		return nil, usagef("-opt %q: want sgd, adam, adamw, adagrad or rmsprop", cfg.Opt)
+	}
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return o, nil
+}
+
+// scheduleFor parses -schedule and -warmup.
+func scheduleFor(cfg fitConfig) (optim.Schedule, error) {
+	parts := strings.Split(cfg.Schedule, ":")
+	nums := make([]float64, len(parts)-1)
+	for i, p := range parts[1:] {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, usagef("-schedule %q: %q is not a number", cfg.Schedule, p)
+		}
+		nums[i] = v
+	}
+	need := func(n int) error {
+		if len(nums) != n {
+			return usagef("-schedule %q: %s takes %d numbers", cfg.Schedule, parts[0], n)
+		}
+		return nil
+	}
+	var s optim.Schedule
+	switch parts[0] {
+	case "constant":
+		if err := need(0); err != nil {
+			return nil, err
+		}
+		s = optim.Constant{}
+	case "cosine":
+		if err := need(0); err != nil {
+			return nil, err
+		}
+		if cfg.Steps <= 0 {
+			return nil, usagef("-schedule cosine needs -steps (the length of the anneal)")
+		}
+		s = optim.Cosine{Total: cfg.Steps - cfg.Warmup}
+	case "step":
+		if err := need(2); err != nil {
+			return nil, err
+		}
+		s = optim.StepDecay{Every: int(nums[0]), Gamma: nums[1]}
+	case "exp":
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		s = optim.Exponential{Gamma: nums[0]}
+	case "rm":
+		if err := need(3); err != nil {
+			return nil, err
+		}
+		s = optim.RobbinsMonro{C: nums[0], T0: nums[1], Alpha: nums[2]}
+	default:
+		return nil, usagef("-schedule %q: want constant, cosine, step:EVERY:GAMMA, exp:GAMMA or rm:C:T0:ALPHA", cfg.Schedule)
+	}
+	if cfg.Warmup > 0 {
+		s = optim.Warmup{Steps: cfg.Warmup, Start: 0, Then: s}
+	}
+	if err := s.Validate(); err != nil {
+		return nil, usagef("-schedule: %v", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,106 @@
+package nn
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// torchPython is the interpreter with Debian's python3-torch.
+const torchPython = "/usr/bin/python3"
+
+func haveTorch() bool {
+	return exec.Command(torchPython, "-c", "import torch").Run() == nil
+}
+
+// TestLoadTorchWrittenFile loads a safetensors file written by PyTorch
+// (testdata/torch/interop.py save, the format written by hand) and checks
+// that the rebuilt model reproduces torch's outputs. Only the committed
+// fixture is needed, not torch.
+func TestLoadTorchWrittenFile(t *testing.T) {
+	m, err := LoadFile[float64](filepath.Join(torchDir, "torch_mlp.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(torchDir, "torch_mlp_io.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var io struct{ X, Y jsonTensor }
+	if err := json.Unmarshal(raw, &io); err != nil {
+		t.Fatal(err)
+	}
+	tp := autograd.NewTape[float64]()
+	assertClose(t, "output", m.Forward(tp, tp.Const(io.X.tensor())).Value(), io.Y)
+}
+
+// TestTorchLoadsGradflowFile saves gradflow models (float32 and float64,
+// standard and NTK parameterizations), has PyTorch load each into
+// torch.nn.Sequential with load_state_dict(strict=True), and compares
+// outputs. Skipped when python3-torch is not installed.
+func TestTorchLoadsGradflowFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts python3 with torch three times")
+	}
+	if !haveTorch() {
+		t.Skip("python3-torch not installed (apt-get install python3-torch)")
+	}
+	dir := t.TempDir()
+	x := tensor.RandN(newRNG(3), 0.0, 1.0, 6, 4)
+	in := filepath.Join(dir, "x.json")
+	b, _ := json.Marshal(jsonTensor{Shape: x.Shape(), Data: x.Data()})
+	if err := os.WriteFile(in, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, model, outPath string) jsonTensor {
+		cmd := exec.Command(torchPython, filepath.Join(torchDir, "interop.py"), "load", model, in, outPath)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("interop.py: %v\n%s", err, out)
+		}
+		raw, err := os.ReadFile(outPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var y jsonTensor
+		if err := json.Unmarshal(raw, &y); err != nil {
+			t.Fatal(err)
+		}
+		return y
+	}
+	for _, p := range []Parameterization{Standard, NTK} {
+		t.Run(string(p)+"/f64", func(t *testing.T) {
+			m, _ := NewMLP[float64](MLPConfig{Dims: []int{4, 7, 5, 3}, Activation: GELU, Activations: []Activation{"", SiLU},
+				Parameterization: p, BStd: 0.3}, newRNG(4))
+			path := filepath.Join(dir, string(p)+"64.safetensors")
+			if err := m.SaveFile(path); err != nil {
+				t.Fatal(err)
+			}
+			y := run(t, path, filepath.Join(dir, string(p)+"64.json"))
+			tp := autograd.NewTape[float64]()
+			// NTK's multipliers are folded into torch's weights, which
+			// rounds once more than gradflow's fused alpha: 1e-10 still
+			// holds by far (see torchTol).
+			assertClose(t, "output", m.Forward(tp, tp.Const(x)).Value(), y)
+		})
+	}
+	t.Run("standard/f32", func(t *testing.T) {
+		m, _ := NewMLP[float32](MLPConfig{Dims: []int{4, 7, 3}, Activation: Tanh, Init: InitTorch}, newRNG(5))
+		path := filepath.Join(dir, "f32.safetensors")
+		if err := m.SaveFile(path); err != nil {
+			t.Fatal(err)
+		}
+		y := run(t, path, filepath.Join(dir, "f32.json"))
+		tp := autograd.NewTape[float32]()
+		got := m.Forward(tp, tp.Const(tensor.Convert[float32](x))).Value()
+		// float32: the two libraries round their sums differently; 1e-5
+		// relative is a few float32 ulps times the sum length.
+		if !tensor.AllClose(tensor.Convert[float64](got), y.tensor(), 1e-5, 1e-6) {
+			t.Errorf("outputs %v, torch %v", got, y.Data)
+		}
+	})
+}

@@ -1,0 +1,127 @@
+// Package optim implements the optimization methods gradflow trains and
+// studies models with: the torch.optim optimizers (SGD with heavy-ball and
+// Nesterov momentum, Adam, AdamW, Adagrad, RMSprop), Polyak's step size and
+// Armijo line search, proximal operators and proximal / accelerated
+// proximal gradient methods (ISTA, FISTA with restart), the variance-reduced
+// methods SVRG and SAGA for finite sums, learning-rate schedules, and
+// gradient clipping.
+//
+// # Parameters and groups
+//
+// Optimizers update Params (nn.Param: Value, Grad, LRScale) in place, with no
+// heap allocation per step once their buffers exist. Parameters form
+// groups with their own hyperparameters, as torch's param_groups; the
+// constructor makes group 0 and AddGroup adds more. The learning rate of a
+// parameter is its group's LR times its own LRScale, which is how the muP and
+// mean-field parameterizations give each layer its learning rate. A Param
+// whose Grad is nil is skipped and its per-parameter state does not advance.
+// State and LoadState convert an optimizer's state (hyperparameters, step
+// counts, buffers named as in torch's state_dict) to a serializable State,
+// encoded as JSON or, exactly and with a checksum, by State.MarshalBinary.
+//
+// # Update rules
+//
+// With g the gradient, eta the learning rate and t the per-parameter step
+// count (from 1), the torch.optim optimizers follow the rules of torch 1.13
+// exactly (testdata/torchoptim holds trajectories of torch that the tests
+// replay to 1e-12):
+//
+//	SGD      g += wd x;  b = g (t=1), b = mu b + (1-damp) g;  g = g + mu b (nesterov) or b;  x -= eta g
+//	Adam     g += wd x;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+//	         x -= eta/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)      (v -> max(v) with amsgrad)
+//	AdamW    x *= 1 - eta wd, then Adam without the g += wd x
+//	Adagrad  g += wd x;  s += g^2;  x -= eta/(1+(t-1) lr_decay) * g/(sqrt(s)+eps)
+//	RMSprop  g += wd x;  v = a v + (1-a) g^2;  d = sqrt(v - gbar^2)+eps (centered) or sqrt(v)+eps
+//	         b = mu b + g/d, x -= eta b (momentum)  or  x -= eta g/d
+//
+// SGD's momentum is Polyak's heavy ball (Polyak 1964): after the first step,
+// x_{t+1} = x_t - eta grad f(x_t) + mu (x_t - x_{t-1}). On a quadratic with
+// eigenvalues in [mu, L] the choice eta = 4/(sqrt L + sqrt mu)^2,
+// momentum ((sqrt L - sqrt mu)/(sqrt L + sqrt mu))^2 contracts like
+// (sqrt kappa - 1)/(sqrt kappa + 1) per step, kappa = L/mu, against
+// 1 - 1/kappa for gradient descent with eta = 1/L. Nesterov's method
+// (Nesterov 1983) with eta = 1/L and momentum (sqrt kappa - 1)/(sqrt kappa + 1)
+// contracts like 1 - 1/sqrt(kappa). Adagrad is Duchi, Hazan and Singer
+// (2011); Adam is Kingma and Ba (2015); AdamW's decoupled decay is
+// Loshchilov and Hutter (2019).
+//
+// # Rates the tests check
+//
+// For f L-smooth and satisfying the Polyak-Lojasiewicz inequality
+// |grad f(x)|^2 / 2 >= mu (f(x) - f*), which holds for strongly convex f but
+// also for 0.5|Ax - b|^2 with a wide A and for x^2 + 3 sin^2 x (Karimi,
+// Nutini and Schmidt 2016), gradient descent with eta = 1/L satisfies
+// f(x_k) - f* <= (1 - mu/L)^k (f(x_0) - f*).
+//
+// Stochastic gradient descent with a constant step on a problem with
+// gradient noise settles at a loss floor proportional to eta; with steps
+// eta_t = c/(t0 + t)^alpha satisfying the Robbins-Monro conditions
+// (Robbins and Monro 1951) sum eta_t = inf and sum eta_t^2 < inf, i.e.
+// 1/2 < alpha <= 1, it converges, and with alpha = 1 and c > 1/(2 mu) on a
+// mu-strongly convex problem E f(x_t) - f* = O(1/t). When every example can
+// be fit exactly (interpolation) constant-step SGD converges linearly.
+//
+// SVRG (Johnson and Zhang 2013) and SAGA (Defazio, Bach and Lacoste-Julien
+// 2014) reduce the variance of the stochastic gradient of a finite sum
+// (1/n) sum f_i to zero at the optimum and converge linearly with a constant
+// step on strongly convex problems.
+//
+// For F = f + g with f L-smooth convex and g convex with a cheap proximal
+// operator prox_{eta g}(x) = argmin_z g(z) + |z - x|^2/(2 eta), ISTA
+// (proximal gradient, eta = 1/L) has F(x_k) - F* <= L |x_0 - x*|^2 / (2k)
+// and FISTA (Beck and Teboulle 2009) F(x_k) - F* <= 2 L |x_0 - x*|^2/(k+1)^2;
+// adaptive restart (O'Donoghue and Candès 2015) recovers linear convergence
+// under strong convexity without knowing mu.
+//
+// Polyak's step eta_k = (f(x_k) - f*)/|g_k|^2 (Polyak 1987) guarantees
+// |x_{k+1} - x*|^2 <= |x_k - x*|^2 - (f(x_k) - f*)^2/|g_k|^2 for any convex f.
+// The Armijo line search (Armijo 1966) accepts the first step of a
+// geometric sequence that decreases f by at least c eta |g|^2.
+//
+// # Schedules and batch size
+//
+// A Schedule gives a factor of the base learning rate per step: Constant,
+// RobbinsMonro, StepDecay, Exponential, Cosine (Loshchilov and Hutter
+// 2017), Warmup, or any ScheduleFunc; a Scheduler applies it to an
+// optimizer's groups. LinearScaledLR is the linear scaling rule of Goyal et
+// al. (2017): multiply the learning rate by k when the minibatch grows by k,
+// with a warmup. ClipGradNorm and ClipGradValue match
+// torch.nn.utils.clip_grad_norm_ and clip_grad_value_.
+//
+// # References
+//
+//   - H. Robbins and S. Monro, A stochastic approximation method, Ann. Math.
+//     Statist. 22 (1951).
+//   - B. T. Polyak, Some methods of speeding up the convergence of iteration
+//     methods, USSR Comput. Math. Math. Phys. 4 (1964); Introduction to
+//     Optimization (1987).
+//   - L. Armijo, Minimization of functions having Lipschitz continuous first
+//     partial derivatives, Pacific J. Math. 16 (1966).
+//   - Y. Nesterov, A method for solving the convex programming problem with
+//     convergence rate O(1/k^2), Soviet Math. Dokl. 27 (1983).
+//   - J. Duchi, E. Hazan and Y. Singer, Adaptive subgradient methods for
+//     online learning and stochastic optimization, JMLR 12 (2011).
+//   - D. P. Kingma and J. Ba, Adam: a method for stochastic optimization,
+//     ICLR 2015.
+//   - I. Loshchilov and F. Hutter, SGDR (ICLR 2017) and Decoupled weight
+//     decay regularization (ICLR 2019).
+//   - A. Beck and M. Teboulle, A fast iterative shrinkage-thresholding
+//     algorithm for linear inverse problems, SIAM J. Imaging Sci. 2 (2009).
+//   - B. O'Donoghue and E. Candès, Adaptive restart for accelerated gradient
+//     schemes, Found. Comput. Math. 15 (2015).
+//   - R. Johnson and T. Zhang, Accelerating stochastic gradient descent using
+//     predictive variance reduction, NIPS 2013.
+//   - L. Xiao and T. Zhang, A proximal stochastic gradient method with
+//     progressive variance reduction, SIAM J. Optim. 24 (2014).
+//   - A. Defazio, F. Bach and S. Lacoste-Julien, SAGA: a fast incremental
+//     gradient method with support for non-strongly convex composite
+//     objectives, NIPS 2014.
+//   - P. Goyal et al., Accurate, large minibatch SGD: training ImageNet in
+//     1 hour, arXiv:1706.02677 (2017).
+//   - H. Karimi, J. Nutini and M. Schmidt, Linear convergence of gradient
+//     and proximal-gradient methods under the Polyak-Lojasiewicz condition,
+//     ECML-PKDD 2016.
+//   - A. Nedić and D. Bertsekas, Incremental subgradient methods for
+//     nondifferentiable optimization, SIAM J. Optim. 12 (2001).
+//   - N. Loizou et al., Stochastic Polyak step-size for SGD, AISTATS 2021.
+package optim

@@ -1,0 +1,136 @@
+package optim
+
+import (
+	"math"
+
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// SGDConfig holds the hyperparameters of SGD, with torch.optim.SGD's names
+// and meaning. The zero value is plain gradient descent with learning rate 0;
+// set LR.
+type SGDConfig struct {
+	// LR is the learning rate eta (>= 0).
+	LR float64 `json:"lr"`
+	// Momentum is the heavy-ball coefficient mu (>= 0); 0 disables the
+	// momentum buffer.
+	Momentum float64 `json:"momentum"`
+	// Dampening tau scales the gradient entering the buffer by 1 - tau.
+	Dampening float64 `json:"dampening"`
+	// WeightDecay lambda adds lambda*x to the gradient (L2 regularization
+	// coupled to the step, as torch's SGD).
+	WeightDecay float64 `json:"weight_decay"`
+	// Nesterov uses the Nesterov form of momentum (Sutskever et al. 2013);
+	// it needs Momentum > 0 and Dampening == 0.
+	Nesterov bool `json:"nesterov"`
+	// Maximize ascends the objective instead of descending it.
+	Maximize bool `json:"maximize"`
+}
+
+func (c SGDConfig) lr() float64                 { return c.LR }
+func (c SGDConfig) withLR(lr float64) SGDConfig { c.LR = lr; return c }
+
+func (c SGDConfig) validate() error {
+	const k = "SGD"
+	switch {
+	case !finiteNonNeg(c.LR):
+		return errField(k, "LR", c.LR, "a finite number >= 0")
+	case !finiteNonNeg(c.Momentum):
+		return errField(k, "Momentum", c.Momentum, "a finite number >= 0")
+	case math.IsNaN(c.Dampening) || math.IsInf(c.Dampening, 0):
+		return errField(k, "Dampening", c.Dampening, "a finite number")
+	case !finiteNonNeg(c.WeightDecay):
+		return errField(k, "WeightDecay", c.WeightDecay, "a finite number >= 0")
+	case c.Nesterov && (c.Momentum <= 0 || c.Dampening != 0):
+		return errField(k, "Nesterov", true, "Momentum > 0 and Dampening = 0 (Nesterov momentum)")
+	}
+	return nil
+}
+
+// SGD is stochastic gradient descent with optional heavy-ball or Nesterov
+// momentum and L2 weight decay, following torch.optim.SGD exactly. With
+// g the gradient (negated if Maximize), per parameter and step t:
+//
+//	g <- g + lambda*x                      if WeightDecay != 0
+//	b <- g  (t = 1);  b <- mu*b + (1-tau)*g  (t > 1)   if Momentum != 0
+//	g <- g + mu*b (Nesterov)  or  g <- b   if Momentum != 0
+//	x <- x - eta*g
+//
+// With Momentum = mu and Dampening = 0 this is Polyak's heavy ball
+// x_{t+1} = x_t - eta grad f(x_t) + mu (x_t - x_{t-1}) after the first step.
+type SGD[T tensor.Float] struct {
+	base[T, SGDConfig]
+}
+
+const sgdMomentum = 0 // index of "momentum_buffer"
+
+// NewSGD returns an SGD optimizer over params (its group 0) with the
+// hyperparameters cfg. It returns an error naming the field if cfg is
+// invalid.
+func NewSGD[T tensor.Float](params []*Param[T], cfg SGDConfig) (*SGD[T], error) {
+	o := &SGD[T]{}
+	o.init("sgd", "momentum_buffer")
+	if err := o.AddGroup(cfg, params...); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Step performs one SGD update of every parameter that has a gradient.
+func (o *SGD[T]) Step() {
+	o.steps++
+	for gi := range o.groups {
+		g := &o.groups[gi]
+		h := g.hyper
+		for pi, p := range g.params {
+			if p.Grad == nil {
+				continue
+			}
+			checkGrad(o.kind, p)
+			s := &g.slots[pi]
+			s.step++
+			x, gr := p.Value.Data(), p.Grad.Data()
+			gr = gr[:len(x)]
+			negLR := T(-h.LR * lrScale(p))
+			wd := T(h.WeightDecay)
+			if h.Momentum == 0 {
+				for i := range x {
+					d := gr[i]
+					if h.Maximize {
+						d = -d
+					}
+					if h.WeightDecay != 0 {
+						d += wd * x[i]
+					}
+					x[i] += negLR * d
+				}
+				continue
+			}
+			first := s.bufs[sgdMomentum] == nil
+			b := o.buf(s, sgdMomentum, len(x))[:len(x)]
+			mu, damp := T(h.Momentum), T(1-h.Dampening)
+			for i := range x {
+				d := gr[i]
+				if h.Maximize {
+					d = -d
+				}
+				if h.WeightDecay != 0 {
+					d += wd * x[i]
+				}
+				// torch clones the first gradient into the buffer
+				// rather than damping it.
+				if first {
+					b[i] = d
+				} else {
+					b[i] = b[i]*mu + damp*d
+				}
+				if h.Nesterov {
+					d += mu * b[i]
+				} else {
+					d = b[i]
+				}
+				x[i] += negLR * d
+			}
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package optim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+)
+
+// State is the serializable state of an optimizer: what a checkpoint needs
+// to continue a run exactly where it stopped. It mirrors torch.optim's
+// state_dict: the hyperparameters of every group and, for every parameter,
+// its step count and named buffers ("momentum_buffer", "exp_avg",
+// "exp_avg_sq", ... with torch's names). Buffers are stored as float64,
+// which holds float32 values exactly.
+//
+// State encodes to JSON with encoding/json (readable, but not for NaN or
+// Inf values) and to a compact binary form with MarshalBinary, which keeps
+// every bit and carries a checksum.
+type State struct {
+	// Kind names the optimizer ("sgd", "adam", ...); LoadState refuses
+	// the state of another kind.
+	Kind string `json:"kind"`
+	// Steps is the number of calls to Step.
+	Steps int64 `json:"steps"`
+	// Extra holds optimizer-level scalars (FISTA's momentum sequence, the
+	// Polyak level, ...).
+	Extra map[string]float64 `json:"extra,omitempty"`
+	// Groups has one entry per parameter group, in order.
+	Groups []GroupState `json:"groups"`
+}
+
+// GroupState is the state of one parameter group.
+type GroupState struct {
+	// Hyper is the group's config struct (SGDConfig, AdamConfig, ...) as JSON.
+	Hyper json.RawMessage `json:"hyper"`
+	// Params has one entry per parameter of the group, in order.
+	Params []ParamState `json:"params"`
+}
+
+// ParamState is the state of one parameter.
+type ParamState struct {
+	// Name and Len identify the parameter; loading checks both.
+	Name string `json:"name"`
+	Len  int    `json:"len"`
+	// Step is the number of updates applied to this parameter (torch's
+	// per-parameter "step").
+	Step int64 `json:"step"`
+	// Buffers are the named per-parameter tensors, flattened row-major.
+	Buffers []Buffer `json:"buffers,omitempty"`
+}
+
+// Buffer is one named per-parameter tensor of optimizer state.
+type Buffer struct {
+	Name string    `json:"name"`
+	Data []float64 `json:"data"`
+}
+
+// binaryMagic starts every binary-encoded State; the byte after the name is
+// the format version.
+var binaryMagic = []byte("gradflow-optim\x00\x01")
+
+// MarshalBinary encodes s as: magic and version, the length and JSON text of
+// s without buffer data, every buffer's float64 values in little-endian
+// order, and a CRC-32 (IEEE) of all preceding bytes.
+func (s *State) MarshalBinary() ([]byte, error) {
+	hdr := *s
+	hdr.Groups = make([]GroupState, len(s.Groups))
+	n := 0
+	for gi, g := range s.Groups {
+		hg := GroupState{Hyper: g.Hyper, Params: make([]ParamState, len(g.Params))}
+		for pi, p := range g.Params {
+			hp := p
+			hp.Buffers = make([]Buffer, len(p.Buffers))
+			for bi, b := range p.Buffers {
+				// A header entry records the length in Data's place:
+				// a one-element slice holding it.
+				hp.Buffers[bi] = Buffer{Name: b.Name, Data: []float64{float64(len(b.Data))}}
+				n += len(b.Data)
+			}
+			hg.Params[pi] = hp
+		}
+		hdr.Groups[gi] = hg
+	}
+	for k, v := range s.Extra {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("optim: State.MarshalBinary: extra %q = %v is not finite", k, v)
+		}
+	}
+	js, err := json.Marshal(&hdr)
+	if err != nil {
+		return nil, fmt.Errorf("optim: State.MarshalBinary: %v", err)
+	}
+	out := make([]byte, 0, len(binaryMagic)+8+len(js)+8*n+4)
+	out = append(out, binaryMagic...)
+	out = binary.LittleEndian.AppendUint64(out, uint64(len(js)))
+	out = append(out, js...)
+	for _, g := range s.Groups {
+		for _, p := range g.Params {
+			for _, b := range p.Buffers {
+				for _, v := range b.Data {
+					out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
+				}
+			}
+		}
+	}
+	return binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(out)), nil
+}
+
+// UnmarshalBinary decodes data written by MarshalBinary into s. It refuses
+// data that is truncated, has trailing bytes, or fails the checksum.
+func (s *State) UnmarshalBinary(data []byte) error {
+	const what = "optim: State.UnmarshalBinary: "
+	if len(data) < len(binaryMagic)+8+4 || !bytes.Equal(data[:len(binaryMagic)-1], binaryMagic[:len(binaryMagic)-1]) {
+		return errors.New(what + "not an optimizer state (bad magic or too short)")
+	}
+	if v := data[len(binaryMagic)-1]; v != binaryMagic[len(binaryMagic)-1] {
+		return fmt.Errorf(what+"unsupported format version %d", v)
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return errors.New(what + "checksum mismatch (corrupt or truncated data)")
+	}
+	rest := body[len(binaryMagic):]
+	hl := binary.LittleEndian.Uint64(rest)
+	rest = rest[8:]
+	if hl > uint64(len(rest)) {
+		return errors.New(what + "header length exceeds data")
+	}
+	var hdr State
+	if err := json.Unmarshal(rest[:hl], &hdr); err != nil {
+		return fmt.Errorf(what+"header: %v", err)
+	}
+	rest = rest[hl:]
+	for gi := range hdr.Groups {
+		for pi := range hdr.Groups[gi].Params {
+			bufs := hdr.Groups[gi].Params[pi].Buffers
+			for bi := range bufs {
+				if len(bufs[bi].Data) != 1 {
+					return fmt.Errorf(what+"buffer %q: malformed length", bufs[bi].Name)
+				}
+				n := bufs[bi].Data[0]
+				if n < 0 || n != math.Trunc(n) || n*8 > float64(len(rest)) {
+					return fmt.Errorf(what+"buffer %q: length %v exceeds the data", bufs[bi].Name, n)
+				}
+				d := make([]float64, int(n))
+				for i := range d {
+					d[i] = math.Float64frombits(binary.LittleEndian.Uint64(rest[8*i:]))
+				}
+				rest = rest[8*len(d):]
+				bufs[bi].Data = d
+			}
+		}
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf(what+"%d trailing bytes", len(rest))
+	}
+	*s = hdr
+	return nil
+}

@@ -1,0 +1,38 @@
+// Package train runs the training loop of a gradflow model.
+//
+// One step is the data flow of ARCHITECTURE.md, with nothing allocated in
+// steady state:
+//
+//	loader fills a reused batch -> tape.Reset -> model.Forward -> loss
+//	-> divergence guard on the loss -> tape.Backward writes Param.Grad
+//	-> divergence guard on ||grad|| -> optional clipping -> lr_t = base * schedule(t)
+//	-> optimizer.Step updates Param.Value in place -> callbacks
+//
+// # Divergence guard
+//
+// A NaN or infinite loss or gradient stops the run with an error that names
+// the step, before the optimizer touches the parameters, so they keep their
+// last finite values.
+//
+// # Checkpoints and resume
+//
+// A checkpoint holds everything the rest of the run depends on: the
+// parameters, the optimizer state (hyperparameters and buffers), the loader
+// position (seed, epoch, offset: the permutation of an epoch is regenerated
+// from them), the step and epoch counters and the early-stopping record. It
+// is one file: a magic string, a JSON header, the parameters as safetensors,
+// the optimizer state, and a SHA-256 of all of it, written to a temporary
+// file, fsynced and renamed over the old one, so a crash never leaves a
+// half-written checkpoint. Resume restores all of it into a Trainer built
+// with the same configuration; the resumed run is then bit-identical to an
+// uninterrupted one, because every source of change (data order, learning
+// rate at step t, optimizer buffers) is a function of what was saved.
+//
+// # Metrics
+//
+// Every LogEvery steps (and at the end of each epoch) a Record with the
+// training loss and accuracy averaged since the last record, the gradient
+// norm, the learning rate, throughput and elapsed time, and the evaluation
+// of every Eval set, is written as one JSON line to Config.Metrics and
+// passed to the callbacks.
+package train

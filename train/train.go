@@ -1,0 +1,458 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/optim"
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// Eval is a dataset evaluated (full pass, no gradients) at every record.
+type Eval[T tensor.Float] struct {
+	Name string
+	Data *data.Dataset[T]
+}
+
+// EarlyStop ends training when Metric (an evaluation loss, "<eval>.loss",
+// or accuracy, "<eval>.accuracy") has not improved by more than MinDelta
+// for Patience consecutive records.
+type EarlyStop struct {
+	Metric   string
+	Patience int
+	MinDelta float64
+}
+
+// Config is everything a training run needs.
+type Config[T tensor.Float] struct {
+	Model     nn.Module[T]
+	Loss      Loss[T]
+	Optimizer optim.Optimizer[T]
+	// Schedule scales every group's base learning rate (the rate the
+	// optimizer was built with) by Factor(step). Nil means constant.
+	Schedule optim.Schedule
+	Train    *data.Loader[T]
+	Evals    []Eval[T]
+	// EvalBatch is the batch size of evaluation passes (default 1024).
+	EvalBatch int
+	// Epochs and Steps bound the run; whichever is reached first ends it.
+	// At least one must be positive.
+	Epochs, Steps int
+	// LogEvery is the number of steps between records; 0 records once per
+	// epoch only.
+	LogEvery int
+	// Metrics receives one JSON object per record; may be nil.
+	Metrics io.Writer
+	// Callbacks run after every step and at every record, in order.
+	Callbacks []Callback[T]
+	EarlyStop *EarlyStop
+	// ClipNorm > 0 rescales the gradient to at most this global norm.
+	ClipNorm float64
+	// Checkpoint, when non-empty, is the file a checkpoint is written to
+	// every CheckpointEvery steps (if > 0), at the end of every epoch, and
+	// when the run ends or is cancelled.
+	Checkpoint      string
+	CheckpointEvery int
+}
+
+// Record is one line of metrics.
+type Record struct {
+	Step          int                           `json:"step"`
+	Epoch         int                           `json:"epoch"`
+	Loss          float64                       `json:"loss"`
+	Accuracy      *float64                      `json:"accuracy,omitempty"`
+	GradNorm      float64                       `json:"grad_norm"`
+	LR            float64                       `json:"lr"`
+	SamplesPerSec float64                       `json:"samples_per_sec"`
+	Time          float64                       `json:"time"`
+	Evals         map[string]map[string]float64 `json:"eval,omitempty"`
+}
+
+// Step is what a callback sees after every optimizer step.
+type Step[T tensor.Float] struct {
+	Step, Epoch int
+	Loss        float64
+	GradNorm    float64
+	LR          float64
+	Batch       *data.Batch[T]
+	Output      *autograd.Var[T]
+}
+
+// Callback observes the run (probes for NTK, landscape, mean-field
+// metrics). A returned error stops the run with that error; ErrStop stops
+// it cleanly.
+type Callback[T tensor.Float] interface {
+	OnStep(s *Step[T]) error
+	OnRecord(r *Record) error
+}
+
+// ErrStop, returned by a callback, ends the run without error.
+var ErrStop = errors.New("train: stop requested")
+
+// Result summarises a finished run.
+type Result struct {
+	Steps, Epochs int
+	Last          Record
+	Stopped       string // "steps", "epochs", "early_stop", "callback", "cancelled"
+}
+
+// Trainer runs a Config.
+type Trainer[T tensor.Float] struct {
+	cfg    Config[T]
+	params []*nn.Param[T]
+	tape   *autograd.Tape[T]
+	base   []float64 // base learning rate of each group
+
+	step, epoch int
+	// running sums since the last record
+	sumLoss            float64
+	sumCorrect, sumN   int
+	stepsSinceRecord   int
+	lastGradNorm, lr   float64
+	start, recordStart time.Time
+	elapsed            float64 // seconds of earlier sessions (resume)
+	best               float64
+	bad                int
+	last               Record
+}
+
+// New validates cfg and returns a Trainer positioned at step 0.
+func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
+	switch {
+	case cfg.Model == nil:
+		return nil, errors.New("train: Config.Model is nil")
+	case cfg.Loss == nil:
+		return nil, errors.New("train: Config.Loss is nil")
+	case cfg.Optimizer == nil:
+		return nil, errors.New("train: Config.Optimizer is nil")
+	case cfg.Train == nil:
+		return nil, errors.New("train: Config.Train is nil")
+	case cfg.Epochs <= 0 && cfg.Steps <= 0:
+		return nil, fmt.Errorf("train: Epochs (%d) or Steps (%d) must be positive", cfg.Epochs, cfg.Steps)
+	case cfg.LogEvery < 0 || cfg.CheckpointEvery < 0 || cfg.ClipNorm < 0 || cfg.EvalBatch < 0:
+		return nil, errors.New("train: LogEvery, CheckpointEvery, ClipNorm and EvalBatch must not be negative")
+	}
+	if cfg.Schedule != nil {
+		if err := cfg.Schedule.Validate(); err != nil {
+			return nil, fmt.Errorf("train: schedule: %w", err)
+		}
+	}
+	if es := cfg.EarlyStop; es != nil {
+		if es.Patience <= 0 {
+			return nil, fmt.Errorf("train: EarlyStop.Patience = %d, want > 0", es.Patience)
+		}
+		if _, _, err := splitMetric(es.Metric, cfg.Evals); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.EvalBatch == 0 {
+		cfg.EvalBatch = 1024
+	}
+	tr := &Trainer[T]{cfg: cfg, params: cfg.Model.Params(), tape: autograd.NewTape[T]()}
+	tr.base = make([]float64, cfg.Optimizer.NumGroups())
+	for g := range tr.base {
+		tr.base[g] = cfg.Optimizer.LR(g)
+	}
+	tr.best = math.NaN()
+	return tr, nil
+}
+
+func splitMetric[T tensor.Float](m string, evals []Eval[T]) (name, field string, err error) {
+	for _, e := range evals {
+		for _, f := range []string{"loss", "accuracy"} {
+			if m == e.Name+"."+f {
+				return e.Name, f, nil
+			}
+		}
+	}
+	return "", "", fmt.Errorf("train: EarlyStop.Metric %q is not <eval name>.loss or <eval name>.accuracy of a configured Eval", m)
+}
+
+// StepCount returns the number of optimizer steps taken.
+func (tr *Trainer[T]) StepCount() int { return tr.step }
+
+// EpochCount returns the current epoch (0-based).
+func (tr *Trainer[T]) EpochCount() int { return tr.epoch }
+
+// Run trains until the step or epoch budget is reached, early stopping
+// fires, a callback stops it, or ctx is cancelled. On cancellation it writes
+// a final checkpoint (when configured) and returns ctx's error.
+func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
+	cfg := &tr.cfg
+	tr.start = time.Now()
+	tr.recordStart = tr.start
+	res := Result{}
+	finish := func(why string, err error) (Result, error) {
+		if tr.stepsSinceRecord > 0 && err == nil {
+			if rerr := tr.record(); rerr != nil && !errors.Is(rerr, ErrStop) {
+				err = rerr
+			}
+		}
+		if cfg.Checkpoint != "" && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			if cerr := tr.SaveCheckpoint(cfg.Checkpoint); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+		res.Steps, res.Epochs, res.Last, res.Stopped = tr.step, tr.epoch, tr.last, why
+		return res, err
+	}
+	for {
+		if cfg.Epochs > 0 && tr.epoch >= cfg.Epochs {
+			return finish("epochs", nil)
+		}
+		if cfg.Steps > 0 && tr.step >= cfg.Steps {
+			return finish("steps", nil)
+		}
+		if err := ctx.Err(); err != nil {
+			return finish("cancelled", err)
+		}
+		if !cfg.Train.Next() {
+			// End of an epoch: the loader has moved to the next one. The
+			// record is skipped when a LogEvery record just covered the
+			// same steps.
+			tr.epoch++
+			if tr.stepsSinceRecord > 0 {
+				if err := tr.record(); err != nil {
+					if errors.Is(err, ErrStop) {
+						return finish(tr.stopReason(), nil)
+					}
+					return finish("error", err)
+				}
+			}
+			if cfg.Checkpoint != "" {
+				if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
+					return finish("error", err)
+				}
+			}
+			continue
+		}
+		if err := tr.trainStep(cfg.Train.Batch()); err != nil {
+			if errors.Is(err, ErrStop) {
+				return finish("callback", nil)
+			}
+			return finish("error", err)
+		}
+		if cfg.LogEvery > 0 && tr.step%cfg.LogEvery == 0 {
+			if err := tr.record(); err != nil {
+				if errors.Is(err, ErrStop) {
+					return finish(tr.stopReason(), nil)
+				}
+				return finish("error", err)
+			}
+		}
+		if cfg.Checkpoint != "" && cfg.CheckpointEvery > 0 && tr.step%cfg.CheckpointEvery == 0 {
+			if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
+				return finish("error", err)
+			}
+		}
+	}
+}
+
+func (tr *Trainer[T]) stopReason() string {
+	if tr.cfg.EarlyStop != nil && tr.bad >= tr.cfg.EarlyStop.Patience {
+		return "early_stop"
+	}
+	return "callback"
+}
+
+// DivergenceError reports a non-finite loss or gradient.
+type DivergenceError struct {
+	Step  int
+	What  string // "loss" or "gradient"
+	Value float64
+}
+
+func (e *DivergenceError) Error() string {
+	return fmt.Sprintf("train: diverged at step %d: %s is %v (parameters keep their values from before this step)", e.Step, e.What, e.Value)
+}
+
+// trainStep runs one forward/backward/update on b.
+func (tr *Trainer[T]) trainStep(b *data.Batch[T]) error {
+	cfg := &tr.cfg
+	tp := tr.tape
+	tp.Reset()
+	cfg.Optimizer.ZeroGrad()
+	out := cfg.Model.Forward(tp, tp.Const(b.X))
+	loss := cfg.Loss.Eval(out, b)
+	lv := float64(loss.Item())
+	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		return &DivergenceError{Step: tr.step + 1, What: "loss", Value: lv}
+	}
+	tp.Backward(loss)
+	gn := optim.GradNorm(tr.params)
+	if math.IsNaN(gn) || math.IsInf(gn, 0) {
+		return &DivergenceError{Step: tr.step + 1, What: "gradient norm", Value: gn}
+	}
+	if cfg.ClipNorm > 0 {
+		optim.ClipGradNorm(tr.params, cfg.ClipNorm)
+	}
+	factor := 1.0
+	if cfg.Schedule != nil {
+		factor = cfg.Schedule.Factor(tr.step)
+		if !(factor >= 0) || math.IsInf(factor, 0) {
+			return fmt.Errorf("train: schedule factor at step %d is %v", tr.step, factor)
+		}
+	}
+	for g, lr := range tr.base {
+		cfg.Optimizer.SetLR(g, lr*factor)
+	}
+	if la, ok := cfg.Optimizer.(optim.LossAware); ok {
+		la.SetLoss(lv)
+	}
+	cfg.Optimizer.Step()
+	tr.step++
+	tr.lastGradNorm, tr.lr = gn, tr.base[0]*factor
+	tr.sumLoss += lv * float64(b.Size())
+	tr.sumN += b.Size()
+	if cfg.Loss.Classification() && b.Labels != nil {
+		tr.sumCorrect += correct(out.Value(), b.Labels)
+	}
+	tr.stepsSinceRecord++
+	if len(cfg.Callbacks) > 0 {
+		s := Step[T]{Step: tr.step, Epoch: tr.epoch, Loss: lv, GradNorm: gn, LR: tr.lr, Batch: b, Output: out}
+		for _, c := range cfg.Callbacks {
+			if err := c.OnStep(&s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// record writes a metrics record, evaluates, and applies early stopping.
+func (tr *Trainer[T]) record() error {
+	cfg := &tr.cfg
+	now := time.Now()
+	r := Record{Step: tr.step, Epoch: tr.epoch, GradNorm: tr.lastGradNorm, LR: tr.lr}
+	if tr.sumN > 0 {
+		r.Loss = tr.sumLoss / float64(tr.sumN)
+		if cfg.Loss.Classification() {
+			acc := float64(tr.sumCorrect) / float64(tr.sumN)
+			r.Accuracy = &acc
+		}
+		if dt := now.Sub(tr.recordStart).Seconds(); dt > 0 {
+			r.SamplesPerSec = float64(tr.sumN) / dt
+		}
+	} else {
+		r.Loss = math.NaN()
+	}
+	r.Time = tr.elapsed + now.Sub(tr.start).Seconds()
+	if len(cfg.Evals) > 0 {
+		r.Evals = make(map[string]map[string]float64, len(cfg.Evals))
+		for _, e := range cfg.Evals {
+			loss, acc, err := tr.Evaluate(e.Data)
+			if err != nil {
+				return fmt.Errorf("train: evaluating %q: %w", e.Name, err)
+			}
+			m := map[string]float64{"loss": loss}
+			if cfg.Loss.Classification() {
+				m["accuracy"] = acc
+			}
+			r.Evals[e.Name] = m
+		}
+	}
+	tr.sumLoss, tr.sumCorrect, tr.sumN, tr.stepsSinceRecord = 0, 0, 0, 0
+	tr.last = r
+	if cfg.Metrics != nil {
+		if err := writeRecord(cfg.Metrics, &r); err != nil {
+			return fmt.Errorf("train: writing metrics: %w", err)
+		}
+	}
+	for _, c := range cfg.Callbacks {
+		if err := c.OnRecord(&r); err != nil {
+			return err
+		}
+	}
+	tr.recordStart = time.Now() // evaluation time does not count against throughput
+	if es := cfg.EarlyStop; es != nil && r.Evals != nil {
+		name, field, _ := splitMetric(es.Metric, cfg.Evals)
+		v := r.Evals[name][field]
+		if field == "loss" {
+			v = -v // larger is better below
+		}
+		if math.IsNaN(tr.best) || v > tr.best+es.MinDelta {
+			tr.best, tr.bad = v, 0
+		} else if tr.bad++; tr.bad >= es.Patience {
+			return ErrStop
+		}
+	}
+	return nil
+}
+
+// writeRecord writes r as one JSON line; NaN and Inf (which JSON cannot
+// hold) are written as null.
+func writeRecord(w io.Writer, r *Record) error {
+	type alias Record
+	b, err := json.Marshal((*alias)(r))
+	if err != nil {
+		// A NaN loss (an empty record) is the only expected cause.
+		cp := *r
+		if math.IsNaN(cp.Loss) || math.IsInf(cp.Loss, 0) {
+			cp.Loss = 0
+		}
+		b, err = json.Marshal((*alias)(&cp))
+		if err != nil {
+			return err
+		}
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// Evaluate returns the mean loss and the accuracy (0 unless the loss is a
+// classification loss) of the model on ds, in batches of EvalBatch without
+// recording gradients.
+func (tr *Trainer[T]) Evaluate(ds *data.Dataset[T]) (loss, acc float64, err error) {
+	return Evaluate(tr.cfg.Model, tr.cfg.Loss, ds, tr.cfg.EvalBatch, tr.tape)
+}
+
+// Evaluate computes the mean loss and accuracy of model on ds in batches
+// of batch rows, with gradients off. tape may be nil (a new one is made).
+func Evaluate[T tensor.Float](model nn.Module[T], loss Loss[T], ds *data.Dataset[T], batch int, tape *autograd.Tape[T]) (float64, float64, error) {
+	if tape == nil {
+		tape = autograd.NewTape[T]()
+	}
+	if batch <= 0 {
+		batch = 1024
+	}
+	ld, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: batch, OneHot: needsOneHot(loss, ds)})
+	if err != nil {
+		return 0, 0, err
+	}
+	prev := tape.SetGradEnabled(false)
+	defer tape.SetGradEnabled(prev)
+	var sum float64
+	var n, ok int
+	for ld.Next() {
+		b := ld.Batch()
+		tape.Reset()
+		out := model.Forward(tape, tape.Const(b.X))
+		l := float64(loss.Eval(out, b).Item())
+		sum += l * float64(b.Size())
+		n += b.Size()
+		if loss.Classification() && b.Labels != nil {
+			ok += correct(out.Value(), b.Labels)
+		}
+	}
+	tape.Reset()
+	if n == 0 {
+		return 0, 0, errors.New("empty dataset")
+	}
+	return sum / float64(n), float64(ok) / float64(n), nil
+}
+
+// needsOneHot: an MSE loss on a labelled dataset without Y trains on
+// one-hot targets.
+func needsOneHot[T tensor.Float](loss Loss[T], ds *data.Dataset[T]) bool {
+	_, isMSE := loss.(*MSE[T])
+	return isMSE && ds.Y == nil && ds.Labels != nil
+}
