@@ -62,6 +62,7 @@ type fitConfig struct {
 	Epochs      int     `json:"epochs"`
 	Steps       int     `json:"steps"`
 	LogEvery    int     `json:"log_every"`
+	CkptEvery   int     `json:"ckpt_every"`
 	Seed        uint64  `json:"seed"`
 	DType       string  `json:"dtype"`
 	Threads     int     `json:"threads"`
@@ -101,6 +102,7 @@ func (c *fitConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "epochs (0: bounded by -steps only)")
 	fs.IntVar(&c.Steps, "steps", c.Steps, "step budget (0: bounded by -epochs only)")
 	fs.IntVar(&c.LogEvery, "log-every", c.LogEvery, "steps between metric records (0: once per epoch)")
+	fs.IntVar(&c.CkptEvery, "ckpt-every", c.CkptEvery, "steps between checkpoints (0: at the end of every epoch only)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the split, the initialization and the data order")
 	fs.StringVar(&c.DType, "dtype", c.DType, "f32 | f64")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "worker threads (GOMAXPROCS); 0 keeps the default")
@@ -140,7 +142,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.String("config", "", "JSON file with settings (keys are the flag names)")
 	fs.String("resume", "", "continue the interrupted run in this output directory")
 	cfg.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *resumeDir != "" {
@@ -227,34 +229,41 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 			return err
 		}
 	}
-	mode := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if resume {
-		mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	mf, err := os.OpenFile(filepath.Join(cfg.Out, "metrics.jsonl"), mode, 0o644)
-	if err != nil {
-		return err
-	}
-	defer mf.Close()
-	var metrics io.Writer = mf
-	if cfg.JSON {
-		metrics = io.MultiWriter(mf, stdout)
-	}
 	prog := newProgress[T](stderr, cfg.Epochs, cfg.Steps, loader.BatchesPerEpoch(), !cfg.JSON)
 	ckpt := filepath.Join(cfg.Out, "checkpoint.ckpt")
+	metrics := &lazyWriter{}
 	tr, err := train.New(train.Config[T]{
 		Model: model, Loss: loss, Optimizer: opt, Schedule: sched, Train: loader,
 		Evals:  []train.Eval[T]{{Name: "test", Data: tk.test}},
 		Epochs: cfg.Epochs, Steps: cfg.Steps, LogEvery: cfg.LogEvery, Metrics: metrics,
-		Callbacks: []train.Callback[T]{prog}, ClipNorm: cfg.ClipNorm, Checkpoint: ckpt,
+		Callbacks: []train.Callback[T]{prog}, ClipNorm: cfg.ClipNorm, Checkpoint: ckpt, CheckpointEvery: cfg.CkptEvery,
 	})
 	if err != nil {
 		return usageError{err}
 	}
+	metricsPath := filepath.Join(cfg.Out, "metrics.jsonl")
 	if resume {
 		if err := tr.Resume(ckpt); err != nil {
 			return usageError{err}
 		}
+		// Records written after the checkpoint (before the run was
+		// killed) will be produced again: drop them.
+		if err := truncateMetrics(metricsPath, tr.StepCount()); err != nil {
+			return err
+		}
+	}
+	mode := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if resume {
+		mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	mf, err := os.OpenFile(metricsPath, mode, 0o644)
+	if err != nil {
+		return err
+	}
+	defer mf.Close()
+	metrics.w = mf
+	if cfg.JSON {
+		metrics.w = io.MultiWriter(mf, stdout)
 	}
 	fmt.Fprintf(stdout, "gradflow fit: %s (%d train, %d test), MLP %s %s/%s, %s lr %g, batch %d, %s, %d threads\n",
 		tk.name, tk.train.Len(), tk.test.Len(), joinInts(dims), cfg.Activation, cfg.Param, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
@@ -451,4 +460,32 @@ func scheduleFor(cfg fitConfig) (optim.Schedule, error) {
 		return nil, usagef("-schedule: %v", err)
 	}
 	return s, nil
+}
+
+// lazyWriter forwards to w, which is set once the metrics file is opened
+// (after a resume has decided how to open it).
+type lazyWriter struct{ w io.Writer }
+
+func (l *lazyWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
+
+// truncateMetrics keeps the records of path up to step (inclusive).
+func truncateMetrics(path string, step int) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []byte
+	for line := range strings.Lines(string(b)) {
+		var r struct {
+			Step int `json:"step"`
+		}
+		if json.Unmarshal([]byte(line), &r) != nil || r.Step > step {
+			break // a torn last line or a record past the checkpoint
+		}
+		keep = append(keep, line...)
+	}
+	return os.WriteFile(path, keep, 0o644)
 }

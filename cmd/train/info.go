@@ -21,7 +21,7 @@ example:
 func runInfo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("info", infoUsage, stderr)
 	js := fs.Bool("json", false, "print one JSON object")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	info := simd.CurrentInfo()

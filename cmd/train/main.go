@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		fmt.Fprint(stdout, topUsage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "train: unknown command %q\n%s", cmd, topUsage)
+		fmt.Fprintf(stderr, "train: unknown command %q (want fit or info; see train help)\n", cmd)
 		return 2
 	}
 	switch {
@@ -106,7 +106,7 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 
 // parseFlags parses args, turning flag errors into usage errors (the flag
 // package has already printed the message and usage).
-func parseFlags(fs *flag.FlagSet, args []string) error {
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	if err == nil {
@@ -116,7 +116,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return nil
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(os.Stdout)
+		fs.SetOutput(stdout)
 		fs.Usage()
 		return err
 	}
