@@ -76,7 +76,10 @@ func ExampleReadIDX() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	x := data.IDXTensor[float32](a)
+	x, err := data.IDXTensor[float32](a)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(a.Type, a.Dims, x.Data()[:6])
 	// Output:
 	// 00 00 08 03 00 00 00 02 00 00 00 02 00 00 00 03

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"testing"
+
+	"github.com/gradflow/gradflow/tensor"
 )
 
 // Run a fuzzer with, for example,
@@ -95,9 +97,12 @@ func FuzzIDX(f *testing.F) {
 				t.Fatal("uncompressed input not reproduced by WriteIDX")
 			}
 		}
-		if a.Len() > 0 && a.Len() <= 1<<16 {
-			x := IDXTensor[float32](a)
-			if x.Len() != a.Len() {
+		if a.Len() <= 1<<16 {
+			x, err := IDXTensor[float32](a)
+			if (err != nil) != (len(a.Dims) > tensor.MaxRank) {
+				t.Fatalf("IDXTensor of rank %d: %v", len(a.Dims), err)
+			}
+			if err == nil && x.Len() != a.Len() {
 				t.Fatalf("tensor of %d elements for %d", x.Len(), a.Len())
 			}
 		}

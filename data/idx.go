@@ -99,9 +99,36 @@ func (a *IDX) At(i int) float64 {
 	panic("data: IDX.At on unknown type " + a.Type.String())
 }
 
+// check verifies that a is consistent, as ReadIDX guarantees but a
+// hand-built IDX may not be.
+func (a *IDX) check() error {
+	size := uint64(a.Type.Size())
+	if size == 0 {
+		return fmt.Errorf("data: idx: unknown element type %v", a.Type)
+	}
+	if len(a.Dims) == 0 {
+		return fmt.Errorf("data: idx: no dimensions")
+	}
+	bytes := size
+	for _, d := range a.Dims {
+		hi, lo := bits.Mul64(bytes, uint64(d))
+		if d < 0 || hi != 0 {
+			return fmt.Errorf("data: idx: dims %v negative or overflowing", a.Dims)
+		}
+		bytes = lo
+	}
+	if uint64(len(a.Raw)) != bytes {
+		return fmt.Errorf("data: idx: %d payload bytes, dims %v of %v need %d", len(a.Raw), a.Dims, a.Type, bytes)
+	}
+	return nil
+}
+
 // Labels returns the elements as int32 class labels. It refuses the float
 // types, whose values need not be integers.
 func (a *IDX) Labels() ([]int32, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
 	switch a.Type {
 	case IDXUint8, IDXInt8, IDXInt16, IDXInt32:
 	default:
@@ -116,10 +143,18 @@ func (a *IDX) Labels() ([]int32, error) {
 
 // IDXTensor converts a to a tensor of the same shape. float64 holds every IDX
 // type exactly; float32 rounds int32 values beyond 2^24 and float64 values.
-func IDXTensor[T tensor.Float](a *IDX) *tensor.Tensor[T] {
+// IDX allows 255 dimensions, a tensor tensor.MaxRank: a deeper array is an
+// error (reshape it first by editing Dims, e.g. to [n, rest]).
+func IDXTensor[T tensor.Float](a *IDX) (*tensor.Tensor[T], error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	if len(a.Dims) > tensor.MaxRank {
+		return nil, fmt.Errorf("data: idx dims %v have rank %d, a tensor at most %d", a.Dims, len(a.Dims), tensor.MaxRank)
+	}
 	out := make([]T, a.Len())
 	convertIDX(out, a, 1)
-	return tensor.FromSlice(out, a.Dims...)
+	return tensor.FromSlice(out, a.Dims...), nil
 }
 
 // convertIDX writes a's elements times scale into dst, with the type switch
@@ -176,11 +211,13 @@ func ReadIDXFile(path string) (*IDX, error) {
 // a short payload, a dimension product that overflows int, an unknown type
 // code or a corrupt gzip stream are errors of type *IDXError.
 //
-// A header cannot make ReadIDX allocate more than the input can hold: when
-// the input size is known (a file, a bytes.Reader) a payload larger than
-// the input, or than its gzip stream can decompress to (at most 1032 times
-// its size), is refused before allocating; otherwise the buffer grows with
-// the bytes actually read.
+// A header cannot make ReadIDX allocate much more than the input holds:
+// when the input size is known (a file, a bytes.Reader) a payload larger
+// than the input, or than its gzip stream can decompress to (at most 1032
+// times its size), is refused before anything is allocated; a payload is
+// allocated up front only when plausible (no more than the raw input, or
+// 64 times a gzip input); otherwise the buffer grows with the bytes
+// actually read, to at most twice their number.
 func ReadIDX(r io.Reader) (*IDX, error) { return readIDX(r, "") }
 
 func readIDX(r io.Reader, name string) (*IDX, error) {
@@ -189,8 +226,7 @@ func readIDX(r io.Reader, name string) (*IDX, error) {
 		return nil, err
 	}
 	var raw []byte
-	if s.src.limit >= 0 {
-		// openIDX checked that the input can hold the payload.
+	if s.src.trusts(h.bytes()) {
 		raw = make([]byte, h.bytes())
 		n, _ := io.ReadFull(s.src, raw)
 		raw = raw[:n]
@@ -226,9 +262,10 @@ func decodeIDXAs[T tensor.Float](r io.Reader, name string, scale T) ([]int, []T,
 	if err != nil {
 		return nil, nil, err
 	}
-	if s.src.limit < 0 {
-		// Not a regular file: the size is unknown, so the reader that
-		// grows its buffer with the data is the safe one.
+	if !s.src.trusts(h.bytes()) {
+		// The input size is unknown or the claim is implausibly large
+		// for it: the reader that grows its buffer with the data is the
+		// safe one, and conversion waits until the data is all there.
 		raw := readUpTo(s.src, h.bytes())
 		if len(raw) < h.bytes() {
 			return nil, nil, s.truncated("payload", "dims %v of %v need %d payload bytes, stream has %d",
@@ -435,32 +472,20 @@ func readUpTo(r io.Reader, n int) []byte {
 // dimensions fit the format (rank 1 to 255, each below 2^32) and that
 // len(a.Raw) matches them.
 func WriteIDX(w io.Writer, a *IDX) error {
-	if a.Type.Size() == 0 {
-		return fmt.Errorf("data: idx: unknown element type %v", a.Type)
+	if err := a.check(); err != nil {
+		return err
 	}
-	if len(a.Dims) == 0 || len(a.Dims) > 255 {
-		return fmt.Errorf("data: idx: rank %d outside [1, 255]", len(a.Dims))
+	if len(a.Dims) > 255 {
+		return fmt.Errorf("data: idx: rank %d above the format's 255", len(a.Dims))
 	}
 	hdr := make([]byte, 4+4*len(a.Dims))
 	hdr[2] = byte(a.Type)
 	hdr[3] = byte(len(a.Dims))
-	// Multiplying in uint64 with overflow detection, since hand-built Dims
-	// may be anything.
-	bytes := uint64(a.Type.Size())
 	for i, d := range a.Dims {
-		if d < 0 || uint64(d) > math.MaxUint32 {
-			return fmt.Errorf("data: idx: dimension %d = %d outside [0, 2^32)", i, d)
+		if uint64(d) > math.MaxUint32 {
+			return fmt.Errorf("data: idx: dimension %d = %d above the format's 2^32-1", i, d)
 		}
 		binary.BigEndian.PutUint32(hdr[4+4*i:], uint32(d))
-		hi, lo := bits.Mul64(bytes, uint64(d))
-		if hi != 0 {
-			return fmt.Errorf("data: idx: dims %v overflow", a.Dims)
-		}
-		bytes = lo
-	}
-	if uint64(len(a.Raw)) != bytes {
-		return fmt.Errorf("data: idx: %d payload bytes, dims %v of %v need %d",
-			len(a.Raw), a.Dims, a.Type, bytes)
 	}
 	if _, err := w.Write(hdr); err != nil {
 		return err

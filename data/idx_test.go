@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -89,8 +90,14 @@ func TestReadIDXAllTypes(t *testing.T) {
 					t.Errorf("%v gzip=%t: At(%d) = %v, want %v", c.typ, compressed, i, got, want)
 				}
 			}
-			x64 := IDXTensor[float64](a)
-			x32 := IDXTensor[float32](a)
+			x64, err := IDXTensor[float64](a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x32, err := IDXTensor[float32](a)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if s := x64.Shape(); len(s) != 2 || s[0] != 2 || s[1] != 3 {
 				t.Fatalf("tensor shape %v", s)
 			}
@@ -221,6 +228,32 @@ func TestReadIDXHugeClaim(t *testing.T) {
 			}
 		}
 	}
+	// A gzip stream of 100 KB could in principle expand to 100 MB, but a
+	// claim of 80 MB is implausible enough not to be allocated up front:
+	// both readers must fail having allocated about what the data holds.
+	rng := rand.New(rand.NewPCG(1, 1))
+	noise := make([]byte, 100<<10)
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	claim := append([]byte{0, 0, byte(IDXUint8), 1, 0x05, 0, 0, 0}, noise...) // 80 MiB claimed
+	gz := gzipBytes(t, claim)
+	for name, read := range map[string]func() error{
+		"ReadIDX": func() error { _, err := ReadIDX(bytes.NewReader(gz)); return err },
+		"stream":  func() error { _, _, err := decodeIDXAs(bytes.NewReader(gz), "", float32(1)); return err },
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := read()
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrTruncated) {
+			t.Errorf("%s: got %v, want ErrTruncated", name, err)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+			t.Errorf("%s: allocated %d bytes for %d bytes of data claiming 80 MiB", name, alloc, len(noise))
+		}
+	}
+
 	// The growing reader still reads a large valid payload in full.
 	big := make([]float64, 3<<20)
 	for i := range big {
@@ -248,6 +281,24 @@ func TestReadIDXFileNamesFile(t *testing.T) {
 	}
 }
 
+func TestIDXTensorChecks(t *testing.T) {
+	deep := &IDX{Type: IDXUint8, Dims: []int{1, 1, 1, 1, 1, 1, 1, 1, 2}, Raw: []byte{1, 2}}
+	if _, err := IDXTensor[float32](deep); err == nil {
+		t.Error("rank 9 accepted as a tensor")
+	}
+	deep.Dims = []int{1, 2}
+	if x, err := IDXTensor[float32](deep); err != nil || x.Len() != 2 {
+		t.Errorf("reshaped to [1 2]: %v", err)
+	}
+	short := &IDX{Type: IDXInt32, Dims: []int{2}, Raw: []byte{0, 0, 0, 1}}
+	if _, err := IDXTensor[float32](short); err == nil {
+		t.Error("IDX with a short payload converted")
+	}
+	if _, err := short.Labels(); err == nil {
+		t.Error("IDX with a short payload gave labels")
+	}
+}
+
 func TestWriteIDXChecks(t *testing.T) {
 	bad := []*IDX{
 		{Type: 0x42, Dims: []int{1}, Raw: []byte{0}},
@@ -255,6 +306,7 @@ func TestWriteIDXChecks(t *testing.T) {
 		{Type: IDXUint8, Dims: []int{-1}},
 		{Type: IDXUint8, Dims: []int{3}, Raw: []byte{1, 2}},
 		{Type: IDXFloat64, Dims: []int{1 << 31, 1 << 31, 1 << 31}},
+		{Type: IDXUint8, Dims: make([]int, 256)},
 	}
 	for i, a := range bad {
 		if err := WriteIDX(&bytes.Buffer{}, a); err == nil {

@@ -27,7 +27,19 @@ type source struct {
 	// limit bounds the length of the decompressed stream, or is -1 when
 	// the input's size is unknown.
 	limit int64
+	// trust is the length up to which a size announced by a header is
+	// believed enough to allocate for it up front, or -1. It equals limit
+	// for raw input; for gzip it assumes a ratio that real data stays
+	// under, so that a small hostile file cannot claim the 1032-fold
+	// expansion deflate allows and have it allocated before the data is
+	// seen to be missing. Larger claims are read into growing buffers.
+	trust int64
 }
+
+// trustedRatio bounds the compression ratio of the gzip inputs whose
+// announced sizes are allocated up front (MNIST's images compress about
+// 4.7 times).
+const trustedRatio = 64
 
 // maxDeflateRatio bounds how much deflate can expand its input: a 258-byte
 // match costs at least 2 bits, so one compressed byte yields at most 1032.
@@ -64,19 +76,13 @@ func openSource(r io.Reader) (*source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCompression, err)
 		}
-		limit := int64(-1)
-		if size >= 0 {
-			limit = math.MaxInt64
-			if size <= math.MaxInt64/maxDeflateRatio {
-				limit = size * maxDeflateRatio
-			}
-		}
-		return &source{r: zr, gzip: true, limit: limit}, nil
+		return &source{r: zr, gzip: true, limit: scaled(size, maxDeflateRatio, 0),
+			trust: scaled(size, trustedRatio, 1<<20)}, nil
 	}
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	return &source{r: br, limit: size}, nil
+	return &source{r: br, limit: size, trust: size}, nil
 }
 
 func (s *source) Read(p []byte) (int, error) {
@@ -86,6 +92,23 @@ func (s *source) Read(p []byte) (int, error) {
 		s.err = err
 	}
 	return n, err
+}
+
+// scaled returns size*ratio + extra, saturating, or -1 for an unknown size.
+func scaled(size, ratio, extra int64) int64 {
+	if size < 0 {
+		return -1
+	}
+	if size > (math.MaxInt64-extra)/ratio {
+		return math.MaxInt64
+	}
+	return size*ratio + extra
+}
+
+// trusts reports whether n bytes from the current offset on may be
+// allocated before they are read.
+func (s *source) trusts(n int) bool {
+	return s.trust >= 0 && int64(n) <= s.trust-s.offset
 }
 
 // failure turns the last read error into one wrapping ErrCompression when the

@@ -18,12 +18,7 @@ func packA[T Float](trans bool, a []T, lda, ic, mc, pc, kc, mr int, dst []T) {
 			}
 			continue
 		}
-		for i := 0; i < mm; i++ {
-			src := a[(r0+i)*lda+pc : (r0+i)*lda+pc+kc]
-			for p, v := range src {
-				panel[p*mr+i] = v
-			}
-		}
+		transposeInto(panel, mr, a[r0*lda+pc:], lda, mm, kc)
 		if mm < mr {
 			for p := 0; p < kc; p++ {
 				clear(panel[p*mr+mm : p*mr+mr])
@@ -49,16 +44,36 @@ func packB[T Float](trans bool, b []T, ldb, pc, kc, jc, nc, nr int, dst []T) {
 			continue
 		}
 		// B is stored n x k: column j of op(B) is row j of B.
-		for j := 0; j < nn; j++ {
-			src := b[(c0+j)*ldb+pc : (c0+j)*ldb+pc+kc]
-			for p, v := range src {
-				panel[p*nr+j] = v
-			}
-		}
+		transposeInto(panel, nr, b[c0*ldb+pc:], ldb, nn, kc)
 		if nn < nr {
 			for p := 0; p < kc; p++ {
 				clear(panel[p*nr+nn : p*nr+nr])
 			}
+		}
+	}
+}
+
+// transposeInto writes the rows x cols matrix src (row stride lds) into dst
+// transposed: dst[c*ld + r] = src[r*lds + c]. Four source rows are read
+// together so that each store writes four adjacent elements; this is the
+// packing of row-major A and of transposed B, which otherwise costs a
+// scattered store per element.
+func transposeInto[T Float](dst []T, ld int, src []T, lds, rows, cols int) {
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		s0 := src[r*lds : r*lds+cols]
+		s1 := src[(r+1)*lds : (r+1)*lds+cols]
+		s2 := src[(r+2)*lds : (r+2)*lds+cols]
+		s3 := src[(r+3)*lds : (r+3)*lds+cols]
+		for c := range s0 {
+			d := dst[c*ld+r : c*ld+r+4 : c*ld+r+4]
+			d[0], d[1], d[2], d[3] = s0[c], s1[c], s2[c], s3[c]
+		}
+	}
+	for ; r < rows; r++ {
+		s0 := src[r*lds : r*lds+cols]
+		for c, v := range s0 {
+			dst[c*ld+r] = v
 		}
 	}
 }
