@@ -1,0 +1,412 @@
+package ntk
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/gradflow/gradflow/nn"
+)
+
+// actKind enumerates the activation families with closed-form kernels.
+type actKind uint8
+
+const (
+	actUnset actKind = iota // zero value: ReLU
+	actABReLU
+	actErf
+	actIdentity
+)
+
+// Activation is a nonlinearity whose infinite-width kernel map is known in
+// closed form. Build one with ReLU, LeakyReLU, ABReLU, Erf or Identity; the
+// zero value is ReLU.
+type Activation struct {
+	kind actKind
+	a, b float64 // ABReLU slopes for x < 0 and x > 0
+}
+
+// ReLU returns max(x, 0).
+func ReLU() Activation { return Activation{kind: actABReLU, a: 0, b: 1} }
+
+// LeakyReLU returns max(x, 0) + slope*min(x, 0).
+func LeakyReLU(slope float64) Activation { return Activation{kind: actABReLU, a: slope, b: 1} }
+
+// ABReLU returns a*min(x, 0) + b*max(x, 0), neural-tangents' ABRelu (ReLU is
+// a=0, b=1; the absolute value a=-1, b=1).
+func ABReLU(a, b float64) Activation { return Activation{kind: actABReLU, a: a, b: b} }
+
+// Erf returns the error function erf(x).
+func Erf() Activation { return Activation{kind: actErf} }
+
+// Identity returns x (a deep linear network).
+func Identity() Activation { return Activation{kind: actIdentity} }
+
+// String names the activation.
+func (a Activation) String() string {
+	switch a.kind {
+	case actUnset:
+		return "relu"
+	case actABReLU:
+		if a.a == 0 && a.b == 1 {
+			return "relu"
+		}
+		return fmt.Sprintf("abrelu(%g, %g)", a.a, a.b)
+	case actErf:
+		return "erf"
+	case actIdentity:
+		return "identity"
+	}
+	return "invalid"
+}
+
+// ActivationOf returns the closed-form counterpart of an nn activation, or
+// an error for activations without one (tanh, sigmoid, GELU, ...).
+func ActivationOf(a nn.Activation) (Activation, error) {
+	switch a {
+	case nn.ReLU, "":
+		return ReLU(), nil
+	case nn.LeakyReLU:
+		return LeakyReLU(nn.LeakySlope), nil
+	case nn.Erf:
+		return Erf(), nil
+	case nn.Identity:
+		return Identity(), nil
+	}
+	return Activation{}, fmt.Errorf("ntk: activation %q has no closed-form kernel (want relu, leaky_relu, erf or identity)", a)
+}
+
+// Arch describes an infinitely wide MLP in neural-tangents' terms: Depth
+// hidden layers Dense -> Act followed by a Dense readout, every Dense with
+// weight scale WStd and bias scale BStd. It is the stax network
+//
+//	serial(Dense(., W_std, b_std), Act, ..., Dense(., W_std, b_std), Act, Dense(k, W_std, b_std))
+//
+// whose kernels do not depend on the output width k (the outputs are
+// independent and identically distributed).
+type Arch struct {
+	// Depth is the number of hidden layers (0 gives a linear model).
+	Depth int
+	// Act is the hidden activation (zero value: ReLU).
+	Act Activation
+	// WStd is sigma_w (0 selects neural-tangents' default 1).
+	WStd float64
+	// BStd is sigma_b (0: no bias contribution).
+	BStd float64
+	// Parameterization is nn.NTK (the default when empty) or nn.Standard.
+	Parameterization nn.Parameterization
+	// Widths are the hidden widths, used only by the standard
+	// parameterization, whose NTK grows with the fan-in of every layer
+	// (len(Widths) == Depth).
+	Widths []int
+	// NoBias removes the biases. It matters only in the standard
+	// parameterization, where a bias adds 1 to the NTK of every layer; in
+	// the NTK parameterization a bias enters through BStd alone.
+	NoBias bool
+}
+
+// ArchOf returns the Arch whose analytic kernels are the infinite-width
+// limit of MLPs built from cfg, or an error if there is none in closed form:
+// a parameterization other than NTK or standard, a weight initializer other
+// than the parameterization's own, or an activation without a closed-form
+// kernel. In the standard parameterization the hidden widths of cfg are
+// recorded, because its NTK depends on them.
+func ArchOf(cfg nn.MLPConfig) (Arch, error) {
+	if len(cfg.Dims) < 2 {
+		return Arch{}, fmt.Errorf("ntk: MLPConfig.Dims %v needs an input and an output width", cfg.Dims)
+	}
+	p := cfg.Parameterization
+	if p == "" {
+		p = nn.Standard // nn's default
+	}
+	if p != nn.NTK && p != nn.Standard {
+		return Arch{}, fmt.Errorf("ntk: no analytic kernel for parameterization %q (want ntk or standard)", p)
+	}
+	if cfg.Init != nn.InitDefault {
+		return Arch{}, fmt.Errorf("ntk: no analytic kernel for initializer %q (want the parameterization's default)", cfg.Init)
+	}
+	depth := len(cfg.Dims) - 2
+	var act Activation
+	for l := 0; l < depth; l++ {
+		name := cfg.Activation
+		if len(cfg.Activations) == depth && cfg.Activations[l] != "" {
+			name = cfg.Activations[l]
+		}
+		a, err := ActivationOf(name)
+		if err != nil {
+			return Arch{}, err
+		}
+		if l > 0 && a != act {
+			return Arch{}, fmt.Errorf("ntk: per-layer activations %v differ; Arch has one activation", cfg.Activations)
+		}
+		act = a
+	}
+	if depth == 0 {
+		act = ReLU()
+	}
+	w := cfg.WStd
+	if w == 0 {
+		w = 1
+	}
+	arch := Arch{Depth: depth, Act: act, WStd: w, BStd: cfg.BStd, Parameterization: p, NoBias: cfg.NoBias}
+	if p == nn.NTK && cfg.BStd == 0 {
+		arch.NoBias = true // nn: b_std = 0 means no bias in the NTK parameterization
+	}
+	if p == nn.Standard {
+		arch.Widths = append([]int(nil), cfg.Dims[1:len(cfg.Dims)-1]...)
+	}
+	return arch, nil
+}
+
+// Kernel holds an NNGP kernel and an NTK between two sets of inputs, each
+// n1 x n2.
+type Kernel struct {
+	NNGP *mat.Dense
+	NTK  *mat.Dense
+}
+
+// check validates the architecture and returns it with defaults filled in.
+func (a Arch) check() (Arch, error) {
+	if a.Depth < 0 {
+		return a, fmt.Errorf("ntk: Arch.Depth %d is negative", a.Depth)
+	}
+	if a.WStd == 0 {
+		a.WStd = 1
+	}
+	if a.WStd < 0 || a.BStd < 0 || math.IsNaN(a.WStd+a.BStd) || math.IsInf(a.WStd+a.BStd, 0) {
+		return a, fmt.Errorf("ntk: Arch.WStd %v and BStd %v must be finite and non-negative", a.WStd, a.BStd)
+	}
+	if a.Act.kind == actUnset {
+		a.Act = ReLU()
+	}
+	if a.Act.kind == actABReLU && (math.IsNaN(a.Act.a+a.Act.b) || math.IsInf(a.Act.a+a.Act.b, 0)) {
+		return a, fmt.Errorf("ntk: ABReLU slopes %v, %v must be finite", a.Act.a, a.Act.b)
+	}
+	switch a.Parameterization {
+	case "":
+		a.Parameterization = nn.NTK
+	case nn.NTK:
+	case nn.Standard:
+		if len(a.Widths) != a.Depth {
+			return a, fmt.Errorf("ntk: standard parameterization needs Depth = %d hidden widths, Arch.Widths has %d", a.Depth, len(a.Widths))
+		}
+		for i, w := range a.Widths {
+			if w <= 0 {
+				return a, fmt.Errorf("ntk: Arch.Widths[%d] = %d is not positive", i, w)
+			}
+		}
+	default:
+		return a, fmt.Errorf("ntk: no analytic kernel for parameterization %q (want ntk or standard)", a.Parameterization)
+	}
+	return a, nil
+}
+
+// Kernels returns the infinite-width NNGP kernel and NTK of the network
+// between the rows of x1 (n1 x d) and x2 (n2 x d); a nil x2 means x1, and
+// the kernels are then exactly symmetric. A *tensor.Tensor[float64] converts
+// with tensor.ToDense without copying.
+//
+// The recursion is neural-tangents' (see the package documentation): the
+// input kernel K0 = x.x'/d, then for each Dense layer Sigma = WStd^2 K +
+// BStd^2 and Theta = Sigma + WStd^2 Theta (NTK parameterization) or Theta =
+// fanIn K + WStd^2 Theta [+ 1 with a bias] (standard), and for each
+// activation K = E[phi(u) phi(v)], Theta = Theta * E[phi'(u) phi'(v)] with
+// (u, v) Gaussian with covariance Sigma.
+//
+// The error names the problem: mismatched input widths, non-finite inputs
+// or kernels, an invalid Arch.
+func (a Arch) Kernels(x1, x2 mat.Matrix) (Kernel, error) {
+	a, err := a.check()
+	if err != nil {
+		return Kernel{}, err
+	}
+	same := x2 == nil
+	if same {
+		x2 = x1
+	}
+	n1, d := x1.Dims()
+	n2, d2 := x2.Dims()
+	if d != d2 {
+		return Kernel{}, fmt.Errorf("ntk: inputs have %d and %d features", d, d2)
+	}
+	if err := finite("x1", x1); err != nil {
+		return Kernel{}, err
+	}
+	if !same {
+		if err := finite("x2", x2); err != nil {
+			return Kernel{}, err
+		}
+	}
+
+	// c holds the cross covariance, q1 and q2 the variances of the two
+	// input sets; all three run through the same layer maps.
+	c := mat.NewDense(n1, n2, nil)
+	c.Mul(x1, x2.T())
+	c.Scale(1/float64(d), c)
+	if same {
+		symmetrize(c)
+	}
+	q1, q2 := rowSquares(x1, d), rowSquares(x2, d)
+	if same {
+		// One set of variances, and the diagonal of c equal to them bit
+		// for bit: the ReLU angle arccos(c/sqrt(q1 q2)) magnifies a
+		// relative rounding difference e to sqrt(2e) ~ 1e-8.
+		q2 = q1
+		for i, q := range q1 {
+			c.Set(i, i, q)
+		}
+	}
+	theta := mat.NewDense(n1, n2, nil)
+	w2, b2 := a.WStd*a.WStd, a.BStd*a.BStd
+	bias := 1.0
+	if a.NoBias {
+		b2, bias = 0, 0
+	}
+	fanIn := float64(d)
+	cd, td := c.RawMatrix().Data, theta.RawMatrix().Data
+	for l := 0; l <= a.Depth; l++ {
+		// Dense layer.
+		if a.Parameterization == nn.Standard {
+			for i := range td {
+				td[i] = fanIn*cd[i] + w2*td[i] + bias
+			}
+			if l < a.Depth {
+				fanIn = float64(a.Widths[l])
+			}
+		}
+		for i := range cd {
+			cd[i] = w2*cd[i] + b2
+		}
+		for i := range q1 {
+			q1[i] = w2*q1[i] + b2
+		}
+		if !same {
+			for i := range q2 {
+				q2[i] = w2*q2[i] + b2
+			}
+		}
+		if a.Parameterization == nn.NTK {
+			for i := range td {
+				td[i] = cd[i] + w2*td[i]
+			}
+		}
+		if l == a.Depth {
+			break
+		}
+		// Activation: the cross terms need the variances before they
+		// change, so they go first.
+		for i := 0; i < n1; i++ {
+			row := cd[i*n2 : (i+1)*n2]
+			trow := td[i*n2 : (i+1)*n2]
+			for j := range row {
+				k, kdot := a.Act.pair(q1[i], q2[j], row[j])
+				row[j] = k
+				trow[j] *= kdot
+			}
+		}
+		for i := range q1 {
+			q1[i] = a.Act.diag(q1[i])
+		}
+		if !same {
+			for i := range q2 {
+				q2[i] = a.Act.diag(q2[i])
+			}
+		}
+	}
+	if same {
+		symmetrize(c)
+		symmetrize(theta)
+	}
+	if err := finite("NNGP kernel", c); err != nil {
+		return Kernel{}, err
+	}
+	if err := finite("NTK", theta); err != nil {
+		return Kernel{}, err
+	}
+	return Kernel{NNGP: c, NTK: theta}, nil
+}
+
+// pair returns the kernel E[phi(u) phi(v)] and derivative kernel
+// E[phi'(u) phi'(v)] of (u, v) ~ N(0, [[q1, c], [c, q2]]).
+func (a Activation) pair(q1, q2, c float64) (k, kdot float64) {
+	switch a.kind {
+	case actABReLU:
+		// Arc-cosine kernel of degree 1 (Cho & Saul 2009), generalised
+		// to two slopes: with theta the angle between u and v,
+		// K = f sqrt(q1 q2 - c^2) + kdot c, kdot = (a^2 + b^2)/2 - f theta,
+		// f = (a - b)^2 / (2 pi).
+		s := math.Sqrt(math.Max(q1*q2-c*c, 0))
+		theta := math.Pi / 2
+		if s != 0 || c != 0 {
+			theta = math.Atan2(s, c)
+		}
+		f := (a.a - a.b) * (a.a - a.b) / (2 * math.Pi)
+		kdot = (a.a*a.a+a.b*a.b)/2 - f*theta
+		return f*s + kdot*c, kdot
+	case actErf:
+		// Williams (1997): K = (2/pi) arcsin(2c / sqrt((1+2q1)(1+2q2))),
+		// written with atan2 so that |2c| close to the root stays finite.
+		prod := (1 + 2*q1) * (1 + 2*q2)
+		r := math.Sqrt(math.Max(prod-4*c*c, 0))
+		return 2 / math.Pi * math.Atan2(2*c, r), 4 / math.Pi / r
+	case actIdentity:
+		return c, 1
+	}
+	panic("ntk: invalid activation")
+}
+
+// diag returns E[phi(u)^2] for u ~ N(0, q).
+func (a Activation) diag(q float64) float64 {
+	switch a.kind {
+	case actABReLU:
+		return (a.a*a.a + a.b*a.b) / 2 * q
+	case actErf:
+		return 2 / math.Pi * math.Atan(2*q/math.Sqrt(1+4*q))
+	case actIdentity:
+		return q
+	}
+	panic("ntk: invalid activation")
+}
+
+// rowSquares returns |x_i|^2 / d for every row of x.
+func rowSquares(x mat.Matrix, d int) []float64 {
+	n, _ := x.Dims()
+	q := make([]float64, n)
+	for i := range q {
+		var s float64
+		for j := 0; j < d; j++ {
+			v := x.At(i, j)
+			s += v * v
+		}
+		q[i] = s / float64(d)
+	}
+	return q
+}
+
+// symmetrize replaces a square matrix by (A + A^T)/2, removing the rounding
+// asymmetry of a GEMM so that eigensolvers see an exactly symmetric matrix.
+func symmetrize(a *mat.Dense) {
+	n, _ := a.Dims()
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			v := (a.At(i, j) + a.At(j, i)) / 2
+			a.Set(i, j, v)
+			a.Set(j, i, v)
+		}
+	}
+}
+
+// finite returns an error naming what and the first position of a
+// non-finite element of m.
+func finite(what string, m mat.Matrix) error {
+	r, c := m.Dims()
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			if v := m.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("ntk: %s has non-finite element %v at (%d, %d)", what, v, i, j)
+			}
+		}
+	}
+	return nil
+}

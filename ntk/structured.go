@@ -1,0 +1,242 @@
+package ntk
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// denseNet is the layer structure of an MLP as the structured computations
+// see it: z_l = Alpha_l h_l W_l^T + BiasMult_l b_l, h_{l+1} = act_l(z_l).
+// It reads the layers of an nn.MLP (or a single nn.Linear) without copying.
+type denseNet[T tensor.Float] struct {
+	layers []*nn.Linear[T]
+}
+
+// denseOf returns the structure of m if it is an MLP or a Linear layer.
+func denseOf[T tensor.Float](m nn.Module[T]) (denseNet[T], bool) {
+	switch v := m.(type) {
+	case *nn.MLP[T]:
+		return denseNet[T]{layers: v.Layers}, len(v.Layers) > 0
+	case *nn.Linear[T]:
+		return denseNet[T]{layers: []*nn.Linear[T]{v}}, true
+	}
+	return denseNet[T]{}, false
+}
+
+func (d denseNet[T]) in() int  { return d.layers[0].In() }
+func (d denseNet[T]) out() int { return d.layers[len(d.layers)-1].Out() }
+
+// forwardCache holds what the structured Jacobian needs from a forward pass
+// over a batch of c inputs: the scaled layer inputs Alpha_l h_l [c, in_l]
+// and the activation derivatives act_l'(z_l) [c, out_l], plus the output.
+type forwardCache[T tensor.Float] struct {
+	hs   []*tensor.Tensor[T] // Alpha_l h_l
+	raw  []*tensor.Tensor[T] // h_l (unscaled), for forward-mode products
+	ders []*tensor.Tensor[T]
+	out  *tensor.Tensor[T]
+}
+
+// forward runs the network on x [c, in] with plain tensor operations.
+func (d denseNet[T]) forward(x *tensor.Tensor[T]) forwardCache[T] {
+	var fc forwardCache[T]
+	h := x
+	for _, l := range d.layers {
+		fc.raw = append(fc.raw, h)
+		fc.hs = append(fc.hs, tensor.Scale(h, T(l.Alpha)))
+		z := tensor.MatMul(h, l.Weight.Value, false, true)
+		if l.Alpha != 1 {
+			tensor.ScaleInto(z, z, T(l.Alpha))
+		}
+		if l.Bias != nil {
+			b := l.Bias.Value
+			if l.BiasMult != 1 {
+				b = tensor.Scale(b, T(l.BiasMult))
+			}
+			tensor.AddInto(z, z, b)
+		}
+		f, df := activation(l.Act)
+		fc.ders = append(fc.ders, tensor.Apply(nil, z, func(v T) T { return T(df(float64(v))) }))
+		h = tensor.Apply(nil, z, func(v T) T { return T(f(float64(v))) })
+	}
+	fc.out = h
+	return fc
+}
+
+// outputGrads returns, for every layer l, G_l [c, k, out_l] with G_l[i, a,
+// :] = d f_a(x_i) / d z_l: the backward pass run once per output a, batched
+// as a GEMM with c*k rows.
+func (d denseNet[T]) outputGrads(fc forwardCache[T]) []*tensor.Tensor[T] {
+	L := len(d.layers)
+	c := fc.out.Dim(0)
+	k := d.out()
+	gs := make([]*tensor.Tensor[T], L)
+	g := tensor.New[T](c, k, k)
+	gd, dd := g.Data(), fc.ders[L-1].Data()
+	for i := 0; i < c; i++ {
+		for a := 0; a < k; a++ {
+			gd[(i*k+a)*k+a] = dd[i*k+a]
+		}
+	}
+	gs[L-1] = g
+	for l := L - 2; l >= 0; l-- {
+		next := d.layers[l+1]
+		out := next.In()
+		gl := tensor.MatMulInto(nil, g.Reshape(c*k, next.Out()), next.Weight.Value, false, false, T(next.Alpha), 0, tensor.Epilogue[T]{})
+		gl = gl.Reshape(c, k, out)
+		tensor.MulInto(gl, gl, fc.ders[l].Reshape(c, 1, out))
+		gs[l] = gl
+		g = gl
+	}
+	return gs
+}
+
+// structuredFeatures are the per-layer factors of the Jacobian of a batch.
+type structuredFeatures[T tensor.Float] struct {
+	hs, gs []*tensor.Tensor[T]
+}
+
+func (d denseNet[T]) features(x *tensor.Tensor[T]) structuredFeatures[T] {
+	fc := d.forward(x)
+	return structuredFeatures[T]{hs: fc.hs, gs: d.outputGrads(fc)}
+}
+
+// featureLen returns the number of elements features stores per example.
+func (d denseNet[T]) featureLen() int {
+	k := d.out()
+	n := 0
+	for _, l := range d.layers {
+		// scaled and raw input, derivative, pre-activation scratch and
+		// the output gradients.
+		n += 2*l.In() + 2*l.Out() + k*l.Out()
+	}
+	return n
+}
+
+// block adds the NTK between two batches of features to out, at rows i0
+// and columns j0. For a Linear layer the Jacobian block of the weight is
+// Alpha g h^T, so J J^T over that layer is (Alpha^2 h1.h2) (g1.g2); the
+// bias adds BiasMult^2 (g1.g2). Traced over outputs, sum_a g1_a.g2_a is a
+// single GEMM over the flattened [k*out] rows.
+func (d denseNet[T]) block(out *tensor.Tensor[T], i0, j0 int, f1, f2 structuredFeatures[T], sel func(string) bool, full bool) {
+	k := d.out()
+	c1, c2 := f1.hs[0].Dim(0), f2.hs[0].Dim(0)
+	for l, layer := range d.layers {
+		useW := sel == nil || sel(layer.Weight.Name)
+		useB := layer.Bias != nil && (sel == nil || sel(layer.Bias.Name))
+		if !useW && !useB {
+			continue
+		}
+		var m *tensor.Tensor[T]
+		if useW {
+			m = tensor.MatMul(f1.hs[l], f2.hs[l], false, true)
+		} else {
+			m = tensor.New[T](c1, c2)
+		}
+		if useB {
+			b2 := layer.BiasMult * layer.BiasMult
+			tensor.AddScalarInto(m, m, T(b2))
+		}
+		o := layer.Out()
+		if full {
+			gg := tensor.MatMul(f1.gs[l].Reshape(c1*k, o), f2.gs[l].Reshape(c2*k, o), false, true)
+			addFull(out, i0, j0, m, gg, k)
+		} else {
+			gg := tensor.MatMul(f1.gs[l].Reshape(c1, k*o), f2.gs[l].Reshape(c2, k*o), false, true)
+			tensor.MulInto(gg, gg, m)
+			addTraced(out, i0, j0, gg, 1/T(k))
+		}
+	}
+}
+
+// addTraced adds s*b [c1, c2] into out [n1, n2] at (i0, j0).
+func addTraced[T tensor.Float](out *tensor.Tensor[T], i0, j0 int, b *tensor.Tensor[T], s T) {
+	n2 := out.Dim(1)
+	c1, c2 := b.Dim(0), b.Dim(1)
+	od, bd := out.Data(), b.Data()
+	for i := 0; i < c1; i++ {
+		row := od[(i0+i)*n2+j0 : (i0+i)*n2+j0+c2]
+		for j, v := range bd[i*c2 : (i+1)*c2] {
+			row[j] += s * v
+		}
+	}
+}
+
+// addFull adds m[i, j] * gg[i*k+a, j*k+b] into out [n1, n2, k, k] at
+// (i0+i, j0+j, a, b); m nil means ones.
+func addFull[T tensor.Float](out *tensor.Tensor[T], i0, j0 int, m, gg *tensor.Tensor[T], k int) {
+	n2 := out.Dim(1)
+	c1, c2 := gg.Dim(0)/k, gg.Dim(1)/k
+	od, gd := out.Data(), gg.Data()
+	for i := 0; i < c1; i++ {
+		for j := 0; j < c2; j++ {
+			s := T(1)
+			if m != nil {
+				s = m.Data()[i*c2+j]
+			}
+			base := ((i0+i)*n2 + j0 + j) * k * k
+			for a := 0; a < k; a++ {
+				grow := gd[(i*k+a)*c2*k+j*k : (i*k+a)*c2*k+j*k+k]
+				dst := od[base+a*k : base+a*k+k]
+				for b, v := range grow {
+					dst[b] += s * v
+				}
+			}
+		}
+	}
+}
+
+// activation returns an nn activation and its derivative, with PyTorch's
+// conventions at kinks (ReLU'(0) = 0, LeakyReLU'(0) = slope), as autograd.
+func activation(a nn.Activation) (f, df func(float64) float64) {
+	sigmoid := func(x float64) float64 {
+		if x >= 0 {
+			return 1 / (1 + math.Exp(-x))
+		}
+		e := math.Exp(x)
+		return e / (1 + e)
+	}
+	switch a {
+	case "", nn.Identity:
+		return func(x float64) float64 { return x }, func(float64) float64 { return 1 }
+	case nn.ReLU:
+		return func(x float64) float64 { return math.Max(x, 0) }, func(x float64) float64 {
+			if x > 0 {
+				return 1
+			}
+			return 0
+		}
+	case nn.LeakyReLU:
+		return func(x float64) float64 {
+				if x > 0 {
+					return x
+				}
+				return nn.LeakySlope * x
+			}, func(x float64) float64 {
+				if x > 0 {
+					return 1
+				}
+				return nn.LeakySlope
+			}
+	case nn.Tanh:
+		return math.Tanh, func(x float64) float64 { t := math.Tanh(x); return 1 - t*t }
+	case nn.Sigmoid:
+		return sigmoid, func(x float64) float64 { s := sigmoid(x); return s * (1 - s) }
+	case nn.GELU:
+		return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, func(x float64) float64 {
+			return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
+		}
+	case nn.SiLU:
+		return func(x float64) float64 { return x * sigmoid(x) }, func(x float64) float64 {
+			s := sigmoid(x)
+			return s * (1 + x*(1-s))
+		}
+	case nn.Softplus:
+		return func(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }, sigmoid
+	case nn.Erf:
+		return math.Erf, func(x float64) float64 { return 2 / math.SqrtPi * math.Exp(-x*x) }
+	}
+	panic(fmt.Sprintf("ntk: unknown activation %q", a))
+}
