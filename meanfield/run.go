@@ -1,0 +1,205 @@
+package meanfield
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+
+	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/optim"
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// RunConfig describes one training run of a two-layer network by full-batch
+// gradient descent (or Adam) on the half mean squared error
+// 0.5 mean((f(x) - y)^2) of a fixed training set.
+type RunConfig struct {
+	Net  Config `json:"net"`
+	Seed uint64 `json:"seed"` // initialization: PCG(Seed, Seed)
+	// LR is the base learning rate eta; each parameter's rate is eta times
+	// Config.LRScale(), which makes eta width-independent.
+	LR    float64 `json:"lr"`
+	Steps int     `json:"steps"`
+	// Every is the number of steps between records (default 1); step 0
+	// and the last step are always recorded.
+	Every int `json:"every,omitempty"`
+	// Optimizer is "sgd" (default) or "adam" (torch's defaults but LR);
+	// "adam" requires Net.AdaptiveLR.
+	Optimizer string `json:"optimizer,omitempty"`
+	// NoKernel skips the kernel, whose cost is O(n^2 m) per record.
+	NoKernel bool `json:"no_kernel,omitempty"`
+}
+
+// Record holds the measurements of a run at one step, taken at the
+// parameters before that step's update (step 0 is the initialization).
+type Record struct {
+	Step int     `json:"step"`
+	Loss float64 `json:"loss"` // 0.5 mean((f - y)^2) on the training set
+	// OutputRMS is sqrt(mean f(x)^2) over the training set: Theta(m^-1/2)
+	// at initialization in mean field, Theta(1) under NTK scaling.
+	OutputRMS float64 `json:"output_rms"`
+	// WeightChange is ||theta_t - theta_0|| / ||theta_0|| over all
+	// parameters.
+	WeightChange float64 `json:"weight_change"`
+	// Displacement is (1/m) sum_i ||theta_i(t) - theta_i(0)|| over the
+	// neurons.
+	Displacement float64 `json:"displacement"`
+	// KernelDrift is ||Theta_t - Theta_0||_F / ||Theta_0||_F on the
+	// training inputs (0 with NoKernel).
+	KernelDrift float64 `json:"kernel_drift"`
+}
+
+// Trace is the outcome of Run: the records and the particle clouds at
+// initialization and at the end.
+type Trace struct {
+	Config  RunConfig `json:"config"` // with defaults filled in
+	Records []Record  `json:"records"`
+	Initial Particles `json:"-"`
+	Final   Particles `json:"-"`
+}
+
+// Last returns the final record.
+func (t *Trace) Last() Record { return t.Records[len(t.Records)-1] }
+
+// Losses returns the loss of every record.
+func (t *Trace) Losses() []float64 {
+	out := make([]float64, len(t.Records))
+	for i, r := range t.Records {
+		out[i] = r.Loss
+	}
+	return out
+}
+
+// WriteJSONL writes the configuration as a first JSON line {"config": ...}
+// and then one line per record.
+func (t *Trace) WriteJSONL(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(struct {
+		Config RunConfig `json:"config"`
+	}{t.Config}); err != nil {
+		return err
+	}
+	for _, r := range t.Records {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewRNG returns the generator Run initializes a network with for a seed:
+// PCG seeded with (seed, seed).
+func NewRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
+
+// Run builds the network of cfg from cfg.Seed and trains it on x [n, d]
+// and y [n, k] by full-batch steps, recording Record at step 0, every
+// cfg.Every steps and at the end. The result depends only on cfg and the
+// data, bit for bit.
+func Run(cfg RunConfig, x, y *tensor.Tensor[float64]) (*Trace, error) {
+	if cfg.Steps < 0 {
+		return nil, fmt.Errorf("meanfield: RunConfig.Steps = %d must be non-negative", cfg.Steps)
+	}
+	if !(cfg.LR >= 0) || math.IsInf(cfg.LR, 0) {
+		return nil, fmt.Errorf("meanfield: RunConfig.LR = %v must be finite and non-negative", cfg.LR)
+	}
+	if cfg.Every == 0 {
+		cfg.Every = 1
+	}
+	if cfg.Every < 0 {
+		return nil, fmt.Errorf("meanfield: RunConfig.Every = %d must be positive", cfg.Every)
+	}
+	if cfg.Optimizer == "" {
+		cfg.Optimizer = "sgd"
+	}
+	net, err := New(cfg.Net, NewRNG(cfg.Seed))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Net = net.Config
+	if x.NDim() != 2 || x.Dim(1) != net.Config.InputDim || y.NDim() != 2 || y.Dim(0) != x.Dim(0) || y.Dim(1) != net.Config.Outputs {
+		return nil, fmt.Errorf("meanfield: data shapes x %v, y %v do not fit a network %d -> %d", x.Shape(), y.Shape(), net.Config.InputDim, net.Config.Outputs)
+	}
+	var opt optim.Optimizer[float64]
+	switch cfg.Optimizer {
+	case "sgd":
+		if net.Config.AdaptiveLR {
+			return nil, fmt.Errorf("meanfield: RunConfig.Optimizer sgd with Net.AdaptiveLR: the learning-rate scales would be Adam's")
+		}
+		opt, err = optim.NewSGD(net.Params(), optim.SGDConfig{LR: cfg.LR})
+	case "adam":
+		if !net.Config.AdaptiveLR {
+			return nil, fmt.Errorf("meanfield: RunConfig.Optimizer adam needs Net.AdaptiveLR")
+		}
+		ac := optim.DefaultAdam()
+		ac.LR = cfg.LR
+		opt, err = optim.NewAdam(net.Params(), ac)
+	default:
+		return nil, fmt.Errorf("meanfield: RunConfig.Optimizer %q is unknown (want sgd or adam)", cfg.Optimizer)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	tr := &Trace{Config: cfg, Initial: net.Particles()}
+	theta0 := flatParams(net)
+	var k0 = net.Kernel(x)
+	if cfg.NoKernel {
+		k0 = nil
+	}
+	tape := autograd.NewTape[float64]()
+	for step := 0; ; step++ {
+		tape.Reset()
+		out := net.Forward(tape, tape.Const(x))
+		loss := nn.HalfMSE(out, tape.Const(y))
+		lv := loss.Value().Item()
+		if math.IsNaN(lv) || math.IsInf(lv, 0) {
+			return tr, fmt.Errorf("meanfield: loss is %v at step %d (learning rate too large?)", lv, step)
+		}
+		if step == 0 || step == cfg.Steps || step%cfg.Every == 0 {
+			rec := Record{Step: step, Loss: lv, OutputRMS: rms(out.Value().Data())}
+			rec.WeightChange = relativeChange(theta0, flatParams(net))
+			rec.Displacement, _ = MeanDisplacement(tr.Initial, net.Particles())
+			if k0 != nil {
+				rec.KernelDrift = KernelDrift(k0, net.Kernel(x))
+			}
+			tr.Records = append(tr.Records, rec)
+		}
+		if step == cfg.Steps {
+			break
+		}
+		opt.ZeroGrad()
+		tape.Backward(loss)
+		opt.Step()
+	}
+	tr.Final = net.Particles()
+	return tr, nil
+}
+
+func flatParams(n *Net) []float64 {
+	var out []float64
+	for _, p := range n.Params() {
+		out = append(out, p.Value.Data()...)
+	}
+	return out
+}
+
+func relativeChange(theta0, theta []float64) float64 {
+	var num, den float64
+	for i, v := range theta0 {
+		d := theta[i] - v
+		num += d * d
+		den += v * v
+	}
+	return math.Sqrt(num / den)
+}
+
+func rms(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x * x
+	}
+	return math.Sqrt(s / float64(len(v)))
+}

@@ -1,0 +1,290 @@
+package sweep
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// RunResult is the content of one result file.
+type RunResult struct {
+	Spec       RunSpec
+	Records    []Record
+	DivergedAt int // 0 unless the run diverged
+}
+
+// Report is a loaded sweep: its configuration and the results of its runs.
+type Report struct {
+	Config  Config // with defaults filled in
+	Runs    []RunResult
+	Missing []string // IDs of runs without a complete result file
+}
+
+// Analyze loads the sweep in dir (written by Run or Merge). Runs without a
+// complete result file are listed in Report.Missing, not an error, so a
+// partial sweep can be inspected.
+func Analyze(dir string) (*Report, error) {
+	c, err := LoadConfig(filepath.Join(dir, configFile))
+	if err != nil {
+		return nil, err
+	}
+	c, _ = c.withDefaults()
+	r := &Report{Config: c}
+	for _, spec := range c.Runs() {
+		b, err := os.ReadFile(RunFile(dir, spec))
+		if errors.Is(err, os.ErrNotExist) {
+			r.Missing = append(r.Missing, spec.ID)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		got, recs, tr, err := parseRunFile(b)
+		if err != nil {
+			r.Missing = append(r.Missing, spec.ID)
+			continue
+		}
+		if got != spec {
+			return nil, fmt.Errorf("sweep: %s: header %+v does not match the grid's %+v", RunFile(dir, spec), got, spec)
+		}
+		r.Runs = append(r.Runs, RunResult{Spec: spec, Records: recs, DivergedAt: tr.DivergedAt})
+	}
+	return r, nil
+}
+
+// Metric returns the value of a named metric in rec: "loss", "accuracy",
+// "weight_change", "kernel_drift", "displacement", "coord[l]" or
+// "coord_delta[l]" (l a layer index, negative counting from the output:
+// "coord[-1]" is the output). ok is false if rec lacks it.
+func Metric(rec Record, name string) (v float64, ok bool) {
+	switch name {
+	case "loss":
+		return rec.Loss, true
+	case "accuracy":
+		if rec.Accuracy == nil {
+			return 0, false
+		}
+		return *rec.Accuracy, true
+	case "weight_change":
+		return rec.WeightChange, true
+	case "displacement":
+		return rec.Displacement, true
+	case "kernel_drift":
+		if rec.KernelDrift == nil {
+			return 0, false
+		}
+		return *rec.KernelDrift, true
+	}
+	for _, p := range []struct {
+		prefix string
+		vals   []float64
+	}{{"coord_delta[", rec.CoordDelta}, {"coord[", rec.Coord}} {
+		if rest, found := strings.CutPrefix(name, p.prefix); found && strings.HasSuffix(rest, "]") {
+			l, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
+			if err != nil {
+				return 0, false
+			}
+			if l < 0 {
+				l += len(p.vals)
+			}
+			if l < 0 || l >= len(p.vals) {
+				return 0, false
+			}
+			return p.vals[l], true
+		}
+	}
+	return 0, false
+}
+
+// Group is a line of a width-scaling plot: the runs that differ only by
+// width and seed.
+type Group struct {
+	Parameterization string
+	LR               float64
+	Optimizer        string
+}
+
+func (g Group) String() string {
+	return fmt.Sprintf("%s lr=%s %s", g.Parameterization, strconv.FormatFloat(g.LR, 'g', -1, 64), g.Optimizer)
+}
+
+func groupOf(s RunSpec) Group { return Group{string(s.Parameterization), s.LR, s.Optimizer} }
+
+// Groups returns the groups of the grid in canonical order.
+func (r *Report) Groups() []Group {
+	var out []Group
+	seen := map[Group]bool{}
+	for _, p := range r.Config.Parameterizations {
+		for _, lr := range r.Config.LRs {
+			for _, o := range r.Config.Optimizers {
+				g := Group{string(p), lr, o}
+				if !seen[g] {
+					seen[g] = true
+					out = append(out, g)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Fit is a log-log fit of a metric against the width: log v = Slope log n +
+// const, fitted by least squares for each seed separately over the widths
+// where the seed has a positive value; Slope is the mean of the per-seed
+// slopes and [Lo, Hi] its 95% Student-t confidence interval over seeds
+// (mean +- t_{0.975, S-1} sd/sqrt(S); NaN with a single seed). Seeds are
+// independent replicates, so their slopes are i.i.d. estimates.
+type Fit struct {
+	Group   Group
+	Metric  string
+	Step    int
+	Widths  []int
+	Mean    []float64 // per width: geometric mean over seeds (NaN if none)
+	PerSeed []float64 // per-seed slopes
+	Slope   float64
+	Lo, Hi  float64
+}
+
+// Fit fits metric at step (negative: the last step, Config.Steps) against
+// the width for group g.
+func (r *Report) Fit(metric string, g Group, step int) (Fit, error) {
+	if step < 0 {
+		step = r.Config.Steps
+	}
+	f := Fit{Group: g, Metric: metric, Step: step, Widths: r.Config.Widths}
+	bySeed := map[uint64][]float64{}
+	for _, s := range r.Config.Seeds {
+		bySeed[s] = make([]float64, len(f.Widths))
+		for i := range bySeed[s] {
+			bySeed[s][i] = math.NaN()
+		}
+	}
+	wi := map[int]int{}
+	for i, w := range f.Widths {
+		wi[w] = i
+	}
+	for _, run := range r.Runs {
+		if groupOf(run.Spec) != g {
+			continue
+		}
+		for _, rec := range run.Records {
+			if rec.Step == step {
+				if v, ok := Metric(rec, metric); ok && v > 0 {
+					bySeed[run.Spec.Seed][wi[run.Spec.Width]] = v
+				}
+			}
+		}
+	}
+	f.Mean = make([]float64, len(f.Widths))
+	for i := range f.Widths {
+		var s float64
+		var n int
+		for _, seed := range r.Config.Seeds {
+			if v := bySeed[seed][i]; !math.IsNaN(v) {
+				s += math.Log(v)
+				n++
+			}
+		}
+		f.Mean[i] = math.NaN()
+		if n > 0 {
+			f.Mean[i] = math.Exp(s / float64(n))
+		}
+	}
+	for _, seed := range r.Config.Seeds {
+		if sl, ok := logSlope(f.Widths, bySeed[seed]); ok {
+			f.PerSeed = append(f.PerSeed, sl)
+		}
+	}
+	if len(f.PerSeed) == 0 {
+		return f, fmt.Errorf("sweep: no seed of %s has %s at step %d for two widths", g, metric, step)
+	}
+	f.Slope, f.Lo, f.Hi = tInterval(f.PerSeed)
+	return f, nil
+}
+
+// logSlope is the least-squares slope of log v against log w over the
+// entries where v is not NaN; ok is false with fewer than two.
+func logSlope(w []int, v []float64) (float64, bool) {
+	var xs, ys []float64
+	for i := range w {
+		if !math.IsNaN(v[i]) {
+			xs = append(xs, math.Log(float64(w[i])))
+			ys = append(ys, math.Log(v[i]))
+		}
+	}
+	if len(xs) < 2 {
+		return 0, false
+	}
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx /= float64(len(xs))
+	my /= float64(len(xs))
+	var sxy, sxx float64
+	for i := range xs {
+		sxy += (xs[i] - mx) * (ys[i] - my)
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+	}
+	return sxy / sxx, true
+}
+
+// tInterval returns the mean of x and its 95% Student-t interval.
+func tInterval(x []float64) (mean, lo, hi float64) {
+	for _, v := range x {
+		mean += v
+	}
+	n := float64(len(x))
+	mean /= n
+	if len(x) < 2 {
+		return mean, math.NaN(), math.NaN()
+	}
+	var ss float64
+	for _, v := range x {
+		ss += (v - mean) * (v - mean)
+	}
+	se := math.Sqrt(ss / (n - 1) / n)
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(0.975)
+	return mean, mean - t*se, mean + t*se
+}
+
+// DefaultMetrics are the metrics WriteTables and WriteFigures report.
+var DefaultMetrics = []string{"loss", "weight_change", "kernel_drift", "displacement", "coord_delta[0]", "coord[-1]"}
+
+// WriteTables writes, for every group and default metric, the geometric
+// mean over seeds at the last step for each width and the fitted log-log
+// slope with its 95% t-interval over seeds.
+func (r *Report) WriteTables(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "group\tmetric")
+	for _, wd := range r.Config.Widths {
+		fmt.Fprintf(tw, "\tn=%d", wd)
+	}
+	fmt.Fprintf(tw, "\tslope\t95%% CI (t over seeds)\n")
+	for _, g := range r.Groups() {
+		for _, m := range DefaultMetrics {
+			f, err := r.Fit(m, g, -1)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s", g, m)
+			for _, v := range f.Mean {
+				fmt.Fprintf(tw, "\t%.4g", v)
+			}
+			fmt.Fprintf(tw, "\t%+.3f\t[%+.3f, %+.3f]\n", f.Slope, f.Lo, f.Hi)
+		}
+	}
+	if len(r.Missing) > 0 {
+		fmt.Fprintf(tw, "missing runs: %d (%s ...)\n", len(r.Missing), r.Missing[0])
+	}
+	return tw.Flush()
+}

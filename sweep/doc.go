@@ -1,0 +1,107 @@
+// Package sweep runs width-scaling experiments: grids over width x
+// parameterization (standard, NTK, mean field, muP; package nn) x seed x
+// learning rate x optimizer, their sharded and resumable execution, the
+// muP coordinate check, and log-log slope fits, tables and figures.
+//
+// # Runs and metrics
+//
+// A Config (Go value or JSON file, LoadConfig) expands to RunSpecs in a
+// canonical order (Config.Runs). Each run trains an MLP [d, n x Depth, k]
+// (NewModel) on the sweep's dataset for Steps steps of SGD or Adam with the
+// parameterization's per-layer learning-rate scales, and writes one JSON line
+// per record (Record): the training loss (and accuracy), the relative weight
+// change ||theta_t - theta_0|| / ||theta_0||, the kernel drift ||Theta_t -
+// Theta_0||_F / ||Theta_0||_F of the empirical NTK (ntk.Empirical, Jacot et al.
+// 2018), the mean particle displacement of the first hidden layer's neurons
+// (Mei-Montanari-Nguyen 2018; Chizat-Bach 2018), and the coordinate sizes
+// mean |h_l| and mean |h_l(t) - h_l(0)| of every layer (Yang and Hu 2021).
+// Under NTK scaling the weight change falls like n^-1/2 (Lee et al. 2019);
+// under mean field and muP the particle displacement is Theta(1).
+//
+// # Execution
+//
+// Run executes the runs of one Shard with a bounded number of workers. Every
+// run is seeded by its own RunSpec (PCG(seed, width)) and GEMMs are bit-identical
+// for any GOMAXPROCS, so results do not depend on the worker count or on the
+// sharding. A result file is written under a temporary name and renamed when
+// complete (its last line is {"done": true}); Run skips complete runs, so
+// re-running after an interruption resumes. Run i of the canonical order
+// belongs to shard i mod Count. Merge copies shard outputs into one
+// directory, which is then byte-identical to a single-machine run (tested).
+//
+// A Slurm job array (one task per shard; ShardFromEnv reads
+// SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT):
+//
+//	#!/bin/bash
+//	#SBATCH --job-name=widthsweep
+//	#SBATCH --array=0-15
+//	#SBATCH --cpus-per-task=8
+//	#SBATCH --time=04:00:00
+//	train sweep --config sweep.json --out $SCRATCH/sweep/shard-$SLURM_ARRAY_TASK_ID --workers $SLURM_CPUS_PER_TASK
+//	# then, once: train sweep merge --out $SCRATCH/sweep/all $SCRATCH/sweep/shard-*
+//
+// (Shards may also share one output directory on a shared file system.)
+//
+// A Kubernetes Indexed Job (JOB_COMPLETION_INDEX is set in each pod; the
+// shard count is the Job's completions, passed explicitly):
+//
+//	apiVersion: batch/v1
+//	kind: Job
+//	metadata:
+//	  name: widthsweep
+//	spec:
+//	  completionMode: Indexed
+//	  completions: 8
+//	  parallelism: 8
+//	  backoffLimit: 4
+//	  template:
+//	    spec:
+//	      restartPolicy: OnFailure
+//	      containers:
+//	      - name: sweep
+//	        image: ghcr.io/example/gradflow:latest
+//	        command: ["train", "sweep", "--config", "/cfg/sweep.json", "--out", "/results", "--shard-count", "8", "--workers", "4"]
+//	        resources: {requests: {cpu: "4", memory: 4Gi}}
+//	        volumeMounts:
+//	        - {name: cfg, mountPath: /cfg}
+//	        - {name: results, mountPath: /results}
+//	      volumes:
+//	      - name: cfg
+//	        configMap: {name: widthsweep-config}
+//	      - name: results
+//	        persistentVolumeClaim: {claimName: widthsweep-results}
+//
+// A restarted pod resumes: finished runs in /results are skipped.
+//
+// # Analysis
+//
+// Analyze loads a sweep; Report.Fit fits log v = s log n + c for one metric
+// (Metric names: loss, accuracy, weight_change, kernel_drift, displacement,
+// coord[l], coord_delta[l]) separately for each seed, and reports the mean
+// slope with a 95% Student-t confidence interval over seeds (mean +-
+// t_{0.975,S-1} sd/sqrt(S)). WriteTables and WriteFigures (PNG and SVG with
+// gonum.org/v1/plot) report every group and default metric.
+//
+// # Coordinate check
+//
+// CoordCheck follows the mup library's get_coord_data: train for 3 steps on
+// one fixed batch and record mean |h_l| of each layer's output at t = 1 (the
+// initialization), 2, 3 for several widths and seeds. In muP the curves are
+// flat in the width (tested: ratio within 1/1.2..1.2 for widths 4x apart,
+// hidden layers t = 1..3 and the change of the output at t = 2, 3); in SP with
+// SGD the hidden and output changes grow with the width (Yang and Hu 2021:
+// like n^1/2 and n) and the network blows up.
+//
+// # References
+//
+//   - A. Jacot, F. Gabriel and C. Hongler, Neural tangent kernel, NeurIPS 2018.
+//   - J. Lee et al., Wide neural networks of any depth evolve as linear models under
+//     gradient descent, NeurIPS 2019.
+//   - S. Mei, A. Montanari and P.-M. Nguyen, PNAS 115 (2018); L. Chizat and F. Bach,
+//     NeurIPS 2018; L. Chizat, E. Oyallon and F. Bach, NeurIPS 2019; G. M. Rotskoff and
+//     E. Vanden-Eijnden, arXiv:1805.00915.
+//   - G. Yang and E. J. Hu, Tensor Programs IV: feature learning in infinite-width
+//     neural networks, ICML 2021.
+//   - G. Yang et al., Tensor Programs V: tuning large neural networks via zero-shot
+//     hyperparameter transfer, arXiv:2203.03466 (2022); the mup library.
+package sweep

@@ -1,0 +1,91 @@
+package sweep
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Merge combines the output directories of the shards of one sweep into dst,
+// which then holds what a single-machine Run of the whole sweep writes: the
+// same config.json and the same result files, byte for byte (each run is
+// deterministic, and Merge copies files without rewriting them). It refuses
+// sources with another configuration, incomplete result files, and two
+// different files for one run; it returns an error naming the missing runs
+// if the shards together do not cover the grid (the runs present are still
+// copied, so a later Merge can complete dst).
+func Merge(dst string, srcs ...string) error {
+	if len(srcs) == 0 {
+		return errors.New("sweep: merge: no source directories")
+	}
+	var cfgBytes []byte
+	for _, s := range srcs {
+		b, err := os.ReadFile(filepath.Join(s, configFile))
+		if err != nil {
+			return fmt.Errorf("sweep: merge: %w", err)
+		}
+		if cfgBytes == nil {
+			cfgBytes = b
+		} else if !bytes.Equal(b, cfgBytes) {
+			return fmt.Errorf("sweep: merge: %s and %s hold different sweeps", filepath.Join(srcs[0], configFile), filepath.Join(s, configFile))
+		}
+	}
+	c, err := ParseConfig(cfgBytes)
+	if err != nil {
+		return fmt.Errorf("sweep: merge: %s: %w", filepath.Join(srcs[0], configFile), err)
+	}
+	if err := os.MkdirAll(filepath.Join(dst, runsDir), 0o755); err != nil {
+		return err
+	}
+	if old, err := os.ReadFile(filepath.Join(dst, configFile)); err == nil {
+		if !bytes.Equal(old, cfgBytes) {
+			return fmt.Errorf("sweep: merge: %s holds another sweep", filepath.Join(dst, configFile))
+		}
+	} else if err := writeAtomic(filepath.Join(dst, configFile), cfgBytes); err != nil {
+		return err
+	}
+	var missing []string
+	for _, spec := range c.Runs() {
+		var found []byte
+		var from string
+		for _, s := range srcs {
+			b, err := os.ReadFile(RunFile(s, spec))
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("sweep: merge: %w", err)
+			}
+			if _, _, _, err := parseRunFile(b); err != nil {
+				return fmt.Errorf("sweep: merge: %s: %v", RunFile(s, spec), err)
+			}
+			if found != nil && !bytes.Equal(found, b) {
+				return fmt.Errorf("sweep: merge: %s and %s differ", RunFile(from, spec), RunFile(s, spec))
+			}
+			found, from = b, s
+		}
+		if found == nil {
+			if !complete(RunFile(dst, spec)) {
+				missing = append(missing, spec.ID)
+			}
+			continue
+		}
+		if old, err := os.ReadFile(RunFile(dst, spec)); err == nil && !bytes.Equal(old, found) {
+			return fmt.Errorf("sweep: merge: %s differs from %s", RunFile(dst, spec), RunFile(from, spec))
+		}
+		if err := writeAtomic(RunFile(dst, spec), found); err != nil {
+			return err
+		}
+	}
+	if len(missing) > 0 {
+		show := missing
+		if len(show) > 5 {
+			show = append(show[:5:5], "...")
+		}
+		return fmt.Errorf("sweep: merge: %d of %d runs missing: %s", len(missing), len(c.Runs()), strings.Join(show, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,551 @@
+package sweep
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/ntk"
+	"github.com/gradflow/gradflow/optim"
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// Record is one line of a run's result file: the measurements at the
+// parameters reached after Step updates (step 0 is the initialization),
+// on the whole training set.
+type Record struct {
+	Step     int      `json:"step"`
+	Loss     float64  `json:"loss"`
+	Accuracy *float64 `json:"accuracy,omitempty"` // classification only
+	// WeightChange is ||theta_t - theta_0|| / ||theta_0|| over all
+	// parameters.
+	WeightChange float64 `json:"weight_change"`
+	// KernelDrift is ||Theta_t - Theta_0||_F / ||Theta_0||_F of the
+	// empirical NTK (ntk.Empirical) on the first KernelPoints inputs,
+	// present at the steps where it was measured.
+	KernelDrift *float64 `json:"kernel_drift,omitempty"`
+	// Displacement is the mean over the neurons of the first hidden layer
+	// of the norm of the change of the neuron's incoming weights, bias and
+	// outgoing weights: the particle displacement of mean-field theory.
+	Displacement float64 `json:"displacement"`
+	// Coord[l] is the mean |h_l| over the training set and units of the
+	// output of layer l (after its activation; the last is the network's
+	// output): the coordinate size of Yang and Hu's coordinate check.
+	Coord []float64 `json:"coord"`
+	// CoordDelta[l] is the mean |h_l(t) - h_l(0)|.
+	CoordDelta []float64 `json:"coord_delta"`
+}
+
+// header and trailer lines of a result file.
+type runHeader struct {
+	Run RunSpec `json:"run"`
+}
+
+type runTrailer struct {
+	Done bool `json:"done"`
+	// DivergedAt is the step at which the loss or an output became
+	// non-finite (the records stop before it); 0 if the run finished.
+	DivergedAt int `json:"diverged_at,omitempty"`
+}
+
+const (
+	configFile = "config.json"
+	runsDir    = "runs"
+)
+
+// RunFile returns the path of the result file of run spec in outDir.
+func RunFile(outDir string, spec RunSpec) string {
+	return filepath.Join(outDir, runsDir, spec.ID+".jsonl")
+}
+
+// Run executes the runs of cfg that belong to shard, at most workers at a
+// time (workers <= 0 means 1), writing outDir/config.json and one result file
+// outDir/runs/<id>.jsonl per run: a header line {"run": RunSpec}, one Record
+// per line, and a trailer {"done": true}. A result file is written to a
+// temporary name and renamed when complete, so a run whose file exists and
+// ends with the trailer is finished and is not redone: calling Run again
+// after an interruption resumes the sweep. Each run depends only on its
+// RunSpec (its seed) and the configuration, so results do not depend on the
+// worker count, the shard or the machine's GOMAXPROCS. progress, if not nil,
+// receives one line per run.
+//
+// outDir must be empty or hold the same configuration (config.json is
+// compared byte for byte); shards of a sweep may share one directory.
+func Run(ctx context.Context, cfg Config, outDir string, shard Shard, workers int, progress io.Writer) error {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	if err := shard.validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(outDir, runsDir), 0o755); err != nil {
+		return err
+	}
+	if err := writeConfig(outDir, c); err != nil {
+		return err
+	}
+	ds, err := makeDataset(c)
+	if err != nil {
+		return err
+	}
+	var todo []RunSpec
+	all := c.Runs()
+	for _, r := range all {
+		if shard.Owns(r.Index) && !complete(RunFile(outDir, r)) {
+			todo = append(todo, r)
+		}
+	}
+	if workers <= 0 {
+		workers = 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan RunSpec)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		done     int
+		wg       sync.WaitGroup
+	)
+	for range min(workers, max(len(todo), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for spec := range jobs {
+				msg, err := runOne(ctx, c, ds, spec, outDir)
+				mu.Lock()
+				done++
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("sweep: run %s: %w", spec.ID, err)
+					cancel()
+				}
+				if progress != nil && err == nil {
+					fmt.Fprintf(progress, "[shard %s] %d/%d %s %s\n", shard, done, len(todo), spec.ID, msg)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, r := range todo {
+		select {
+		case jobs <- r:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// writeConfig writes outDir/config.json, or checks that the one there is
+// the same sweep.
+func writeConfig(outDir string, c Config) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	path := filepath.Join(outDir, configFile)
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if !bytes.Equal(old, b) {
+			return fmt.Errorf("sweep: %s holds another sweep's configuration; use a fresh output directory", path)
+		}
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	return writeAtomic(path, b)
+}
+
+// writeAtomic writes b to a temporary file next to path and renames it,
+// so that path is either absent or complete.
+func writeAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// complete reports whether path is a finished result file (ends with the
+// trailer line).
+func complete(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	_, _, _, err = parseRunFile(b)
+	return err == nil
+}
+
+// parseRunFile decodes a result file; it fails unless the file is complete.
+func parseRunFile(b []byte) (RunSpec, []Record, runTrailer, error) {
+	var h runHeader
+	var recs []Record
+	var tr runTrailer
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<26)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Bytes()
+		switch {
+		case line == 1:
+			if err := json.Unmarshal(text, &h); err != nil || h.Run.ID == "" {
+				return h.Run, nil, tr, fmt.Errorf("line 1: not a run header")
+			}
+		case bytes.HasPrefix(text, []byte(`{"done"`)):
+			if err := json.Unmarshal(text, &tr); err != nil || !tr.Done {
+				return h.Run, nil, tr, fmt.Errorf("line %d: bad trailer", line)
+			}
+			if sc.Scan() {
+				return h.Run, nil, tr, fmt.Errorf("line %d: data after the trailer", line+1)
+			}
+			return h.Run, recs, tr, nil
+		default:
+			var r Record
+			if err := json.Unmarshal(text, &r); err != nil {
+				return h.Run, nil, tr, fmt.Errorf("line %d: %v", line, err)
+			}
+			recs = append(recs, r)
+		}
+	}
+	return h.Run, nil, tr, fmt.Errorf("incomplete: no trailer line")
+}
+
+// makeDataset generates the training set of c.
+func makeDataset(c Config) (*data.Dataset[float64], error) {
+	d := c.Dataset
+	rng := rand.New(rand.NewPCG(d.Seed, 0x5eed))
+	switch d.Kind {
+	case "digits":
+		ds, err := data.Digits[float64]()
+		if err != nil {
+			return nil, err
+		}
+		if d.N > ds.Len() {
+			return nil, fmt.Errorf("sweep config: field \"dataset.n\": %d exceeds the %d digits", d.N, ds.Len())
+		}
+		rows := make([]int, d.N)
+		for i := range rows {
+			rows[i] = i
+		}
+		ds = ds.Subset(rows)
+		x := ds.X.Data()
+		for i := range x {
+			x[i] /= 16
+		}
+		return ds, nil
+	case "teacher-class":
+		ds, _, err := data.TeacherStudent[float64](rng, d.N, data.TeacherConfig{Dims: []int{d.Dim, 8, d.Classes}, Activation: data.Tanh, Classify: true})
+		return ds, err
+	}
+	tc := data.TeacherConfig{Dims: []int{d.Dim, 8, 1}, Activation: data.Tanh, Noise: d.Noise}
+	if d.Kind == "teacher-sphere" {
+		tc.Inputs = data.SphereInputs
+	}
+	ds, _, err := data.TeacherStudent[float64](rng, d.N, tc)
+	if err != nil {
+		return nil, err
+	}
+	if d.Kind == "teacher-sphere" {
+		// Radius sqrt(d): coordinates O(1), as the parameterizations assume.
+		x := ds.X.Data()
+		s := math.Sqrt(float64(d.Dim))
+		for i := range x {
+			x[i] *= s
+		}
+	}
+	return ds, nil
+}
+
+// outputs returns the output width of a model for ds.
+func outputs(ds *data.Dataset[float64]) int {
+	if ds.Labels != nil {
+		return ds.NumClasses
+	}
+	return ds.Y.Dim(1)
+}
+
+// NewModel builds the MLP of run spec: dims [d, n x Depth, k], the run's
+// parameterization, initialized from PCG(seed, width).
+func NewModel(c Config, spec RunSpec, inputs, outputs int) (*nn.MLP[float64], error) {
+	dims := []int{inputs}
+	for range c.Depth {
+		dims = append(dims, spec.Width)
+	}
+	dims = append(dims, outputs)
+	cfg := nn.MLPConfig{Dims: dims, Activation: c.Activation, Parameterization: spec.Parameterization,
+		WStd: c.WStd, BStd: c.BStd, AdaptiveLR: spec.Optimizer == "adam"}
+	return nn.NewMLP[float64](cfg, rand.New(rand.NewPCG(spec.Seed, uint64(spec.Width))))
+}
+
+func newOptimizer(spec RunSpec, params []*nn.Param[float64]) (optim.Optimizer[float64], error) {
+	if spec.Optimizer == "adam" {
+		ac := optim.DefaultAdam()
+		ac.LR = spec.LR
+		return optim.NewAdam(params, ac)
+	}
+	return optim.NewSGD(params, optim.SGDConfig{LR: spec.LR})
+}
+
+func lossOf(t *autograd.Tape[float64], out *autograd.Var[float64], y *tensor.Tensor[float64], labels []int) *autograd.Var[float64] {
+	if labels != nil {
+		return nn.CrossEntropy(out, labels)
+	}
+	return nn.HalfMSE(out, t.Const(y))
+}
+
+func intLabels(l []int32) []int {
+	if l == nil {
+		return nil
+	}
+	out := make([]int, len(l))
+	for i, v := range l {
+		out[i] = int(v)
+	}
+	return out
+}
+
+// runOne trains one run and writes its result file; it returns a short
+// summary for the progress line.
+func runOne(ctx context.Context, c Config, ds *data.Dataset[float64], spec RunSpec, outDir string) (string, error) {
+	recs, diverged, err := Train(ctx, c, ds, spec)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	if err := enc.Encode(runHeader{spec}); err != nil {
+		return "", err
+	}
+	for i := range recs {
+		if err := enc.Encode(&recs[i]); err != nil {
+			return "", err
+		}
+	}
+	if err := enc.Encode(runTrailer{Done: true, DivergedAt: diverged}); err != nil {
+		return "", err
+	}
+	if err := writeAtomic(RunFile(outDir, spec), buf.Bytes()); err != nil {
+		return "", err
+	}
+	last := recs[len(recs)-1]
+	if diverged > 0 {
+		return fmt.Sprintf("diverged at step %d", diverged), nil
+	}
+	return fmt.Sprintf("loss %.4g", last.Loss), nil
+}
+
+// Train runs one point of the grid in memory and returns its records and,
+// if the loss became non-finite, the step at which it did (the records stop
+// before it). It is what Run does for each run, without files.
+func Train(ctx context.Context, c Config, ds *data.Dataset[float64], spec RunSpec) ([]Record, int, error) {
+	c, err := c.withDefaults()
+	if err != nil {
+		return nil, 0, err
+	}
+	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
+	if err != nil {
+		return nil, 0, err
+	}
+	opt, err := newOptimizer(spec, model.Params())
+	if err != nil {
+		return nil, 0, err
+	}
+	labels := intLabels(ds.Labels)
+	var loader *data.Loader[float64]
+	if c.BatchSize > 0 {
+		loader, err = data.NewLoader(ds, data.LoaderConfig{BatchSize: c.BatchSize, Shuffle: true, Seed: spec.Seed, DropLast: true})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	m := newMeter(c, model, ds, labels)
+	tape := autograd.NewTape[float64]()
+	var recs []Record
+	for step := 0; ; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		if step == 0 || step == c.Steps || step%c.LogEvery == 0 {
+			kernel := c.KernelEvery >= 0 && (step == 0 || step == c.Steps || c.KernelEvery > 0 && step%c.KernelEvery == 0)
+			r, ok, err := m.measure(step, kernel)
+			if err != nil {
+				return nil, 0, err
+			}
+			if !ok {
+				return recs, max(step, 1), nil
+			}
+			recs = append(recs, r)
+		}
+		if step == c.Steps {
+			return recs, 0, nil
+		}
+		x, y, lab := ds.X, ds.Y, labels
+		if loader != nil {
+			if !loader.Next() {
+				loader.Next()
+			}
+			b := loader.Batch()
+			x, y, lab = b.X, b.Y, intLabels(b.Labels)
+		}
+		tape.Reset()
+		loss := lossOf(tape, model.Forward(tape, tape.Const(x)), y, lab)
+		if v := loss.Value().Item(); math.IsNaN(v) || math.IsInf(v, 0) {
+			return recs, max(step, 1), nil
+		}
+		opt.ZeroGrad()
+		tape.Backward(loss)
+		opt.Step()
+	}
+}
+
+// meter takes the measurements of a Record.
+type meter struct {
+	model  *nn.MLP[float64]
+	ds     *data.Dataset[float64]
+	labels []int
+	probe  *tensor.Tensor[float64]
+	theta0 [][]float64
+	h0     [][]float64
+	k0     *tensor.Tensor[float64]
+	tape   *autograd.Tape[float64]
+	layers []*autograd.Var[float64]
+}
+
+func newMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64], labels []int) *meter {
+	m := &meter{model: model, ds: ds, labels: labels, tape: autograd.NewTape[float64]()}
+	m.probe = ds.X.Rows(0, c.KernelPoints)
+	for _, p := range model.Params() {
+		m.theta0 = append(m.theta0, append([]float64(nil), p.Value.Data()...))
+	}
+	return m
+}
+
+// measure returns the record of the current parameters, or ok = false if
+// the outputs are not finite.
+func (m *meter) measure(step int, kernel bool) (r Record, ok bool, err error) {
+	m.tape.Reset()
+	m.layers = m.model.ForwardLayers(m.layers, m.tape, m.tape.Const(m.ds.X))
+	out := m.layers[len(m.layers)-1]
+	loss := lossOf(m.tape, out, m.ds.Y, m.labels).Value().Item()
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return r, false, nil
+	}
+	r = Record{Step: step, Loss: loss}
+	if m.labels != nil {
+		acc := nn.Accuracy(out.Value(), m.labels)
+		r.Accuracy = &acc
+	}
+	if m.h0 == nil {
+		for _, h := range m.layers {
+			m.h0 = append(m.h0, append([]float64(nil), h.Value().Data()...))
+		}
+	}
+	for l, h := range m.layers {
+		var s, d float64
+		for i, v := range h.Value().Data() {
+			s += math.Abs(v)
+			d += math.Abs(v - m.h0[l][i])
+		}
+		n := float64(h.Value().Len())
+		r.Coord = append(r.Coord, s/n)
+		r.CoordDelta = append(r.CoordDelta, d/n)
+	}
+	var num, den float64
+	for i, p := range m.model.Params() {
+		for j, v := range p.Value.Data() {
+			d := v - m.theta0[i][j]
+			num += d * d
+			den += m.theta0[i][j] * m.theta0[i][j]
+		}
+	}
+	r.WeightChange = math.Sqrt(num / den)
+	r.Displacement = m.displacement()
+	if kernel {
+		k, err := ntk.Empirical(m.model, m.probe, nil, ntk.Options{})
+		if err != nil {
+			return r, false, err
+		}
+		if m.k0 == nil {
+			m.k0 = k
+		}
+		drift, err := ntk.KernelDriftTensor(m.k0, k)
+		if err != nil {
+			return r, false, err
+		}
+		if math.IsNaN(drift) || math.IsInf(drift, 0) {
+			return r, false, nil
+		}
+		r.KernelDrift = &drift
+	}
+	return r, true, nil
+}
+
+// displacement is the mean over the first hidden layer's neurons i of
+// ||(W0[i,:], b0[i], W1[:,i])(t) - (...)(0)||.
+func (m *meter) displacement() float64 {
+	l0, l1 := m.model.Layers[0], m.model.Layers[1]
+	in, n, out := l0.In(), l0.Out(), l1.Out()
+	w0, w00 := l0.Weight.Value.Data(), m.theta0[0]
+	idx := 1
+	var b0, b00 []float64
+	if l0.Bias != nil {
+		b0, b00 = l0.Bias.Value.Data(), m.theta0[1]
+		idx = 2
+	}
+	w1, w10 := l1.Weight.Value.Data(), m.theta0[idx]
+	var total float64
+	for i := range n {
+		var s float64
+		for j := range in {
+			d := w0[i*in+j] - w00[i*in+j]
+			s += d * d
+		}
+		if b0 != nil {
+			d := b0[i] - b00[i]
+			s += d * d
+		}
+		for o := range out {
+			d := w1[o*n+i] - w10[o*n+i]
+			s += d * d
+		}
+		total += math.Sqrt(s)
+	}
+	return total / float64(n)
+}
