@@ -211,8 +211,9 @@ func alignedSlice[T Float](raw *[]T, n int) []T {
 }
 
 // minParallelFlops is the product size below which splitting over workers
-// costs more in synchronisation than it saves (about 20 us of work).
-const minParallelFlops = 1 << 21
+// costs more in synchronisation than it saves (about 20 us of work). Tests
+// lower it to exercise the parallel split on small products.
+var minParallelFlops = 1 << 21
 
 func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, ep Epilogue[T]) {
 	list := listFor[gemmJob[T], T](unsafe.Pointer(&jobs32), unsafe.Pointer(&jobs64))

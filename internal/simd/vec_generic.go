@@ -2,9 +2,10 @@ package simd
 
 import "math"
 
-// genericVec returns the portable vector kernels: plain loops (the
-// reference for every tier) with the math functions of package math, which
-// are correctly rounded to within 1 ulp.
+// genericVec returns the portable vector kernels: plain Go loops, and for
+// exp, log, tanh and sigmoid the functions of package math evaluated in
+// float64. They are the reference every SIMD tier is tested against, and
+// the fallback of the purego build and of CPUs without a SIMD tier.
 func genericVec[T Float]() vecKernels[T] {
 	return vecKernels[T]{
 		axpy:    axpyGeneric[T],
@@ -12,29 +13,67 @@ func genericVec[T Float]() vecKernels[T] {
 		dot:     dotGeneric[T],
 		sum:     sumGeneric[T],
 		max:     maxGeneric[T],
-		add:     func(d, x, y []T) { zip(d, x, y, func(a, b T) T { return a + b }) },
-		sub:     func(d, x, y []T) { zip(d, x, y, func(a, b T) T { return a - b }) },
-		mul:     func(d, x, y []T) { zip(d, x, y, func(a, b T) T { return a * b }) },
-		div:     func(d, x, y []T) { zip(d, x, y, func(a, b T) T { return a / b }) },
-		maximum: func(d, x, y []T) { zip(d, x, y, maxNaN[T]) },
-		relu:    func(d, x []T) { mapf(d, x, func(a T) T { return maxNaN(a, 0) }) },
-		exp:     func(d, x []T) { mapf(d, x, func(a T) T { return T(math.Exp(float64(a))) }) },
-		log:     func(d, x []T) { mapf(d, x, func(a T) T { return T(math.Log(float64(a))) }) },
-		tanh:    func(d, x []T) { mapf(d, x, func(a T) T { return T(math.Tanh(float64(a))) }) },
-		sigmoid: func(d, x []T) { mapf(d, x, sigmoidGeneric[T]) },
+		add:     addGeneric[T],
+		sub:     subGeneric[T],
+		mul:     mulGeneric[T],
+		div:     divGeneric[T],
+		maximum: maximumGeneric[T],
+		relu:    reluGeneric[T],
+		exp:     expGeneric[T],
+		log:     logGeneric[T],
+		tanh:    tanhGeneric[T],
+		sigmoid: sigmoidGeneric[T],
 	}
 }
 
-func sigmoidGeneric[T Float](a T) T {
-	// Both branches avoid exp overflow: for a >= 0 exp(-a) <= 1.
-	if a >= 0 {
-		return T(1 / (1 + math.Exp(-float64(a))))
+// The loops below reslice every input to len(d) first, so the compiler
+// proves the indexes in range once and the loop bodies carry no bounds
+// checks; a shorter input panics there instead of being read past its end.
+
+func addGeneric[T Float](d, x, y []T) {
+	x, y = x[:len(d)], y[:len(d)]
+	for i := range d {
+		d[i] = x[i] + y[i]
 	}
-	e := math.Exp(float64(a))
-	return T(e / (1 + e))
 }
 
-// maxNaN is max that propagates NaN from either side.
+func subGeneric[T Float](d, x, y []T) {
+	x, y = x[:len(d)], y[:len(d)]
+	for i := range d {
+		d[i] = x[i] - y[i]
+	}
+}
+
+func mulGeneric[T Float](d, x, y []T) {
+	x, y = x[:len(d)], y[:len(d)]
+	for i := range d {
+		d[i] = x[i] * y[i]
+	}
+}
+
+func divGeneric[T Float](d, x, y []T) {
+	x, y = x[:len(d)], y[:len(d)]
+	for i := range d {
+		d[i] = x[i] / y[i]
+	}
+}
+
+func maximumGeneric[T Float](d, x, y []T) {
+	x, y = x[:len(d)], y[:len(d)]
+	for i := range d {
+		d[i] = maxNaN(x[i], y[i])
+	}
+}
+
+func reluGeneric[T Float](d, x []T) {
+	x = x[:len(d)]
+	for i := range d {
+		d[i] = maxNaN(x[i], 0)
+	}
+}
+
+// maxNaN is a > b ? a : b, except that a NaN on either side gives NaN. It
+// maps -0 to +0 against +0 in the second argument, like VMAXPS.
 func maxNaN[T Float](a, b T) T {
 	if a != a || b != b {
 		return T(math.NaN())
@@ -45,18 +84,94 @@ func maxNaN[T Float](a, b T) T {
 	return b
 }
 
-func zip[T Float](d, x, y []T, f func(a, b T) T) {
-	x, y = x[:len(d)], y[:len(d)]
+// expGeneric computes dst = exp(x) with exp64 in float64.
+// Max error 0.5 ulp (float32), 2 ulp (float64): the float32 results are
+// float64 values (within 2 float64 ulps) rounded once, and math.Exp on
+// amd64 is off by up to 1.84 ulp (measured, vec_ulp_test.go).
+func expGeneric[T Float](d, x []T) {
+	x = x[:len(d)]
 	for i := range d {
-		d[i] = f(x[i], y[i])
+		d[i] = T(exp64(float64(x[i])))
 	}
 }
 
-func mapf[T Float](d, x []T, f func(a T) T) {
+// logGeneric computes dst = log(x) with log64 in float64.
+// Max error 0.5 ulp (float32), 1 ulp (float64).
+func logGeneric[T Float](d, x []T) {
 	x = x[:len(d)]
 	for i := range d {
-		d[i] = f(x[i])
+		d[i] = T(log64(float64(x[i])))
 	}
+}
+
+// tanhGeneric computes dst = tanh(x) with math.Tanh in float64.
+// Max error 0.5 ulp (float32), 1.5 ulp (float64).
+func tanhGeneric[T Float](d, x []T) {
+	x = x[:len(d)]
+	for i := range d {
+		d[i] = T(math.Tanh(float64(x[i])))
+	}
+}
+
+// sigmoidGeneric computes dst = 1/(1+exp(-x)) with sigmoid64 in float64.
+// Max error 0.5 ulp (float32), 3 ulp (float64).
+func sigmoidGeneric[T Float](d, x []T) {
+	x = x[:len(d)]
+	for i := range d {
+		d[i] = T(sigmoid64(float64(x[i])))
+	}
+}
+
+func sigmoid64(a float64) float64 {
+	// Both branches avoid exp overflow: for a >= 0, exp(-a) <= 1; for
+	// a < 0, e/(1+e) keeps the tiny results that 1/(1+exp(-a)) would
+	// flush to 0 once exp(-a) overflows.
+	if a >= 0 {
+		return 1 / (1 + math.Exp(-a))
+	}
+	e := math.Exp(a)
+	return e / (1 + e)
+}
+
+// Thresholds of exp64.
+const (
+	// expOverflow is the largest x with exp(x) finite (about 709.78).
+	expOverflow = 7.09782712893383973096e+02
+	// Above expAsmBreak, Go's amd64 math.Exp returns +Inf too early: its
+	// assembly rounds x*log2(e) to an integer n and reports overflow once
+	// n reaches 1024 (x >= 709.44), although exp(x) <= MaxFloat64 up to
+	// expOverflow; for example math.Exp(709.5) = +Inf instead of 1.35e308.
+	expAsmBreak = 709
+)
+
+// ln2Hi and ln2Lo split ln 2 so that k*ln2Hi is exact for |k| < 2^20 (the
+// same split as package math).
+const (
+	ln2Hi = 6.93147180369123816490e-01 // 0x3fe62e42fee00000
+	ln2Lo = 1.90821492927058770002e-10 // 0x3dea39ef35793c76
+)
+
+// exp64 is math.Exp, except in (709, expOverflow] where math.Exp on amd64
+// wrongly overflows: there exp(x) = 2^1023 * exp(r) with r = x - 1023 ln2
+// in (-0.09, 0.7]; x - 1023*ln2Hi is exact, so r is off by at most half
+// an ulp of r.
+func exp64(x float64) float64 {
+	if x > expAsmBreak && x <= expOverflow {
+		r := (x - 1023*ln2Hi) - 1023*ln2Lo
+		return math.Exp(r) * 0x1p1023
+	}
+	return math.Exp(x)
+}
+
+// log64 is math.Log, except for positive denormal x: Go's amd64 math.Log
+// reads the exponent field without normalizing them (golang.org/issue/56600,
+// math.Log(5e-324) returns -709.09 instead of -744.44), so the argument is
+// scaled into the normal range first.
+func log64(x float64) float64 {
+	if x > 0 && x < 0x1p-1022 {
+		return math.Log(x*0x1p54) - 54*math.Ln2
+	}
+	return math.Log(x)
 }
 
 func axpyGeneric[T Float](alpha T, x, y []T) {
