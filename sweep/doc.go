@@ -29,21 +29,33 @@
 // belongs to shard i mod Count. Merge copies shard outputs into one
 // directory, which is then byte-identical to a single-machine run (tested).
 //
-// A Slurm job array (one task per shard; ShardFromEnv reads
-// SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT):
+// The command line is cmd/train's "train sweep" (install it once with
+// go install github.com/gradflow/gradflow/cmd/train@latest; "train sweep
+// init sweep.json" writes an example configuration). A Slurm job array (one
+// task per shard; --shard-count makes it read SLURM_ARRAY_TASK_ID,
+// SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT through ShardFromEnv):
 //
 //	#!/bin/bash
 //	#SBATCH --job-name=widthsweep
 //	#SBATCH --array=0-15
 //	#SBATCH --cpus-per-task=8
 //	#SBATCH --time=04:00:00
-//	train sweep --config sweep.json --out $SCRATCH/sweep/shard-$SLURM_ARRAY_TASK_ID --workers $SLURM_CPUS_PER_TASK
-//	# then, once: train sweep merge --out $SCRATCH/sweep/all $SCRATCH/sweep/shard-*
+//	train sweep --config sweep.json --out $SCRATCH/sweep/shard-$SLURM_ARRAY_TASK_ID \
+//	    --shard-count $SLURM_ARRAY_TASK_COUNT --workers $SLURM_CPUS_PER_TASK
 //
-// (Shards may also share one output directory on a shared file system.)
+// and, once every task has finished (for example in a job submitted with
+// --dependency=afterok:<array job id>), the merge, which prints the slope
+// table and writes the figures into $SCRATCH/sweep/all/figures:
+//
+//	train sweep merge --out $SCRATCH/sweep/all $SCRATCH/sweep/shard-*
+//
+// (Shards may also share one output directory on a shared file system; then
+// "train sweep analyze DIR" prints the table.) A task that is requeued or
+// resubmitted resumes: its finished runs are skipped.
 //
 // A Kubernetes Indexed Job (JOB_COMPLETION_INDEX is set in each pod; the
-// shard count is the Job's completions, passed explicitly):
+// shard count is the Job's completions, passed explicitly with --shard-count;
+// the image holds the train binary):
 //
 //	apiVersion: batch/v1
 //	kind: Job
@@ -71,7 +83,9 @@
 //	      - name: results
 //	        persistentVolumeClaim: {claimName: widthsweep-results}
 //
-// A restarted pod resumes: finished runs in /results are skipped.
+// A restarted pod resumes: finished runs in /results are skipped. The pods
+// share /results, so when the Job has completed, "train sweep analyze
+// /results" (or "train sweep merge" of per-pod directories) reports it.
 //
 // # Analysis
 //

@@ -33,6 +33,11 @@ const topUsage = `usage: train [command] [flags]
 
 commands:
   fit    train an MLP (the default when no command is given)
+  ntk    empirical and analytic NTK of an MLP: spectrum, alignment, kernel regression
+  landscape  sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run
+  sweep  width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init
+  meanfield  two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width
+  coordcheck  muP coordinate check: mean |activation| per layer for the first steps across widths
   info   print the SIMD tier, blocking parameters, GOMAXPROCS and Go version
 
 Run "train <command> -h" for a command's flags and an example.
@@ -65,6 +70,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		err = runFit(ctx, args, stdout, stderr)
 	case "info":
 		err = runInfo(args, stdout, stderr)
+	case "landscape":
+		err = runLandscape(ctx, args, stdout, stderr)
+	case "ntk":
+		err = runNTK(ctx, args, stdout, stderr)
+	case "sweep":
+		err = runSweep(ctx, args, stdout, stderr)
+	case "meanfield":
+		err = runMeanfield(ctx, args, stdout, stderr)
+	case "coordcheck":
+		err = runCoordCheck(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, topUsage)
 		return 0
