@@ -92,7 +92,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Dataset.Classes = 2
 	}
 	fail := func(field, format string, a ...any) (Config, error) {
-		return c, fmt.Errorf("sweep config: field %q: %s", field, fmt.Sprintf(format, a...))
+		return c, configErrorf("sweep config: field %q: %s", field, fmt.Sprintf(format, a...))
 	}
 	switch c.Dataset.Kind {
 	case "teacher", "teacher-sphere", "teacher-class":
@@ -273,3 +273,12 @@ func (c Config) Runs() []RunSpec {
 	}
 	return out
 }
+
+// ConfigError reports a problem the user controls: an invalid sweep
+// configuration, or an output directory that holds another sweep. A CLI
+// maps it to a usage error.
+type ConfigError struct{ msg string }
+
+func (e *ConfigError) Error() string { return e.msg }
+
+func configErrorf(format string, a ...any) error { return &ConfigError{fmt.Sprintf(format, a...)} }

@@ -42,7 +42,7 @@ func Merge(dst string, srcs ...string) error {
 	}
 	if old, err := os.ReadFile(filepath.Join(dst, configFile)); err == nil {
 		if !bytes.Equal(old, cfgBytes) {
-			return fmt.Errorf("sweep: merge: %s holds another sweep", filepath.Join(dst, configFile))
+			return configErrorf("sweep: merge: %s holds another sweep", filepath.Join(dst, configFile))
 		}
 	} else if err := writeAtomic(filepath.Join(dst, configFile), cfgBytes); err != nil {
 		return err

@@ -168,7 +168,7 @@ func writeConfig(outDir string, c Config) error {
 	switch {
 	case err == nil:
 		if !bytes.Equal(old, b) {
-			return fmt.Errorf("sweep: %s holds another sweep's configuration; use a fresh output directory", path)
+			return configErrorf("sweep: %s holds another sweep's configuration; use a fresh output directory", path)
 		}
 		return nil
 	case !errors.Is(err, os.ErrNotExist):
@@ -258,7 +258,7 @@ func makeDataset(c Config) (*data.Dataset[float64], error) {
 			return nil, err
 		}
 		if d.N > ds.Len() {
-			return nil, fmt.Errorf("sweep config: field \"dataset.n\": %d exceeds the %d digits", d.N, ds.Len())
+			return nil, configErrorf("sweep config: field \"dataset.n\": %d exceeds the %d digits", d.N, ds.Len())
 		}
 		rows := make([]int, d.N)
 		for i := range rows {

@@ -351,14 +351,11 @@ func sweepShard(spec string, count int, stderr io.Writer) (sweep.Shard, error) {
 	return sweep.All, nil
 }
 
-// sweepError sorts an error of sweep.Run: a configuration the package
-// refuses at run time (a dataset larger than its source) or an output
-// directory holding another sweep is the user's to fix (exit 2); anything
-// else is a runtime failure. package sweep has no sentinel errors for these,
-// so its stable message prefixes are matched.
+// sweepError sorts an error of package sweep: a *sweep.ConfigError (a
+// configuration refused at run time, or an output directory holding another
+// sweep) is the user's to fix (exit 2); anything else is a runtime failure.
 func sweepError(err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "sweep config:") || strings.Contains(msg, "holds another sweep") {
+	if ce := new(sweep.ConfigError); errors.As(err, &ce) {
 		return usageError{err}
 	}
 	return err
