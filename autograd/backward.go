@@ -11,7 +11,10 @@ import (
 //
 // The backward pass itself is not recorded. Its intermediate Vars live on
 // the tape until Reset, like those of the forward pass, so a training step
-// in steady state allocates nothing.
+// in steady state allocates nothing. Gradients are added into the bound
+// tensors while the pass runs (a layer's weight gradient goes straight from
+// the GEMM into it), so those tensors must not be values the recorded
+// operations read.
 func (t *Tape[T]) Backward(loss *Var[T]) {
 	if loss.tape != t {
 		panic("autograd.Backward: loss lives on another tape")
@@ -140,7 +143,8 @@ func (t *Tape[T]) sweepMarked(y, seed *Var[T], createGraph, accumulate bool) {
 func (t *Tape[T]) run(y, seed *Var[T], createGraph, accumulate bool) {
 	prev := t.recording
 	t.recording = createGraph
-	defer func() { t.recording = prev }()
+	t.direct = accumulate && !createGraph
+	defer func() { t.recording, t.direct = prev, false }()
 	y.grad, y.gradGen = seed, t.gen
 	for i := y.id; i >= 0; i-- {
 		v := t.vars[i]

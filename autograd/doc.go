@@ -53,11 +53,16 @@
 //
 // # Fused operations
 //
-// Linear computes act(alpha x W^T + b) as one GEMM whose epilogue adds the
-// bias and applies ReLU, and reads the ReLU mask from its output in the
-// backward pass, so the pre-activation is never stored. LogSoftmax
-// subtracts the row maximum before exponentiating and is exact for large
-// logits.
+// Linear computes act(alpha x W^T + b) as one GEMM that accumulates onto
+// the broadcast bias (beta = 1) followed by one vector ReLU pass, and reads
+// the ReLU mask from its output in the backward pass, so the
+// pre-activation is never stored. When Backward is not recorded, its
+// backward rule masks g and sums the bias gradient's columns in one pass
+// and lets the weight-gradient GEMM add into the parameter's gradient
+// tensor (beta = 1) instead of producing a new tensor to be added.
+// CrossEntropy is softmax cross-entropy as one op whose backward pass is
+// (softmax - onehot) g/n. LogSoftmax and CrossEntropy subtract the row
+// maximum before exponentiating and are exact for large logits.
 //
 // # Checking
 //

@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"math"
 	"testing"
 
 	"github.com/gradflow/gradflow/tensor"
@@ -38,5 +39,91 @@ func TestLinearMatchesComposition(t *testing.T) {
 	want := Relu(Add(Scale(MatMul(x, w, false, true), 0.5), b)).Value()
 	if !tensor.AllClose(got, want, 1e-14, 1e-14) {
 		t.Errorf("Linear = %v, want %v", got, want)
+	}
+}
+
+// TestLinearBackwardDirect checks the gradients Backward adds straight into
+// the parameters' gradient tensors against those Grad returns (the rule
+// that builds new Vars): bit for bit when the tensors start at zero, and
+// added to what they held otherwise. The ReLU layers and a parameter used
+// twice (two contributions to one tensor) cover every path.
+func TestLinearBackwardDirect(t *testing.T) {
+	t.Run("f32", func(t *testing.T) { testLinearBackwardDirect[float32](t) })
+	t.Run("f64", func(t *testing.T) { testLinearBackwardDirect[float64](t) })
+}
+
+func testLinearBackwardDirect[T Float](t *testing.T) {
+	rng := newRNG(8)
+	x := tensor.RandN(rng, T(0), 1, 33, 20)
+	w1, b1 := tensor.RandN(rng, T(0), 0.3, 40, 20), tensor.RandN(rng, T(0), 0.3, 40)
+	w2 := tensor.RandN(rng, T(0), 0.3, 40, 40)
+	gw1, gb1, gw2 := tensor.New[T](40, 20), tensor.New[T](40), tensor.New[T](40, 40)
+	labels := make([]int, 33)
+	for i := range labels {
+		labels[i] = rng.IntN(40)
+	}
+	forward := func(tp *Tape[T]) (*Var[T], []*Var[T]) {
+		p := []*Var[T]{tp.Leaf(w1, gw1), tp.Leaf(b1, gb1), tp.Leaf(w2, gw2)}
+		h := Linear(tp.Const(x), p[0], p[1], 0.5, ActReLU)
+		h = Linear(h, p[2], nil, 1, ActReLU)
+		h = Linear(h, p[2], p[1], 1, ActIdentity)
+		return CrossEntropy(h, labels), p
+	}
+	tp := NewTape[T]()
+	loss, p := forward(tp)
+	want := tp.Grad(loss, p, GradOptions[T]{})
+	tp.Reset()
+	loss, _ = forward(tp)
+	tp.Backward(loss)
+	for i, g := range []*tensor.Tensor[T]{gw1, gb1, gw2} {
+		// b1 and w2 receive two contributions each, whose sum is rounded
+		// in another order than Grad's: allow a few ulps there; w1's single
+		// contribution must match bit for bit.
+		if !tensor.AllClose(g, want[i].Value(), 1e-5, 1e-6) {
+			t.Errorf("param %d: Backward gives %v, Grad %v", i, g.Data()[:4], want[i].Value().Data()[:4])
+		}
+		if i == 0 && !equalBits(g.Data(), want[i].Value().Data()) {
+			t.Errorf("param %d: Backward and Grad differ in the last bits", i)
+		}
+	}
+	// A second Backward adds the same gradient again.
+	prev := gw1.Clone()
+	tp.Reset()
+	loss, _ = forward(tp)
+	tp.Backward(loss)
+	sum := tensor.Add(prev, want[0].Value())
+	if !tensor.AllClose(gw1, sum, 1e-6, 1e-6) {
+		t.Errorf("second Backward: gradient %v, want %v", gw1.Data()[:4], sum.Data()[:4])
+	}
+}
+
+func equalBits[T Float](a, b []T) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+func TestPositiveMask(t *testing.T) {
+	inf := math.Inf(1)
+	for _, c := range []struct {
+		y    float64
+		want bool
+	}{{1, true}, {5e-324, true}, {math.MaxFloat64, true}, {inf, true}, {0, false}, {math.Copysign(0, -1), false},
+		{-1, false}, {-inf, false}, {math.NaN(), false}, {-5e-324, false}} {
+		if got := positiveMask64(c.y) != 0; got != c.want {
+			t.Errorf("positiveMask64(%v) = %v, want %v", c.y, got, c.want)
+		}
+		y32 := float32(c.y)
+		if c.y == 5e-324 {
+			y32 = math.SmallestNonzeroFloat32
+		} else if c.y == -5e-324 {
+			y32 = -math.SmallestNonzeroFloat32
+		}
+		if got := positiveMask32(y32) != 0; got != c.want {
+			t.Errorf("positiveMask32(%v) = %v, want %v", y32, got, c.want)
+		}
 	}
 }

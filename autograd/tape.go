@@ -48,7 +48,12 @@ type Tape[T Float] struct {
 	recording bool   // false while a backward pass runs without CreateGraph
 	gen       uint32 // stamp of the current backward pass (see Var.gradGen)
 	pruning   bool   // restrict the backward pass to Vars marked reach == gen
-	epoch     uint64 // counts Resets, so that caches keyed by step can tell steps apart
+	// direct is set while Backward runs without recording: ops may then add
+	// a leaf's gradient straight into the tensor bound to it (directGrad)
+	// instead of handing a new Var to accum, saving a pass over the
+	// gradient and a buffer per parameter.
+	direct bool
+	epoch  uint64 // counts Resets, so that caches keyed by step can tell steps apart
 }
 
 // NewTape returns an empty tape with gradient recording enabled.
@@ -290,6 +295,19 @@ func (t *Tape[T]) accum(x, c *Var[T]) {
 		return
 	}
 	x.grad, x.gradGen = c, t.gen
+}
+
+// directGrad returns the gradient tensor bound to the leaf x when the
+// backward pass in progress may add x's gradient into it directly (Backward
+// without recording, x a leaf bound with Leaf(x, grad)), and nil otherwise.
+// Adding each contribution as it comes gives the sum Backward would have
+// added at the end, and gives it bit for bit when the tensor starts at zero
+// and there is one contribution (a parameter used once).
+func (t *Tape[T]) directGrad(x *Var[T]) *tensor.Tensor[T] {
+	if t.direct && x.op == nil && x.pgrad != nil && !t.pruning {
+		return x.pgrad
+	}
+	return nil
 }
 
 // sameTape panics unless a and b live on the same tape.

@@ -27,6 +27,8 @@ func usage() {
 suites:
   gemm   GEMM GFLOPS per SIMD tier and gonum, square sizes and MLP shapes
   peak   one core's FMA peak per tier (asm loop of independent FMAs)
+  mlp    MLP training-step samples/s vs PyTorch (784-512-512-10 b128, 64-128-10 b32)
+  mnist  time to 98%% MNIST test accuracy vs PyTorch (784-512-512-10, SGD momentum)
   tiers  print the SIMD tiers this CPU and build support, best first
 
 Run "go run ./bench <suite> -h" for the flags of a suite.
@@ -44,6 +46,10 @@ func main() {
 		err = runGemm(os.Args[2:])
 	case "peak":
 		err = runPeak(os.Args[2:])
+	case "mlp":
+		err = runMLP(os.Args[2:])
+	case "mnist":
+		err = runMNIST(os.Args[2:])
 	case "tiers":
 		// For scripts: the SIMD tiers of this CPU and build, best first.
 		fmt.Println(strings.Join(simd.Tiers(), " "))

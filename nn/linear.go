@@ -12,7 +12,8 @@ import (
 // followed by an activation, for a batch x [n, In]. W is [Out, In] and b is
 // [Out], as in torch.nn.Linear; Alpha and BiasMult are the forward
 // multipliers of the NTK, mean-field and muP parameterizations (1 in the
-// standard one). A ReLU or identity activation is fused into the GEMM.
+// standard one). The bias is accumulated by the GEMM itself and a ReLU is
+// one vector pass over its output (autograd.Linear).
 type Linear[T Float] struct {
 	Weight   *Param[T]
 	Bias     *Param[T] // nil for no bias

@@ -26,11 +26,12 @@ func HalfMSE[T Float](pred, target *autograd.Var[T]) *autograd.Var[T] {
 // CrossEntropy returns the mean over the batch of the softmax
 // cross-entropy of logits [n, c] with the class indices labels (n values in
 // [0, c)): -mean_i log softmax(z_i)[y_i], as torch.nn.CrossEntropyLoss. It
-// is computed through a fused, max-shifted log-softmax, so large logits
-// neither overflow nor lose precision. labels is read again by Backward:
-// keep it unchanged until then.
+// is one fused, max-shifted op (autograd.CrossEntropy), so large logits
+// neither overflow nor lose precision and the backward pass is a single
+// softmax-minus-one-hot pass. labels is read again by Backward: keep it
+// unchanged until then.
 func CrossEntropy[T Float](logits *autograd.Var[T], labels []int) *autograd.Var[T] {
-	return autograd.Neg(autograd.Mean(autograd.Pick(autograd.LogSoftmax(logits, 1), labels)))
+	return autograd.CrossEntropy(logits, labels)
 }
 
 // SoftCrossEntropy returns -mean_i sum_c p_ic log softmax(z_i)_c for

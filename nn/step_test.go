@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"math"
+	"runtime"
 	"testing"
 
 	"github.com/gradflow/gradflow/autograd"
@@ -116,4 +118,32 @@ func BenchmarkOpOverhead(b *testing.B) {
 		step()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/4, "ns/op-recorded")
+}
+
+// TestTrainingStepDeterministic checks that training gives the same bits
+// whatever GOMAXPROCS is: the layer is large enough for the GEMMs to split
+// over workers, and nothing in a step may depend on how they split.
+func TestTrainingStepDeterministic(t *testing.T) {
+	run := func(procs int) []float32 {
+		prev := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(prev)
+		tr := newTrainer[float32]([]int{784, 256, 10}, 128)
+		for i := 0; i < 3; i++ {
+			tr.step()
+		}
+		var out []float32
+		for _, p := range tr.m.Params() {
+			out = append(out, p.Value.Data()...)
+		}
+		return out
+	}
+	want := run(1)
+	for _, procs := range []int{2, 3} {
+		got := run(procs)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("GOMAXPROCS=%d: parameter element %d is %v, with 1 it is %v", procs, i, got[i], want[i])
+			}
+		}
+	}
 }

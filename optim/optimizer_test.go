@@ -514,3 +514,15 @@ func TestPolyakStateRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestGradNormLargeFloat32 checks that float32 gradients whose squares
+// overflow float32 still give the finite float64 norm.
+func TestGradNormLargeFloat32(t *testing.T) {
+	g := tensor.New[float32](1000)
+	g.Fill(1e20)
+	p := &Param[float32]{Name: "p", Value: tensor.New[float32](1000), Grad: g}
+	want := 1e20 * math.Sqrt(1000)
+	if got := GradNorm([]*Param[float32]{p}); math.Abs(got-want) > 1e-6*want {
+		t.Errorf("GradNorm = %v, want %v", got, want)
+	}
+}

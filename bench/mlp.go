@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/optim"
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// mlpRecord is one line of `bench mlp -json`.
+type mlpRecord struct {
+	Suite         string  `json:"suite"`
+	Impl          string  `json:"impl"`
+	DType         string  `json:"dtype"`
+	Threads       int     `json:"threads"`
+	Dims          []int   `json:"dims"`
+	Batch         int     `json:"batch"`
+	SamplesPerSec float64 `json:"samples_per_sec"`
+	// AllocsPerStep is gradflow's heap allocations per step in steady
+	// state; absent for PyTorch.
+	AllocsPerStep *float64 `json:"allocs_per_step,omitempty"`
+	// Reps are the samples/s of every repetition (the median is reported).
+	Reps []float64 `json:"reps,omitempty"`
+	// Torch and BLAS identify the PyTorch build (PyTorch lines only).
+	Torch string `json:"torch,omitempty"`
+	BLAS  string `json:"blas,omitempty"`
+}
+
+// mlpCase is one model shape and batch size of the suite.
+type mlpCase struct {
+	dims  []int
+	batch int
+}
+
+// The shapes of issue 10: the MNIST-sized MLP, where GEMM dominates, and a
+// small one, where per-op framework overhead does.
+var mlpCases = []mlpCase{
+	{[]int{784, 512, 512, 10}, 128},
+	{[]int{64, 128, 10}, 32},
+}
+
+// pythonPath is the interpreter whose torch the suite compares against.
+const pythonPath = "/usr/bin/python3"
+
+func runMLP(args []string) error {
+	fs := newFlagSet("mlp")
+	js := fs.Bool("json", false, "print one JSON object per line instead of a table")
+	threadsFlag := fs.String("threads", "1,2", "thread counts (GOMAXPROCS; torch.set_num_threads and OPENBLAS_NUM_THREADS)")
+	dtypes := fs.String("dtypes", "float32,float64", "element types")
+	reps := fs.Int("reps", 5, "repetitions per measurement; the median is reported")
+	minTime := fs.Duration("mintime", 400*time.Millisecond, "minimum time per repetition")
+	torchOn := fs.Bool("torch", true, "also run bench/mlp_torch.py when "+pythonPath+" has torch (not with -cpuprofile)")
+	only := fs.String("cases", "", "restrict to these shapes, e.g. 64-128-10 (default: all)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the gradflow measurements to this file")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: go run ./bench mlp [flags]
+
+Training-step throughput (samples/s) of MLPs: forward, softmax cross-entropy,
+backward and an SGD step with momentum 0.9 on one fixed random batch, against
+the same step in PyTorch (bench/mlp_torch.py) when it is installed. Ratios
+are gradflow/PyTorch at the same thread count, and against PyTorch's best
+thread count.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	threads, err := parseInts("threads", *threadsFlag)
+	if err != nil {
+		return err
+	}
+	if *reps < 1 {
+		return fmt.Errorf("-reps: %d is not positive", *reps)
+	}
+	var dts []string
+	for _, d := range splitList(*dtypes) {
+		if d != "float32" && d != "float64" {
+			return fmt.Errorf("-dtypes: %q is not float32 or float64", d)
+		}
+		dts = append(dts, d)
+	}
+	cases := mlpCases
+	if *only != "" {
+		cases = nil
+		for _, c := range mlpCases {
+			if slices.Contains(splitList(*only), dimsLabel(c.dims)) {
+				cases = append(cases, c)
+			}
+		}
+		if len(cases) == 0 {
+			return fmt.Errorf("-cases: %q matches none of the shapes", *only)
+		}
+	}
+	torchScript := ""
+	if *torchOn {
+		torchScript, err = findTorch("mlp_torch.py")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench mlp: skipping PyTorch:", err)
+		}
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	em := newEmitter(*js)
+	header(*js)
+	if !*js {
+		fmt.Printf("%-16s %5s %-7s %3s %12s %12s %7s %9s %8s\n",
+			"dims", "batch", "dtype", "thr", "gradflow", "pytorch", "ratio", "vs best", "allocs")
+	}
+	prevProcs := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(prevProcs)
+	for _, c := range cases {
+		for _, dt := range dts {
+			best := 0.0 // PyTorch's best over the thread counts run so far
+			type row struct {
+				th     int
+				gf, pt float64
+				allocs float64
+			}
+			var rows []row
+			for _, th := range threads {
+				runtime.GOMAXPROCS(th)
+				var gf, allocs float64
+				var gfReps []float64
+				if dt == "float32" {
+					gf, gfReps, allocs = measureMLP[float32](c, *reps, *minTime)
+				} else {
+					gf, gfReps, allocs = measureMLP[float64](c, *reps, *minTime)
+				}
+				em.emit(mlpRecord{Suite: "mlp", Impl: "gradflow", DType: dt, Threads: th, Dims: c.dims, Batch: c.batch,
+					SamplesPerSec: round2(gf), AllocsPerStep: &allocs, Reps: roundAll(gfReps)})
+				pt := 0.0
+				if torchScript != "" && *cpuProfile == "" {
+					rec, err := runTorchMLP(torchScript, c, dt, th, *reps, *minTime)
+					if err != nil {
+						fmt.Fprintln(os.Stderr, "bench mlp: PyTorch failed:", err)
+					} else {
+						em.emit(rec)
+						pt = rec.SamplesPerSec
+						best = max(best, pt)
+						if !strings.Contains(rec.BLAS, "openblas") {
+							fmt.Fprintf(os.Stderr, "bench mlp: warning: PyTorch uses BLAS %q, not OpenBLAS: its numbers are not its best (install libopenblas0-pthread)\n", rec.BLAS)
+						}
+					}
+				}
+				rows = append(rows, row{th, gf, pt, allocs})
+			}
+			if *js {
+				continue
+			}
+			for _, r := range rows {
+				ptS, ratio, vsBest := "-", "-", "-"
+				if r.pt > 0 {
+					ptS = fmt.Sprintf("%.0f", r.pt)
+					ratio = fmt.Sprintf("%.2fx", r.gf/r.pt)
+					vsBest = fmt.Sprintf("%.2fx", r.gf/best)
+				}
+				fmt.Printf("%-16s %5d %-7s %3d %12.0f %12s %7s %9s %8.1f\n",
+					dimsLabel(c.dims), c.batch, dt, r.th, r.gf, ptS, ratio, vsBest, r.allocs)
+			}
+		}
+	}
+	return nil
+}
+
+func dimsLabel(dims []int) string {
+	s := make([]string, len(dims))
+	for i, d := range dims {
+		s[i] = strconv.Itoa(d)
+	}
+	return strings.Join(s, "-")
+}
+
+func roundAll(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = round2(x)
+	}
+	return out
+}
+
+// mlpStep is the training step gradflow users write: zero the gradients,
+// record the forward pass and the loss on a reset tape, backward, step.
+type mlpStep[T tensor.Float] struct {
+	model  *nn.MLP[T]
+	tape   *autograd.Tape[T]
+	opt    *optim.SGD[T]
+	x      *tensor.Tensor[T]
+	labels []int
+}
+
+func newMLPStep[T tensor.Float](c mlpCase, seed uint64) *mlpStep[T] {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	m, err := nn.NewMLP[T](nn.MLPConfig{Dims: c.dims, Init: nn.InitTorch}, rng)
+	if err != nil {
+		panic(err) // the shapes are constants of this file
+	}
+	opt, err := optim.NewSGD(m.Params(), optim.SGDConfig{LR: 0.01, Momentum: 0.9})
+	if err != nil {
+		panic(err)
+	}
+	labels := make([]int, c.batch)
+	for i := range labels {
+		labels[i] = rng.IntN(c.dims[len(c.dims)-1])
+	}
+	return &mlpStep[T]{model: m, tape: autograd.NewTape[T](), opt: opt,
+		x: tensor.RandN(rng, T(0), T(1), c.batch, c.dims[0]), labels: labels}
+}
+
+func (s *mlpStep[T]) step() T {
+	s.tape.Reset()
+	s.opt.ZeroGrad()
+	loss := nn.CrossEntropy(s.model.Forward(s.tape, s.tape.Const(s.x)), s.labels)
+	s.tape.Backward(loss)
+	s.opt.Step()
+	return loss.Item()
+}
+
+// measureMLP returns the median samples/s over reps repetitions of at
+// least minTime each, every repetition's rate, and the heap allocations
+// per step in steady state.
+func measureMLP[T tensor.Float](c mlpCase, reps int, minTime time.Duration) (float64, []float64, float64) {
+	s := newMLPStep[T](c, 1)
+	// Warm up: the tape's arena, GEMM scratch, momentum buffers.
+	for i, t0 := 0, time.Now(); i < 10 || time.Since(t0) < minTime/2; i++ {
+		s.step()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.Mallocs
+	const allocSteps = 20
+	for i := 0; i < allocSteps; i++ {
+		s.step()
+	}
+	runtime.ReadMemStats(&ms)
+	allocs := float64(ms.Mallocs-before) / allocSteps
+
+	rates := make([]float64, reps)
+	for r := range rates {
+		n := 0
+		t0 := time.Now()
+		var dt time.Duration
+		for {
+			s.step()
+			n++
+			if dt = time.Since(t0); dt >= minTime {
+				break
+			}
+		}
+		rates[r] = float64(n*c.batch) / dt.Seconds()
+	}
+	return median(rates), rates, allocs
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// findTorch returns the path of the named script in bench/ if pythonPath
+// can import torch, or an error saying why PyTorch is skipped.
+func findTorch(script string) (string, error) {
+	if _, err := os.Stat(pythonPath); err != nil {
+		return "", fmt.Errorf("%s not found", pythonPath)
+	}
+	cmd := exec.Command(pythonPath, "-c", "import torch")
+	cmd.Env = torchEnv(1)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s cannot import torch (apt-get install -y python3-torch): %s", pythonPath, lastLine(out))
+	}
+	for _, dir := range []string{"bench", "."} {
+		p := filepath.Join(dir, script)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("bench/%s not found (run from the repository root)", script)
+}
+
+// torchEnv is the environment of a PyTorch run with the given thread
+// count: OPENBLAS_NUM_THREADS set, and OPENBLAS_CORETYPE and
+// OPENBLAS_L2_SIZE removed so that OpenBLAS picks its kernel and blocking
+// from the CPU (a forced older core type is several times slower).
+func torchEnv(threads int) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS":
+			continue
+		}
+		env = append(env, kv)
+	}
+	t := strconv.Itoa(threads)
+	return append(env, "OPENBLAS_NUM_THREADS="+t, "OMP_NUM_THREADS="+t)
+}
+
+func runTorchMLP(script string, c mlpCase, dtype string, threads, reps int, minTime time.Duration) (mlpRecord, error) {
+	dims := make([]string, len(c.dims))
+	for i, d := range c.dims {
+		dims[i] = strconv.Itoa(d)
+	}
+	cmd := exec.Command(pythonPath, script, "--dims", strings.Join(dims, ","), "--batch", strconv.Itoa(c.batch),
+		"--threads", strconv.Itoa(threads), "--dtype", dtype, "--reps", strconv.Itoa(reps),
+		"--min-time", strconv.FormatFloat(minTime.Seconds(), 'g', -1, 64))
+	cmd.Env = torchEnv(threads)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return mlpRecord{}, fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
+	}
+	return parseTorchLine(out)
+}
+
+// parseTorchLine decodes the last JSON line a PyTorch script printed.
+func parseTorchLine(out []byte) (mlpRecord, error) {
+	var r mlpRecord
+	err := decodeLastJSON(out, &r)
+	return r, err
+}
+
+// decodeLastJSON decodes into v the last line of out that starts with '{'.
+func decodeLastJSON(out []byte, v any) error {
+	var last []byte
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 && l[0] == '{' {
+			last = slices.Clone(l)
+		}
+	}
+	if last == nil {
+		return errors.New("no JSON line in the script's output")
+	}
+	if err := json.Unmarshal(last, v); err != nil {
+		return fmt.Errorf("decoding %q: %v", last, err)
+	}
+	return nil
+}
+
+func lastLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:] // a Python traceback ends with the error itself
+	}
+	return s
+}
