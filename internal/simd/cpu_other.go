@@ -8,3 +8,6 @@ func archTiers() []string { return nil }
 func archGemmKernels(string, *gemmKernel[float32], *gemmKernel[float64]) {}
 
 func archVecKernels(string, *vecKernels[float32], *vecKernels[float64]) {}
+
+func archTranspose(string, *func([]float32, int, []float32, int, int, int), *func([]float64, int, []float64, int, int, int)) {
+}

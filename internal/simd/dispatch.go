@@ -51,6 +51,10 @@ type table struct {
 	dgemm gemmKernel[float64]
 	s     vecKernels[float32]
 	d     vecKernels[float64]
+	// transposes used by packing: dst[c*ld+r] = src[r*lds+c] for
+	// r < rows, c < cols (see transposeGeneric).
+	t32 func(dst []float32, ld int, src []float32, lds, rows, cols int)
+	t64 func(dst []float64, ld int, src []float64, lds, rows, cols int)
 }
 
 // Tier names accepted by GRADFLOW_SIMD.
@@ -108,10 +112,13 @@ func newTable(name string) *table {
 		dgemm: gemmKernel[float64]{mr: genericMR, nr: genericNR, fn: gemmKernelGeneric[float64]},
 		s:     genericVec[float32](),
 		d:     genericVec[float64](),
+		t32:   transposeGeneric[float32],
+		t64:   transposeGeneric[float64],
 	}
 	if name != TierGeneric {
 		archGemmKernels(name, &t.sgemm, &t.dgemm)
 		archVecKernels(name, &t.s, &t.d)
+		archTranspose(name, &t.t32, &t.t64)
 	}
 	return t
 }

@@ -100,20 +100,13 @@ func scaleC[T Float](m, n int, beta T, c []T, ldc int, ep Epilogue[T]) {
 	}
 }
 
-// applyEpilogue finishes the columns [j0, j0+len(row)) of one row of C.
+// applyEpilogue finishes one row of C: row += bias, then the activation.
 func applyEpilogue[T Float](row, bias []T, act Activation) {
 	if bias != nil {
-		bias = bias[:len(row)]
-		for j := range row {
-			row[j] += bias[j]
-		}
+		Add(row, row, bias[:len(row)])
 	}
 	if act == ActReLU {
-		for j, v := range row {
-			if v < 0 {
-				row[j] = 0
-			}
-		}
+		Relu(row, row)
 	}
 }
 
@@ -344,7 +337,15 @@ func (j *gemmJob[T]) macro(s *gemmScratch[T], ic, mc, jc, nc, kc int, beta T, la
 					bias = j.ep.Bias[jc+jr : jc+jr+nn]
 				}
 				for i := 0; i < mm; i++ {
-					applyEpilogue(j.c[row0+i*ldc:row0+i*ldc+nn], bias, j.ep.Act)
+					crow := j.c[row0+i*ldc : row0+i*ldc+nn]
+					// Vector kernels: the tile is still in L1, and a
+					// scalar ReLU loop would branch on every element.
+					if bias != nil {
+						Add(crow, crow, bias)
+					}
+					if j.ep.Act == ActReLU {
+						Relu(crow, crow)
+					}
 				}
 			}
 		}

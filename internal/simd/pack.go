@@ -54,11 +54,26 @@ func packB[T Float](trans bool, b []T, ldb, pc, kc, jc, nc, nr int, dst []T) {
 }
 
 // transposeInto writes the rows x cols matrix src (row stride lds) into dst
-// transposed: dst[c*ld + r] = src[r*lds + c]. Four source rows are read
-// together so that each store writes four adjacent elements; this is the
-// packing of row-major A and of transposed B, which otherwise costs a
-// scattered store per element.
+// transposed: dst[c*ld + r] = src[r*lds + c], with the tier's kernel. This
+// is the packing of row-major A and of transposed B.
 func transposeInto[T Float](dst []T, ld int, src []T, lds, rows, cols int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	// One check here lets the kernels index without bounds checks.
+	_ = dst[(cols-1)*ld+rows-1]
+	_ = src[(rows-1)*lds+cols-1]
+	if isF32[T]() {
+		cur.t32(as[float32](dst), ld, as[float32](src), lds, rows, cols)
+		return
+	}
+	cur.t64(as[float64](dst), ld, as[float64](src), lds, rows, cols)
+}
+
+// transposeGeneric is the portable transpose kernel (and the reference for
+// the SIMD ones). Four source rows are read together so that each store
+// writes four adjacent elements instead of scattering one store per element.
+func transposeGeneric[T Float](dst []T, ld int, src []T, lds, rows, cols int) {
 	r := 0
 	for ; r+4 <= rows; r += 4 {
 		s0 := src[r*lds : r*lds+cols]

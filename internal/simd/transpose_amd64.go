@@ -1,0 +1,7 @@
+//go:build !purego
+
+package simd
+
+// archTranspose installs the amd64 transpose kernels used by packing.
+func archTranspose(tier string, t32 *func([]float32, int, []float32, int, int, int), t64 *func([]float64, int, []float64, int, int, int)) {
+}
