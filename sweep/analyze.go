@@ -210,32 +210,43 @@ func (r *Report) Fit(metric string, g Group, step int) (Fit, error) {
 	return f, nil
 }
 
-// logSlope is the least-squares slope of log v against log w over the
-// entries where v is not NaN; ok is false with fewer than two.
-func logSlope(w []int, v []float64) (float64, bool) {
-	var xs, ys []float64
-	for i := range w {
-		if !math.IsNaN(v[i]) {
-			xs = append(xs, math.Log(float64(w[i])))
-			ys = append(ys, math.Log(v[i]))
+// LogLogSlope is the least-squares slope of log y against log x over the
+// points where x and y are positive and finite: the exponent b of a power
+// law y ~ x^b. It returns NaN with fewer than two such points.
+func LogLogSlope(x, y []float64) float64 {
+	var lx, ly []float64
+	for i := range x {
+		if x[i] > 0 && y[i] > 0 && !math.IsInf(x[i], 0) && !math.IsInf(y[i], 0) {
+			lx = append(lx, math.Log(x[i]))
+			ly = append(ly, math.Log(y[i]))
 		}
 	}
-	if len(xs) < 2 {
-		return 0, false
+	if len(lx) < 2 {
+		return math.NaN()
 	}
 	var mx, my float64
-	for i := range xs {
-		mx += xs[i]
-		my += ys[i]
+	for i := range lx {
+		mx += lx[i]
+		my += ly[i]
 	}
-	mx /= float64(len(xs))
-	my /= float64(len(xs))
+	mx /= float64(len(lx))
+	my /= float64(len(lx))
 	var sxy, sxx float64
-	for i := range xs {
-		sxy += (xs[i] - mx) * (ys[i] - my)
-		sxx += (xs[i] - mx) * (xs[i] - mx)
+	for i := range lx {
+		sxy += (lx[i] - mx) * (ly[i] - my)
+		sxx += (lx[i] - mx) * (lx[i] - mx)
 	}
-	return sxy / sxx, true
+	return sxy / sxx
+}
+
+// logSlope is LogLogSlope over integer widths, skipping NaN values.
+func logSlope(w []int, v []float64) (float64, bool) {
+	x := make([]float64, len(w))
+	for i, wi := range w {
+		x[i] = float64(wi)
+	}
+	sl := LogLogSlope(x, v)
+	return sl, !math.IsNaN(sl)
 }
 
 // tInterval returns the mean of x and its 95% Student-t interval.

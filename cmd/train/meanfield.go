@@ -23,6 +23,7 @@ import (
 	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/meanfield"
 	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/sweep"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -392,33 +393,8 @@ func printMFTable(w io.Writer, rows []mfRow, slopes []mfSlopes) {
 	}
 }
 
-// logLogSlope is the least-squares slope of log v against log x over the
-// points with positive finite v; NaN with fewer than two.
-func logLogSlope(x, v []float64) float64 {
-	var lx, lv []float64
-	for i := range x {
-		if v[i] > 0 && !math.IsInf(v[i], 0) {
-			lx = append(lx, math.Log(x[i]))
-			lv = append(lv, math.Log(v[i]))
-		}
-	}
-	if len(lx) < 2 {
-		return math.NaN()
-	}
-	var mx, mv float64
-	for i := range lx {
-		mx += lx[i]
-		mv += lv[i]
-	}
-	mx /= float64(len(lx))
-	mv /= float64(len(lx))
-	var sxv, sxx float64
-	for i := range lx {
-		sxv += (lx[i] - mx) * (lv[i] - mv)
-		sxx += (lx[i] - mx) * (lx[i] - mx)
-	}
-	return sxv / sxx
-}
+// logLogSlope is sweep.LogLogSlope: the power-law exponent of v against x.
+func logLogSlope(x, v []float64) float64 { return sweep.LogLogSlope(x, v) }
 
 // mfFigure draws displacement against width on log-log axes, one line per
 // regime, into displacement.png and .svg.
