@@ -2,6 +2,114 @@
 
 package simd
 
-// archTranspose installs the amd64 transpose kernels used by packing.
+// archTranspose installs the amd64 transpose kernels used by packing. Both
+// SIMD tiers use the AVX2 kernels (transpose_avx2_amd64.s): the transpose is
+// bound by loads and stores, not by shuffle width, so AVX-512 versions
+// would add code without a measurable gain (see transpose_bench_test.go).
 func archTranspose(tier string, t32 *func([]float32, int, []float32, int, int, int), t64 *func([]float64, int, []float64, int, int, int)) {
+	switch tier {
+	case TierAVX512:
+		*t32 = transposeF32AVX512
+		*t64 = transposeF64AVX2
+	case TierAVX2:
+		*t32 = transposeF32AVX2
+		*t64 = transposeF64AVX2
+	}
 }
+
+// transposeF32AVX2 is the float32 transpose (contract of transposeGeneric,
+// bounds already checked by transposeInto). Rows are covered by 8-row
+// strips, then at most one 4-row and one 2-row strip, each over the columns
+// in blocks of 8; the last cols%8 columns and a last odd row go to
+// transposeGeneric.
+func transposeF32AVX2(dst []float32, ld int, src []float32, lds, rows, cols int) {
+	ncb := cols / 8
+	r := 0
+	if ncb > 0 {
+		if n := rows / 8; n > 0 {
+			transpose8x8F32AVX2(&dst[0], ld, &src[0], lds, n, ncb)
+			r = 8 * n
+		}
+		if rows-r >= 4 {
+			transpose4x8F32AVX2(&dst[r], ld, &src[r*lds], lds, ncb)
+			r += 4
+		}
+		if rows-r >= 2 {
+			transpose2x8F32AVX2(&dst[r], ld, &src[r*lds], lds, ncb)
+			r += 2
+		}
+		if c := 8 * ncb; c < cols && r > 0 {
+			transposeGeneric(dst[c*ld:], ld, src[c:], lds, r, cols-c)
+		}
+	}
+	if r < rows {
+		transposeGeneric(dst[r:], ld, src[r*lds:], lds, rows-r, cols)
+	}
+}
+
+// transposeF32AVX512 covers rows in 16-row strips with the AVX-512 kernel
+// (one zmm store per 16-element output row) and hands the rest, rows%16
+// rows starting at row 16*n, to transposeF32AVX2.
+func transposeF32AVX512(dst []float32, ld int, src []float32, lds, rows, cols int) {
+	n := rows / 16
+	if n == 0 || cols < 8 {
+		transposeF32AVX2(dst, ld, src, lds, rows, cols)
+		return
+	}
+	ncb := cols / 8
+	transpose16x8F32AVX512(&dst[0], ld, &src[0], lds, n, ncb)
+	if c := 8 * ncb; c < cols {
+		transposeGeneric(dst[c*ld:], ld, src[c:], lds, 16*n, cols-c)
+	}
+	if r := 16 * n; r < rows {
+		transposeF32AVX2(dst[r:], ld, src[r*lds:], lds, rows-r, cols)
+	}
+}
+
+// transposeF64AVX2 is the float64 transpose: 4-row strips, then at most one
+// 2-row strip, over the columns in blocks of 4; the last cols%4 columns and
+// a last odd row go to transposeGeneric.
+func transposeF64AVX2(dst []float64, ld int, src []float64, lds, rows, cols int) {
+	ncb := cols / 4
+	r := 0
+	if ncb > 0 {
+		if n := rows / 4; n > 0 {
+			transpose4x4F64AVX2(&dst[0], ld, &src[0], lds, n, ncb)
+			r = 4 * n
+		}
+		if rows-r >= 2 {
+			transpose2x4F64AVX2(&dst[r], ld, &src[r*lds], lds, ncb)
+			r += 2
+		}
+		if c := 4 * ncb; c < cols && r > 0 {
+			transposeGeneric(dst[c*ld:], ld, src[c:], lds, r, cols-c)
+		}
+	}
+	if r < rows {
+		transposeGeneric(dst[r:], ld, src[r*lds:], lds, rows-r, cols)
+	}
+}
+
+// The kernels below (transpose_avx2_amd64.s) transpose whole blocks only:
+// a kernel named RxC reads blocks of R source rows by C columns, nrb blocks
+// down (where it takes nrb) by ncb blocks across, starting at src, and
+// writes their transposes starting at dst. ld and lds are in elements;
+// nrb, ncb >= 1. The pointers are not retained.
+
+//go:noescape
+func transpose8x8F32AVX2(dst *float32, ld int, src *float32, lds int, nrb, ncb int)
+
+//go:noescape
+func transpose4x8F32AVX2(dst *float32, ld int, src *float32, lds int, ncb int)
+
+//go:noescape
+func transpose2x8F32AVX2(dst *float32, ld int, src *float32, lds int, ncb int)
+
+//go:noescape
+func transpose16x8F32AVX512(dst *float32, ld int, src *float32, lds int, nrb, ncb int)
+
+//go:noescape
+func transpose4x4F64AVX2(dst *float64, ld int, src *float64, lds int, nrb, ncb int)
+
+//go:noescape
+func transpose2x4F64AVX2(dst *float64, ld int, src *float64, lds int, ncb int)

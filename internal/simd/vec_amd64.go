@@ -5,12 +5,15 @@ package simd
 // The amd64 vector kernels, in vec_avx512_amd64.s and vec_avx2_amd64.s.
 //
 // Each takes whole slices and works on n = min(len of its slices) elements
-// (the exported wrappers have checked that the lengths are equal): no call
-// per element, and the last n%lanes elements are handled with masked loads
-// and stores, so no byte outside the slices is read or written. Both tiers
-// evaluate exp, log, tanh and sigmoid with the same operations in the same
-// order, so their results are bit-identical; the AVX2 tier differs only in
-// how it scales by 2^n, splits log's argument and fixes special cases.
+// (the exported wrappers have checked that the lengths are equal), 4
+// vectors per iteration for the memory-bound kernels and 1 for the math
+// kernels; the last n%lanes elements are handled with masked loads and
+// stores, so no byte outside the slices is read or written. The table
+// entries (see chunked) call them on at most 64K elements at a time. Both
+// tiers evaluate exp, log, tanh and sigmoid with the same operations in the
+// same order, so their results are bit-identical; the AVX2 tier differs
+// only in how it scales by 2^n, splits log's argument and fixes special
+// cases.
 //
 // exp: x is clamped to [lo, hi] (-104, 89 for float32; -746, 710 for
 // float64), just beyond where exp(x) rounds to 0 or overflows. Then
@@ -44,31 +47,112 @@ package simd
 func archVecKernels(tier string, s *vecKernels[float32], d *vecKernels[float64]) {
 	switch tier {
 	case TierAVX512:
-		*s = vecKernels[float32]{
+		*s = chunked(vecKernels[float32]{
 			axpy: axpyF32AVX512, scale: scaleF32AVX512, dot: dotF32AVX512, sum: sumF32AVX512, max: maxF32AVX512,
 			add: addF32AVX512, sub: subF32AVX512, mul: mulF32AVX512, div: divF32AVX512,
 			maximum: maximumF32AVX512, relu: reluF32AVX512,
 			exp: expF32AVX512, log: logF32AVX512, tanh: tanhF32AVX512, sigmoid: sigmoidF32AVX512,
-		}
-		*d = vecKernels[float64]{
+		})
+		*d = chunked(vecKernels[float64]{
 			axpy: axpyF64AVX512, scale: scaleF64AVX512, dot: dotF64AVX512, sum: sumF64AVX512, max: maxF64AVX512,
 			add: addF64AVX512, sub: subF64AVX512, mul: mulF64AVX512, div: divF64AVX512,
 			maximum: maximumF64AVX512, relu: reluF64AVX512,
 			exp: expF64AVX512, log: logF64AVX512, tanh: tanhF64AVX512, sigmoid: sigmoidF64AVX512,
-		}
+		})
 	case TierAVX2:
-		*s = vecKernels[float32]{
+		*s = chunked(vecKernels[float32]{
 			axpy: axpyF32AVX2, scale: scaleF32AVX2, dot: dotF32AVX2, sum: sumF32AVX2, max: maxF32AVX2,
 			add: addF32AVX2, sub: subF32AVX2, mul: mulF32AVX2, div: divF32AVX2,
 			maximum: maximumF32AVX2, relu: reluF32AVX2,
 			exp: expF32AVX2, log: logF32AVX2, tanh: tanhF32AVX2, sigmoid: sigmoidF32AVX2,
-		}
-		*d = vecKernels[float64]{
+		})
+		*d = chunked(vecKernels[float64]{
 			axpy: axpyF64AVX2, scale: scaleF64AVX2, dot: dotF64AVX2, sum: sumF64AVX2, max: maxF64AVX2,
 			add: addF64AVX2, sub: subF64AVX2, mul: mulF64AVX2, div: divF64AVX2,
 			maximum: maximumF64AVX2, relu: reluF64AVX2,
 			exp: expF64AVX2, log: logF64AVX2, tanh: tanhF64AVX2, sigmoid: sigmoidF64AVX2,
+		})
+	}
+}
+
+// maxChunk is the most elements one assembly call processes. Assembly
+// functions are not asynchronously preemptible, so one call on a long
+// slice would hold off a stop-the-world pause of the garbage collector for
+// its whole duration; 64K elements take 5-150 us with these kernels. It is
+// a multiple of every unroll width, so only the last call has a tail.
+const maxChunk = 1 << 16
+
+// chunked wraps the kernels of k so that they call their assembly on at
+// most maxChunk elements at a time. Reductions combine the results of the
+// chunks in order, so the summation order stays fixed for a given length.
+func chunked[T Float](k vecKernels[T]) vecKernels[T] {
+	unary := func(f func(d, x []T)) func(d, x []T) {
+		return func(d, x []T) {
+			for len(d) > maxChunk {
+				f(d[:maxChunk], x[:maxChunk])
+				d, x = d[maxChunk:], x[maxChunk:]
+			}
+			f(d, x)
 		}
+	}
+	binary := func(f func(d, x, y []T)) func(d, x, y []T) {
+		return func(d, x, y []T) {
+			for len(d) > maxChunk {
+				f(d[:maxChunk], x[:maxChunk], y[:maxChunk])
+				d, x, y = d[maxChunk:], x[maxChunk:], y[maxChunk:]
+			}
+			f(d, x, y)
+		}
+	}
+	axpy, scale := k.axpy, k.scale
+	dot, sum, maxf := k.dot, k.sum, k.max
+	return vecKernels[T]{
+		axpy: func(alpha T, x, y []T) {
+			for len(x) > maxChunk {
+				axpy(alpha, x[:maxChunk], y[:maxChunk])
+				x, y = x[maxChunk:], y[maxChunk:]
+			}
+			axpy(alpha, x, y)
+		},
+		scale: func(alpha T, d, x []T) {
+			for len(d) > maxChunk {
+				scale(alpha, d[:maxChunk], x[:maxChunk])
+				d, x = d[maxChunk:], x[maxChunk:]
+			}
+			scale(alpha, d, x)
+		},
+		dot: func(x, y []T) T {
+			n := min(maxChunk, len(x))
+			s := dot(x[:n], y[:n])
+			for x, y = x[n:], y[n:]; len(x) > 0; x, y = x[n:], y[n:] {
+				n = min(maxChunk, len(x))
+				s += dot(x[:n], y[:n])
+			}
+			return s
+		},
+		sum: func(x []T) T {
+			n := min(maxChunk, len(x))
+			s := sum(x[:n])
+			for x = x[n:]; len(x) > 0; x = x[n:] {
+				n = min(maxChunk, len(x))
+				s += sum(x[:n])
+			}
+			return s
+		},
+		max: func(x []T) T {
+			n := min(maxChunk, len(x))
+			m := maxf(x[:n])
+			for x = x[n:]; len(x) > 0 && m == m; x = x[n:] {
+				n = min(maxChunk, len(x))
+				if v := maxf(x[:n]); v > m || v != v {
+					m = v
+				}
+			}
+			return m
+		},
+		add: binary(k.add), sub: binary(k.sub), mul: binary(k.mul), div: binary(k.div),
+		maximum: binary(k.maximum), relu: unary(k.relu),
+		exp: unary(k.exp), log: unary(k.log), tanh: unary(k.tanh), sigmoid: unary(k.sigmoid),
 	}
 }
 

@@ -1,6 +1,7 @@
 //go:build !purego
 
-// AVX-512 vector kernels (AVX512F plus DQ/BW/VL, checked by archTiers).
+// AVX-512 vector kernels. They use AVX512F instructions only (archTiers
+// requires DQ, BW and VL as well, for the other kernels of the tier).
 //
 // Every kernel takes whole slices, works on n = min of the slice lengths
 // (the Go wrappers have checked they are equal), handles 4 vectors per

@@ -219,17 +219,33 @@ func ulpDist[T Float](a, b T) uint64 {
 // every tier with the generic kernels on all lengths up to 300 and a few
 // larger ones, at unaligned starts, out of place and in place, and check
 // that nothing outside the slices is written.
-func TestVecKernelsFloat32(t *testing.T) { forTiers(t, testVec[float32]) }
-func TestVecKernelsFloat64(t *testing.T) { forTiers(t, testVec[float64]) }
+func TestVecKernelsFloat32(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *table) { testVec[float32](t, tab, testLengths(), testOffsets) })
+}
 
-func testVec[T Float](t *testing.T, tab *table) {
+func TestVecKernelsFloat64(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *table) { testVec[float64](t, tab, testLengths(), testOffsets) })
+}
+
+// TestVecLong runs the same checks on slices longer than the 64K-element
+// chunks that the amd64 kernels hand to one assembly call each (so that
+// the goroutine stays preemptible), ending in a partial chunk and a tail.
+func TestVecLong(t *testing.T) {
+	n := []int{2<<16 + 77}
+	forTiers(t, func(t *testing.T, tab *table) {
+		testVec[float32](t, tab, n, []int{1})
+		testVec[float64](t, tab, n, []int{3})
+	})
+}
+
+func testVec[T Float](t *testing.T, tab *table, lengths, offsets []int) {
 	k := vecOf[T](tab)
 	g := genericVec[T]()
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range testLengths() {
+	for _, n := range lengths {
 		x0, y0 := randSlice[T](rng, n), randSlice[T](rng, n)
 		alpha := T(rng.Float64()*4 - 2)
-		for _, off := range testOffsets {
+		for _, off := range offsets {
 			name := fmt.Sprintf("%s n=%d off=%d", typeName[T](), n, off)
 			checkAxpy(t, name, k.axpy, alpha, x0, y0, off)
 			checkUnary(t, name+" scale", func(d, x []T) { k.scale(alpha, d, x) },
@@ -246,7 +262,7 @@ func testVec[T Float](t *testing.T, tab *table) {
 		for _, fn := range mathFuncs {
 			tol := mathTolerance[T](t, fn, tab.name)
 			x := mathInputs[T](rng, fn, n)
-			for _, off := range testOffsets {
+			for _, off := range offsets {
 				name := fmt.Sprintf("%s %s n=%d off=%d", typeName[T](), fn, n, off)
 				checkUnary(t, name, kernelOf(fn, k), kernelOf(fn, g), x, off, tol)
 			}
@@ -415,9 +431,13 @@ func checkReductions[T Float](t *testing.T, name string, k vecKernels[T], x0, y0
 		t.Fatalf("%s max = %v, want %v", name, got, want)
 	}
 	// A NaN anywhere makes the result NaN; place it in the unrolled body,
-	// the single-vector loop and the tail in turn.
-	if n <= 80 {
+	// the single-vector loop and the tail in turn (in long slices: in the
+	// first and the last element).
+	if n <= 80 || n > 4099 {
 		for p := range xi {
+			if n > 80 && p != 0 && p != n-1 {
+				continue
+			}
 			saved := xi[p]
 			xi[p] = T(math.NaN())
 			if got := k.max(xi); got == got {

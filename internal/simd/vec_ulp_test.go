@@ -11,7 +11,7 @@ package simd
 // below 2^-28 float32 ulps. A result equal to f(x) rounded to float32 is
 // correctly rounded (error <= 0.5) and is not measured further, so the
 // reported maximum is over the other results. The inputs are:
-//   - GRADFLOW_EXHAUSTIVE=1: all 2^32 bit patterns (about 1 min on 2 cores);
+//   - GRADFLOW_EXHAUSTIVE=1: all 2^32 bit patterns (about 3 CPU-minutes);
 //   - default: every 17th bit pattern (2.5e8 inputs, all residues mod 16);
 //   - -short: every 4093rd bit pattern (1.05e6 inputs).
 // The generic tier, whose float32 results are float64 math results rounded
