@@ -4,14 +4,13 @@ package simd
 
 // archTranspose installs the amd64 transpose kernels used by packing. Both
 // SIMD tiers use the AVX2 kernels (transpose_avx2_amd64.s): the transpose is
-// bound by loads and stores, not by shuffle width, so AVX-512 versions
-// would add code without a measurable gain (see transpose_bench_test.go).
+// bound by loads, stores and cache misses, not by shuffle width: a 16x8
+// AVX-512 kernel (zmm output rows, one store per 16 elements) was within
+// noise of the AVX2 one on the 16- and 32-row panels (BenchmarkTranspose),
+// so it is not worth a second code path.
 func archTranspose(tier string, t32 *func([]float32, int, []float32, int, int, int), t64 *func([]float64, int, []float64, int, int, int)) {
 	switch tier {
-	case TierAVX512:
-		*t32 = transposeF32AVX512
-		*t64 = transposeF64AVX2
-	case TierAVX2:
+	case TierAVX512, TierAVX2:
 		*t32 = transposeF32AVX2
 		*t64 = transposeF64AVX2
 	}
@@ -44,25 +43,6 @@ func transposeF32AVX2(dst []float32, ld int, src []float32, lds, rows, cols int)
 	}
 	if r < rows {
 		transposeGeneric(dst[r:], ld, src[r*lds:], lds, rows-r, cols)
-	}
-}
-
-// transposeF32AVX512 covers rows in 16-row strips with the AVX-512 kernel
-// (one zmm store per 16-element output row) and hands the rest, rows%16
-// rows starting at row 16*n, to transposeF32AVX2.
-func transposeF32AVX512(dst []float32, ld int, src []float32, lds, rows, cols int) {
-	n := rows / 16
-	if n == 0 || cols < 8 {
-		transposeF32AVX2(dst, ld, src, lds, rows, cols)
-		return
-	}
-	ncb := cols / 8
-	transpose16x8F32AVX512(&dst[0], ld, &src[0], lds, n, ncb)
-	if c := 8 * ncb; c < cols {
-		transposeGeneric(dst[c*ld:], ld, src[c:], lds, 16*n, cols-c)
-	}
-	if r := 16 * n; r < rows {
-		transposeF32AVX2(dst[r:], ld, src[r*lds:], lds, rows-r, cols)
 	}
 }
 
@@ -104,9 +84,6 @@ func transpose4x8F32AVX2(dst *float32, ld int, src *float32, lds int, ncb int)
 
 //go:noescape
 func transpose2x8F32AVX2(dst *float32, ld int, src *float32, lds int, ncb int)
-
-//go:noescape
-func transpose16x8F32AVX512(dst *float32, ld int, src *float32, lds int, nrb, ncb int)
 
 //go:noescape
 func transpose4x4F64AVX2(dst *float64, ld int, src *float64, lds int, nrb, ncb int)

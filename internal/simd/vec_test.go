@@ -260,7 +260,7 @@ func testVec[T Float](t *testing.T, tab *table, lengths, offsets []int) {
 		}
 		// The math kernels, on inputs spread over their interesting ranges.
 		for _, fn := range mathFuncs {
-			tol := mathTolerance[T](t, fn, tab.name)
+			tol := mathTolerance[T](t, fn, tab)
 			x := mathInputs[T](rng, fn, n)
 			for _, off := range offsets {
 				name := fmt.Sprintf("%s %s n=%d off=%d", typeName[T](), fn, n, off)
@@ -522,7 +522,7 @@ func testSpecials[T Float](t *testing.T, tab *table) {
 		x = x[:len(x)-5]
 		got := make([]T, len(x))
 		kernelOf(fn, k)(got, x)
-		tol := mathTolerance[T](t, fn, tab.name)
+		tol := mathTolerance[T](t, fn, tab)
 		for i, v := range x {
 			want, exact := specialOf(fn, v)
 			if !exact {
