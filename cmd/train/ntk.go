@@ -109,7 +109,7 @@ func (c *ntkConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Init, "init", c.Init, "weight init of the model at init: default (the parameterization's, which the analytic kernel assumes), torch, he_normal, ...")
 	fs.Float64Var(&c.WStd, "wstd", c.WStd, "weight scale sigma_w of the model at init (neural-tangents' W_std)")
 	fs.Float64Var(&c.BStd, "bstd", c.BStd, "bias scale sigma_b of the model at init (neural-tangents' b_std; 0 and -param ntk: no biases)")
-	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the split, the subsets and the initialization (the same init as train fit -seed)")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the subsets, the initialization (the same as train fit -seed) and the split (with -model: the fit run's, unless -data or -test-frac is given)")
 	fs.StringVar(&c.DType, "dtype", c.DType, "f64 | f32: precision of the model and the empirical kernel (the analysis is always float64)")
 	fs.BoolVar(&c.Full, "full", c.Full, "use the full n*k x n*k kernel over outputs instead of the trace over them")
 	fs.IntVar(&c.BudgetMB, "budget", c.BudgetMB, "scratch memory for the empirical kernel in MB (0: 1024); larger inputs are processed in chunks")
@@ -117,7 +117,7 @@ func (c *ntkConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Threads, "threads", c.Threads, "worker threads (GOMAXPROCS); 0 keeps the default")
 	fs.StringVar(&c.Out, "out", c.Out, "output directory")
 	fs.BoolVar(&c.CSV, "csv", c.CSV, "also write the training kernels as CSV (kernel.csv, kernel_analytic.csv)")
-	fs.BoolVar(&c.JSON, "json", c.JSON, "also print the results as one JSON line on stdout")
+	fs.BoolVar(&c.JSON, "json", c.JSON, "also print the results (ntk.json) as one JSON line on stdout, after the summary")
 	fs.BoolVar(&c.NoFigures, "no-figures", c.NoFigures, "skip the PNG/SVG figures")
 }
 
@@ -307,8 +307,12 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, split splitSourc
 	if dim := kernelSide(n, k, cfg.Full); dim > maxKernelSide {
 		// The analysis holds a few dense dim x dim matrices and
 		// diagonalizes one in O(dim^3): refuse rather than exhaust memory.
-		return usagef("ntk: a %d x %d training kernel (-n %d%s) needs about %.0f GB; use a smaller -n (kernels up to %d x %d)",
-			dim, dim, n, map[bool]string{true: " with -full", false: ""}[cfg.Full], 4*8*float64(dim)*float64(dim)/1e9, maxKernelSide, maxKernelSide)
+		what := fmt.Sprintf("-n %d", n)
+		if cfg.Full {
+			what += fmt.Sprintf(" with -full, %d outputs", k)
+		}
+		return usagef("ntk: a %d x %d training kernel (%s) needs about %.0f GB; use a smaller -n (kernels up to %d x %d)",
+			dim, dim, what, 4*8*float64(dim)*float64(dim)/1e9, maxKernelSide, maxKernelSide)
 	}
 	yTrain, err := targets(trainSet.Labels, trainSet.Y, k)
 	if err != nil {
@@ -390,7 +394,8 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, split splitSourc
 		if err != nil {
 			return fmt.Errorf("analytic NTK (test x train): %w", err)
 		}
-		anaTrain, anaTest := kTrain.NTK, kTest.NTK
+		anaTest := kTest.NTK
+		anaTrain = kTrain.NTK
 		if cfg.Full {
 			// Infinitely wide, the outputs are independent: Theta ⊗ I_k.
 			anaTrain, anaTest = kronIdentity(anaTrain, k), kronIdentity(anaTest, k)
@@ -433,7 +438,7 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, split splitSourc
 		if err := spectrumFigure(cfg.Out, rep); err != nil {
 			return fmt.Errorf("figures: %w", err)
 		}
-		if err := kernelFigure(cfg.Out, empTrain, tk.classes > 0); err != nil {
+		if err := kernelFigure(cfg.Out, empTrain, tk.classes > 0, cfg.Full); err != nil {
 			return fmt.Errorf("figures: %w", err)
 		}
 		written = append(written, "spectrum.png/svg", "kernel.png/svg")
@@ -488,14 +493,14 @@ func ntkModel[T tensor.Float](cfg ntkConfig, tk *task[T]) (*nn.MLP[T], modelInfo
 		if err != nil {
 			return nil, info, err
 		}
+		if !(cfg.WStd > 0) || cfg.BStd < 0 {
+			return nil, info, usagef("ntk: -wstd %v must be positive and -bstd %v non-negative", cfg.WStd, cfg.BStd)
+		}
 		mcfg, err := modelConfig(fitConfig{Activation: cfg.Act, Param: cfg.Param, Init: cfg.Init, Opt: "sgd"}, dims)
 		if err != nil {
 			return nil, info, err
 		}
 		mcfg.WStd, mcfg.BStd = cfg.WStd, cfg.BStd
-		if cfg.WStd <= 0 {
-			return nil, info, usagef("-wstd %v must be positive", cfg.WStd)
-		}
 		// Same stream as train fit, so -seed gives fit's initial model.
 		model, err = nn.NewMLP[T](mcfg, rand.New(rand.NewPCG(cfg.Seed, 0x1417)))
 		if err != nil {
@@ -779,7 +784,7 @@ func (g kernelGrid) Y(r int) float64    { return float64(r) }
 // that are rare in the training split) from washing out the class
 // structure. The heatmap is rasterized so that the SVG stays small for
 // any n.
-func kernelFigure(dir string, k *mat.Dense, byClass bool) error {
+func kernelFigure(dir string, k *mat.Dense, byClass, full bool) error {
 	n, _ := k.Dims()
 	norm := mat.NewDense(n, n, nil)
 	for i := 0; i < n; i++ {
@@ -796,7 +801,10 @@ func kernelFigure(dir string, k *mat.Dense, byClass bool) error {
 		p.Title.Text += ",\nsorted by class"
 	}
 	p.X.Label.Text = "point"
-	p.Y.Label.Text = "point"
+	if full {
+		p.X.Label.Text = "point x output"
+	}
+	p.Y.Label.Text = p.X.Label.Text
 	h := plotter.NewHeatMap(kernelGrid{norm}, moreland.Kindlmann().Palette(256))
 	h.Rasterized = true
 	p.Add(h)

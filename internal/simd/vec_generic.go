@@ -135,29 +135,29 @@ func sigmoid64(a float64) float64 {
 
 // Thresholds of exp64.
 const (
-	// expOverflow is the largest x with exp(x) finite (about 709.78).
-	expOverflow = 7.09782712893383973096e+02
-	// Above expAsmBreak, Go's amd64 math.Exp returns +Inf too early: its
+	// exp64Overflow is the largest x with exp(x) finite (about 709.78).
+	exp64Overflow = 7.09782712893383973096e+02
+	// Above exp64AsmBreak, Go's amd64 math.Exp returns +Inf too early: its
 	// assembly rounds x*log2(e) to an integer n and reports overflow once
 	// n reaches 1024 (x >= 709.44), although exp(x) <= MaxFloat64 up to
-	// expOverflow; for example math.Exp(709.5) = +Inf instead of 1.35e308.
-	expAsmBreak = 709
+	// exp64Overflow; for example math.Exp(709.5) = +Inf instead of 1.35e308.
+	exp64AsmBreak = 709
 )
 
-// ln2Hi and ln2Lo split ln 2 so that k*ln2Hi is exact for |k| < 2^20 (the
-// same split as package math).
+// exp64Ln2Hi and exp64Ln2Lo split ln 2 so that k*exp64Ln2Hi is exact for
+// |k| < 2^20 (the same split as package math).
 const (
-	ln2Hi = 6.93147180369123816490e-01 // 0x3fe62e42fee00000
-	ln2Lo = 1.90821492927058770002e-10 // 0x3dea39ef35793c76
+	exp64Ln2Hi = 6.93147180369123816490e-01 // 0x3fe62e42fee00000
+	exp64Ln2Lo = 1.90821492927058770002e-10 // 0x3dea39ef35793c76
 )
 
-// exp64 is math.Exp, except in (709, expOverflow] where math.Exp on amd64
-// wrongly overflows: there exp(x) = 2^1023 * exp(r) with r = x - 1023 ln2
-// in (-0.09, 0.7]; x - 1023*ln2Hi is exact, so r is off by at most half
-// an ulp of r.
+// exp64 is math.Exp, except in (709, exp64Overflow] where math.Exp on
+// amd64 wrongly overflows: there exp(x) = 2^1023 * exp(r) with
+// r = x - 1023 ln2 in (-0.09, 0.7]; x - 1023*exp64Ln2Hi is exact, so r is
+// off by at most half an ulp of r.
 func exp64(x float64) float64 {
-	if x > expAsmBreak && x <= expOverflow {
-		r := (x - 1023*ln2Hi) - 1023*ln2Lo
+	if x > exp64AsmBreak && x <= exp64Overflow {
+		r := (x - 1023*exp64Ln2Hi) - 1023*exp64Ln2Lo
 		return math.Exp(r) * 0x1p1023
 	}
 	return math.Exp(x)
