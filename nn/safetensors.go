@@ -323,10 +323,14 @@ func FromSafetensors[T Float](s *Safetensors) (*MLP[T], error) {
 	total := 0
 	for l := 0; l+1 < len(c.Dims); l++ {
 		in, out := c.Dims[l], c.Dims[l+1]
-		if in > budget || out > budget || in*out > budget-total {
+		n := in * out
+		if in > budget || out > budget || n > budget-total {
 			return nil, fmt.Errorf("nn.Load: metadata dims %v describe more parameters than the file's %d data bytes hold", c.Dims, len(s.data))
 		}
-		total += in*out + out
+		if bias {
+			n += out // biases exist only when the metadata says so
+		}
+		total += n
 	}
 	m := newMLPShell[T](c)
 	seen := 0

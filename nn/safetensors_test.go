@@ -168,3 +168,32 @@ func hasNaN[T Float](x *tensor.Tensor[T]) bool {
 	}
 	return false
 }
+
+// TestLoadNoBiasFloat32: an NTK-parameterized model with b_std 0 has no
+// biases; its float32 file must load (the size check once counted biases
+// that do not exist and refused it).
+func TestLoadNoBiasFloat32(t *testing.T) {
+	m, err := NewMLP[float32](MLPConfig{Dims: []int{64, 128, 128, 10}, Parameterization: NTK}, newRNG(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.HasBias() {
+		t.Fatal("NTK with b_std 0 should have no biases")
+	}
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load[float32](&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range m.Params() {
+		q := back.Params()[i]
+		for j, v := range p.Value.Data() {
+			if v != q.Value.Data()[j] {
+				t.Fatalf("%s[%d] differs after the round trip", p.Name, j)
+			}
+		}
+	}
+}
