@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Job is a set of tasks numbered 0..n-1. Do is called once per task with the
@@ -74,8 +75,28 @@ var (
 	free    []*batch
 )
 
+// spin is how long an idle helper keeps polling for the next batch before
+// it blocks. Waking a blocked goroutine costs an OS thread wake-up (tens of
+// microseconds in a VM), which is as long as a whole small GEMM; a training
+// step issues its products a few microseconds to a few tens of
+// microseconds apart, so a short spin keeps the helpers hot through a step
+// while an idle process still goes quiet almost at once.
+const spin = 100 * time.Microsecond
+
 func helper() {
-	for b := range queue {
+	for {
+		if len(queue) == 0 {
+			start := time.Now()
+			for i := 1; len(queue) == 0; i++ {
+				if i%128 == 0 && time.Since(start) > spin {
+					break
+				}
+			}
+		}
+		b, ok := <-queue
+		if !ok {
+			return
+		}
 		b.help()
 	}
 }
@@ -126,6 +147,15 @@ func Run(job Job, ntasks, maxWorkers int) {
 	}
 	b.work(0)
 	if b.state.Or(closed)&^closed != 0 {
+		// Helpers are finishing their last tasks. Poll for a while before
+		// blocking: parking here would add a thread wake-up to every
+		// product, for the same reason helpers spin (see spin).
+		start := time.Now()
+		for i := 1; b.state.Load() != closed; i++ {
+			if i%128 == 0 && time.Since(start) > spin {
+				break
+			}
+		}
 		<-b.done
 	}
 	b.job = nil

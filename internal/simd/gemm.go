@@ -203,10 +203,25 @@ func alignedSlice[T Float](raw *[]T, n int) []T {
 	return buf[off : off+n : off+n]
 }
 
-// minParallelFlops is the product size below which splitting over workers
-// costs more in synchronisation than it saves (about 20 us of work). Tests
-// lower it to exercise the parallel split on small products.
-var minParallelFlops = 1 << 21
+// minParallelFlops is the product size (2mnk) below which Gemm runs on one
+// worker. Splitting has two costs: synchronisation (microseconds), and, in a
+// training step, moving operands between cores: the weights were just
+// written by the optimizer on the caller's core, and a helper on another
+// core must fetch its half of them again. Measured on a 2-vCPU Zen 5 VM
+// (bench mlp, 784-512-512-10 batch 128, about 0.1 GFLOP per product): with
+// the products split, a step at 2 threads ran at 0.7x of 1 thread; kept on
+// one worker, at 1.0x; a repeated 1024^3 product (2 GFLOP) still scales
+// 1.98x. Hence 2^28 (~270 MFLOP, about 1.5 ms of one core). The
+// GRADFLOW_GEMM_PARALLEL_FLOPS environment variable overrides it (machines
+// whose cores share a cache may profit from a lower value). The choice
+// never changes results, which are identical for any split.
+var minParallelFlops = 1 << 28
+
+func init() {
+	if v := envInt("GRADFLOW_GEMM_PARALLEL_FLOPS"); v > 0 {
+		minParallelFlops = v
+	}
+}
 
 func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, ep Epilogue[T]) {
 	list := listFor[gemmJob[T], T](unsafe.Pointer(&jobs32), unsafe.Pointer(&jobs64))

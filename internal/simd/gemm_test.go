@@ -267,12 +267,12 @@ func containsAll(s, sub string) bool {
 func TestGemmDeterministicAcrossThreads(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
+		// Force every product onto several workers, whatever its size.
+		prev := minParallelFlops
+		minParallelFlops = 0
+		defer func() { minParallelFlops = prev }()
 		sizes := [][3]int{{300, 310, 330}, {128, 512, 784}, {3, 5000, 300}, {700, 2, 900}}
 		if testing.Short() {
-			// Small products, forced onto several workers.
-			prev := minParallelFlops
-			minParallelFlops = 0
-			defer func() { minParallelFlops = prev }()
 			sizes = [][3]int{{70, 90, 200}, {3, 300, 50}, {90, 2, 70}}
 		}
 		for _, s := range sizes {
@@ -304,6 +304,9 @@ func TestGemmDeterministicAcrossThreads(t *testing.T) {
 // TestGemmNoAllocs: steady-state calls allocate nothing, packed or not,
 // parallel or not.
 func TestGemmNoAllocs(t *testing.T) {
+	prev := minParallelFlops
+	defer func() { minParallelFlops = prev }()
+	minParallelFlops = 1 << 20 // the first shape runs split, the others not
 	for _, s := range [][3]int{{128, 512, 784}, {2, 300, 200}, {32, 128, 64}} {
 		m, n, k := s[0], s[1], s[2]
 		a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
