@@ -250,8 +250,10 @@ type stopAt struct {
 	at       float64 // Record.Time of that record
 }
 
+// OnStep implements train.Callback.
 func (s *stopAt) OnStep(*train.Step[float32]) error { return nil }
 
+// OnRecord implements train.Callback: it stops the run once the target accuracy is reached.
 func (s *stopAt) OnRecord(r *train.Record) error {
 	acc := r.Evals["test"]["accuracy"]
 	s.accuracy = append(s.accuracy, acc)

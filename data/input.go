@@ -85,6 +85,7 @@ func openSource(r io.Reader) (*source, error) {
 	return &source{r: br, limit: size, trust: size}, nil
 }
 
+// Read implements io.Reader.
 func (s *source) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.offset += int64(n)

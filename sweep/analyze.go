@@ -112,6 +112,7 @@ type Group struct {
 	Optimizer        string
 }
 
+// String names the group as it appears in tables and figure legends.
 func (g Group) String() string {
 	return fmt.Sprintf("%s lr=%s %s", g.Parameterization, strconv.FormatFloat(g.LR, 'g', -1, 64), g.Optimizer)
 }

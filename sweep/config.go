@@ -279,6 +279,7 @@ func (c Config) Runs() []RunSpec {
 // maps it to a usage error.
 type ConfigError struct{ msg string }
 
+// Error implements error.
 func (e *ConfigError) Error() string { return e.msg }
 
 func configErrorf(format string, a ...any) error { return &ConfigError{fmt.Sprintf(format, a...)} }

@@ -270,6 +270,7 @@ type DivergenceError struct {
 	Value float64
 }
 
+// Error implements error.
 func (e *DivergenceError) Error() string {
 	return fmt.Sprintf("train: diverged at step %d: %s is %v (parameters keep their values from before this step)", e.Step, e.What, e.Value)
 }

@@ -466,6 +466,7 @@ func scheduleFor(cfg fitConfig) (optim.Schedule, error) {
 // (after a resume has decided how to open it).
 type lazyWriter struct{ w io.Writer }
 
+// Write implements io.Writer.
 func (l *lazyWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
 
 // truncateMetrics keeps the records of path up to step (inclusive).

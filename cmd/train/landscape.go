@@ -488,6 +488,7 @@ func lsOnOff(on bool, what string) string {
 // flood the terminal. The probe's table is the report.
 type lsStepsOnly[T tensor.Float] struct{ *progress[T] }
 
+// OnRecord implements train.Callback; records are not shown.
 func (lsStepsOnly[T]) OnRecord(*train.Record) error { return nil }
 
 // landscapePLStar is the PL* constant on the first m examples of the

@@ -24,7 +24,10 @@ import (
 // usageError marks errors caused by the user's input (exit status 2).
 type usageError struct{ err error }
 
+// Error implements error.
 func (u usageError) Error() string { return u.err.Error() }
+
+// Unwrap returns the underlying error.
 func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }

@@ -773,10 +773,17 @@ func spectrumFigure(dir string, rep *ntkReport) error {
 // kernelGrid presents a matrix to plotter.HeatMap with row 0 at the top.
 type kernelGrid struct{ m *mat.Dense }
 
-func (g kernelGrid) Dims() (c, r int)   { r, c = g.m.Dims(); return c, r }
+// Dims implements plotter.GridXYZ (columns, rows).
+func (g kernelGrid) Dims() (c, r int) { r, c = g.m.Dims(); return c, r }
+
+// Z is the kernel entry drawn at column c, row r (row 0 at the bottom).
 func (g kernelGrid) Z(c, r int) float64 { n, _ := g.m.Dims(); return g.m.At(n-1-r, c) }
-func (g kernelGrid) X(c int) float64    { return float64(c) }
-func (g kernelGrid) Y(r int) float64    { return float64(r) }
+
+// X is the coordinate of column c.
+func (g kernelGrid) X(c int) float64 { return float64(c) }
+
+// Y is the coordinate of row r.
+func (g kernelGrid) Y(r int) float64 { return float64(r) }
 
 // kernelFigure draws the training kernel normalized to unit diagonal,
 // Theta_ij / sqrt(Theta_ii Theta_jj), as a heatmap, kernel.{png,svg}. The

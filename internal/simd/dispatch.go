@@ -164,6 +164,7 @@ func CurrentInfo() Info {
 	}
 }
 
+// String formats the tier, kernel shapes, blocking and caches on one line.
 func (i Info) String() string {
 	return fmt.Sprintf("simd tier %s (available: %s); f32 kernel %dx%d KC=%d MC=%d NC=%d; f64 kernel %dx%d KC=%d MC=%d NC=%d; caches L1D=%dK L2=%dK L3=%dK",
 		i.Tier, strings.Join(i.Available, ","),
