@@ -105,7 +105,9 @@ flags:`)
 	if err != nil {
 		return err
 	}
-	standardize(trainSet, testSet)
+	if err := standardize(trainSet, testSet); err != nil {
+		return err
+	}
 
 	em := newEmitter(*js)
 	header(*js)
@@ -219,26 +221,10 @@ flags:`)
 
 // standardize maps the pixels of both sets with the training set's mean and
 // standard deviation over all pixels (one scalar pair, as torchvision's
-// Normalize((0.1307,), (0.3081,)) does), accumulated in float64.
-func standardize(trainSet, testSet *data.Dataset[float32]) {
-	x := trainSet.X.Data()
-	var sum float64
-	for _, v := range x {
-		sum += float64(v)
-	}
-	mean := sum / float64(len(x))
-	var ss float64
-	for _, v := range x {
-		d := float64(v) - mean
-		ss += d * d
-	}
-	std := math.Sqrt(ss / float64(len(x)))
-	for _, ds := range []*data.Dataset[float32]{trainSet, testSet} {
-		d := ds.X.Data()
-		for i, v := range d {
-			d[i] = float32((float64(v) - mean) / std)
-		}
-	}
+// Normalize((0.1307,), (0.3081,)) does).
+func standardize(trainSet, testSet *data.Dataset[float32]) error {
+	_, err := data.FitScaler(data.StandardizeGlobal, trainSet, testSet)
+	return err
 }
 
 // stopAt ends a run at the first record whose test accuracy reaches the

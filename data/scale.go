@@ -17,6 +17,11 @@ const (
 	// MinMax maps each column's [min, max] onto [0, 1]:
 	// x' = (x - min) / (max - min).
 	MinMax
+	// StandardizeGlobal uses one mean and standard deviation over all
+	// features (every column gets the same Center and Scale). For images
+	// this is the usual choice: per-pixel statistics would blow up the
+	// rare non-zero values of nearly constant border pixels.
+	StandardizeGlobal
 )
 
 // String returns "standardize" or "minmax".
@@ -26,6 +31,8 @@ func (m ScaleMethod) String() string {
 		return "standardize"
 	case MinMax:
 		return "minmax"
+	case StandardizeGlobal:
+		return "standardize_global"
 	}
 	return fmt.Sprintf("ScaleMethod(%d)", int(m))
 }
@@ -73,6 +80,20 @@ func (s *Scaler[T]) Fit(x *tensor.Tensor[T]) error {
 		}
 		for j := range scale {
 			scale[j] = math.Sqrt(scale[j] / float64(n))
+		}
+	case StandardizeGlobal:
+		var sum, ss float64
+		for _, xv := range v[:n*d] {
+			sum += float64(xv)
+		}
+		mean := sum / float64(n*d)
+		for _, xv := range v[:n*d] {
+			dev := float64(xv) - mean
+			ss += dev * dev
+		}
+		std := math.Sqrt(ss / float64(n*d))
+		for j := range center {
+			center[j], scale[j] = mean, std
 		}
 	case MinMax:
 		hi := make([]float64, d)

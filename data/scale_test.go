@@ -126,3 +126,25 @@ func TestScalerErrors(t *testing.T) {
 		t.Error("unknown method accepted")
 	}
 }
+
+// TestStandardizeGlobal: one mean and std over all entries (here 1..6:
+// mean 3.5, population std sqrt(35/12)), the same for every column.
+func TestStandardizeGlobal(t *testing.T) {
+	x := tensor.FromSlice([]float64{1, 2, 3, 4, 5, 6}, 3, 2)
+	s := &Scaler[float64]{Method: StandardizeGlobal}
+	if err := s.Fit(x); err != nil {
+		t.Fatal(err)
+	}
+	std := math.Sqrt(35.0 / 12)
+	for j := range s.Center {
+		if s.Center[j] != 3.5 || math.Abs(s.Scale[j]-std) > 1e-15 {
+			t.Fatalf("column %d: center %v scale %v, want 3.5 and %v", j, s.Center[j], s.Scale[j], std)
+		}
+	}
+	if err := s.Transform(x); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.At(0, 0); math.Abs(got-(1-3.5)/std) > 1e-15 {
+		t.Fatalf("x'[0,0] = %v", got)
+	}
+}

@@ -52,7 +52,7 @@ func loadTask[T tensor.Float](spec string, testFrac float64, seed uint64) (*task
 		if err != nil {
 			return nil, usageError{err}
 		}
-		return finishTask("mnist", tr, te)
+		return finishTaskScaled("mnist", tr, te, data.StandardizeGlobal)
 	case "csv":
 		opts, file, err := csvOptions(rest)
 		if err != nil {
@@ -74,7 +74,14 @@ func loadTask[T tensor.Float](spec string, testFrac float64, seed uint64) (*task
 }
 
 func finishTask[T tensor.Float](name string, tr, te *data.Dataset[T]) (*task[T], error) {
-	if _, err := data.FitScaler(data.Standardize, tr, te); err != nil {
+	return finishTaskScaled(name, tr, te, data.Standardize)
+}
+
+// finishTaskScaled standardizes with statistics of the train part: per
+// feature for tabular data, one mean and std for images (per-pixel
+// statistics would blow up the rare ink in nearly blank border pixels).
+func finishTaskScaled[T tensor.Float](name string, tr, te *data.Dataset[T], method data.ScaleMethod) (*task[T], error) {
+	if _, err := data.FitScaler(method, tr, te); err != nil {
 		return nil, err
 	}
 	t := &task[T]{name: name, train: tr, test: te, classes: tr.NumClasses}
