@@ -31,7 +31,7 @@ trains 64-128-128-10 on the embedded UCI digits in a few seconds.
 
 examples:
   train fit
-  train fit -data mnist:../shared/datasets/mnist -arch 784-512-512-10 -epochs 4 -lr 0.05 -batch 128
+  train fit -data mnist:../shared/datasets/mnist -arch 784-512-512-10 -epochs 6 -batch 128
   train fit -data csv:iris.csv,label=species -arch 4-16-3 -opt adam -lr 0.01
   train fit -config run.json          (JSON with the flag names as keys; flags given too override it)
   train fit -resume out/fit           (continue an interrupted run; -epochs/-steps may extend it)
