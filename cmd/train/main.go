@@ -35,15 +35,18 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 const topUsage = `usage: train [command] [flags]
 
 commands:
-  fit    train an MLP (the default when no command is given)
-  ntk    empirical and analytic NTK of an MLP: spectrum, alignment, kernel regression
-  landscape  sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run
-  sweep  width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init
-  meanfield  two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width
+  fit         train an MLP (the default when no command is given)
+  ntk         empirical and analytic NTK of an MLP: spectrum, alignment, kernel regression
+  landscape   sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run
+  sweep       width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init
+  meanfield   two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width
   coordcheck  muP coordinate check: mean |activation| per layer for the first steps across widths
-  info   print the SIMD tier, blocking parameters, GOMAXPROCS and Go version
+  info        print the SIMD tier, blocking parameters, GOMAXPROCS and Go version
 
 Run "train <command> -h" for a command's flags and an example.
+
+Exit status: 0 ok, 1 runtime failure, 2 usage or input error (one line on
+stderr), 130 interrupted (after writing what can be resumed).
 `
 
 func main() {
