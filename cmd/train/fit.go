@@ -117,24 +117,21 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := defaultFit()
 	// -config and -resume decide the starting values of every other flag,
 	// so they are read before the real parse.
-	pre := flag.NewFlagSet("fit", flag.ContinueOnError)
-	pre.SetOutput(io.Discard)
-	configPath := pre.String("config", "", "")
-	resumeDir := pre.String("resume", "", "")
 	scratch := defaultFit()
-	scratch.register(pre)
-	if err := pre.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
-		return usageError{fmt.Errorf("fit: %w (see train fit -h)", err)}
+	pv, err := preParse("fit", args, scratch.register, "config", "resume")
+	if err != nil {
+		return err
 	}
+	configPath, resumeDir := pv["config"], pv["resume"]
 	switch {
-	case *resumeDir != "" && *configPath != "":
+	case resumeDir != "" && configPath != "":
 		return usagef("fit: -resume and -config cannot be combined (the run's own config.json is used)")
-	case *resumeDir != "":
-		if err := readConfig(filepath.Join(*resumeDir, "config.json"), &cfg); err != nil {
+	case resumeDir != "":
+		if err := readConfig(filepath.Join(resumeDir, "config.json"), &cfg); err != nil {
 			return err
 		}
-	case *configPath != "":
-		if err := readConfig(*configPath, &cfg); err != nil {
+	case configPath != "":
+		if err := readConfig(configPath, &cfg); err != nil {
 			return err
 		}
 	}
@@ -145,7 +142,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if *resumeDir != "" {
+	if resumeDir != "" {
 		changeable := map[string]bool{"epochs": true, "steps": true, "threads": true, "json": true, "resume": true, "no-figures": true}
 		var bad error
 		fs.Visit(func(f *flag.Flag) {
@@ -156,7 +153,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if bad != nil {
 			return bad
 		}
-		cfg.Out = *resumeDir
+		cfg.Out = resumeDir
 	}
 	if cfg.Threads < 0 {
 		return usagef("fit: -threads %d is negative", cfg.Threads)
@@ -166,9 +163,9 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	switch cfg.DType {
 	case "f32", "float32":
-		return fit[float32](ctx, cfg, *resumeDir != "", stdout, stderr)
+		return fit[float32](ctx, cfg, resumeDir != "", stdout, stderr)
 	case "f64", "float64":
-		return fit[float64](ctx, cfg, *resumeDir != "", stdout, stderr)
+		return fit[float64](ctx, cfg, resumeDir != "", stdout, stderr)
 	}
 	return usagef("fit: -dtype %q: want f32 or f64", cfg.DType)
 }

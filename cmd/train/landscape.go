@@ -139,16 +139,14 @@ func runLandscape(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cfg := defaultLandscape()
 	// -config decides the starting value of every other flag, so it is
 	// read before the real parse.
-	pre := flag.NewFlagSet("landscape", flag.ContinueOnError)
-	pre.SetOutput(io.Discard)
-	configPath := pre.String("config", "", "")
 	scratch := defaultLandscape()
-	scratch.register(pre)
-	if err := pre.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
-		return usageError{fmt.Errorf("landscape: %w (see train landscape -h)", err)}
+	pv, err := preParse("landscape", args, scratch.register, "config")
+	if err != nil {
+		return err
 	}
-	if *configPath != "" {
-		if err := readLandscapeConfig(*configPath, &cfg); err != nil {
+	configPath := pv["config"]
+	if configPath != "" {
+		if err := readLandscapeConfig(configPath, &cfg); err != nil {
 			return err
 		}
 	}

@@ -143,3 +143,25 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	}
 	return usageError{fmt.Errorf("%s: %w (see train %s -h)", fs.Name(), err, fs.Name())}
 }
+
+// preParse reads the flags named in extra (such as -config and -resume)
+// before the real parse, because they decide the starting values of every
+// other flag. register declares the command's other flags on a scratch set
+// so that they are accepted here and checked by the real parse.
+func preParse(name string, args []string, register func(*flag.FlagSet), extra ...string) (map[string]string, error) {
+	pre := flag.NewFlagSet(name, flag.ContinueOnError)
+	pre.SetOutput(io.Discard)
+	vals := make(map[string]*string, len(extra))
+	for _, e := range extra {
+		vals[e] = pre.String(e, "", "")
+	}
+	register(pre)
+	if err := pre.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return nil, usageError{fmt.Errorf("%s: %w (see train %s -h)", name, err, name)}
+	}
+	out := make(map[string]string, len(extra))
+	for e, v := range vals {
+		out[e] = *v
+	}
+	return out, nil
+}
