@@ -50,7 +50,8 @@ func Linear[T Float](x, w, b *Var[T], alpha float64, act Activation) *Var[T] {
 		tensor.BroadcastTo(out, b.value)
 		beta = 1
 	}
-	tensor.MatMulInto(out, x.value, w.value, false, true, T(alpha), beta, tensor.Epilogue[T]{})
+	// The output's columns are W's rows: see linearSplit.
+	tensor.MatMulInto(out, x.value, w.value, false, true, T(alpha), beta, tensor.Epilogue[T]{Split: tensor.SplitCols})
 	if act == ActReLU {
 		tensor.ReluInto(out, out)
 	}
@@ -136,10 +137,10 @@ func linearBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 	}
 
 	if t.wants(x) {
-		gemmGrad(t, x, dz, w, false, v.f)
+		gemmGrad(t, x, dz, w, false, v.f, tensor.SplitCols)
 	}
 	if t.wants(w) {
-		gemmGrad(t, w, dz, x, true, v.f)
+		gemmGrad(t, w, dz, x, true, v.f, tensor.SplitRows)
 	}
 	if wantB {
 		if bDirect {
@@ -154,12 +155,12 @@ func linearBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 // gemmGrad adds alpha op(a) b to the gradient of x, where op transposes a
 // when transA is set: straight into x's bound gradient tensor when the
 // backward pass allows it, else as a new Var handed to accum.
-func gemmGrad[T Float](t *Tape[T], x, a, b *Var[T], transA bool, alpha float64) {
+func gemmGrad[T Float](t *Tape[T], x, a, b *Var[T], transA bool, alpha float64, split tensor.Split) {
 	if pg := t.directGrad(x); pg != nil {
-		tensor.MatMulInto(pg, a.value, b.value, transA, false, T(alpha), 1, tensor.Epilogue[T]{})
+		tensor.MatMulInto(pg, a.value, b.value, transA, false, T(alpha), 1, tensor.Epilogue[T]{Split: split})
 		return
 	}
-	t.accum(x, matmul(a, b, transA, false, alpha))
+	t.accum(x, matmulSplit(a, b, transA, false, alpha, split))
 }
 
 // reluBackward writes dz = g * 1[y > 0] for the [n, c] output y of a ReLU

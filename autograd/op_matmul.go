@@ -11,6 +11,11 @@ func MatMul[T Float](a, b *Var[T], transA, transB bool) *Var[T] {
 
 // matmul computes alpha op(a) op(b).
 func matmul[T Float](a, b *Var[T], transA, transB bool, alpha float64) *Var[T] {
+	return matmulSplit(a, b, transA, transB, alpha, tensor.SplitAuto)
+}
+
+// matmulSplit is matmul with the product divided among cores as split says.
+func matmulSplit[T Float](a, b *Var[T], transA, transB bool, alpha float64, split tensor.Split) *Var[T] {
 	t := sameTape("MatMul", a, b)
 	as, bs := a.Shape(), b.Shape()
 	if len(as) != 2 || len(bs) != 2 {
@@ -29,7 +34,7 @@ func matmul[T Float](a, b *Var[T], transA, transB bool, alpha float64) *Var[T] {
 			boolStr(transA) + ", transB=" + boolStr(transB) + ")")
 	}
 	v := t.newVar()
-	tensor.MatMulInto(v.out(m, n), a.value, b.value, transA, transB, T(alpha), 0, tensor.Epilogue[T]{})
+	tensor.MatMulInto(v.out(m, n), a.value, b.value, transA, transB, T(alpha), 0, tensor.Epilogue[T]{Split: split})
 	if t.record(v, matmulOp[T]{}, a, b) {
 		v.flag, v.flag2, v.f = transA, transB, alpha
 	}

@@ -75,36 +75,39 @@ func (o *Adagrad[T]) Step() {
 	o.steps++
 	for gi := range o.groups {
 		g := &o.groups[gi]
-		h := g.hyper
 		for pi, p := range g.params {
 			if p.Grad == nil {
 				continue
 			}
 			checkGrad(o.kind, p)
 			s := &g.slots[pi]
-			n := p.Value.Len()
 			if s.bufs[0] == nil {
-				sum := o.buf(s, 0, n)
+				sum := o.buf(s, 0, p.Value.Len())
 				for i := range sum {
-					sum[i] = T(h.InitialAccumulatorValue)
+					sum[i] = T(g.hyper.InitialAccumulatorValue)
 				}
 			}
 			s.step++
-			x, gr, sum := p.Value.Data(), p.Grad.Data()[:n], s.bufs[0][:n]
-			clr := h.LR * lrScale(p) / (1 + float64(s.step-1)*h.LRDecay)
-			negCLR, eps, wd := T(-clr), T(h.Eps), T(h.WeightDecay)
-			for i := range x {
-				d := gr[i]
-				if h.Maximize {
-					d = -d
-				}
-				if h.WeightDecay != 0 {
-					d += wd * x[i]
-				}
-				sum[i] += d * d
-				std := T(math.Sqrt(float64(sum[i]))) + eps
-				x[i] += negCLR * d / std
-			}
 		}
+	}
+	forShares(&o.job, o.flat, o)
+}
+
+// doRange updates the elements [lo, hi) of flat parameter k.
+func (o *Adagrad[T]) doRange(k, lo, hi int) {
+	p := o.flat[k]
+	if p.Grad == nil {
+		return
+	}
+	g, s := o.slotOf(k)
+	h := g.hyper
+	x, gr, sum := p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi], s.bufs[0][lo:hi]
+	clr := h.LR * lrScale(p) / (1 + float64(s.step-1)*h.LRDecay)
+	negCLR, eps, wd := T(-clr), T(h.Eps), T(h.WeightDecay)
+	for i := range x {
+		d := grad(gr[i], x[i], wd, h.Maximize)
+		sum[i] += d * d
+		std := T(math.Sqrt(float64(sum[i]))) + eps
+		x[i] += negCLR * d / std
 	}
 }

@@ -115,7 +115,6 @@ func (o *Adam[T]) Step() {
 	o.steps++
 	for gi := range o.groups {
 		g := &o.groups[gi]
-		h := g.hyper
 		for pi, p := range g.params {
 			if p.Grad == nil {
 				continue
@@ -124,42 +123,56 @@ func (o *Adam[T]) Step() {
 			s := &g.slots[pi]
 			s.step++
 			n := p.Value.Len()
-			x, gr := p.Value.Data(), p.Grad.Data()[:n]
-			m := o.buf(s, adamExpAvg, n)[:n]
-			v := o.buf(s, adamExpAvgSq, n)[:n]
-			var vmax []T
-			if h.AMSGrad {
-				vmax = o.buf(s, adamMaxExpAvgSq, n)[:n]
-			}
-			lr := h.LR * lrScale(p)
-			t := float64(s.step)
-			bc1 := 1 - math.Pow(h.Beta1, t)
-			bc2s := T(math.Sqrt(1 - math.Pow(h.Beta2, t)))
-			negStep := T(-lr / bc1)
-			b1, c1 := T(h.Beta1), T(1-h.Beta1)
-			b2, c2 := T(h.Beta2), T(1-h.Beta2)
-			eps, wd := T(h.Eps), T(h.WeightDecay)
-			decay := T(1 - lr*h.WeightDecay)
-			for i := range x {
-				d := gr[i]
-				if h.Maximize {
-					d = -d
-				}
-				if o.decoupled {
-					x[i] *= decay
-				} else if h.WeightDecay != 0 {
-					d += wd * x[i]
-				}
-				m[i] = m[i]*b1 + c1*d
-				v[i] = v[i]*b2 + c2*d*d
-				vv := v[i]
-				if h.AMSGrad {
-					vmax[i] = max(vmax[i], vv)
-					vv = vmax[i]
-				}
-				den := T(math.Sqrt(float64(vv)))/bc2s + eps
-				x[i] += negStep * m[i] / den
+			o.buf(s, adamExpAvg, n)
+			o.buf(s, adamExpAvgSq, n)
+			if g.hyper.AMSGrad {
+				o.buf(s, adamMaxExpAvgSq, n)
 			}
 		}
+	}
+	forShares(&o.job, o.flat, o)
+}
+
+// doRange updates the elements [lo, hi) of flat parameter k.
+func (o *Adam[T]) doRange(k, lo, hi int) {
+	p := o.flat[k]
+	if p.Grad == nil {
+		return
+	}
+	g, s := o.slotOf(k)
+	h := g.hyper
+	x, gr := p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi]
+	m := s.bufs[adamExpAvg][lo:hi]
+	v := s.bufs[adamExpAvgSq][lo:hi]
+	var vmax []T
+	if h.AMSGrad {
+		vmax = s.bufs[adamMaxExpAvgSq][lo:hi]
+	}
+	lr := h.LR * lrScale(p)
+	t := float64(s.step)
+	bc1 := 1 - math.Pow(h.Beta1, t)
+	bc2s := T(math.Sqrt(1 - math.Pow(h.Beta2, t)))
+	negStep := T(-lr / bc1)
+	b1, c1 := T(h.Beta1), T(1-h.Beta1)
+	b2, c2 := T(h.Beta2), T(1-h.Beta2)
+	eps, wd := T(h.Eps), T(h.WeightDecay)
+	if o.decoupled {
+		wd = 0 // AdamW decays x itself, below
+	}
+	decay := T(1 - lr*h.WeightDecay)
+	for i := range x {
+		if o.decoupled {
+			x[i] *= decay
+		}
+		d := grad(gr[i], x[i], wd, h.Maximize)
+		m[i] = m[i]*b1 + c1*d
+		v[i] = v[i]*b2 + c2*d*d
+		vv := v[i]
+		if h.AMSGrad {
+			vmax[i] = max(vmax[i], vv)
+			vv = vmax[i]
+		}
+		den := T(math.Sqrt(float64(vv)))/bc2s + eps
+		x[i] += negStep * m[i] / den
 	}
 }

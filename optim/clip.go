@@ -3,27 +3,63 @@ package optim
 import (
 	"math"
 
+	"github.com/gradflow/gradflow/internal/parallel"
 	"github.com/gradflow/gradflow/internal/simd"
 	"github.com/gradflow/gradflow/tensor"
 )
 
 // GradNorm returns the Euclidean norm of all the parameters' gradients
 // taken together (parameters without a gradient count as zero), accumulated
-// in float64. (For float32 gradients, blocks of gradNormBlock squares are
-// summed in float32 by the vector dot product, then the block sums in
-// float64: a training loop takes this norm every step, and a scalar
-// float64 loop over every gradient costs a visible share of a step.)
+// in float64: the squares of each block of gradNormBlock elements are
+// summed by the vector dot product (in float32 for float32 gradients),
+// the block sums in float64. A training loop takes this norm every step,
+// and a scalar float64 loop over every gradient costs a visible share of a
+// step. The blocks are computed in the parameters' row shares (see
+// forShares) and added in a fixed order, so the result does not depend on
+// GOMAXPROCS.
 func GradNorm[T tensor.Float](params []*Param[T]) float64 {
-	var s float64
+	list := perType[T, normWork[T]](&normWorks32, &normWorks64)
+	w := list.Get()
+	defer list.Put(w)
+	nb := 0
+	w.off = w.off[:0]
 	for _, p := range params {
+		w.off = append(w.off, nb)
 		if p.Grad != nil {
-			s += gradSquares(p.Grad.Data())
+			nb += ceilDiv(p.Grad.Len(), gradNormBlock)
 		}
+	}
+	if cap(w.part) < nb {
+		w.part = make([]float64, nb)
+	}
+	w.part = w.part[:nb]
+	w.params = params
+	forShares(&w.job, params, w)
+	for i, p := range params {
+		// Shares follow the values: a gradient of another length is
+		// done whole here.
+		if p.Grad != nil && p.Grad.Len() != p.Value.Len() {
+			w.blocks(i, 0, p.Grad.Len())
+		}
+	}
+	w.params = nil
+	var s float64
+	for i, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		var sp float64
+		for _, b := range w.part[w.off[i] : w.off[i]+ceilDiv(p.Grad.Len(), gradNormBlock)] {
+			sp += b
+		}
+		s += sp
 	}
 	return math.Sqrt(s)
 }
 
-// gradNormBlock bounds the float32 partial sums of gradSquares. The dot
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// gradNormBlock bounds the float32 partial sums of the squares. The dot
 // kernels keep at least 4 independent partial sums, so each float32 sum
 // has at most 512 non-negative terms: relative error below 512*2^-24 ~
 // 3e-5, far below what a norm used for clipping or divergence checks
@@ -31,26 +67,44 @@ func GradNorm[T tensor.Float](params []*Param[T]) float64 {
 // over 2048 elements.
 const gradNormBlock = 2048
 
-// gradSquares returns sum x_i^2 with the vector dot product: in float64
-// directly, in float32 per block of gradNormBlock elements.
-func gradSquares[T tensor.Float](x []T) float64 {
-	var z T
-	if _, ok := any(z).(float64); ok {
-		return float64(simd.Dot(x, x))
+// normWork is the scratch of one GradNorm call.
+type normWork[T tensor.Float] struct {
+	job    shareJob[T]
+	params []*Param[T]
+	off    []int     // index in part of each parameter's first block
+	part   []float64 // sum of squares of each block
+}
+
+// doRange computes the blocks of parameter i that start in [lo, hi).
+func (w *normWork[T]) doRange(i, lo, hi int) {
+	p := w.params[i]
+	if p.Grad == nil || p.Grad.Len() != p.Value.Len() {
+		return
 	}
-	var s float64
-	for lo := 0; lo < len(x); lo += gradNormBlock {
-		c := x[lo:min(lo+gradNormBlock, len(x))]
-		b := float64(simd.Dot(c, c))
-		if math.IsInf(b, 0) {
+	w.blocks(i, lo, hi)
+}
+
+// blocks computes the blocks of parameter i's gradient that start in
+// [lo, hi).
+func (w *normWork[T]) blocks(i, lo, hi int) {
+	g := w.params[i].Grad.Data()
+	part := w.part[w.off[i]:]
+	for b := ceilDiv(lo, gradNormBlock); b*gradNormBlock < hi; b++ {
+		c := g[b*gradNormBlock : min((b+1)*gradNormBlock, len(g))]
+		v := float64(simd.Dot(c, c))
+		if math.IsInf(v, 0) {
 			// Squares above float32's range (|g| > 1.8e19) are finite
 			// in float64: keep the norm finite as the float64 sum is.
-			b = sumSquares(c)
+			v = sumSquares(c)
 		}
-		s += b
+		part[b] = v
 	}
-	return s
 }
+
+var (
+	normWorks32 parallel.FreeList[normWork[float32]]
+	normWorks64 parallel.FreeList[normWork[float64]]
+)
 
 // ClipGradNorm rescales the gradients in place so that their joint
 // Euclidean norm is at most maxNorm, as torch.nn.utils.clip_grad_norm_: with
@@ -71,17 +125,43 @@ func ClipGradNorm[T tensor.Float](params []*Param[T], maxNorm float64) float64 {
 	if c >= 1 {
 		return n
 	}
+	list := perType[T, scaleWork[T]](&scaleWorks32, &scaleWorks64)
+	w := list.Get()
+	defer list.Put(w)
+	w.params, w.c = params, c
+	forShares(&w.job, params, w)
 	for _, p := range params {
-		if p.Grad == nil {
-			continue
-		}
-		g := p.Grad.Data()
-		for i := range g {
-			g[i] = T(float64(g[i]) * c)
+		if p.Grad != nil && p.Grad.Len() != p.Value.Len() {
+			w.scale(p.Grad.Data())
 		}
 	}
+	w.params = nil
 	return n
 }
+
+// scaleWork multiplies gradients by c, share by share.
+type scaleWork[T tensor.Float] struct {
+	job    shareJob[T]
+	params []*Param[T]
+	c      float64
+}
+
+func (w *scaleWork[T]) doRange(i, lo, hi int) {
+	if p := w.params[i]; p.Grad != nil && p.Grad.Len() == p.Value.Len() {
+		w.scale(p.Grad.Data()[lo:hi])
+	}
+}
+
+func (w *scaleWork[T]) scale(g []T) {
+	for i := range g {
+		g[i] = T(float64(g[i]) * w.c)
+	}
+}
+
+var (
+	scaleWorks32 parallel.FreeList[scaleWork[float32]]
+	scaleWorks64 parallel.FreeList[scaleWork[float64]]
+)
 
 // ClipGradValue clamps every gradient element into [-clip, clip] in place,
 // as torch.nn.utils.clip_grad_value_ (NaN elements stay NaN). It panics if

@@ -54,8 +54,9 @@ type hyper[H any] interface {
 
 // slot is the state the optimizer keeps for one parameter.
 type slot[T tensor.Float] struct {
-	step int64 // number of updates applied to this parameter
-	bufs [][]T // indexed like base.bufNames; nil until first needed
+	step  int64 // number of updates applied to this parameter
+	bufs  [][]T // indexed like base.bufNames; nil until first needed
+	first bool  // the current Step is the first to create the buffers
 }
 
 // group is one parameter group: its hyperparameters, parameters and their
@@ -82,6 +83,48 @@ type base[T tensor.Float, H hyper[H]] struct {
 	// the optimizer when it returns an error.
 	saveExtra func() map[string]float64
 	loadExtra func(map[string]float64) (apply func(), err error)
+
+	// flat lists every parameter of every group in order, with where
+	// its slot is, for work divided in row shares (see forShares).
+	flat    []*Param[T]
+	flatPos []slotPos
+	job     shareJob[T]
+	zero    gradZeroer[T]
+}
+
+// grad returns gradient element d as the update rules of torch.optim see
+// it: negated when maximizing, plus the L2 term wd*x when wd != 0.
+func grad[T tensor.Float](d, x, wd T, maximize bool) T {
+	if maximize {
+		d = -d
+	}
+	if wd != 0 {
+		d += wd * x
+	}
+	return d
+}
+
+// slotPos locates a parameter's slot: group g, index i.
+type slotPos struct{ g, i int }
+
+// slotOf returns the group and slot of flat parameter k.
+func (o *base[T, H]) slotOf(k int) (*group[T, H], *slot[T]) {
+	pos := o.flatPos[k]
+	g := &o.groups[pos.g]
+	return g, &g.slots[pos.i]
+}
+
+// gradZeroer zeros the gradients of a parameter list, share by share.
+type gradZeroer[T tensor.Float] struct{ params []*Param[T] }
+
+func (z *gradZeroer[T]) doRange(i, lo, hi int) {
+	p := z.params[i]
+	if p.Grad == nil {
+		return
+	}
+	if g := p.Grad.Data(); len(g) == p.Value.Len() { // else done by ZeroGrad
+		clear(g[lo:hi])
+	}
 }
 
 func (o *base[T, H]) init(kind string, bufNames ...string) {
@@ -123,6 +166,11 @@ func (o *base[T, H]) AddGroup(cfg H, params ...*Param[T]) error {
 		g.slots[i].bufs = make([][]T, len(o.bufNames))
 	}
 	o.groups = append(o.groups, g)
+	for i, p := range g.params {
+		o.flat = append(o.flat, p)
+		o.flatPos = append(o.flatPos, slotPos{len(o.groups) - 1, i})
+	}
+	o.zero.params = o.flat
 	return nil
 }
 
@@ -165,11 +213,12 @@ func (o *base[T, H]) Steps() int64 { return o.steps }
 
 // ZeroGrad sets every gradient to zero in place.
 func (o *base[T, H]) ZeroGrad() {
-	for _, g := range o.groups {
-		for _, p := range g.params {
-			if p.Grad != nil {
-				p.Grad.Zero()
-			}
+	forShares(&o.job, o.flat, &o.zero)
+	for _, p := range o.flat {
+		// Shares follow the values: a gradient of another length (which
+		// Step would refuse) is zeroed whole here.
+		if p.Grad != nil && p.Grad.Len() != p.Value.Len() {
+			p.Grad.Zero()
 		}
 	}
 }

@@ -85,7 +85,6 @@ func (o *RMSprop[T]) Step() {
 	o.steps++
 	for gi := range o.groups {
 		g := &o.groups[gi]
-		h := g.hyper
 		for pi, p := range g.params {
 			if p.Grad == nil {
 				continue
@@ -94,41 +93,53 @@ func (o *RMSprop[T]) Step() {
 			s := &g.slots[pi]
 			s.step++
 			n := p.Value.Len()
-			x, gr := p.Value.Data(), p.Grad.Data()[:n]
-			sq := o.buf(s, rmsSquareAvg, n)[:n]
-			var mb, ga []T
-			if h.Momentum > 0 {
-				mb = o.buf(s, rmsMomentum, n)[:n]
+			o.buf(s, rmsSquareAvg, n)
+			if g.hyper.Momentum > 0 {
+				o.buf(s, rmsMomentum, n)
 			}
-			if h.Centered {
-				ga = o.buf(s, rmsGradAvg, n)[:n]
+			if g.hyper.Centered {
+				o.buf(s, rmsGradAvg, n)
 			}
-			negLR := T(-h.LR * lrScale(p))
-			alpha, c := T(h.Alpha), T(1-h.Alpha)
-			eps, wd, mu := T(h.Eps), T(h.WeightDecay), T(h.Momentum)
-			for i := range x {
-				d := gr[i]
-				if h.Maximize {
-					d = -d
-				}
-				if h.WeightDecay != 0 {
-					d += wd * x[i]
-				}
-				sq[i] = sq[i]*alpha + c*d*d
-				var den T
-				if h.Centered {
-					ga[i] = ga[i]*alpha + c*d
-					den = T(math.Sqrt(float64(sq[i]-ga[i]*ga[i]))) + eps
-				} else {
-					den = T(math.Sqrt(float64(sq[i]))) + eps
-				}
-				if h.Momentum > 0 {
-					mb[i] = mb[i]*mu + d/den
-					x[i] += negLR * mb[i]
-				} else {
-					x[i] += negLR * d / den
-				}
-			}
+		}
+	}
+	forShares(&o.job, o.flat, o)
+}
+
+// doRange updates the elements [lo, hi) of flat parameter k.
+func (o *RMSprop[T]) doRange(k, lo, hi int) {
+	p := o.flat[k]
+	if p.Grad == nil {
+		return
+	}
+	g, s := o.slotOf(k)
+	h := g.hyper
+	x, gr := p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi]
+	sq := s.bufs[rmsSquareAvg][lo:hi]
+	var mb, ga []T
+	if h.Momentum > 0 {
+		mb = s.bufs[rmsMomentum][lo:hi]
+	}
+	if h.Centered {
+		ga = s.bufs[rmsGradAvg][lo:hi]
+	}
+	negLR := T(-h.LR * lrScale(p))
+	alpha, c := T(h.Alpha), T(1-h.Alpha)
+	eps, wd, mu := T(h.Eps), T(h.WeightDecay), T(h.Momentum)
+	for i := range x {
+		d := grad(gr[i], x[i], wd, h.Maximize)
+		sq[i] = sq[i]*alpha + c*d*d
+		var den T
+		if h.Centered {
+			ga[i] = ga[i]*alpha + c*d
+			den = T(math.Sqrt(float64(sq[i]-ga[i]*ga[i]))) + eps
+		} else {
+			den = T(math.Sqrt(float64(sq[i]))) + eps
+		}
+		if h.Momentum > 0 {
+			mb[i] = mb[i]*mu + d/den
+			x[i] += negLR * mb[i]
+		} else {
+			x[i] += negLR * d / den
 		}
 	}
 }

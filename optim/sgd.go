@@ -82,7 +82,6 @@ func (o *SGD[T]) Step() {
 	o.steps++
 	for gi := range o.groups {
 		g := &o.groups[gi]
-		h := g.hyper
 		for pi, p := range g.params {
 			if p.Grad == nil {
 				continue
@@ -90,57 +89,59 @@ func (o *SGD[T]) Step() {
 			checkGrad(o.kind, p)
 			s := &g.slots[pi]
 			s.step++
-			x, gr := p.Value.Data(), p.Grad.Data()
-			gr = gr[:len(x)]
-			negLR := T(-h.LR * lrScale(p))
-			wd := T(h.WeightDecay)
-			if h.Momentum == 0 {
-				if !h.Maximize && h.WeightDecay == 0 {
-					simd.Axpy(negLR, gr, x)
-					continue
-				}
-				for i := range x {
-					d := gr[i]
-					if h.Maximize {
-						d = -d
-					}
-					if h.WeightDecay != 0 {
-						d += wd * x[i]
-					}
-					x[i] += negLR * d
-				}
-				continue
-			}
-			first := s.bufs[sgdMomentum] == nil
-			b := o.buf(s, sgdMomentum, len(x))[:len(x)]
-			mu, damp := T(h.Momentum), T(1-h.Dampening)
-			if !h.Maximize && h.WeightDecay == 0 && !h.Nesterov {
-				heavyBall(x, gr, b, mu, damp, negLR, first)
-				continue
-			}
-			for i := range x {
-				d := gr[i]
-				if h.Maximize {
-					d = -d
-				}
-				if h.WeightDecay != 0 {
-					d += wd * x[i]
-				}
-				// torch clones the first gradient into the buffer
-				// rather than damping it.
-				if first {
-					b[i] = d
-				} else {
-					b[i] = b[i]*mu + damp*d
-				}
-				if h.Nesterov {
-					d += mu * b[i]
-				} else {
-					d = b[i]
-				}
-				x[i] += negLR * d
+			s.first = false
+			if g.hyper.Momentum != 0 {
+				s.first = s.bufs[sgdMomentum] == nil
+				o.buf(s, sgdMomentum, p.Value.Len())
 			}
 		}
+	}
+	forShares(&o.job, o.flat, o)
+}
+
+// doRange updates the elements [lo, hi) of flat parameter k.
+func (o *SGD[T]) doRange(k, lo, hi int) {
+	p := o.flat[k]
+	if p.Grad == nil {
+		return
+	}
+	g, s := o.slotOf(k)
+	h := g.hyper
+	x, gr := p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi]
+	negLR := T(-h.LR * lrScale(p))
+	wd := T(h.WeightDecay)
+	if h.Momentum == 0 {
+		if !h.Maximize && h.WeightDecay == 0 {
+			simd.Axpy(negLR, gr, x)
+			return
+		}
+		for i := range x {
+			x[i] += negLR * grad(gr[i], x[i], wd, h.Maximize)
+		}
+		return
+	}
+	first := s.first
+	b := s.bufs[sgdMomentum][lo:hi]
+	mu, damp := T(h.Momentum), T(1-h.Dampening)
+	if !h.Maximize && h.WeightDecay == 0 && !h.Nesterov {
+		heavyBall(x, gr, b, mu, damp, negLR, first)
+		return
+	}
+	for i := range x {
+		d := grad(gr[i], x[i], wd, h.Maximize)
+		// torch clones the first gradient into the buffer rather than
+		// damping it.
+		if first {
+			b[i] = d
+		} else {
+			b[i] = b[i]*mu + damp*d
+		}
+		if h.Nesterov {
+			d += mu * b[i]
+		} else {
+			d = b[i]
+		}
+		x[i] += negLR * d
 	}
 }
 

@@ -44,9 +44,49 @@ func (a Activation) simdAct() simd.Activation {
 // value per output column, broadcast over rows) and apply Act. Fusing saves
 // one or two extra passes over C, which is what a Linear layer followed by
 // an activation would otherwise cost. The zero value does nothing.
+//
+// Epilogue also carries Split, which says how the product is divided among
+// cores. It never changes the result.
 type Epilogue[T Float] struct {
-	Bias *Tensor[T] // shape [n] or [1, n], or nil for no bias
-	Act  Activation
+	Bias  *Tensor[T] // shape [n] or [1, n], or nil for no bias
+	Act   Activation
+	Split Split
+}
+
+// Split says how a product is divided among cores.
+type Split uint8
+
+const (
+	// SplitAuto lets the product choose: large products are divided over
+	// the cores that are free, small ones stay on one core.
+	SplitAuto Split = iota
+	// SplitRows divides the rows of the output into the parts of
+	// ShareRows and gives part p to the same core on every call, from
+	// products of about 4 MFLOP. A training step that splits every
+	// product touching a weight matrix by that matrix's rows (and updates
+	// the rows in the same parts) keeps each part of the weights in one
+	// core's cache instead of moving them between cores every step.
+	SplitRows
+	// SplitCols does the same with the columns of the output.
+	SplitCols
+)
+
+// ShareRows returns the rows [lo, hi) of an n-row matrix that part p of
+// parts covers under SplitRows (and the columns under SplitCols): equal
+// shares rounded to the GEMM kernel's tile, so that trailing parts may be
+// empty.
+func ShareRows[T Float](n, parts, p int) (lo, hi int) { return simd.Share[T](n, parts, p) }
+
+func (s Split) simdSplit() simd.Split {
+	switch s {
+	case SplitAuto:
+		return simd.SplitAuto
+	case SplitRows:
+		return simd.SplitRows
+	case SplitCols:
+		return simd.SplitCols
+	}
+	panic("tensor.MatMulInto: unknown Split " + strconv.Itoa(int(s)))
 }
 
 // MatMul returns the matrix product op(a) op(b), where op(x) is x or, when
@@ -121,7 +161,7 @@ func MatMulInto[T Float](dst, a, b *Tensor[T], transA, transB bool, alpha, beta 
 		}
 	}
 
-	sep := simd.Epilogue[T]{Act: ep.Act.simdAct()}
+	sep := simd.Epilogue[T]{Act: ep.Act.simdAct(), Split: ep.Split.simdSplit()}
 	if ep.Bias != nil {
 		bs := ep.Bias.shape
 		if !(len(bs) == 1 && bs[0] == n || len(bs) == 2 && bs[0] == 1 && bs[1] == n) {

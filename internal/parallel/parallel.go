@@ -8,6 +8,8 @@
 package parallel
 
 import (
+	"math/bits"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -29,14 +31,20 @@ type batch struct {
 	job     Job
 	ntasks  int64
 	workers int64
-	next    atomic.Int64
-	ids     atomic.Int64
+	pinned  bool
+	next    atomic.Int64  // next unclaimed task (unpinned batches)
+	claimed atomic.Uint64 // bit t: task t is taken (pinned batches)
+	ids     atomic.Uint64 // bit p: participant index p is taken
 	state   atomic.Int64
 	done    chan struct{}
 }
 
-// work claims tasks until none are left.
+// work runs tasks as participant id until none are left.
 func (b *batch) work(id int) {
+	if b.pinned {
+		b.workPinned(id)
+		return
+	}
 	for {
 		t := b.next.Add(1) - 1
 		if t >= b.ntasks {
@@ -46,11 +54,55 @@ func (b *batch) work(id int) {
 	}
 }
 
+// workPinned runs participant id's own tasks (id, id+w, id+2w, ...) first,
+// then takes over any task another participant has not started: a helper
+// that arrives late, or never, delays nothing.
+func (b *batch) workPinned(id int) {
+	n, w := int(b.ntasks), int(b.workers)
+	for t := id; t < n; t += w {
+		if b.claim(t) {
+			b.job.Do(id, t)
+		}
+	}
+	for t := 0; t < n; t++ {
+		if b.claim(t) {
+			b.job.Do(id, t)
+		}
+	}
+}
+
+func (b *batch) claim(t int) bool {
+	bit := uint64(1) << t
+	return b.claimed.Or(bit)&bit == 0
+}
+
+// join takes a participant index for a helper whose own index is home: home
+// itself when it is free and in range, so that a pool goroutine keeps the
+// same share of pinned batches from call to call, else the lowest free one.
+// It returns -1 when all indices are taken.
+func (b *batch) join(home int) int {
+	for {
+		ids := b.ids.Load()
+		id := -1
+		if home < int(b.workers) && ids&(1<<home) == 0 {
+			id = home
+		} else if free := ^ids; free != 0 {
+			id = bits.TrailingZeros64(free)
+		}
+		if id < 0 || id >= int(b.workers) {
+			return -1
+		}
+		if b.ids.CompareAndSwap(ids, ids|1<<id) {
+			return id
+		}
+	}
+}
+
 // help is what a pool goroutine does with a batch it received. The queue
 // may deliver a batch after its Run has returned (or after the batch was
 // reused by a later Run): joining is refused once a batch is closed, and a
 // reused batch is a valid batch to help with.
-func (b *batch) help() {
+func (b *batch) help(home int) {
 	for {
 		s := b.state.Load()
 		if s&closed != 0 {
@@ -60,8 +112,8 @@ func (b *batch) help() {
 			break
 		}
 	}
-	if id := b.ids.Add(1) - 1; id < b.workers {
-		b.work(int(id))
+	if id := b.join(home); id >= 0 {
+		b.work(id)
 	}
 	if b.state.Add(-1) == closed {
 		b.done <- struct{}{}
@@ -76,14 +128,31 @@ var (
 )
 
 // spin is how long an idle helper keeps polling for the next batch before
-// it blocks. Waking a blocked goroutine costs an OS thread wake-up (tens of
-// microseconds in a VM), which is as long as a whole small GEMM; a training
-// step issues its products a few microseconds to a few tens of
-// microseconds apart, so a short spin keeps the helpers hot through a step
-// while an idle process still goes quiet almost at once.
-const spin = 100 * time.Microsecond
+// it blocks (and how long Run polls for helpers to finish before it
+// blocks). Waking a blocked goroutine costs an OS thread wake-up, and on a
+// VM the wake-up of an idle virtual CPU: measured on a 2-vCPU Firecracker
+// VM, helpers joined a batch 100-300 us late after parking, as long as a
+// whole product of a training step. The serial stretches of a step (a
+// small output layer, the loss, ReLU masks) last up to ~300 us, so with a
+// 100 us spin the helper parked inside every step and a 784-512-512-10
+// step at two threads ran at 1.08x of one thread; with 1 ms, at 1.4x
+// (joins within 3 us). OpenMP runtimes and OpenBLAS spin for comparable or
+// longer times for the same reason. An idle process goes quiet after 1 ms.
+// GRADFLOW_SPIN (a Go duration such as 200us; 0 disables spinning)
+// overrides it for machines shared with other work.
+var spin = time.Millisecond
 
-func helper() {
+func init() {
+	if v, ok := os.LookupEnv("GRADFLOW_SPIN"); ok {
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			spin = d
+		}
+	}
+}
+
+// helper is pool goroutine number home (1, 2, ...; the caller of Run is
+// participant 0).
+func helper(home int) {
 	for {
 		if len(queue) == 0 {
 			start := time.Now()
@@ -97,21 +166,44 @@ func helper() {
 		if !ok {
 			return
 		}
-		b.help()
+		b.help(home)
 	}
 }
 
 // Workers returns the number of participants Run would use for many tasks:
-// GOMAXPROCS.
-func Workers() int { return runtime.GOMAXPROCS(0) }
+// GOMAXPROCS, at most MaxParticipants.
+func Workers() int { return min(runtime.GOMAXPROCS(0), MaxParticipants) }
+
+// MaxParticipants bounds the participants of one Run (the caller and its
+// helpers), and so the worker indices a Job sees.
+const MaxParticipants = 64
 
 // Run executes tasks 0..ntasks-1 of job on at most maxWorkers participants
 // (the caller is one of them; maxWorkers <= 0 means GOMAXPROCS) and returns
 // when all are done. Run never waits for a helper that has not started on
 // the batch: busy helpers (with a concurrent or nested Run) are simply not
 // used, and the caller does the remaining tasks itself, so Run cannot
-// deadlock and needs no allocation in steady state.
-func Run(job Job, ntasks, maxWorkers int) {
+// deadlock and needs no allocation in steady state. Which participant runs
+// which task is up to whoever claims it first.
+func Run(job Job, ntasks, maxWorkers int) { run(job, ntasks, maxWorkers, false) }
+
+// RunPinned is Run with a fixed assignment: with w participants, task t
+// goes to participant t mod w, and each pool goroutine takes the same
+// participant index on every call when it is free. A job whose task t
+// always touches the same memory (say the rows of a weight matrix that
+// belong to part t mod w) then finds that memory in the cache of the core
+// that touched it last, instead of fetching it from another core. A
+// participant that is not there in time loses its tasks to the others, so
+// RunPinned never waits for one either. At most 64 tasks; more is a
+// programming error and panics.
+func RunPinned(job Job, ntasks, maxWorkers int) {
+	if ntasks > 64 {
+		panic("parallel.RunPinned: more than 64 tasks")
+	}
+	run(job, ntasks, maxWorkers, true)
+}
+
+func run(job Job, ntasks, maxWorkers int, pinned bool) {
 	if ntasks <= 0 {
 		return
 	}
@@ -124,8 +216,8 @@ func Run(job Job, ntasks, maxWorkers int) {
 	}
 	mu.Lock()
 	for started < w-1 {
-		go helper()
 		started++
+		go helper(started)
 	}
 	var b *batch
 	if n := len(free); n > 0 {
@@ -135,8 +227,9 @@ func Run(job Job, ntasks, maxWorkers int) {
 	}
 	mu.Unlock()
 
-	b.job, b.ntasks, b.workers = job, int64(ntasks), int64(w)
+	b.job, b.ntasks, b.workers, b.pinned = job, int64(ntasks), int64(w), pinned
 	b.next.Store(0)
+	b.claimed.Store(0)
 	b.ids.Store(1) // the caller is participant 0
 	b.state.Store(0)
 	for i := 0; i < w-1; i++ {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type countJob struct {
@@ -20,35 +21,57 @@ func (c *countJob) Do(worker, task int) {
 	c.hits[task].Add(1)
 }
 
+// runners are the two ways to run a job; the tests hold for both.
+var runners = []struct {
+	name string
+	run  func(Job, int, int)
+}{{"Run", Run}, {"RunPinned", RunPinned}}
+
 // TestRunEachTaskOnce: every task runs exactly once and worker indices stay
-// within MaxWorkers, for several GOMAXPROCS and worker limits.
+// within MaxWorkers, for several GOMAXPROCS and worker limits, also with
+// more participants than tasks.
 func TestRunEachTaskOnce(t *testing.T) {
-	for _, procs := range []int{1, 2, 4} {
-		prev := runtime.GOMAXPROCS(procs)
-		for _, limit := range []int{0, 1, 3} {
-			for _, n := range []int{0, 1, 2, 7, 1000} {
-				j := &countJob{hits: make([]atomic.Int32, n), workers: MaxWorkers(limit)}
-				Run(j, n, limit)
-				for i := range j.hits {
-					if h := j.hits[i].Load(); h != 1 {
-						t.Fatalf("procs=%d limit=%d n=%d: task %d ran %d times", procs, limit, n, i, h)
+	for _, r := range runners {
+		for _, procs := range []int{1, 2, 4} {
+			prev := runtime.GOMAXPROCS(procs)
+			for _, limit := range []int{0, 1, 3} {
+				for _, n := range []int{0, 1, 2, 7, 64} {
+					j := &countJob{hits: make([]atomic.Int32, n), workers: MaxWorkers(limit)}
+					r.run(j, n, limit)
+					for i := range j.hits {
+						if h := j.hits[i].Load(); h != 1 {
+							t.Fatalf("%s procs=%d limit=%d n=%d: task %d ran %d times", r.name, procs, limit, n, i, h)
+						}
+					}
+					if j.bad.Load() {
+						t.Fatalf("%s procs=%d limit=%d: worker index out of range", r.name, procs, limit)
 					}
 				}
-				if j.bad.Load() {
-					t.Fatalf("procs=%d limit=%d: worker index out of range", procs, limit)
-				}
 			}
+			runtime.GOMAXPROCS(prev)
 		}
-		runtime.GOMAXPROCS(prev)
 	}
 }
 
-type nestedJob struct{ inner *countJob }
+func TestRunPinnedRefusesMoreThan64(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("RunPinned with 65 tasks did not panic")
+		}
+	}()
+	RunPinned(noop{}, 65, 0)
+}
 
-func (n *nestedJob) Do(_, _ int) { Run(n.inner, len(n.inner.hits), 0) }
+type nestedJob struct {
+	inner *countJob
+	run   func(Job, int, int)
+}
 
-// TestRunNestedAndConcurrent: nested and concurrent Runs finish (no
-// deadlock) and still run every task once.
+func (n *nestedJob) Do(_, _ int) { n.run(n.inner, len(n.inner.hits), 0) }
+
+// TestRunNestedAndConcurrent: nested and concurrent Runs (pinned inside
+// unpinned and the other way round) finish (no deadlock) and still run
+// every task once.
 func TestRunNestedAndConcurrent(t *testing.T) {
 	prev := runtime.GOMAXPROCS(4)
 	defer runtime.GOMAXPROCS(prev)
@@ -57,12 +80,13 @@ func TestRunNestedAndConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			outer, inner := runners[g%2], runners[(g/2)%2]
 			for r := 0; r < 50; r++ {
-				inner := &countJob{hits: make([]atomic.Int32, 16), workers: MaxWorkers(0)}
-				Run(&nestedJob{inner}, 3, 0)
-				for i := range inner.hits {
-					if h := inner.hits[i].Load(); h != 3 {
-						t.Errorf("task %d ran %d times, want 3", i, h)
+				job := &countJob{hits: make([]atomic.Int32, 16), workers: MaxWorkers(0)}
+				outer.run(&nestedJob{job, inner.run}, 3, 0)
+				for i := range job.hits {
+					if h := job.hits[i].Load(); h != 3 {
+						t.Errorf("%s in %s: task %d ran %d times, want 3", inner.name, outer.name, i, h)
 						return
 					}
 				}
@@ -79,9 +103,11 @@ func (noop) Do(_, _ int) {}
 func TestRunNoAllocs(t *testing.T) {
 	prev := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(prev)
-	Run(noop{}, 8, 0)
-	if a := testing.AllocsPerRun(100, func() { Run(noop{}, 8, 0) }); a != 0 {
-		t.Fatalf("%v allocs per Run", a)
+	for _, r := range runners {
+		r.run(noop{}, 8, 0)
+		if a := testing.AllocsPerRun(100, func() { r.run(noop{}, 8, 0) }); a != 0 {
+			t.Fatalf("%s: %v allocs per call", r.name, a)
+		}
 	}
 }
 
@@ -89,5 +115,46 @@ func BenchmarkRunOverhead(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Run(noop{}, 2, 0)
+	}
+}
+
+// whoJob records which participant ran each of its two tasks. Task 0
+// waits (up to a second) until task 1 has started, so that a helper that
+// is on its way gets the chance to take its own task; the test then
+// checks which participant that was.
+type whoJob struct {
+	who     [2]int
+	started atomic.Bool
+}
+
+func (w *whoJob) Do(worker, task int) {
+	if task == 1 {
+		w.started.Store(true)
+	} else {
+		for deadline := time.Now().Add(time.Second); !w.started.Load() && time.Now().Before(deadline); {
+			runtime.Gosched()
+		}
+	}
+	w.who[task] = worker
+}
+
+// TestRunPinnedAffinity: with a helper available, task t runs on
+// participant t mod w. A helper can still lose its task to the caller
+// when the OS keeps it off the CPU for a second, so the test asks for a
+// large majority of rounds, not for all.
+func TestRunPinnedAffinity(t *testing.T) {
+	prev := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(prev)
+	pinned := 0
+	const rounds = 100
+	for r := 0; r < rounds; r++ {
+		j := &whoJob{}
+		RunPinned(j, 2, 0)
+		if j.who == [2]int{0, 1} {
+			pinned++
+		}
+	}
+	if pinned < rounds*9/10 {
+		t.Fatalf("tasks ran on their own participants in %d of %d rounds", pinned, rounds)
 	}
 }

@@ -2,7 +2,6 @@ package simd
 
 import (
 	"fmt"
-	"sync"
 	"unsafe"
 
 	"github.com/gradflow/gradflow/internal/parallel"
@@ -19,9 +18,56 @@ const (
 
 // Epilogue is applied to C after the product, while each tile is still in
 // cache: C[i][j] = act(C[i][j] + Bias[j]). The zero value does nothing.
+// It also carries the product's Split, a scheduling choice that never
+// changes the result.
 type Epilogue[T Float] struct {
-	Bias []T // length n, or nil for no bias
-	Act  Activation
+	Bias  []T // length n, or nil for no bias
+	Act   Activation
+	Split Split
+}
+
+// Split says how a product is divided among cores.
+type Split uint8
+
+const (
+	// SplitAuto chooses the grid of C that packs least and lets any core
+	// take any part; products below 2^28 flops stay on one core.
+	SplitAuto Split = iota
+	// SplitRows divides the rows of C as Share does and pins part p to
+	// participant p of parallel.RunPinned on every call, from 2^22 flops.
+	SplitRows
+	// SplitCols does the same with the columns of C.
+	SplitCols
+)
+
+// Share returns the range [lo, hi) of an n-long dimension that belongs to
+// part p of parts under SplitRows and SplitCols: equal shares rounded up to
+// a multiple of the element type's tile (the least common multiple of the
+// microkernel's MR and NR, so that row and column splits of the same
+// matrix agree and edge tiles do not depend on the split). Trailing parts
+// may be empty (lo == hi). Code that updates a weight matrix row-wise on
+// the same participants as the GEMMs that read it (an optimizer step) uses
+// Share to touch the same rows.
+func Share[T Float](n, parts, p int) (lo, hi int) {
+	if parts <= 1 {
+		if p == 0 {
+			return 0, n
+		}
+		return n, n
+	}
+	k := kernelFor[T]()
+	step := roundUp(ceilDiv(n, parts), lcm(k.mr, k.nr))
+	return min(p*step, n), min((p+1)*step, n)
+}
+
+func roundUp(a, m int) int { return ceilDiv(a, m) * m }
+
+func lcm(a, b int) int {
+	x, y := a, b
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return a / x * b
 }
 
 func (e Epilogue[T]) active() bool { return e.Bias != nil || e.Act != ActIdentity }
@@ -145,44 +191,20 @@ type gemmScratch[T Float] struct {
 	raw    [3][]T
 }
 
-// freeList recycles job objects so steady-state calls allocate nothing.
-// (A sync.Pool would be emptied by every GC cycle.)
-type freeList[J any] struct {
-	mu   sync.Mutex
-	free []*J
-}
-
-func (f *freeList[J]) get() *J {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if n := len(f.free); n > 0 {
-		j := f.free[n-1]
-		f.free = f.free[:n-1]
-		return j
-	}
-	return new(J)
-}
-
-func (f *freeList[J]) put(j *J) {
-	f.mu.Lock()
-	f.free = append(f.free, j)
-	f.mu.Unlock()
-}
-
 var (
-	jobs32     freeList[gemmJob[float32]]
-	jobs64     freeList[gemmJob[float64]]
-	unpacked32 freeList[unpackedJob[float32]]
-	unpacked64 freeList[unpackedJob[float64]]
+	jobs32     parallel.FreeList[gemmJob[float32]]
+	jobs64     parallel.FreeList[gemmJob[float64]]
+	unpacked32 parallel.FreeList[unpackedJob[float32]]
+	unpacked64 parallel.FreeList[unpackedJob[float64]]
 )
 
 // listFor picks the float32 or float64 list of a pair without an
 // interface conversion.
-func listFor[J any, T Float](l32, l64 unsafe.Pointer) *freeList[J] {
+func listFor[J any, T Float](l32, l64 unsafe.Pointer) *parallel.FreeList[J] {
 	if isF32[T]() {
-		return (*freeList[J])(l32)
+		return (*parallel.FreeList[J])(l32)
 	}
-	return (*freeList[J])(l64)
+	return (*parallel.FreeList[J])(l64)
 }
 
 // alignedSlice returns a slice of n elements whose first element is 64-byte
@@ -217,6 +239,12 @@ func alignedSlice[T Float](raw *[]T, n int) []T {
 // never changes results, which are identical for any split.
 var minParallelFlops = 1 << 28
 
+// minPinnedFlops is the product size from which SplitRows and SplitCols
+// divide a product: pinned parts keep their operands in one core's cache, so
+// only synchronisation (a few microseconds) is left to amortize. (A
+// variable so that tests can force splits of small products.)
+var minPinnedFlops = 1 << 22
+
 func init() {
 	if v := envInt("GRADFLOW_GEMM_PARALLEL_FLOPS"); v > 0 {
 		minParallelFlops = v
@@ -225,7 +253,7 @@ func init() {
 
 func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, ep Epilogue[T]) {
 	list := listFor[gemmJob[T], T](unsafe.Pointer(&jobs32), unsafe.Pointer(&jobs64))
-	j := list.get()
+	j := list.Get()
 	j.transA, j.transB, j.m, j.n, j.k = transA, transB, m, n, k
 	j.alpha, j.beta, j.a, j.b, j.c = alpha, beta, a, b, c
 	j.lda, j.ldb, j.ldc, j.ep = lda, ldb, ldc, ep
@@ -234,17 +262,26 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	j.blk = blockingFor(int(unsafe.Sizeof(z)), j.kern.mr, j.kern.nr)
 
 	workers := parallel.Workers()
-	if 2*m*n*k < minParallelFlops {
+	pinned := ep.Split != SplitAuto
+	if pinned && 2*m*n*k < minPinnedFlops || !pinned && 2*m*n*k < minParallelFlops {
 		workers = 1
 	}
-	j.split(workers)
+	if pinned && workers > 1 {
+		j.splitPinned(ep.Split, workers)
+	} else {
+		j.split(workers)
+	}
 	j.nworkers = parallel.MaxWorkers(workers)
 	if len(j.scratch) < j.nworkers {
 		j.scratch = append(j.scratch, make([]gemmScratch[T], j.nworkers-len(j.scratch))...)
 	}
-	parallel.Run(j, j.pm*j.pn, workers)
+	if pinned {
+		parallel.RunPinned(j, j.pm*j.pn, workers)
+	} else {
+		parallel.Run(j, j.pm*j.pn, workers)
+	}
 	j.a, j.b, j.c, j.ep.Bias = nil, nil, nil, nil // do not keep the caller's memory alive
-	list.put(j)
+	list.Put(j)
 }
 
 // split chooses a pm x pn grid of rectangles of C, one per worker, that
@@ -278,6 +315,25 @@ func (j *gemmJob[T]) split(workers int) {
 	j.nStep = ceilDiv(nt, bpn) * nr
 	j.pm = ceilDiv(j.m, j.mStep)
 	j.pn = ceilDiv(j.n, j.nStep)
+}
+
+// splitPinned divides C into the parts Share gives, by rows or columns.
+func (j *gemmJob[T]) splitPinned(sp Split, workers int) {
+	mr, nr := j.kern.mr, j.kern.nr
+	j.pm, j.pn = 1, 1
+	j.mStep = ceilDiv(j.m, mr) * mr
+	j.nStep = ceilDiv(j.n, nr) * nr
+	if sp == SplitRows {
+		if _, hi := Share[T](j.m, workers, 0); hi > 0 {
+			j.mStep = hi
+			j.pm = ceilDiv(j.m, hi)
+		}
+		return
+	}
+	if _, hi := Share[T](j.n, workers, 0); hi > 0 {
+		j.nStep = hi
+		j.pn = ceilDiv(j.n, hi)
+	}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

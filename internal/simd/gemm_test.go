@@ -268,10 +268,10 @@ func TestGemmDeterministicAcrossThreads(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		// Force every product onto several workers, whatever its size.
-		prev := minParallelFlops
-		minParallelFlops = 0
-		defer func() { minParallelFlops = prev }()
-		sizes := [][3]int{{300, 310, 330}, {128, 512, 784}, {3, 5000, 300}, {700, 2, 900}}
+		prev, prevPinned := minParallelFlops, minPinnedFlops
+		minParallelFlops, minPinnedFlops = 0, 0
+		defer func() { minParallelFlops, minPinnedFlops = prev, prevPinned }()
+		sizes := [][3]int{{300, 310, 330}, {128, 512, 784}, {3, 5000, 300}, {700, 2, 900}, {128, 10, 512}}
 		if testing.Short() {
 			sizes = [][3]int{{70, 90, 200}, {3, 300, 50}, {90, 2, 70}}
 		}
@@ -281,19 +281,54 @@ func TestGemmDeterministicAcrossThreads(t *testing.T) {
 				a, lda, b, ldb, c, ldc, bias := g.operands(rng)
 				a32, b32, bias32 := conv[float32](a), conv[float32](b), conv[float32](bias)
 				var ref []float32
-				for _, procs := range []int{1, 2, 3} {
-					prev := runtime.GOMAXPROCS(procs)
-					c32 := conv[float32](c)
-					Gemm(g.transA, g.transB, g.m, g.n, g.k, 1, a32, lda, b32, ldb, 0.5, c32, ldc, Epilogue[float32]{Bias: bias32, Act: ActReLU})
-					runtime.GOMAXPROCS(prev)
-					if ref == nil {
-						ref = c32
-						continue
-					}
-					for i := range ref {
-						if math.Float32bits(ref[i]) != math.Float32bits(c32[i]) && !(ref[i] != ref[i] && c32[i] != c32[i]) {
-							t.Fatalf("%v: GOMAXPROCS=%d differs at %d: %v vs %v", g, procs, i, c32[i], ref[i])
+				for _, sp := range []Split{SplitAuto, SplitRows, SplitCols} {
+					for _, procs := range []int{1, 2, 3} {
+						prev := runtime.GOMAXPROCS(procs)
+						c32 := conv[float32](c)
+						Gemm(g.transA, g.transB, g.m, g.n, g.k, 1, a32, lda, b32, ldb, 0.5, c32, ldc, Epilogue[float32]{Bias: bias32, Act: ActReLU, Split: sp})
+						runtime.GOMAXPROCS(prev)
+						if ref == nil {
+							ref = c32
+							continue
 						}
+						for i := range ref {
+							if math.Float32bits(ref[i]) != math.Float32bits(c32[i]) && !(ref[i] != ref[i] && c32[i] != c32[i]) {
+								t.Fatalf("%v: split %d, GOMAXPROCS=%d differs at %d: %v vs %v", g, sp, procs, i, c32[i], ref[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestShare: the shares of SplitRows/SplitCols cover [0, n) in order,
+// without overlap, with inner boundaries on multiples of both MR and NR.
+func TestShare(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		for _, f32 := range []bool{true, false} {
+			share, k := Share[float64], kernelFor[float64]()
+			unit := lcm(k.mr, k.nr)
+			if f32 {
+				k32 := kernelFor[float32]()
+				share, unit = Share[float32], lcm(k32.mr, k32.nr)
+			}
+			for _, n := range []int{0, 1, 10, 31, 32, 33, 100, 512, 784, 1000} {
+				for _, parts := range []int{1, 2, 3, 4, 7} {
+					next := 0
+					for p := 0; p < parts; p++ {
+						lo, hi := share(n, parts, p)
+						if lo != next || hi < lo || hi > n {
+							t.Fatalf("f32=%v n=%d parts=%d: share %d is [%d, %d), want it to start at %d", f32, n, parts, p, lo, hi, next)
+						}
+						if hi < n && hi%unit != 0 {
+							t.Fatalf("f32=%v n=%d parts=%d: share %d ends at %d, not a multiple of %d", f32, n, parts, p, hi, unit)
+						}
+						next = hi
+					}
+					if next != n {
+						t.Fatalf("f32=%v n=%d parts=%d: shares end at %d", f32, n, parts, next)
 					}
 				}
 			}
@@ -311,12 +346,14 @@ func TestGemmNoAllocs(t *testing.T) {
 		m, n, k := s[0], s[1], s[2]
 		a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 		bias := make([]float32, n)
-		f := func() {
-			Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, Epilogue[float32]{Bias: bias, Act: ActReLU})
-		}
-		f()
-		if got := testing.AllocsPerRun(20, f); got != 0 {
-			t.Errorf("%dx%dx%d: %v allocs per call", m, n, k, got)
+		for _, sp := range []Split{SplitAuto, SplitRows, SplitCols} {
+			f := func() {
+				Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, Epilogue[float32]{Bias: bias, Act: ActReLU, Split: sp})
+			}
+			f()
+			if got := testing.AllocsPerRun(20, f); got != 0 {
+				t.Errorf("%dx%dx%d split %d: %v allocs per call", m, n, k, sp, got)
+			}
 		}
 	}
 }

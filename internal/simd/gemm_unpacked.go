@@ -101,10 +101,10 @@ func (u *unpackedJob[T]) Do(_, t int) {
 
 func gemmUnpacked[T Float](kind unpackedKind, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, ep Epilogue[T]) {
 	list := listFor[unpackedJob[T], T](unsafe.Pointer(&unpacked32), unsafe.Pointer(&unpacked64))
-	u := list.get()
+	u := list.Get()
 	*u = unpackedJob[T]{kind: kind, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, ep: ep}
-	defer func() { *u = unpackedJob[T]{}; list.put(u) }()
+	defer func() { *u = unpackedJob[T]{}; list.Put(u) }()
 	workers := parallel.Workers()
 	if 2*m*n*k < minParallelFlops {
 		workers = 1

@@ -1,0 +1,94 @@
+package optim
+
+import (
+	"github.com/gradflow/gradflow/internal/parallel"
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// Elementwise work over parameters (zeroing gradients, an update, a
+// gradient norm) runs in the row shares that autograd.Linear uses for its
+// products (tensor.ShareRows, pinned with parallel.RunPinned): share p of
+// every weight matrix is read by the forward product, written by the
+// weight-gradient product and updated here, all on participant p, so the
+// rows stay in the cache of one core across a training step. Updating all
+// of them on one core instead would move every weight to that core and
+// back each step, which on a two-core machine costs more than the second
+// core saves.
+
+// minShareElems is the parameter count below which elementwise work stays
+// on the caller: a pinned batch costs a few microseconds of
+// synchronisation, the time to update about this many values.
+const minShareElems = 1 << 15
+
+// rowsOf returns the row count of a parameter: its first dimension (1 for
+// a scalar). Shares are whole rows, so that they match the row splits of
+// the products that use the parameter as a weight matrix.
+func rowsOf[T tensor.Float](p *Param[T]) int {
+	if s := p.Value.Shape(); len(s) > 0 && s[0] > 0 {
+		return s[0]
+	}
+	return 1
+}
+
+// shareRange returns the elements [lo, hi) of p that belong to share s of
+// parts.
+func shareRange[T tensor.Float](p *Param[T], parts, s int) (lo, hi int) {
+	rows := rowsOf(p)
+	rlo, rhi := tensor.ShareRows[T](rows, parts, s)
+	rowLen := p.Value.Len() / rows
+	return rlo * rowLen, rhi * rowLen
+}
+
+// ranger does elementwise work on the elements [lo, hi) of parameter i of
+// a list.
+type ranger interface {
+	doRange(i, lo, hi int)
+}
+
+// shareJob runs a ranger over the shares of a list of parameters: task s
+// covers share s of every parameter.
+type shareJob[T tensor.Float] struct {
+	params []*Param[T]
+	parts  int
+	r      ranger
+}
+
+func (j *shareJob[T]) Do(_, s int) {
+	for i, p := range j.params {
+		if p == nil {
+			continue
+		}
+		if lo, hi := shareRange(p, j.parts, s); lo < hi {
+			j.r.doRange(i, lo, hi)
+		}
+	}
+}
+
+// forShares calls r.doRange over all elements of params (nil entries are
+// skipped), divided in row shares over the participants when there is
+// enough work. Every element is visited once; which share visits it never
+// changes what r computes, since r's work is elementwise.
+func forShares[T tensor.Float](j *shareJob[T], params []*Param[T], r ranger) {
+	n := 0
+	for _, p := range params {
+		if p != nil {
+			n += p.Value.Len()
+		}
+	}
+	parts := parallel.Workers()
+	if n < minShareElems {
+		parts = 1
+	}
+	j.params, j.parts, j.r = params, parts, r
+	parallel.RunPinned(j, parts, parts)
+	j.params, j.r = nil, nil
+}
+
+// perType returns the float32 or the float64 one of a pair of free lists.
+func perType[T tensor.Float, J any](l32, l64 any) *parallel.FreeList[J] {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return l32.(*parallel.FreeList[J])
+	}
+	return l64.(*parallel.FreeList[J])
+}

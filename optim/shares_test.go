@@ -1,0 +1,136 @@
+package optim
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// shareParams returns float32 parameters of several shapes, large enough
+// in total for the shared paths, with random values and gradients; one has
+// no gradient.
+func shareParams(seed uint64) []*Param[float32] {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	var ps []*Param[float32]
+	for i, shape := range [][]int{{512, 784}, {512}, {300, 70}, {10, 512}, {10}, {}, {33, 5}} {
+		v := tensor.RandN(rng, float32(0), 1, shape...)
+		p := &Param[float32]{Name: string(rune('a' + i)), Value: v, Grad: tensor.RandN(rng, float32(0), 1, shape...)}
+		ps = append(ps, p)
+	}
+	ps = append(ps, &Param[float32]{Name: "nograd", Value: tensor.RandN(rng, float32(0), 1, 40, 40)})
+	return ps
+}
+
+func values(ps []*Param[float32]) []float32 {
+	var out []float32
+	for _, p := range ps {
+		out = append(out, p.Value.Data()...)
+	}
+	return out
+}
+
+// TestSharedWorkDeterministic: GradNorm, ClipGradNorm and the steps of
+// SGD, Adam(W), RMSprop and Adagrad run in
+// row shares over the participants; their results must not depend on
+// GOMAXPROCS, bit for bit.
+func TestSharedWorkDeterministic(t *testing.T) {
+	type result struct {
+		norm, clipped float64
+		vals          []float32
+	}
+	run := func(procs int) result {
+		prev := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(prev)
+		ps := shareParams(1)
+		var r result
+		r.norm = GradNorm(ps)
+		r.clipped = ClipGradNorm(ps, r.norm/3)
+		var opts []Optimizer[float32]
+		add := func(o Optimizer[float32], err error) {
+			mustNoErr(t, err)
+			opts = append(opts, o)
+		}
+		add(NewSGD(ps, SGDConfig{LR: 0.01, Momentum: 0.9}))
+		add(NewSGD(ps, SGDConfig{LR: 0.01, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-3}))
+		add(NewSGD(ps, SGDConfig{LR: 0.02}))
+		add(NewAdam(ps, AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, AMSGrad: true}))
+		add(NewAdamW(ps, AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}))
+		add(NewRMSprop(ps, RMSpropConfig{LR: 1e-3, Alpha: 0.99, Eps: 1e-8, Momentum: 0.5, Centered: true}))
+		add(NewAdagrad(ps, AdagradConfig{LR: 1e-2, Eps: 1e-10}))
+		for _, opt := range opts {
+			for s := 0; s < 3; s++ {
+				opt.Step()
+			}
+		}
+		r.vals = values(ps)
+		return r
+	}
+	want := run(1)
+	for _, procs := range []int{2, 3, 4} {
+		got := run(procs)
+		if math.Float64bits(got.norm) != math.Float64bits(want.norm) || math.Float64bits(got.clipped) != math.Float64bits(want.clipped) {
+			t.Fatalf("GOMAXPROCS=%d: norms %v, %v; with 1: %v, %v", procs, got.norm, got.clipped, want.norm, want.clipped)
+		}
+		for i := range want.vals {
+			if math.Float32bits(got.vals[i]) != math.Float32bits(want.vals[i]) {
+				t.Fatalf("GOMAXPROCS=%d: value %d is %v, with 1 it is %v", procs, i, got.vals[i], want.vals[i])
+			}
+		}
+	}
+}
+
+// TestSharedWorkMatchesSerial: the shared GradNorm agrees with a plain
+// float64 sum, ClipGradNorm scales every gradient (also one whose length
+// differs from its value's), and ZeroGrad clears them all.
+func TestSharedWorkMatchesSerial(t *testing.T) {
+	prev := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(prev)
+	ps := shareParams(2)
+	odd := &Param[float32]{Name: "odd", Value: tensor.New[float32](0), Grad: tensor.FromSlice([]float32{3, 4})}
+	ps = append(ps, odd)
+	var s float64
+	for _, p := range ps {
+		if p.Grad != nil {
+			for _, g := range p.Grad.Data() {
+				s += float64(g) * float64(g)
+			}
+		}
+	}
+	if n := GradNorm(ps); math.Abs(n-math.Sqrt(s)) > 1e-6*math.Sqrt(s) {
+		t.Fatalf("GradNorm %v, float64 sum gives %v", n, math.Sqrt(s))
+	}
+	before := make([][]float32, len(ps))
+	for i, p := range ps {
+		if p.Grad != nil {
+			before[i] = append([]float32(nil), p.Grad.Data()...)
+		}
+	}
+	n := ClipGradNorm(ps, 1)
+	c := 1 / (n + 1e-6)
+	for i, p := range ps {
+		if p.Grad == nil {
+			continue
+		}
+		for k, g := range p.Grad.Data() {
+			if want := float32(float64(before[i][k]) * c); g != want {
+				t.Fatalf("%s[%d] clipped to %v, want %v", p.Name, k, g, want)
+			}
+		}
+	}
+	opt, err := NewSGD(ps[:len(ps)-1], SGDConfig{LR: 0.1})
+	mustNoErr(t, err)
+	opt.ZeroGrad()
+	for _, p := range ps[:len(ps)-1] {
+		if p.Grad == nil {
+			continue
+		}
+		for k, g := range p.Grad.Data() {
+			if g != 0 {
+				t.Fatalf("%s[%d] = %v after ZeroGrad", p.Name, k, g)
+			}
+		}
+	}
+}
