@@ -3,6 +3,7 @@ package autograd
 import (
 	"math"
 
+	"github.com/gradflow/gradflow/internal/parallel"
 	"github.com/gradflow/gradflow/internal/simd"
 	"github.com/gradflow/gradflow/tensor"
 )
@@ -21,12 +22,13 @@ const (
 // [out] (or nil for no bias): PyTorch's nn.Linear with an optional
 // multiplier alpha (for NTK and muP parameterizations) and activation.
 //
-// The bias enters the product itself: the output rows start as copies of b
-// and the GEMM adds alpha x W^T to them (beta = 1), as BLAS-based
-// frameworks do with addmm. The ReLU is then one vector pass. This is
-// faster than the GEMM's generic epilogue, whose per-element loop (with a
-// data-dependent branch for ReLU) cost more than half the time of the
-// product itself on a 128x784x512 layer.
+// Bias and activation are fused into the product (tensor.Epilogue): the
+// bias enters the output before the product accumulates onto it, as
+// BLAS-based frameworks do with addmm, and the ReLU is applied while each
+// block of the output is in cache. The product is split by the output's
+// columns, the rows of W (tensor.SplitCols), so that on several cores each
+// core reads the rows of W that the weight-gradient product and the
+// optimizer write on that same core (see linearBackwardFast).
 func Linear[T Float](x, w, b *Var[T], alpha float64, act Activation) *Var[T] {
 	t := sameTape("Linear", x, w)
 	xs, ws := x.Shape(), w.Shape()
@@ -41,20 +43,15 @@ func Linear[T Float](x, w, b *Var[T], alpha float64, act Activation) *Var[T] {
 	}
 	v := t.newVar()
 	out := v.out(xs[0], ws[0])
-	var beta T
+	ep := tensor.Epilogue[T]{Act: act, Split: tensor.SplitCols}
 	if b != nil {
 		sameTape("Linear", x, b)
 		if bs := b.Shape(); len(bs) != 1 || bs[0] != ws[0] {
 			panic("autograd.Linear: bias shape " + shapeStr(bs) + " does not match weight shape " + shapeStr(ws))
 		}
-		tensor.BroadcastTo(out, b.value)
-		beta = 1
+		ep.Bias = b.value
 	}
-	// The output's columns are W's rows: see linearSplit.
-	tensor.MatMulInto(out, x.value, w.value, false, true, T(alpha), beta, tensor.Epilogue[T]{Split: tensor.SplitCols})
-	if act == ActReLU {
-		tensor.ReluInto(out, out)
-	}
+	tensor.MatMulInto(out, x.value, w.value, false, true, T(alpha), 0, ep)
 	if t.record(v, linearOp[T]{}, x, w) || b != nil && t.record(v, linearOp[T]{}, b, nil) {
 		v.in = [2]*Var[T]{x, w}
 		v.ins = append(v.ins[:0], b)
@@ -120,7 +117,7 @@ func linearBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 	dz := g
 	if Activation(v.i0) == ActReLU {
 		dz = t.constLike(g.Shape())
-		reluBackward(dz.value.Data(), g.value.Data(), v.value.Data(), colSum, n, out)
+		t.relu.run(dz.value.Data(), g.value.Data(), v.value.Data(), colSum, n, out)
 	} else if wantB {
 		// The same order of additions as SumAxisInto: row by row.
 		gd := g.value.Data()
@@ -163,25 +160,56 @@ func gemmGrad[T Float](t *Tape[T], x, a, b *Var[T], transA bool, alpha float64, 
 	t.accum(x, matmulSplit(a, b, transA, false, alpha, split))
 }
 
-// reluBackward writes dz = g * 1[y > 0] for the [n, c] output y of a ReLU
+// reluBackJob writes dz = g * 1[y > 0] for the [n, c] output y of a ReLU
 // and, when colSum is not nil, the column sums of dz into colSum (added row
 // by row with the vector kernel, in the order SumAxisInto uses). The mask is
 // applied without a branch per element: ReLU outputs are positive about
 // half the time in no predictable pattern, and a mispredicted branch costs
 // more than the arithmetic.
-func reluBackward[T Float](dz, g, y, colSum []T, n, c int) {
-	switch d := any(dz).(type) {
-	case []float32:
-		reluMask32(d, any(g).([]float32), any(y).([]float32))
-	case []float64:
-		reluMask64(d, any(g).([]float64), any(y).([]float64))
+//
+// The work is divided by columns in the shares of the weight matrix's rows
+// (tensor.ShareRows, pinned): the forward product wrote those columns of y,
+// the product for g wrote those columns of g, and the weight-gradient
+// product reads those columns of dz, all on the same core.
+type reluBackJob[T Float] struct {
+	dz, g, y, colSum []T
+	n, c, parts      int
+}
+
+// minReluShare is the element count below which the mask runs on the
+// caller alone.
+const minReluShare = 1 << 15
+
+func (j *reluBackJob[T]) run(dz, g, y, colSum []T, n, c int) {
+	*j = reluBackJob[T]{dz: dz, g: g, y: y, colSum: colSum, n: n, c: c, parts: parallel.Workers()}
+	if n*c < minReluShare {
+		j.parts = 1
 	}
-	if colSum == nil || n == 0 {
+	parallel.RunPinned(j, j.parts, j.parts)
+	*j = reluBackJob[T]{}
+}
+
+func (j *reluBackJob[T]) Do(_, p int) {
+	lo, hi := tensor.ShareRows[T](j.c, j.parts, p)
+	if lo == hi {
 		return
 	}
-	copy(colSum, dz[:c])
-	for r := 1; r < n; r++ {
-		simd.Add(colSum, colSum, dz[r*c:(r+1)*c])
+	for r := 0; r < j.n; r++ {
+		o := r * j.c
+		switch d := any(j.dz[o+lo : o+hi]).(type) {
+		case []float32:
+			reluMask32(d, any(j.g[o+lo:o+hi]).([]float32), any(j.y[o+lo:o+hi]).([]float32))
+		case []float64:
+			reluMask64(d, any(j.g[o+lo:o+hi]).([]float64), any(j.y[o+lo:o+hi]).([]float64))
+		}
+	}
+	if j.colSum == nil || j.n == 0 {
+		return
+	}
+	sum := j.colSum[lo:hi]
+	copy(sum, j.dz[lo:hi])
+	for r := 1; r < j.n; r++ {
+		simd.Add(sum, sum, j.dz[r*j.c+lo:r*j.c+hi])
 	}
 }
 

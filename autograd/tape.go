@@ -54,6 +54,8 @@ type Tape[T Float] struct {
 	// gradient and a buffer per parameter.
 	direct bool
 	epoch  uint64 // counts Resets, so that caches keyed by step can tell steps apart
+
+	relu reluBackJob[T] // scratch of linearBackwardFast's ReLU mask
 }
 
 // NewTape returns an empty tape with gradient recording enabled.

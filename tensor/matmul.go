@@ -62,12 +62,14 @@ const (
 	SplitAuto Split = iota
 	// SplitRows divides the rows of the output into the parts of
 	// ShareRows and gives part p to the same core on every call, from
-	// products of about 4 MFLOP. A training step that splits every
+	// products of about 1 MFLOP; rows too few for two parts leave the
+	// division to the columns. A training step that splits every
 	// product touching a weight matrix by that matrix's rows (and updates
 	// the rows in the same parts) keeps each part of the weights in one
 	// core's cache instead of moving them between cores every step.
 	SplitRows
-	// SplitCols does the same with the columns of the output.
+	// SplitCols does the same with the columns of the output (and falls
+	// back to the rows).
 	SplitCols
 )
 

@@ -16,8 +16,11 @@ const (
 	ActReLU
 )
 
-// Epilogue is applied to C after the product, while each tile is still in
-// cache: C[i][j] = act(C[i][j] + Bias[j]). The zero value does nothing.
+// Epilogue adds a bias and applies an activation: C[i][j] =
+// act(alpha*(op(A) op(B))[i][j] + (beta*C[i][j] + Bias[j])). The bias is
+// added to C before the product accumulates onto it (as addmm does with a
+// broadcast bias), and the activation is applied to each block of C while
+// it is still in cache. The zero value does nothing.
 // It also carries the product's Split, a scheduling choice that never
 // changes the result.
 type Epilogue[T Float] struct {
@@ -34,9 +37,11 @@ const (
 	// take any part; products below 2^28 flops stay on one core.
 	SplitAuto Split = iota
 	// SplitRows divides the rows of C as Share does and pins part p to
-	// participant p of parallel.RunPinned on every call, from 2^22 flops.
+	// participant p of parallel.RunPinned on every call, from 2^20 flops.
+	// When the rows make a single share, the columns are divided instead.
 	SplitRows
-	// SplitCols does the same with the columns of C.
+	// SplitCols does the same with the columns of C (and falls back to the
+	// rows).
 	SplitCols
 )
 
@@ -241,9 +246,12 @@ var minParallelFlops = 1 << 28
 
 // minPinnedFlops is the product size from which SplitRows and SplitCols
 // divide a product: pinned parts keep their operands in one core's cache, so
-// only synchronisation (a few microseconds) is left to amortize. (A
-// variable so that tests can force splits of small products.)
-var minPinnedFlops = 1 << 22
+// only synchronisation (a few microseconds with spinning helpers) is left
+// to amortize. 2^20 flops is 5-20 us of one core: the output layer of a
+// classifier (128x512x10) is split, and its outputs stay on the cores that
+// use them next. (A variable so that tests can force splits of small
+// products.)
+var minPinnedFlops = 1 << 20
 
 func init() {
 	if v := envInt("GRADFLOW_GEMM_PARALLEL_FLOPS"); v > 0 {
@@ -317,23 +325,23 @@ func (j *gemmJob[T]) split(workers int) {
 	j.pn = ceilDiv(j.n, j.nStep)
 }
 
-// splitPinned divides C into the parts Share gives, by rows or columns.
+// splitPinned divides C into the parts Share gives, by rows or columns. A
+// dimension too short for two shares (the 10 outputs of a classifier
+// layer) leaves the split to the other one.
 func (j *gemmJob[T]) splitPinned(sp Split, workers int) {
 	mr, nr := j.kern.mr, j.kern.nr
 	j.pm, j.pn = 1, 1
 	j.mStep = ceilDiv(j.m, mr) * mr
 	j.nStep = ceilDiv(j.n, nr) * nr
-	if sp == SplitRows {
-		if _, hi := Share[T](j.m, workers, 0); hi > 0 {
-			j.mStep = hi
-			j.pm = ceilDiv(j.m, hi)
-		}
+	_, mhi := Share[T](j.m, workers, 0)
+	_, nhi := Share[T](j.n, workers, 0)
+	if sp == SplitRows && mhi < j.m || sp == SplitCols && nhi == j.n {
+		j.mStep = mhi
+		j.pm = ceilDiv(j.m, mhi)
 		return
 	}
-	if _, hi := Share[T](j.n, workers, 0); hi > 0 {
-		j.nStep = hi
-		j.pn = ceilDiv(j.n, hi)
-	}
+	j.nStep = nhi
+	j.pn = ceilDiv(j.n, nhi)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -348,6 +356,27 @@ func (j *gemmJob[T]) Do(worker, task int) {
 	mr, nr := j.kern.mr, j.kern.nr
 	kc0, mc0, nc0 := j.blk.KC, j.blk.MC, j.blk.NC
 	s.tile = alignedSlice(&s.raw[2], mr*nr)
+	beta0 := j.beta
+	if j.ep.Bias != nil {
+		// The bias enters C before the product, C = beta*C + bias, and
+		// the product then accumulates onto it: one pass over the
+		// rectangle by the worker that owns it, instead of a pass per
+		// tile in the epilogue.
+		bias := j.ep.Bias[n0:n1]
+		for i := m0; i < m1; i++ {
+			row := j.c[i*j.ldc+n0 : i*j.ldc+n1]
+			switch beta0 {
+			case 0:
+				copy(row, bias)
+			case 1:
+				Add(row, row, bias)
+			default:
+				Scale(beta0, row, row)
+				Add(row, row, bias)
+			}
+		}
+		beta0 = 1
+	}
 	for jc := n0; jc < n1; jc += nc0 {
 		nc := min(nc0, n1-jc)
 		ncp := ceilDiv(nc, nr) * nr
@@ -355,7 +384,7 @@ func (j *gemmJob[T]) Do(worker, task int) {
 			kc := min(kc0, j.k-pc)
 			s.bp = alignedSlice(&s.raw[1], kc*ncp)
 			packB(j.transB, j.b, j.ldb, pc, kc, jc, nc, nr, s.bp)
-			beta := j.beta
+			beta := beta0
 			if pc > 0 {
 				beta = 1
 			}
@@ -365,18 +394,25 @@ func (j *gemmJob[T]) Do(worker, task int) {
 				mcp := ceilDiv(mc, mr) * mr
 				s.ap = alignedSlice(&s.raw[0], kc*mcp)
 				packA(j.transA, j.a, j.lda, ic, mc, pc, kc, mr, s.ap)
-				j.macro(s, ic, mc, jc, nc, kc, beta, last)
+				j.macro(s, ic, mc, jc, nc, kc, beta)
+				if last && j.ep.Act == ActReLU {
+					// The mc x nc block is still in L2; one vector
+					// call per row costs less than one per tile row.
+					for i := ic; i < ic+mc; i++ {
+						row := j.c[i*j.ldc+jc : i*j.ldc+jc+nc]
+						Relu(row, row)
+					}
+				}
 			}
 		}
 	}
 }
 
 // macro runs the microkernel over an mc x nc block of C.
-func (j *gemmJob[T]) macro(s *gemmScratch[T], ic, mc, jc, nc, kc int, beta T, last bool) {
+func (j *gemmJob[T]) macro(s *gemmScratch[T], ic, mc, jc, nc, kc int, beta T) {
 	mr, nr := j.kern.mr, j.kern.nr
 	fn := j.kern.fn
 	ldc := j.ldc
-	epi := last && j.ep.active()
 	for jr := 0; jr < nc; jr += nr {
 		nn := min(nr, nc-jr)
 		bp := &s.bp[jr*kc]
@@ -386,36 +422,19 @@ func (j *gemmJob[T]) macro(s *gemmScratch[T], ic, mc, jc, nc, kc int, beta T, la
 			row0 := (ic+ir)*ldc + jc + jr
 			if mm == mr && nn == nr {
 				fn(kc, ap, bp, &j.c[row0], ldc, j.alpha, beta)
-			} else {
-				// Edge tile: compute the full padded tile into scratch, then
-				// merge the valid part, C = tile + beta*C.
-				fn(kc, ap, bp, &s.tile[0], nr, j.alpha, 0)
-				for i := 0; i < mm; i++ {
-					crow := j.c[row0+i*ldc : row0+i*ldc+nn]
-					trow := s.tile[i*nr : i*nr+nn]
-					if beta == 0 {
-						copy(crow, trow)
-					} else {
-						for t := range crow {
-							crow[t] = trow[t] + beta*crow[t]
-						}
-					}
-				}
+				continue
 			}
-			if epi {
-				var bias []T
-				if j.ep.Bias != nil {
-					bias = j.ep.Bias[jc+jr : jc+jr+nn]
-				}
-				for i := 0; i < mm; i++ {
-					crow := j.c[row0+i*ldc : row0+i*ldc+nn]
-					// Vector kernels: the tile is still in L1, and a
-					// scalar ReLU loop would branch on every element.
-					if bias != nil {
-						Add(crow, crow, bias)
-					}
-					if j.ep.Act == ActReLU {
-						Relu(crow, crow)
+			// Edge tile: compute the full padded tile into scratch, then
+			// merge the valid part, C = tile + beta*C.
+			fn(kc, ap, bp, &s.tile[0], nr, j.alpha, 0)
+			for i := 0; i < mm; i++ {
+				crow := j.c[row0+i*ldc : row0+i*ldc+nn]
+				trow := s.tile[i*nr : i*nr+nn]
+				if beta == 0 {
+					copy(crow, trow)
+				} else {
+					for t := range crow {
+						crow[t] = trow[t] + beta*crow[t]
 					}
 				}
 			}
