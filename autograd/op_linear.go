@@ -1,8 +1,6 @@
 package autograd
 
 import (
-	"math"
-
 	"github.com/gradflow/gradflow/internal/parallel"
 	"github.com/gradflow/gradflow/internal/simd"
 	"github.com/gradflow/gradflow/tensor"
@@ -161,11 +159,9 @@ func gemmGrad[T Float](t *Tape[T], x, a, b *Var[T], transA bool, alpha float64, 
 }
 
 // reluBackJob writes dz = g * 1[y > 0] for the [n, c] output y of a ReLU
-// and, when colSum is not nil, the column sums of dz into colSum (added row
-// by row with the vector kernel, in the order SumAxisInto uses). The mask is
-// applied without a branch per element: ReLU outputs are positive about
-// half the time in no predictable pattern, and a mispredicted branch costs
-// more than the arithmetic.
+// (simd.MaskPositive) and, when colSum is not nil, the column sums of dz
+// into colSum (added row by row with the vector kernel, in the order
+// SumAxisInto uses).
 //
 // The work is divided by columns in the shares of the weight matrix's rows
 // (tensor.ShareRows, pinned): the forward product wrote those columns of y,
@@ -196,12 +192,7 @@ func (j *reluBackJob[T]) Do(_, p int) {
 	}
 	for r := 0; r < j.n; r++ {
 		o := r * j.c
-		switch d := any(j.dz[o+lo : o+hi]).(type) {
-		case []float32:
-			reluMask32(d, any(j.g[o+lo:o+hi]).([]float32), any(j.y[o+lo:o+hi]).([]float32))
-		case []float64:
-			reluMask64(d, any(j.g[o+lo:o+hi]).([]float64), any(j.y[o+lo:o+hi]).([]float64))
-		}
+		simd.MaskPositive(j.dz[o+lo:o+hi], j.g[o+lo:o+hi], j.y[o+lo:o+hi])
 	}
 	if j.colSum == nil || j.n == 0 {
 		return
@@ -210,35 +201,6 @@ func (j *reluBackJob[T]) Do(_, p int) {
 	copy(sum, j.dz[lo:hi])
 	for r := 1; r < j.n; r++ {
 		simd.Add(sum, sum, j.dz[r*j.c+lo:r*j.c+hi])
-	}
-}
-
-// positiveMask32 is all ones if y > 0 (as a float: +0, -0, negatives and
-// NaN give 0) and zero otherwise. As an unsigned integer, bits(y) - 1 is
-// below 0x7f800000 exactly for the positive floats up to +Inf.
-func positiveMask32(y float32) uint32 {
-	u := math.Float32bits(y) - 1
-	return uint32((int64(u) - 0x7f800000) >> 63)
-}
-
-func positiveMask64(y float64) uint64 {
-	u := math.Float64bits(y) - 1
-	// u < 0x7ff0000000000000 <=> u>>1 < 0x3ff8000000000000, and the
-	// shift keeps the subtraction from overflowing int64.
-	return uint64((int64(u>>1) - 0x3ff8000000000000) >> 63)
-}
-
-func reluMask32(dz, g, y []float32) {
-	g, y = g[:len(dz)], y[:len(dz)]
-	for i := range dz {
-		dz[i] = math.Float32frombits(math.Float32bits(g[i]) & positiveMask32(y[i]))
-	}
-}
-
-func reluMask64(dz, g, y []float64) {
-	g, y = g[:len(dz)], y[:len(dz)]
-	for i := range dz {
-		dz[i] = math.Float64frombits(math.Float64bits(g[i]) & positiveMask64(y[i]))
 	}
 }
 

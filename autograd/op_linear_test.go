@@ -1,7 +1,6 @@
 package autograd
 
 import (
-	"math"
 	"testing"
 
 	"github.com/gradflow/gradflow/tensor"
@@ -104,26 +103,4 @@ func equalBits[T Float](a, b []T) bool {
 		}
 	}
 	return len(a) == len(b)
-}
-
-func TestPositiveMask(t *testing.T) {
-	inf := math.Inf(1)
-	for _, c := range []struct {
-		y    float64
-		want bool
-	}{{1, true}, {5e-324, true}, {math.MaxFloat64, true}, {inf, true}, {0, false}, {math.Copysign(0, -1), false},
-		{-1, false}, {-inf, false}, {math.NaN(), false}, {-5e-324, false}} {
-		if got := positiveMask64(c.y) != 0; got != c.want {
-			t.Errorf("positiveMask64(%v) = %v, want %v", c.y, got, c.want)
-		}
-		y32 := float32(c.y)
-		if c.y == 5e-324 {
-			y32 = math.SmallestNonzeroFloat32
-		} else if c.y == -5e-324 {
-			y32 = -math.SmallestNonzeroFloat32
-		}
-		if got := positiveMask32(y32) != 0; got != c.want {
-			t.Errorf("positiveMask32(%v) = %v, want %v", y32, got, c.want)
-		}
-	}
 }

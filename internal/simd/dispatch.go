@@ -38,6 +38,7 @@ type vecKernels[T Float] struct {
 	div     func(dst, x, y []T)
 	maximum func(dst, x, y []T)
 	relu    func(dst, x []T)
+	posMask func(dst, x, y []T) // dst = y > 0 ? x : +0
 	exp     func(dst, x []T)
 	log     func(dst, x []T)
 	tanh    func(dst, x []T)

@@ -99,6 +99,13 @@ func Maximum[T Float](dst, x, y []T) { binary("Maximum", dst, x, y, cur.s.maximu
 // Relu computes dst = max(x, 0) (NaN stays NaN).
 func Relu[T Float](dst, x []T) { unary("Relu", dst, x, cur.s.relu, cur.d.relu) }
 
+// MaskPositive computes dst = x where y > 0 and +0 elsewhere (where y is
+// zero, negative or NaN): the backward pass of ReLU, with y its output and
+// x the upstream gradient. x passes through unchanged, NaN included.
+func MaskPositive[T Float](dst, x, y []T) {
+	binary("MaskPositive", dst, x, y, cur.s.posMask, cur.d.posMask)
+}
+
 // Exp computes dst = exp(x). See the tier files for the error bounds.
 func Exp[T Float](dst, x []T) { unary("Exp", dst, x, cur.s.exp, cur.d.exp) }
 

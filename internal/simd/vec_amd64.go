@@ -50,26 +50,26 @@ func archVecKernels(tier string, s *vecKernels[float32], d *vecKernels[float64])
 		*s = chunked(vecKernels[float32]{
 			axpy: axpyF32AVX512, scale: scaleF32AVX512, dot: dotF32AVX512, sum: sumF32AVX512, max: maxF32AVX512,
 			add: addF32AVX512, sub: subF32AVX512, mul: mulF32AVX512, div: divF32AVX512,
-			maximum: maximumF32AVX512, relu: reluF32AVX512,
+			maximum: maximumF32AVX512, relu: reluF32AVX512, posMask: posMaskF32AVX512,
 			exp: expF32AVX512, log: logF32AVX512, tanh: tanhF32AVX512, sigmoid: sigmoidF32AVX512,
 		})
 		*d = chunked(vecKernels[float64]{
 			axpy: axpyF64AVX512, scale: scaleF64AVX512, dot: dotF64AVX512, sum: sumF64AVX512, max: maxF64AVX512,
 			add: addF64AVX512, sub: subF64AVX512, mul: mulF64AVX512, div: divF64AVX512,
-			maximum: maximumF64AVX512, relu: reluF64AVX512,
+			maximum: maximumF64AVX512, relu: reluF64AVX512, posMask: posMaskF64AVX512,
 			exp: expF64AVX512, log: logF64AVX512, tanh: tanhF64AVX512, sigmoid: sigmoidF64AVX512,
 		})
 	case TierAVX2:
 		*s = chunked(vecKernels[float32]{
 			axpy: axpyF32AVX2, scale: scaleF32AVX2, dot: dotF32AVX2, sum: sumF32AVX2, max: maxF32AVX2,
 			add: addF32AVX2, sub: subF32AVX2, mul: mulF32AVX2, div: divF32AVX2,
-			maximum: maximumF32AVX2, relu: reluF32AVX2,
+			maximum: maximumF32AVX2, relu: reluF32AVX2, posMask: posMaskF32AVX2,
 			exp: expF32AVX2, log: logF32AVX2, tanh: tanhF32AVX2, sigmoid: sigmoidF32AVX2,
 		})
 		*d = chunked(vecKernels[float64]{
 			axpy: axpyF64AVX2, scale: scaleF64AVX2, dot: dotF64AVX2, sum: sumF64AVX2, max: maxF64AVX2,
 			add: addF64AVX2, sub: subF64AVX2, mul: mulF64AVX2, div: divF64AVX2,
-			maximum: maximumF64AVX2, relu: reluF64AVX2,
+			maximum: maximumF64AVX2, relu: reluF64AVX2, posMask: posMaskF64AVX2,
 			exp: expF64AVX2, log: logF64AVX2, tanh: tanhF64AVX2, sigmoid: sigmoidF64AVX2,
 		})
 	}
@@ -151,7 +151,7 @@ func chunked[T Float](k vecKernels[T]) vecKernels[T] {
 			return m
 		},
 		add: binary(k.add), sub: binary(k.sub), mul: binary(k.mul), div: binary(k.div),
-		maximum: binary(k.maximum), relu: unary(k.relu),
+		maximum: binary(k.maximum), relu: unary(k.relu), posMask: binary(k.posMask),
 		exp: unary(k.exp), log: unary(k.log), tanh: unary(k.tanh), sigmoid: unary(k.sigmoid),
 	}
 }
@@ -437,6 +437,27 @@ func maximumF32AVX2(dst, x, y []float32)
 //
 //go:noescape
 func maximumF64AVX2(dst, x, y []float64)
+
+// posMaskF32AVX512 computes dst = y > 0 ? x : +0 (one compare into a mask
+// register and a zero-masking load of x).
+//
+//go:noescape
+func posMaskF32AVX512(dst, x, y []float32)
+
+// posMaskF64AVX512 computes dst = y > 0 ? x : +0.
+//
+//go:noescape
+func posMaskF64AVX512(dst, x, y []float64)
+
+// posMaskF32AVX2 computes dst = y > 0 ? x : +0 (a compare and an AND).
+//
+//go:noescape
+func posMaskF32AVX2(dst, x, y []float32)
+
+// posMaskF64AVX2 computes dst = y > 0 ? x : +0.
+//
+//go:noescape
+func posMaskF64AVX2(dst, x, y []float64)
 
 // reluF32AVX2 computes dst = max(x, 0): x > 0 ? x : +0, and NaN for NaN.
 //

@@ -297,6 +297,57 @@ tail:                                           \
 	MASKMOV Y8, Y15, (DI)                       \
 done:
 
+// POSMASK: dst[i] = y[i] > 0 ? x[i] : +0. The ordered greater-than compare
+// (predicate 0x1e) gives all-ones lanes, false for NaN, and the AND with x
+// keeps x there and +0 elsewhere. Y14 is zero.
+#define POSMASK(CMP, AND, MASKMOV, VL, SH) \
+loop4:                                          \
+	CMPQ    CX, $(4*VL)                         \
+	JB      loop1                               \
+	VMOVUPS (DX), Y4                            \
+	VMOVUPS 32(DX), Y5                          \
+	VMOVUPS 64(DX), Y6                          \
+	VMOVUPS 96(DX), Y7                          \
+	CMP     $0x1e, Y14, Y4, Y8                  \
+	CMP     $0x1e, Y14, Y5, Y9                  \
+	CMP     $0x1e, Y14, Y6, Y10                 \
+	CMP     $0x1e, Y14, Y7, Y11                 \
+	AND     (SI), Y8, Y8                        \
+	AND     32(SI), Y9, Y9                      \
+	AND     64(SI), Y10, Y10                    \
+	AND     96(SI), Y11, Y11                    \
+	VMOVUPS Y8, (DI)                            \
+	VMOVUPS Y9, 32(DI)                          \
+	VMOVUPS Y10, 64(DI)                         \
+	VMOVUPS Y11, 96(DI)                         \
+	ADDQ    $128, SI                            \
+	ADDQ    $128, DX                            \
+	ADDQ    $128, DI                            \
+	SUBQ    $(4*VL), CX                         \
+	JMP     loop4                               \
+loop1:                                          \
+	CMPQ    CX, $VL                             \
+	JB      tail                                \
+	VMOVUPS (DX), Y4                            \
+	CMP     $0x1e, Y14, Y4, Y8                  \
+	AND     (SI), Y8, Y8                        \
+	VMOVUPS Y8, (DI)                            \
+	ADDQ    $32, SI                             \
+	ADDQ    $32, DX                             \
+	ADDQ    $32, DI                             \
+	SUBQ    $VL, CX                             \
+	JMP     loop1                               \
+tail:                                           \
+	TESTQ   CX, CX                              \
+	JZ      done                                \
+	TAILMASK(SH)                                \
+	MASKMOV (SI), Y15, Y0                       \
+	MASKMOV (DX), Y15, Y4                       \
+	CMP     $0x1e, Y14, Y4, Y8                  \
+	AND     Y0, Y8, Y8                          \
+	MASKMOV Y8, Y15, (DI)                       \
+done:
+
 // SCALE: dst[i] = alpha*x[i] with alpha broadcast in Y14.
 #define SCALE(MUL, MASKMOV, VL, SH) \
 loop4:                        \
@@ -810,6 +861,40 @@ TEXT ·maximumF64AVX2(SB), NOSPLIT, $0-72
 	CMPQ    AX, CX
 	CMOVQLT AX, CX
 	MAXIMUM(VMAXPD, VCMPPD, VBLENDVPD, VMASKMOVPD, 4, 3)
+	VZEROUPPER
+	RET
+
+// func posMaskF32AVX2(dst, x, y []float32)
+TEXT ·posMaskF32AVX2(SB), NOSPLIT, $0-72
+	MOVQ    dst_base+0(FP), DI
+	MOVQ    dst_len+8(FP), CX
+	MOVQ    x_base+24(FP), SI
+	MOVQ    x_len+32(FP), AX
+	CMPQ    AX, CX
+	CMOVQLT AX, CX
+	MOVQ    y_base+48(FP), DX
+	MOVQ    y_len+56(FP), AX
+	CMPQ    AX, CX
+	CMOVQLT AX, CX
+	VXORPS  Y14, Y14, Y14
+	POSMASK(VCMPPS, VANDPS, VMASKMOVPS, 8, 2)
+	VZEROUPPER
+	RET
+
+// func posMaskF64AVX2(dst, x, y []float64)
+TEXT ·posMaskF64AVX2(SB), NOSPLIT, $0-72
+	MOVQ    dst_base+0(FP), DI
+	MOVQ    dst_len+8(FP), CX
+	MOVQ    x_base+24(FP), SI
+	MOVQ    x_len+32(FP), AX
+	CMPQ    AX, CX
+	CMOVQLT AX, CX
+	MOVQ    y_base+48(FP), DX
+	MOVQ    y_len+56(FP), AX
+	CMPQ    AX, CX
+	CMOVQLT AX, CX
+	VXORPD  Y14, Y14, Y14
+	POSMASK(VCMPPD, VANDPD, VMASKMOVPD, 4, 3)
 	VZEROUPPER
 	RET
 

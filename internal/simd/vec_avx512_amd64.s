@@ -344,6 +344,56 @@ tail:                                 \
 	MOVU  Z8, K1, (DI)                \
 done:
 
+// POSMASK: dst[i] = y[i] > 0 ? x[i] : +0. The ordered greater-than compare
+// (predicate 0x1e) is false for NaN; the zero-masking load of x fills the
+// other lanes with +0. Z31 holds zero.
+#define POSMASK(CMP, MOVU, MOVUZ, VL) \
+loop4:                                \
+	CMPQ  CX, $(4*VL)                 \
+	JB    loop1                       \
+	MOVU  (DX), Z4                    \
+	MOVU  64(DX), Z5                  \
+	MOVU  128(DX), Z6                 \
+	MOVU  192(DX), Z7                 \
+	CMP   $0x1e, Z31, Z4, K2          \
+	CMP   $0x1e, Z31, Z5, K3          \
+	CMP   $0x1e, Z31, Z6, K4          \
+	CMP   $0x1e, Z31, Z7, K5          \
+	MOVUZ (SI), K2, Z8                \
+	MOVUZ 64(SI), K3, Z9              \
+	MOVUZ 128(SI), K4, Z10            \
+	MOVUZ 192(SI), K5, Z11            \
+	MOVU  Z8, (DI)                    \
+	MOVU  Z9, 64(DI)                  \
+	MOVU  Z10, 128(DI)                \
+	MOVU  Z11, 192(DI)                \
+	ADDQ  $256, SI                    \
+	ADDQ  $256, DX                    \
+	ADDQ  $256, DI                    \
+	SUBQ  $(4*VL), CX                 \
+	JMP   loop4                       \
+loop1:                                \
+	CMPQ  CX, $VL                     \
+	JB    tail                        \
+	MOVU  (DX), Z4                    \
+	CMP   $0x1e, Z31, Z4, K2          \
+	MOVUZ (SI), K2, Z8                \
+	MOVU  Z8, (DI)                    \
+	ADDQ  $64, SI                     \
+	ADDQ  $64, DX                     \
+	ADDQ  $64, DI                     \
+	SUBQ  $VL, CX                     \
+	JMP   loop1                       \
+tail:                                 \
+	TESTQ CX, CX                      \
+	JZ    done                        \
+	TAILMASK                          \
+	MOVUZ (DX), K1, Z4                \
+	CMP   $0x1e, Z31, Z4, K2          \
+	MOVUZ (SI), K2, Z8                \
+	MOVU  Z8, K1, (DI)                \
+done:
+
 // SCALE: dst[i] = alpha*x[i] with alpha broadcast in Z31.
 #define SCALE(MUL, MOVU, MOVUZ, VL) \
 loop4:                        \
@@ -865,6 +915,40 @@ TEXT ·maximumF64AVX512(SB), NOSPLIT, $0-72
 	CMPQ    AX, CX
 	CMOVQLT AX, CX
 	MAXIMUM(VMAXPD, VCMPPD, VMOVAPD, VMOVUPD, VMOVUPD.Z, 8)
+	VZEROUPPER
+	RET
+
+// func posMaskF32AVX512(dst, x, y []float32)
+TEXT ·posMaskF32AVX512(SB), NOSPLIT, $0-72
+	MOVQ    dst_base+0(FP), DI
+	MOVQ    dst_len+8(FP), CX
+	MOVQ    x_base+24(FP), SI
+	MOVQ    x_len+32(FP), AX
+	CMPQ    AX, CX
+	CMOVQLT AX, CX
+	MOVQ    y_base+48(FP), DX
+	MOVQ    y_len+56(FP), AX
+	CMPQ    AX, CX
+	CMOVQLT AX, CX
+	VPXORQ  Z31, Z31, Z31
+	POSMASK(VCMPPS, VMOVUPS, VMOVUPS.Z, 16)
+	VZEROUPPER
+	RET
+
+// func posMaskF64AVX512(dst, x, y []float64)
+TEXT ·posMaskF64AVX512(SB), NOSPLIT, $0-72
+	MOVQ    dst_base+0(FP), DI
+	MOVQ    dst_len+8(FP), CX
+	MOVQ    x_base+24(FP), SI
+	MOVQ    x_len+32(FP), AX
+	CMPQ    AX, CX
+	CMOVQLT AX, CX
+	MOVQ    y_base+48(FP), DX
+	MOVQ    y_len+56(FP), AX
+	CMPQ    AX, CX
+	CMOVQLT AX, CX
+	VPXORQ  Z31, Z31, Z31
+	POSMASK(VCMPPD, VMOVUPD, VMOVUPD.Z, 8)
 	VZEROUPPER
 	RET
 

@@ -19,6 +19,7 @@ func genericVec[T Float]() vecKernels[T] {
 		div:     divGeneric[T],
 		maximum: maximumGeneric[T],
 		relu:    reluGeneric[T],
+		posMask: posMaskGeneric[T],
 		exp:     expGeneric[T],
 		log:     logGeneric[T],
 		tanh:    tanhGeneric[T],
@@ -69,6 +70,32 @@ func reluGeneric[T Float](d, x []T) {
 	x = x[:len(d)]
 	for i := range d {
 		d[i] = maxNaN(x[i], 0)
+	}
+}
+
+// posMaskGeneric is dst = y > 0 ? x : +0 without a branch per element:
+// ReLU outputs are positive about half the time in no predictable
+// pattern, and a mispredicted branch costs more than the arithmetic. As
+// an unsigned integer, bits(y) - 1 is below the bits of +Inf exactly for
+// the positive floats up to +Inf, so its sign after subtracting those
+// bits is the mask.
+func posMaskGeneric[T Float](d, x, y []T) {
+	switch d := any(d).(type) {
+	case []float32:
+		x, y := any(x).([]float32)[:len(d)], any(y).([]float32)[:len(d)]
+		for i := range d {
+			u := math.Float32bits(y[i]) - 1
+			m := uint32((int64(u) - 0x7f800000) >> 63)
+			d[i] = math.Float32frombits(math.Float32bits(x[i]) & m)
+		}
+	case []float64:
+		x, y := any(x).([]float64)[:len(d)], any(y).([]float64)[:len(d)]
+		for i := range d {
+			u := math.Float64bits(y[i]) - 1
+			// u>>1 keeps the subtraction from overflowing int64.
+			m := uint64((int64(u>>1) - 0x3ff8000000000000) >> 63)
+			d[i] = math.Float64frombits(math.Float64bits(x[i]) & m)
+		}
 	}
 }
 

@@ -256,6 +256,7 @@ func testVec[T Float](t *testing.T, tab *table, lengths, offsets []int) {
 			checkBinary(t, name+" div", k.div, g.div, x0, y0, off)
 			checkBinary(t, name+" maximum", k.maximum, g.maximum, x0, y0, off)
 			checkUnary(t, name+" relu", k.relu, g.relu, x0, off, 0)
+			checkBinary(t, name+" posMask", k.posMask, g.posMask, x0, y0, off)
 			checkReductions(t, name, k, x0, y0, off)
 		}
 		// The math kernels, on inputs spread over their interesting ranges.
@@ -502,7 +503,7 @@ func testSpecials[T Float](t *testing.T, tab *table) {
 		f, ref func(d, x, y []T)
 	}{
 		{"add", k.add, g.add}, {"sub", k.sub, g.sub}, {"mul", k.mul, g.mul},
-		{"div", k.div, g.div}, {"maximum", k.maximum, g.maximum},
+		{"div", k.div, g.div}, {"maximum", k.maximum, g.maximum}, {"posMask", k.posMask, g.posMask},
 	} {
 		checkBinary(t, typeName[T]()+" specials "+c.name, c.f, c.ref, xs, ys, 1)
 	}
@@ -715,4 +716,45 @@ func TestAVX2HasNoAVX512(t *testing.T) {
 	if nInsns < 1000 {
 		t.Fatalf("parsed only %d instructions from go tool asm -S; has its listing format changed?", nInsns)
 	}
+}
+
+// TestMaskPositive: y > 0 keeps x (NaN and -0 included) for the positive
+// floats from the smallest denormal to +Inf; zeros of both signs,
+// negatives and NaN give +0, on every tier.
+func TestMaskPositive(t *testing.T) {
+	inf := math.Inf(1)
+	cases := []struct {
+		y    float64
+		keep bool
+	}{{1, true}, {5e-324, true}, {math.MaxFloat64, true}, {inf, true}, {0, false}, {math.Copysign(0, -1), false},
+		{-1, false}, {-inf, false}, {math.NaN(), false}, {-5e-324, false}}
+	forTiers(t, func(t *testing.T, tab *table) {
+		for _, c := range cases {
+			for _, x := range []float64{2.5, math.NaN(), math.Copysign(0, -1)} {
+				// 37 copies: every lane of the unrolled loop, the single-
+				// vector loop and the masked tail.
+				x64, y64, d64 := make([]float64, 37), make([]float64, 37), make([]float64, 37)
+				x32, y32, d32 := make([]float32, 37), make([]float32, 37), make([]float32, 37)
+				for i := range x64 {
+					x64[i], y64[i], x32[i], y32[i] = x, c.y, float32(x), float32(c.y)
+					if c.y == 5e-324 {
+						y32[i] = math.SmallestNonzeroFloat32
+					} else if c.y == -5e-324 {
+						y32[i] = -math.SmallestNonzeroFloat32
+					}
+				}
+				tab.d.posMask(d64, x64, y64)
+				tab.s.posMask(d32, x32, y32)
+				for i := range d64 {
+					w64, w32 := uint64(0), uint32(0)
+					if c.keep {
+						w64, w32 = math.Float64bits(x), math.Float32bits(float32(x))
+					}
+					if math.Float64bits(d64[i]) != w64 || math.Float32bits(d32[i]) != w32 {
+						t.Fatalf("x=%v y=%v, lane %d: got %v (f64) and %v (f32)", x, c.y, i, d64[i], d32[i])
+					}
+				}
+			}
+		}
+	})
 }
