@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 
+	"github.com/gradflow/gradflow/internal/parallel"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -89,6 +90,29 @@ type Loader[T tensor.Float] struct {
 	// once so that it costs no allocation either.
 	full, tail Batch[T]
 	cur        *Batch[T]
+	rows       rowCopy[T]
+}
+
+// rowCopy copies the rows of a batch from the dataset, divided among the
+// cores in two or more parts of rows: a batch of MNIST images gathers
+// 400 KB from random places of a 188 MB array, a tenth of a training step
+// on one core.
+type rowCopy[T tensor.Float] struct {
+	src, dst []T
+	rows     []int
+	d, parts int
+}
+
+// minRowCopy is the element count below which one core copies the batch.
+const minRowCopy = 1 << 15
+
+func (c *rowCopy[T]) Do(_, p int) {
+	lo, hi := p*len(c.rows)/c.parts, (p+1)*len(c.rows)/c.parts
+	d := c.d
+	for i := lo; i < hi; i++ {
+		r := c.rows[i]
+		copy(c.dst[i*d:(i+1)*d], c.src[r*d:(r+1)*d])
+	}
 }
 
 // NewLoader returns a Loader over ds positioned at the start of epoch 0.
@@ -179,10 +203,14 @@ func (l *Loader[T]) Batch() *Batch[T] { return l.cur }
 // gather copies the rows named in b.Rows into b's tensors.
 func (l *Loader[T]) gather(b *Batch[T]) {
 	d := l.ds.Dim()
-	src, dst := l.ds.X.Data(), b.X.Data()
-	for i, r := range b.Rows {
-		copy(dst[i*d:(i+1)*d], src[r*d:(r+1)*d])
+	c := &l.rows
+	*c = rowCopy[T]{src: l.ds.X.Data(), dst: b.X.Data(), rows: b.Rows, d: d, parts: parallel.Workers()}
+	if len(b.Rows)*d < minRowCopy {
+		c.parts = 1
 	}
+	c.parts = min(c.parts, max(len(b.Rows), 1))
+	parallel.RunPinned(c, c.parts, c.parts)
+	*c = rowCopy[T]{}
 	if b.Labels != nil {
 		for i, r := range b.Rows {
 			b.Labels[i] = l.ds.Labels[r]
