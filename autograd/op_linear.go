@@ -176,17 +176,24 @@ type reluBackJob[T Float] struct {
 // caller alone.
 const minReluShare = 1 << 15
 
+// reluPieces is how many tasks each share is cut into, so that a core
+// that is done early can take over the end of a slower one's share.
+const reluPieces = 4
+
 func (j *reluBackJob[T]) run(dz, g, y, colSum []T, n, c int) {
-	*j = reluBackJob[T]{dz: dz, g: g, y: y, colSum: colSum, n: n, c: c, parts: parallel.Workers()}
+	*j = reluBackJob[T]{dz: dz, g: g, y: y, colSum: colSum, n: n, c: c, parts: min(parallel.Workers(), 64/reluPieces)}
 	if n*c < minReluShare {
 		j.parts = 1
 	}
-	parallel.RunPinned(j, j.parts, j.parts)
+	parallel.RunPinned(j, j.parts*reluPieces, j.parts)
 	*j = reluBackJob[T]{}
 }
 
-func (j *reluBackJob[T]) Do(_, p int) {
-	lo, hi := tensor.ShareRows[T](j.c, j.parts, p)
+// Do masks piece t%reluPieces of column share t/reluPieces.
+func (j *reluBackJob[T]) Do(_, t int) {
+	lo, hi := tensor.ShareRows[T](j.c, j.parts, t/reluPieces)
+	q, w := t%reluPieces, hi-lo
+	lo, hi = lo+q*w/reluPieces, lo+(q+1)*w/reluPieces
 	if lo == hi {
 		return
 	}

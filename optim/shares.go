@@ -30,11 +30,18 @@ func rowsOf[T tensor.Float](p *Param[T]) int {
 	return 1
 }
 
-// shareRange returns the elements [lo, hi) of p that belong to share s of
-// parts.
-func shareRange[T tensor.Float](p *Param[T], parts, s int) (lo, hi int) {
+// pieces is how many tasks each share is cut into, so that a participant
+// that is done early can take over the end of a slower one's share (see
+// parallel.RunPinned).
+const pieces = 4
+
+// pieceRange returns the elements [lo, hi) of p in piece q of share s of
+// parts: whole rows.
+func pieceRange[T tensor.Float](p *Param[T], parts, s, q int) (lo, hi int) {
 	rows := rowsOf(p)
 	rlo, rhi := tensor.ShareRows[T](rows, parts, s)
+	n := rhi - rlo
+	rlo, rhi = rlo+q*n/pieces, rlo+(q+1)*n/pieces
 	rowLen := p.Value.Len() / rows
 	return rlo * rowLen, rhi * rowLen
 }
@@ -45,20 +52,20 @@ type ranger interface {
 	doRange(i, lo, hi int)
 }
 
-// shareJob runs a ranger over the shares of a list of parameters: task s
-// covers share s of every parameter.
+// shareJob runs a ranger over the shares of a list of parameters: task t
+// covers piece t%pieces of share t/pieces of every parameter.
 type shareJob[T tensor.Float] struct {
 	params []*Param[T]
 	parts  int
 	r      ranger
 }
 
-func (j *shareJob[T]) Do(_, s int) {
+func (j *shareJob[T]) Do(_, t int) {
 	for i, p := range j.params {
 		if p == nil {
 			continue
 		}
-		if lo, hi := shareRange(p, j.parts, s); lo < hi {
+		if lo, hi := pieceRange(p, j.parts, t/pieces, t%pieces); lo < hi {
 			j.r.doRange(i, lo, hi)
 		}
 	}
@@ -75,12 +82,12 @@ func forShares[T tensor.Float](j *shareJob[T], params []*Param[T], r ranger) {
 			n += p.Value.Len()
 		}
 	}
-	parts := parallel.Workers()
+	parts := min(parallel.Workers(), 64/pieces)
 	if n < minShareElems {
 		parts = 1
 	}
 	j.params, j.parts, j.r = params, parts, r
-	parallel.RunPinned(j, parts, parts)
+	parallel.RunPinned(j, parts*pieces, parts)
 	j.params, j.r = nil, nil
 }
 

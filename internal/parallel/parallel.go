@@ -54,17 +54,19 @@ func (b *batch) work(id int) {
 	}
 }
 
-// workPinned runs participant id's own tasks (id, id+w, id+2w, ...) first,
-// then takes over any task another participant has not started: a helper
-// that arrives late, or never, delays nothing.
+// workPinned runs participant id's own tasks first, in order, then takes
+// over tasks of the others that have not started, from the end of their
+// ranges (where their owners would reach them last): a helper that arrives
+// late, or never, delays nothing, and a participant that finishes early
+// helps one that is behind.
 func (b *batch) workPinned(id int) {
 	n, w := int(b.ntasks), int(b.workers)
-	for t := id; t < n; t += w {
+	for t := id * n / w; t < (id+1)*n/w; t++ {
 		if b.claim(t) {
 			b.job.Do(id, t)
 		}
 	}
-	for t := 0; t < n; t++ {
+	for t := n - 1; t >= 0; t-- {
 		if b.claim(t) {
 			b.job.Do(id, t)
 		}
@@ -187,15 +189,17 @@ const MaxParticipants = 64
 // which task is up to whoever claims it first.
 func Run(job Job, ntasks, maxWorkers int) { run(job, ntasks, maxWorkers, false) }
 
-// RunPinned is Run with a fixed assignment: with w participants, task t
-// goes to participant t mod w, and each pool goroutine takes the same
-// participant index on every call when it is free. A job whose task t
-// always touches the same memory (say the rows of a weight matrix that
-// belong to part t mod w) then finds that memory in the cache of the core
-// that touched it last, instead of fetching it from another core. A
-// participant that is not there in time loses its tasks to the others, so
-// RunPinned never waits for one either. At most 64 tasks; more is a
-// programming error and panics.
+// RunPinned is Run with a fixed assignment: with w participants and n
+// tasks, participant p owns the tasks [p*n/w, (p+1)*n/w) and runs them in
+// order, and each pool goroutine takes the same participant index on every
+// call when it is free. A job whose tasks always touch the same memory (say
+// the rows of a weight matrix that belong to part p) then finds that memory
+// in the cache of the core that touched it last, instead of fetching it
+// from another core. A participant that is done with its own tasks takes
+// over the others' unstarted ones from the end of their ranges, so
+// RunPinned never waits for a late participant, and a job cut into several
+// tasks per participant balances itself when one core is slower than the
+// other. At most 64 tasks; more is a programming error and panics.
 func RunPinned(job Job, ntasks, maxWorkers int) {
 	if ntasks > 64 {
 		panic("parallel.RunPinned: more than 64 tasks")

@@ -138,8 +138,8 @@ func (w *whoJob) Do(worker, task int) {
 	w.who[task] = worker
 }
 
-// TestRunPinnedAffinity: with a helper available, task t runs on
-// participant t mod w. A helper can still lose its task to the caller
+// TestRunPinnedAffinity: with a helper available, each participant runs
+// its own block of tasks. A helper can still lose its task to the caller
 // when the OS keeps it off the CPU for a second, so the test asks for a
 // large majority of rounds, not for all.
 func TestRunPinnedAffinity(t *testing.T) {

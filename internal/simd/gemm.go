@@ -2,6 +2,7 @@ package simd
 
 import (
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/gradflow/gradflow/internal/parallel"
@@ -188,13 +189,35 @@ type gemmJob[T Float] struct {
 	nStep    int // columns per task, a multiple of NR
 	scratch  []gemmScratch[T]
 	nworkers int
+
+	// Pinned splits (sub > 0): the rows (pinRows) or the columns are cut
+	// into the shares of Share, each share into sub pieces, and task t is
+	// piece t%sub of share t/sub; parallel.RunPinned gives share p's
+	// pieces to participant p, and lets a participant that is done early
+	// take pieces from the end of another's share.
+	pinRows   bool
+	sub       int
+	shareStep int
+	// With the columns split, every piece needs all of op(A); when it is
+	// one MC block (cacheA), each worker packs it once per call into its
+	// scratch and reuses it for every piece it runs. cacheB is the same
+	// for op(B) with the rows split. gen tells the calls apart.
+	cacheA, cacheB bool
+	gen            uint64
 }
 
 type gemmScratch[T Float] struct {
 	ap, bp []T // packed A block (MC x KC) and B panel (KC x NC), aligned views
 	tile   []T // MR x NR edge tile, aligned view
 	raw    [3][]T
+
+	afull, bfull []T    // all of packed op(A) or op(B), for cacheA/cacheB
+	genA, genB   uint64 // the call afull and bfull were packed for
+	rawFull      [2][]T
 }
+
+// gemmGen numbers the packed GEMM calls (see gemmJob.gen).
+var gemmGen atomic.Uint64
 
 var (
 	jobs32     parallel.FreeList[gemmJob[float32]]
@@ -274,6 +297,7 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	if pinned && 2*m*n*k < minPinnedFlops || !pinned && 2*m*n*k < minParallelFlops {
 		workers = 1
 	}
+	j.sub, j.cacheA, j.cacheB = 0, false, false
 	if pinned && workers > 1 {
 		j.splitPinned(ep.Split, workers)
 	} else {
@@ -283,7 +307,14 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	if len(j.scratch) < j.nworkers {
 		j.scratch = append(j.scratch, make([]gemmScratch[T], j.nworkers-len(j.scratch))...)
 	}
-	if pinned {
+	if pinned && j.sub > 0 {
+		j.gen = gemmGen.Add(1)
+		parts := ceilDiv(j.m, j.shareStep)
+		if !j.pinRows {
+			parts = ceilDiv(j.n, j.shareStep)
+		}
+		parallel.RunPinned(j, parts*j.sub, parts)
+	} else if pinned {
 		parallel.RunPinned(j, j.pm*j.pn, workers)
 	} else {
 		parallel.Run(j, j.pm*j.pn, workers)
@@ -325,37 +356,86 @@ func (j *gemmJob[T]) split(workers int) {
 	j.pn = ceilDiv(j.n, j.nStep)
 }
 
-// splitPinned divides C into the parts Share gives, by rows or columns. A
-// dimension too short for two shares (the 10 outputs of a classifier
-// layer) leaves the split to the other one.
+// pinnedPieces is how many pieces each share of a pinned split is cut
+// into, so that a participant that is done early can take over the end of
+// a slower one's share. On a 2-vCPU VM the core that also takes the
+// interrupts ran its half of a product up to 1.5x slower than the other.
+const pinnedPieces = 4
+
+// splitPinned divides C into the shares Share gives, by rows or columns,
+// and each share into pieces. A dimension too short for two shares (the
+// 10 outputs of a classifier layer) leaves the split to the other one.
 func (j *gemmJob[T]) splitPinned(sp Split, workers int) {
 	mr, nr := j.kern.mr, j.kern.nr
-	j.pm, j.pn = 1, 1
+	j.pm, j.pn, j.sub = 1, 1, 0
 	j.mStep = ceilDiv(j.m, mr) * mr
 	j.nStep = ceilDiv(j.n, nr) * nr
 	_, mhi := Share[T](j.m, workers, 0)
 	_, nhi := Share[T](j.n, workers, 0)
-	if sp == SplitRows && mhi < j.m || sp == SplitCols && nhi == j.n {
-		j.mStep = mhi
-		j.pm = ceilDiv(j.m, mhi)
-		return
+	j.pinRows = sp == SplitRows && mhi < j.m || sp == SplitCols && nhi == j.n
+	dim, unit, step := j.n, nr, nhi
+	if j.pinRows {
+		dim, unit, step = j.m, mr, mhi
 	}
-	j.nStep = nhi
-	j.pn = ceilDiv(j.n, nhi)
+	parts := ceilDiv(dim, step)
+	if parts < 2 {
+		return // one share: a single task
+	}
+	j.shareStep = step
+	j.sub = max(1, min(pinnedPieces, ceilDiv(step, unit), 64/parts))
+	j.cacheA = !j.pinRows && j.m <= j.blk.MC && j.sub > 1
+	j.cacheB = j.pinRows && j.n <= j.blk.NC && j.sub > 1
+}
+
+// rect returns the rectangle of C that task computes.
+func (j *gemmJob[T]) rect(task int) (m0, m1, n0, n1 int) {
+	if j.sub == 0 {
+		m0, n0 = (task/j.pn)*j.mStep, (task%j.pn)*j.nStep
+		return m0, min(m0+j.mStep, j.m), n0, min(n0+j.nStep, j.n)
+	}
+	p, q := task/j.sub, task%j.sub
+	dim, unit := j.n, j.kern.nr
+	if j.pinRows {
+		dim, unit = j.m, j.kern.mr
+	}
+	lo, hi := min(p*j.shareStep, dim), min((p+1)*j.shareStep, dim)
+	piece := roundUp(ceilDiv(hi-lo, j.sub), unit)
+	a, b := min(lo+q*piece, hi), min(lo+(q+1)*piece, hi)
+	if j.pinRows {
+		return a, b, 0, j.n
+	}
+	return 0, j.m, a, b
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // Do computes one rectangle of C with the five BLIS loops.
 func (j *gemmJob[T]) Do(worker, task int) {
-	m0 := (task / j.pn) * j.mStep
-	n0 := (task % j.pn) * j.nStep
-	m1 := min(m0+j.mStep, j.m)
-	n1 := min(n0+j.nStep, j.n)
+	m0, m1, n0, n1 := j.rect(task)
+	if m0 >= m1 || n0 >= n1 {
+		return
+	}
 	s := &j.scratch[worker]
 	mr, nr := j.kern.mr, j.kern.nr
 	kc0, mc0, nc0 := j.blk.KC, j.blk.MC, j.blk.NC
 	s.tile = alignedSlice(&s.raw[2], mr*nr)
+	mcp, ncp := ceilDiv(j.m, mr)*mr, ceilDiv(j.n, nr)*nr
+	if j.cacheA && s.genA != j.gen {
+		s.afull = alignedSlice(&s.rawFull[0], j.k*mcp)
+		for pc := 0; pc < j.k; pc += kc0 {
+			kc := min(kc0, j.k-pc)
+			packA(j.transA, j.a, j.lda, 0, j.m, pc, kc, mr, s.afull[pc*mcp:pc*mcp+kc*mcp])
+		}
+		s.genA = j.gen
+	}
+	if j.cacheB && s.genB != j.gen {
+		s.bfull = alignedSlice(&s.rawFull[1], j.k*ncp)
+		for pc := 0; pc < j.k; pc += kc0 {
+			kc := min(kc0, j.k-pc)
+			packB(j.transB, j.b, j.ldb, pc, kc, 0, j.n, nr, s.bfull[pc*ncp:pc*ncp+kc*ncp])
+		}
+		s.genB = j.gen
+	}
 	beta0 := j.beta
 	if j.ep.Bias != nil {
 		// The bias enters C before the product, C = beta*C + bias, and
@@ -379,11 +459,15 @@ func (j *gemmJob[T]) Do(worker, task int) {
 	}
 	for jc := n0; jc < n1; jc += nc0 {
 		nc := min(nc0, n1-jc)
-		ncp := ceilDiv(nc, nr) * nr
+		ncb := ceilDiv(nc, nr) * nr
 		for pc := 0; pc < j.k; pc += kc0 {
 			kc := min(kc0, j.k-pc)
-			s.bp = alignedSlice(&s.raw[1], kc*ncp)
-			packB(j.transB, j.b, j.ldb, pc, kc, jc, nc, nr, s.bp)
+			if j.cacheB { // the task spans all columns: jc == 0, nc == n
+				s.bp = s.bfull[pc*ncp : pc*ncp+kc*ncp]
+			} else {
+				s.bp = alignedSlice(&s.raw[1], kc*ncb)
+				packB(j.transB, j.b, j.ldb, pc, kc, jc, nc, nr, s.bp)
+			}
 			beta := beta0
 			if pc > 0 {
 				beta = 1
@@ -391,9 +475,12 @@ func (j *gemmJob[T]) Do(worker, task int) {
 			last := pc+kc == j.k
 			for ic := m0; ic < m1; ic += mc0 {
 				mc := min(mc0, m1-ic)
-				mcp := ceilDiv(mc, mr) * mr
-				s.ap = alignedSlice(&s.raw[0], kc*mcp)
-				packA(j.transA, j.a, j.lda, ic, mc, pc, kc, mr, s.ap)
+				if j.cacheA { // the task spans all rows: ic == 0, mc == m
+					s.ap = s.afull[pc*mcp : pc*mcp+kc*mcp]
+				} else {
+					s.ap = alignedSlice(&s.raw[0], kc*ceilDiv(mc, mr)*mr)
+					packA(j.transA, j.a, j.lda, ic, mc, pc, kc, mr, s.ap)
+				}
 				j.macro(s, ic, mc, jc, nc, kc, beta)
 				if last && j.ep.Act == ActReLU {
 					// The mc x nc block is still in L2; one vector
