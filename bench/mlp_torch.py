@@ -86,8 +86,12 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.5, help="seconds per repetition")
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--flush-denormal", action="store_true",
+                    help="torch.set_flush_denormal(True): denormal floats are treated as zero")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.flush_denormal and not torch.set_flush_denormal(True):
+        raise SystemExit("this CPU cannot flush denormals")
     dims = [int(d) for d in a.dims.split(",")]
     dtype = torch.float32 if a.dtype == "float32" else torch.float64
     rates = measure(dims, a.batch, dtype, a.reps, a.min_time, a.lr, a.momentum)
@@ -95,6 +99,7 @@ def main():
         "suite": "mlp", "impl": "pytorch", "dtype": a.dtype, "threads": a.threads,
         "dims": dims, "batch": a.batch, "samples_per_sec": round(statistics.median(rates), 1),
         "reps": [round(r, 1) for r in rates], "torch": torch.__version__, "blas": blas_library(),
+        "flush_denormal": a.flush_denormal,
     }), flush=True)
 
 

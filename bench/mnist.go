@@ -41,6 +41,8 @@ type mnistRecord struct {
 	Rep      int       `json:"rep"`
 	Torch    string    `json:"torch,omitempty"`
 	BLAS     string    `json:"blas,omitempty"`
+	// FlushDenormal: PyTorch ran with torch.set_flush_denormal(True).
+	FlushDenormal bool `json:"flush_denormal,omitempty"`
 }
 
 var mnistDims = []int{784, 512, 512, 10}
@@ -61,6 +63,7 @@ func runMNIST(args []string) error {
 	maxEpochs := fs.Int("epochs", 10, "give up after this many epochs")
 	seed := fs.Uint64("seed", 1, "seed of the initialization and of the shuffling")
 	torchOn := fs.Bool("torch", true, "also run bench/mnist_torch.py when "+pythonPath+" has torch")
+	fs.BoolVar(&torchFTZ, "torch-flush-denormal", true, "run PyTorch with torch.set_flush_denormal(True), its faster configuration here")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the gradflow runs to this file (skips PyTorch)")
 	reps := fs.Int("reps", 3, "repetitions (alternating gradflow and PyTorch); medians are compared")
 	fs.Usage = func() {
@@ -292,6 +295,9 @@ func runTorchMNIST(script, dir string, threads int, target float64, maxEpochs in
 		"--target", strconv.FormatFloat(target, 'g', -1, 64), "--epochs", strconv.Itoa(maxEpochs),
 		"--seed", strconv.FormatUint(seed, 10), "--lr", strconv.FormatFloat(mnistLR, 'g', -1, 64),
 		"--momentum", strconv.FormatFloat(mnistMom, 'g', -1, 64), "--batch", strconv.Itoa(mnistBatch))
+	if torchFTZ {
+		cmd.Args = append(cmd.Args, "--flush-denormal")
+	}
 	cmd.Env = torchEnv(threads)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -61,8 +61,12 @@ def main():
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--flush-denormal", action="store_true",
+                    help="torch.set_flush_denormal(True): denormal floats are treated as zero")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.flush_denormal and not torch.set_flush_denormal(True):
+        raise SystemExit("this CPU cannot flush denormals")
     torch.manual_seed(a.seed)
     xtr, ytr, xte, yte = load(a.data)
     dims = [784, 512, 512, 10]
@@ -99,6 +103,7 @@ def main():
         "suite": "mnist", "impl": "pytorch", "dtype": "float32", "threads": a.threads, "dims": dims,
         "batch": a.batch, "target": a.target, "seconds": round(secs, 2), "epochs": len(accs),
         "accuracy": accs, "reached": reached, "torch": torch.__version__, "blas": blas_library(),
+        "flush_denormal": a.flush_denormal,
     }), flush=True)
 
 
