@@ -19,6 +19,17 @@
 // counts, buffers named as in torch's state_dict) to a serializable State,
 // encoded as JSON or, exactly and with a checksum, by State.MarshalBinary.
 //
+// # Several cores
+//
+// The elementwise work of a step (SGD, Adam(W), Adagrad and RMSprop
+// updates, ZeroGrad, GradNorm, ClipGradNorm) runs in row shares of each
+// parameter over the cores, the same shares (tensor.ShareRows) in which
+// autograd.Linear splits the products that read and write a weight matrix,
+// so that each core updates the rows it computed the gradient of and
+// reads in the next forward pass. Every element is updated by the same
+// arithmetic whichever core runs it, and GradNorm adds fixed blocks in a
+// fixed order, so results are bit-identical for any GOMAXPROCS.
+//
 // # Update rules
 //
 // With g the gradient, eta the learning rate and t the per-parameter step

@@ -35,7 +35,7 @@
 // kernels (axpy over rows of B, or dot products) that read the operands in
 // place.
 //
-// # Determinism
+// # Splitting over cores, and determinism
 //
 // The product is split over GOMAXPROCS workers by rectangles of C whose
 // borders fall on multiples of MR and NR; K is never split. Every element of
@@ -43,6 +43,19 @@
 // whatever the number of workers: results are bit-identical for any
 // GOMAXPROCS (they can differ between tiers, whose microkernels sum in
 // different orders).
+//
+// By default (SplitAuto) products below 2^28 flops stay on one core and
+// larger ones are split where packing costs least. Epilogue.Split asks
+// instead for the rows or the columns of C to be divided into the shares
+// Share returns, with share p on participant p of parallel.RunPinned on
+// every call. A training step that splits every product touching a weight
+// matrix by that matrix's rows, and updates the rows in the same shares,
+// keeps each part of the weights in one core's cache: on a 2-vCPU VM this
+// made a 784-512-512-10 step at two threads 1.4-1.6x faster than at one,
+// where splitting the same products with SplitAuto made it 0.7x. Each share
+// is cut into pieces that a core which is done early takes over, and the
+// operand every piece needs (op(A) for a column split) is packed once per
+// worker and call.
 //
 // # Vector kernels
 //
