@@ -38,7 +38,7 @@ func GradNorm[T tensor.Float](params []*Param[T]) float64 {
 	for i, p := range params {
 		// Shares follow the values: a gradient of another length is
 		// done whole here.
-		if p.Grad != nil && p.Grad.Len() != p.Value.Len() {
+		if outsideShares(p) {
 			w.blocks(i, 0, p.Grad.Len())
 		}
 	}
@@ -131,7 +131,7 @@ func ClipGradNorm[T tensor.Float](params []*Param[T], maxNorm float64) float64 {
 	w.params, w.c = params, c
 	forShares(&w.job, params, w)
 	for _, p := range params {
-		if p.Grad != nil && p.Grad.Len() != p.Value.Len() {
+		if outsideShares(p) {
 			w.scale(p.Grad.Data())
 		}
 	}

@@ -217,7 +217,7 @@ func (o *base[T, H]) ZeroGrad() {
 	for _, p := range o.flat {
 		// Shares follow the values: a gradient of another length (which
 		// Step would refuse) is zeroed whole here.
-		if p.Grad != nil && p.Grad.Len() != p.Value.Len() {
+		if outsideShares(p) {
 			p.Grad.Zero()
 		}
 	}

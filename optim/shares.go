@@ -62,7 +62,7 @@ type shareJob[T tensor.Float] struct {
 
 func (j *shareJob[T]) Do(_, t int) {
 	for i, p := range j.params {
-		if p == nil {
+		if p == nil || p.Value == nil {
 			continue
 		}
 		if lo, hi := pieceRange(p, j.parts, t/pieces, t%pieces); lo < hi {
@@ -71,14 +71,14 @@ func (j *shareJob[T]) Do(_, t int) {
 	}
 }
 
-// forShares calls r.doRange over all elements of params (nil entries are
-// skipped), divided in row shares over the participants when there is
+// forShares calls r.doRange over all elements of params (nil entries and
+// entries with a nil Value are skipped: callers handle those whole), divided in row shares over the participants when there is
 // enough work. Every element is visited once; which share visits it never
 // changes what r computes, since r's work is elementwise.
 func forShares[T tensor.Float](j *shareJob[T], params []*Param[T], r ranger) {
 	n := 0
 	for _, p := range params {
-		if p != nil {
+		if p != nil && p.Value != nil {
 			n += p.Value.Len()
 		}
 	}
@@ -98,4 +98,11 @@ func perType[T tensor.Float, J any](l32, l64 any) *parallel.FreeList[J] {
 		return l32.(*parallel.FreeList[J])
 	}
 	return l64.(*parallel.FreeList[J])
+}
+
+// outsideShares reports whether p's gradient is not covered by its value's
+// shares (no value, or a length that differs), so that the caller handles
+// it whole.
+func outsideShares[T tensor.Float](p *Param[T]) bool {
+	return p.Grad != nil && (p.Value == nil || p.Grad.Len() != p.Value.Len())
 }

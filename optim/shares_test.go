@@ -90,7 +90,8 @@ func TestSharedWorkMatchesSerial(t *testing.T) {
 	defer runtime.GOMAXPROCS(prev)
 	ps := shareParams(2)
 	odd := &Param[float32]{Name: "odd", Value: tensor.New[float32](0), Grad: tensor.FromSlice([]float32{3, 4})}
-	ps = append(ps, odd)
+	novalue := &Param[float32]{Name: "novalue", Grad: tensor.FromSlice([]float32{1, 2, 2})}
+	ps = append(ps, novalue, odd)
 	var s float64
 	for _, p := range ps {
 		if p.Grad != nil {
@@ -120,10 +121,10 @@ func TestSharedWorkMatchesSerial(t *testing.T) {
 			}
 		}
 	}
-	opt, err := NewSGD(ps[:len(ps)-1], SGDConfig{LR: 0.1})
+	opt, err := NewSGD(ps[:len(ps)-2], SGDConfig{LR: 0.1})
 	mustNoErr(t, err)
 	opt.ZeroGrad()
-	for _, p := range ps[:len(ps)-1] {
+	for _, p := range ps[:len(ps)-2] {
 		if p.Grad == nil {
 			continue
 		}
