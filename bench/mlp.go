@@ -252,14 +252,16 @@ func (s *mlpStep[T]) step() T {
 // per step in steady state.
 func measureMLP[T tensor.Float](c mlpCase, reps int, minTime time.Duration) (float64, []float64, float64) {
 	s := newMLPStep[T](c, 1)
-	// Warm up: the tape's arena, GEMM scratch, momentum buffers.
-	for i, t0 := 0, time.Now(); i < 10 || time.Since(t0) < minTime/2; i++ {
+	// Warm up: the tape's arena, momentum buffers, and the GEMM scratch of
+	// every worker (which grows the first time a worker takes over a piece
+	// of a product of a new shape from another).
+	for i, t0 := 0, time.Now(); i < 50 || time.Since(t0) < minTime/2; i++ {
 		s.step()
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	before := ms.Mallocs
-	const allocSteps = 20
+	const allocSteps = 100
 	for i := 0; i < allocSteps; i++ {
 		s.step()
 	}

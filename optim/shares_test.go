@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -133,5 +135,45 @@ func TestSharedWorkMatchesSerial(t *testing.T) {
 				t.Fatalf("%s[%d] = %v after ZeroGrad", p.Name, k, g)
 			}
 		}
+	}
+}
+
+// TestTrainingStepAllocsTwoThreads: testing.AllocsPerRun measures at
+// GOMAXPROCS=1, so this checks the two-core path of a whole training step
+// (pinned product splits, helpers taking over pieces of each other's
+// shares, shared optimizer work) in steady state: no allocation at all.
+func TestTrainingStepAllocsTwoThreads(t *testing.T) {
+	prev := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(prev)
+	rng := rand.New(rand.NewPCG(5, 6))
+	m, err := nn.NewMLP[float32](nn.MLPConfig{Dims: []int{784, 256, 256, 10}, Init: nn.InitTorch}, rng)
+	mustNoErr(t, err)
+	params := m.Params()
+	opt, err := NewSGD(params, SGDConfig{LR: 0.01, Momentum: 0.9})
+	mustNoErr(t, err)
+	x := tensor.RandN(rng, float32(0), 1, 128, 784)
+	labels := make([]int, 128)
+	for i := range labels {
+		labels[i] = rng.IntN(10)
+	}
+	tp := autograd.NewTape[float32]()
+	step := func() {
+		tp.Reset()
+		opt.ZeroGrad()
+		tp.Backward(nn.CrossEntropy(m.Forward(tp, tp.Const(x)), labels))
+		ClipGradNorm(params, 1e6)
+		opt.Step()
+	}
+	for i := 0; i < 20; i++ {
+		step()
+	}
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	for i := 0; i < 50; i++ {
+		step()
+	}
+	runtime.ReadMemStats(&b)
+	if n := b.Mallocs - a.Mallocs; n != 0 {
+		t.Fatalf("%d allocations in 50 steps at GOMAXPROCS=2", n)
 	}
 }

@@ -307,6 +307,9 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	if len(j.scratch) < j.nworkers {
 		j.scratch = append(j.scratch, make([]gemmScratch[T], j.nworkers-len(j.scratch))...)
 	}
+	if workers > 1 {
+		j.sizeScratch()
+	}
 	if pinned && j.sub > 0 {
 		j.gen = gemmGen.Add(1)
 		parts := ceilDiv(j.m, j.shareStep)
@@ -321,6 +324,27 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	}
 	j.a, j.b, j.c, j.ep.Bias = nil, nil, nil, nil // do not keep the caller's memory alive
 	list.Put(j)
+}
+
+// sizeScratch grows every worker's buffers to what any task of this call
+// can need, so that which worker runs which task (helpers take over pieces
+// of each other's shares) never decides whether a call allocates: after
+// the first call with a shape, calls with it allocate nothing.
+func (j *gemmJob[T]) sizeScratch() {
+	mr, nr := j.kern.mr, j.kern.nr
+	kc := min(j.blk.KC, j.k)
+	mcp, ncp := ceilDiv(j.m, mr)*mr, ceilDiv(j.n, nr)*nr
+	for w := range j.scratch[:j.nworkers] {
+		s := &j.scratch[w]
+		alignedSlice(&s.raw[0], kc*min(roundUp(j.blk.MC, mr), mcp))
+		alignedSlice(&s.raw[1], kc*min(roundUp(j.blk.NC, nr), ncp))
+		if j.cacheA {
+			alignedSlice(&s.rawFull[0], j.k*mcp)
+		}
+		if j.cacheB {
+			alignedSlice(&s.rawFull[1], j.k*ncp)
+		}
+	}
 }
 
 // split chooses a pm x pn grid of rectangles of C, one per worker, that
