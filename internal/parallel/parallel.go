@@ -170,6 +170,9 @@ func helper(home int) {
 					break
 				}
 			}
+			if len(queue) == 0 && retire(home) {
+				return
+			}
 		}
 		b, ok := <-queue
 		if !ok {
@@ -177,6 +180,21 @@ func helper(home int) {
 		}
 		b.help(home)
 	}
+}
+
+// retire ends the helper with the highest home when GOMAXPROCS no longer
+// needs it, before it parks: a parked helper is first in line for the next
+// batch (a channel hands a value to a waiting receiver before a spinning
+// one sees it), so surplus parked helpers would make every batch wait for
+// a thread wake-up. Run starts helpers again when GOMAXPROCS grows.
+func retire(home int) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	if home == started && home >= Workers() {
+		started--
+		return true
+	}
+	return false
 }
 
 // Workers returns the number of participants Run would use for many tasks:
@@ -251,11 +269,13 @@ func run(job Job, ntasks, maxWorkers int, pinned bool) {
 	}
 	b.work(0)
 	if b.state.Or(closed)&^closed != 0 {
-		// Helpers are finishing their last tasks. Poll for a while before
-		// blocking: parking here would add a thread wake-up to every
-		// product, for the same reason helpers spin (see spin).
+		// Helpers are finishing their last tasks; the last one out sends
+		// on done. Poll for that send before receiving: parking here would
+		// add a thread wake-up to every product, for the same reason
+		// helpers spin (see spin), and a parked goroutine now and then
+		// costs the runtime an allocation.
 		start := time.Now()
-		for i := 1; b.state.Load() != closed; i++ {
+		for i := 1; len(b.done) == 0; i++ {
 			if i%128 == 0 && time.Since(start) > spin {
 				break
 			}

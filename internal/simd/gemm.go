@@ -332,7 +332,7 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 // the first call with a shape, calls with it allocate nothing.
 func (j *gemmJob[T]) sizeScratch() {
 	mr, nr := j.kern.mr, j.kern.nr
-	kc := min(j.blk.KC, j.k)
+	kc := j.kcBlock()
 	mcp, ncp := ceilDiv(j.m, mr)*mr, ceilDiv(j.n, nr)*nr
 	for w := range j.scratch[:j.nworkers] {
 		s := &j.scratch[w]
@@ -411,6 +411,14 @@ func (j *gemmJob[T]) splitPinned(sp Split, workers int) {
 	j.cacheB = j.pinRows && j.n <= j.blk.NC && j.sub > 1
 }
 
+// kcBlock returns the depth of the K blocks: K divided into the fewest
+// blocks of at most KC, of equal depth. With KC itself, K = 784 would end
+// in a block of 16, which loads and stores every tile of C for 16 steps of
+// arithmetic.
+func (j *gemmJob[T]) kcBlock() int {
+	return ceilDiv(j.k, ceilDiv(j.k, j.blk.KC))
+}
+
 // rect returns the rectangle of C that task computes.
 func (j *gemmJob[T]) rect(task int) (m0, m1, n0, n1 int) {
 	if j.sub == 0 {
@@ -441,7 +449,7 @@ func (j *gemmJob[T]) Do(worker, task int) {
 	}
 	s := &j.scratch[worker]
 	mr, nr := j.kern.mr, j.kern.nr
-	kc0, mc0, nc0 := j.blk.KC, j.blk.MC, j.blk.NC
+	kc0, mc0, nc0 := j.kcBlock(), j.blk.MC, j.blk.NC
 	s.tile = alignedSlice(&s.raw[2], mr*nr)
 	mcp, ncp := ceilDiv(j.m, mr)*mr, ceilDiv(j.n, nr)*nr
 	if j.cacheA && s.genA != j.gen {
