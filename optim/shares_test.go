@@ -141,7 +141,13 @@ func TestSharedWorkMatchesSerial(t *testing.T) {
 // TestTrainingStepAllocsTwoThreads: testing.AllocsPerRun measures at
 // GOMAXPROCS=1, so this checks the two-core path of a whole training step
 // (pinned product splits, helpers taking over pieces of each other's
-// shares, shared optimizer work) in steady state: no allocation at all.
+// shares, shared optimizer work) in steady state. gradflow allocates
+// nothing there; the Go runtime may, rarely: a goroutine that parks takes
+// a parking record (sudog) from a per-P cache and returns it to the cache
+// of the P it wakes on, and allocates one when its cache and the central
+// one are empty. Helpers park when a step's serial stretch outlasts their
+// spin (the purego build's slow kernels), so the test allows a few such
+// allocations in 100 steps: anything done per step would give 100 or more.
 func TestTrainingStepAllocsTwoThreads(t *testing.T) {
 	prev := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(prev)
@@ -178,11 +184,11 @@ func TestTrainingStepAllocsTwoThreads(t *testing.T) {
 	}
 	var a, b runtime.MemStats
 	runtime.ReadMemStats(&a)
-	for i := 0; i < 50; i++ {
+	for i := 0; i < 100; i++ {
 		step()
 	}
 	runtime.ReadMemStats(&b)
-	if n := b.Mallocs - a.Mallocs; n != 0 {
-		t.Fatalf("%d allocations in 50 steps at GOMAXPROCS=2", n)
+	if n := b.Mallocs - a.Mallocs; n > 3 {
+		t.Fatalf("%d allocations in 100 steps at GOMAXPROCS=2", n)
 	}
 }
