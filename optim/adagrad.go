@@ -72,36 +72,23 @@ func NewAdagrad[T tensor.Float](params []*Param[T], cfg AdagradConfig) (*Adagrad
 
 // Step performs one Adagrad update of every parameter that has a gradient.
 func (o *Adagrad[T]) Step() {
-	o.steps++
-	for gi := range o.groups {
-		g := &o.groups[gi]
-		for pi, p := range g.params {
-			if p.Grad == nil {
-				continue
+	o.step(func(h AdagradConfig, s *slot[T], n int) {
+		if s.bufs[0] == nil {
+			sum := o.buf(s, 0, n)
+			for i := range sum {
+				sum[i] = T(h.InitialAccumulatorValue)
 			}
-			checkGrad(o.kind, p)
-			s := &g.slots[pi]
-			if s.bufs[0] == nil {
-				sum := o.buf(s, 0, p.Value.Len())
-				for i := range sum {
-					sum[i] = T(g.hyper.InitialAccumulatorValue)
-				}
-			}
-			s.step++
 		}
-	}
-	forShares(&o.job, o.flat, o)
+	}, o)
 }
 
 // doRange updates the elements [lo, hi) of flat parameter k.
 func (o *Adagrad[T]) doRange(k, lo, hi int) {
-	p := o.flat[k]
-	if p.Grad == nil {
+	p, h, s, x, gr, ok := o.span(k, lo, hi)
+	if !ok {
 		return
 	}
-	g, s := o.slotOf(k)
-	h := g.hyper
-	x, gr, sum := p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi], s.bufs[0][lo:hi]
+	sum := s.bufs[0][lo:hi]
 	clr := h.LR * lrScale(p) / (1 + float64(s.step-1)*h.LRDecay)
 	negCLR, eps, wd := T(-clr), T(h.Eps), T(h.WeightDecay)
 	for i := range x {

@@ -112,36 +112,21 @@ func newAdam[T tensor.Float](params []*Param[T], cfg AdamConfig, decoupled bool)
 // Step performs one Adam (or AdamW) update of every parameter that has a
 // gradient.
 func (o *Adam[T]) Step() {
-	o.steps++
-	for gi := range o.groups {
-		g := &o.groups[gi]
-		for pi, p := range g.params {
-			if p.Grad == nil {
-				continue
-			}
-			checkGrad(o.kind, p)
-			s := &g.slots[pi]
-			s.step++
-			n := p.Value.Len()
-			o.buf(s, adamExpAvg, n)
-			o.buf(s, adamExpAvgSq, n)
-			if g.hyper.AMSGrad {
-				o.buf(s, adamMaxExpAvgSq, n)
-			}
+	o.step(func(h AdamConfig, s *slot[T], n int) {
+		o.buf(s, adamExpAvg, n)
+		o.buf(s, adamExpAvgSq, n)
+		if h.AMSGrad {
+			o.buf(s, adamMaxExpAvgSq, n)
 		}
-	}
-	forShares(&o.job, o.flat, o)
+	}, o)
 }
 
 // doRange updates the elements [lo, hi) of flat parameter k.
 func (o *Adam[T]) doRange(k, lo, hi int) {
-	p := o.flat[k]
-	if p.Grad == nil {
+	p, h, s, x, gr, ok := o.span(k, lo, hi)
+	if !ok {
 		return
 	}
-	g, s := o.slotOf(k)
-	h := g.hyper
-	x, gr := p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi]
 	m := s.bufs[adamExpAvg][lo:hi]
 	v := s.bufs[adamExpAvgSq][lo:hi]
 	var vmax []T

@@ -107,6 +107,40 @@ func grad[T tensor.Float](d, x, wd T, maximize bool) T {
 // slotPos locates a parameter's slot: group g, index i.
 type slotPos struct{ g, i int }
 
+// step runs one Step of an elementwise optimizer. The serial part checks
+// every parameter that has a gradient, advances its step count and calls
+// prep to create its buffers (n is the parameter's length); the update
+// itself then runs in row shares over the cores (forShares), r.doRange
+// on each piece.
+func (o *base[T, H]) step(prep func(h H, s *slot[T], n int), r ranger) {
+	o.steps++
+	for gi := range o.groups {
+		g := &o.groups[gi]
+		for pi, p := range g.params {
+			if p.Grad == nil {
+				continue
+			}
+			checkGrad(o.kind, p)
+			s := &g.slots[pi]
+			s.step++
+			prep(g.hyper, s, p.Value.Len())
+		}
+	}
+	forShares(&o.job, o.flat, r)
+}
+
+// span returns what doRange updates for flat parameter k: the parameter,
+// its group's hyperparameters, its slot and the elements [lo, hi) of its
+// value and gradient. ok is false when the parameter has no gradient.
+func (o *base[T, H]) span(k, lo, hi int) (p *Param[T], h H, s *slot[T], x, g []T, ok bool) {
+	p = o.flat[k]
+	if p.Grad == nil {
+		return p, h, nil, nil, nil, false
+	}
+	grp, s := o.slotOf(k)
+	return p, grp.hyper, s, p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi], true
+}
+
 // slotOf returns the group and slot of flat parameter k.
 func (o *base[T, H]) slotOf(k int) (*group[T, H], *slot[T]) {
 	pos := o.flatPos[k]

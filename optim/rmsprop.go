@@ -82,38 +82,23 @@ func NewRMSprop[T tensor.Float](params []*Param[T], cfg RMSpropConfig) (*RMSprop
 
 // Step performs one RMSprop update of every parameter that has a gradient.
 func (o *RMSprop[T]) Step() {
-	o.steps++
-	for gi := range o.groups {
-		g := &o.groups[gi]
-		for pi, p := range g.params {
-			if p.Grad == nil {
-				continue
-			}
-			checkGrad(o.kind, p)
-			s := &g.slots[pi]
-			s.step++
-			n := p.Value.Len()
-			o.buf(s, rmsSquareAvg, n)
-			if g.hyper.Momentum > 0 {
-				o.buf(s, rmsMomentum, n)
-			}
-			if g.hyper.Centered {
-				o.buf(s, rmsGradAvg, n)
-			}
+	o.step(func(h RMSpropConfig, s *slot[T], n int) {
+		o.buf(s, rmsSquareAvg, n)
+		if h.Momentum > 0 {
+			o.buf(s, rmsMomentum, n)
 		}
-	}
-	forShares(&o.job, o.flat, o)
+		if h.Centered {
+			o.buf(s, rmsGradAvg, n)
+		}
+	}, o)
 }
 
 // doRange updates the elements [lo, hi) of flat parameter k.
 func (o *RMSprop[T]) doRange(k, lo, hi int) {
-	p := o.flat[k]
-	if p.Grad == nil {
+	p, h, s, x, gr, ok := o.span(k, lo, hi)
+	if !ok {
 		return
 	}
-	g, s := o.slotOf(k)
-	h := g.hyper
-	x, gr := p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi]
 	sq := s.bufs[rmsSquareAvg][lo:hi]
 	var mb, ga []T
 	if h.Momentum > 0 {

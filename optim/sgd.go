@@ -79,35 +79,21 @@ func NewSGD[T tensor.Float](params []*Param[T], cfg SGDConfig) (*SGD[T], error) 
 
 // Step performs one SGD update of every parameter that has a gradient.
 func (o *SGD[T]) Step() {
-	o.steps++
-	for gi := range o.groups {
-		g := &o.groups[gi]
-		for pi, p := range g.params {
-			if p.Grad == nil {
-				continue
-			}
-			checkGrad(o.kind, p)
-			s := &g.slots[pi]
-			s.step++
-			s.first = false
-			if g.hyper.Momentum != 0 {
-				s.first = s.bufs[sgdMomentum] == nil
-				o.buf(s, sgdMomentum, p.Value.Len())
-			}
+	o.step(func(h SGDConfig, s *slot[T], n int) {
+		s.first = false
+		if h.Momentum != 0 {
+			s.first = s.bufs[sgdMomentum] == nil
+			o.buf(s, sgdMomentum, n)
 		}
-	}
-	forShares(&o.job, o.flat, o)
+	}, o)
 }
 
 // doRange updates the elements [lo, hi) of flat parameter k.
 func (o *SGD[T]) doRange(k, lo, hi int) {
-	p := o.flat[k]
-	if p.Grad == nil {
+	p, h, s, x, gr, ok := o.span(k, lo, hi)
+	if !ok {
 		return
 	}
-	g, s := o.slotOf(k)
-	h := g.hyper
-	x, gr := p.Value.Data()[lo:hi], p.Grad.Data()[lo:hi]
 	negLR := T(-h.LR * lrScale(p))
 	wd := T(h.WeightDecay)
 	if h.Momentum == 0 {
