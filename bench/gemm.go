@@ -32,19 +32,21 @@ type gemmShape struct {
 	label          string
 	m, n, k        int
 	transA, transB bool
+	split          simd.Split
 }
 
 // mlpShapes are the products of one training step of an MLP with batch 128:
 // forward X W^T, input gradient dY W and weight gradient dY^T X, for the
-// layers 784->512, 512->512 and 512->10.
+// layers 784->512, 512->512 and 512->10, each divided among the cores as
+// autograd.Linear divides it (pinned to the rows of W).
 func mlpShapes() []gemmShape {
 	var s []gemmShape
 	for _, l := range [][2]int{{784, 512}, {512, 512}, {512, 10}} {
 		in, out := l[0], l[1]
 		s = append(s,
-			gemmShape{fmt.Sprintf("fwd 128x%dx%d X*W^T", in, out), 128, out, in, false, true},
-			gemmShape{fmt.Sprintf("dX  128x%dx%d dY*W", in, out), 128, in, out, false, false},
-			gemmShape{fmt.Sprintf("dW  128x%dx%d dY^T*X", in, out), out, in, 128, true, false},
+			gemmShape{fmt.Sprintf("fwd 128x%dx%d X*W^T", in, out), 128, out, in, false, true, simd.SplitCols},
+			gemmShape{fmt.Sprintf("dX  128x%dx%d dY*W", in, out), 128, in, out, false, false, simd.SplitCols},
+			gemmShape{fmt.Sprintf("dW  128x%dx%d dY^T*X", in, out), out, in, 128, true, false, simd.SplitRows},
 		)
 	}
 	return s
@@ -181,7 +183,7 @@ func measureGemm(dtype string, sh gemmShape, useGonum bool, minTime time.Duratio
 		run = func() { impl.Dgemm(tA, tB, m, n, k, 1, a64, lda, b64, ldb, 0, c64, n) }
 	case dtype == "float64":
 		run = func() {
-			simd.Gemm(sh.transA, sh.transB, m, n, k, 1, a64, lda, b64, ldb, 0, c64, n, simd.Epilogue[float64]{})
+			simd.Gemm(sh.transA, sh.transB, m, n, k, 1, a64, lda, b64, ldb, 0, c64, n, simd.Epilogue[float64]{Split: sh.split})
 		}
 	default:
 		a32, b32, c32 := to32(a64), to32(b64), make([]float32, m*n)
@@ -190,7 +192,7 @@ func measureGemm(dtype string, sh gemmShape, useGonum bool, minTime time.Duratio
 			run = func() { impl.Sgemm(tA, tB, m, n, k, 1, a32, lda, b32, ldb, 0, c32, n) }
 		} else {
 			run = func() {
-				simd.Gemm(sh.transA, sh.transB, m, n, k, 1, a32, lda, b32, ldb, 0, c32, n, simd.Epilogue[float32]{})
+				simd.Gemm(sh.transA, sh.transB, m, n, k, 1, a32, lda, b32, ldb, 0, c32, n, simd.Epilogue[float32]{Split: sh.split})
 			}
 		}
 	}
