@@ -106,6 +106,7 @@ type rowCopy[T tensor.Float] struct {
 // minRowCopy is the element count below which one core copies the batch.
 const minRowCopy = 1 << 15
 
+// Do copies part p of the rows.
 func (c *rowCopy[T]) Do(_, p int) {
 	lo, hi := p*len(c.rows)/c.parts, (p+1)*len(c.rows)/c.parts
 	d := c.d

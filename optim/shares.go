@@ -60,6 +60,8 @@ type shareJob[T tensor.Float] struct {
 	r      ranger
 }
 
+// Do runs the ranger over piece t%pieces of share t/pieces of every
+// parameter.
 func (j *shareJob[T]) Do(_, t int) {
 	for i, p := range j.params {
 		if p == nil || p.Value == nil {
