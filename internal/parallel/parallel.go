@@ -15,6 +15,7 @@
 package parallel
 
 import (
+	"fmt"
 	"math/bits"
 	"os"
 	"runtime"
@@ -153,9 +154,12 @@ var spin = time.Millisecond
 
 func init() {
 	if v, ok := os.LookupEnv("GRADFLOW_SPIN"); ok {
-		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-			spin = d
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			fmt.Fprintf(os.Stderr, "gradflow: GRADFLOW_SPIN=%q is not a duration >= 0 (such as 200us or 0); keeping %v\n", v, spin)
+			return
 		}
+		spin = d
 	}
 }
 
