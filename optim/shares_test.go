@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/gradflow/gradflow/autograd"
@@ -142,12 +143,19 @@ func TestSharedWorkMatchesSerial(t *testing.T) {
 // GOMAXPROCS=1, so this checks the two-core path of a whole training step
 // (pinned product splits, helpers taking over pieces of each other's
 // shares, shared optimizer work) in steady state. gradflow allocates
-// nothing there; the Go runtime may, rarely: a goroutine that parks takes
-// a parking record (sudog) from a per-P cache and returns it to the cache
-// of the P it wakes on, and allocates one when its cache and the central
-// one are empty. Helpers park when a step's serial stretch outlasts their
-// spin (the purego build's slow kernels), so the test allows a few such
-// allocations in 100 steps: anything done per step would give 100 or more.
+// nothing there; the Go runtime may: a goroutine that parks (a helper whose
+// spin ran out, a contended mutex) takes a parking record (sudog) from its
+// P's cache and, after waking, returns it to the cache of the P it then
+// runs on. When parks happen on one P and wake-ups on the other, the first
+// cache drains and the runtime allocates a record, until the second cache
+// fills (128 records) and spills half into the shared one; a garbage
+// collection empties all caches and starts over. Such allocations are
+// bounded per collection, and they come in bursts when another process
+// competes for the cores (CI runs test binaries side by side; one
+// 100-step window saw 5). So collection stays off during the measurement,
+// and the test passes when one of up to 10 windows of 100 steps has at most
+// 3 allocations: work allocating once per step, or once in 10 steps, fails
+// every window.
 func TestTrainingStepAllocsTwoThreads(t *testing.T) {
 	prev := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(prev)
@@ -182,13 +190,23 @@ func TestTrainingStepAllocsTwoThreads(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		step()
 	}
-	var a, b runtime.MemStats
-	runtime.ReadMemStats(&a)
-	for i := 0; i < 100; i++ {
-		step()
+	prevGC := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(prevGC)
+	var counts []uint64
+	for w := 0; w < 10; w++ {
+		var a, b runtime.MemStats
+		runtime.ReadMemStats(&a)
+		for i := 0; i < 100; i++ {
+			step()
+		}
+		runtime.ReadMemStats(&b)
+		counts = append(counts, b.Mallocs-a.Mallocs)
+		if counts[w] <= 3 {
+			if w > 0 {
+				t.Logf("allocations per 100-step window at GOMAXPROCS=2: %v", counts)
+			}
+			return
+		}
 	}
-	runtime.ReadMemStats(&b)
-	if n := b.Mallocs - a.Mallocs; n > 3 {
-		t.Fatalf("%d allocations in 100 steps at GOMAXPROCS=2", n)
-	}
+	t.Fatalf("allocations per 100-step window at GOMAXPROCS=2: %v (no window with at most 3)", counts)
 }
