@@ -432,6 +432,9 @@ func (tr *Trainer[T]) Evaluate(ds *data.Dataset[T]) (loss, acc float64, err erro
 
 // Evaluate computes the mean loss and accuracy of model on ds in batches
 // of batch rows, with gradients off. tape may be nil (a new one is made).
+// Each call builds its own batch buffer (batch rows of ds); to evaluate the
+// same dataset repeatedly without allocating, use Trainer.Evaluate, which
+// keeps one loader per dataset.
 func Evaluate[T tensor.Float](model nn.Module[T], loss Loss[T], ds *data.Dataset[T], batch int, tape *autograd.Tape[T]) (float64, float64, error) {
 	if tape == nil {
 		tape = autograd.NewTape[T]()

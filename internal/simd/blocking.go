@@ -1,8 +1,10 @@
 package simd
 
 import (
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/klauspost/cpuid/v2"
 )
@@ -47,9 +49,17 @@ func initBlocking() {
 	override.NC = envInt("GRADFLOW_NC")
 }
 
+// envInt reads a positive integer setting; unset gives 0 (derive the
+// value), and anything else is reported on stderr and ignored, so that a
+// typo does not silently run with defaults the user meant to change.
 func envInt(name string) int {
-	v, err := strconv.Atoi(os.Getenv(name))
+	s, ok := os.LookupEnv(name)
+	if !ok || strings.TrimSpace(s) == "" {
+		return 0
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || v <= 0 {
+		fmt.Fprintf(os.Stderr, "gradflow: %s=%q is not a positive integer; ignoring it\n", name, s)
 		return 0
 	}
 	return v
