@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -42,6 +43,8 @@ type mlpRecord struct {
 	BLAS  string `json:"blas,omitempty"`
 	// FlushDenormal: PyTorch ran with torch.set_flush_denormal(True).
 	FlushDenormal bool `json:"flush_denormal,omitempty"`
+	// Alloc is the memory allocator PyTorch ran with (see -torch-alloc).
+	Alloc string `json:"alloc,omitempty"`
 }
 
 // mlpCase is one model shape and batch size of the suite.
@@ -68,7 +71,7 @@ func runMLP(args []string) error {
 	reps := fs.Int("reps", 5, "repetitions per measurement; the median is reported")
 	minTime := fs.Duration("mintime", 400*time.Millisecond, "minimum time per repetition")
 	torchOn := fs.Bool("torch", true, "also run bench/mlp_torch.py when "+pythonPath+" has torch (not with -cpuprofile)")
-	fs.BoolVar(&torchFTZ, "torch-flush-denormal", true, "run PyTorch with torch.set_flush_denormal(True), its faster configuration here")
+	torchFlags(fs)
 	only := fs.String("cases", "", "restrict to these shapes, e.g. 64-128-10 (default: all)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the gradflow measurements to this file")
 	fs.Usage = func() {
@@ -134,6 +137,9 @@ flags:`)
 
 	em := newEmitter(*js)
 	header(*js)
+	if torchScript != "" && !*js {
+		fmt.Printf("# PyTorch: allocator %s, flush denormals %v (-torch-alloc, -torch-flush-denormal)\n", torchAlloc, torchFTZ)
+	}
 	if !*js {
 		fmt.Printf("%-16s %5s %-7s %3s %12s %12s %7s %9s %8s\n",
 			"dims", "batch", "dtype", "thr", "gradflow", "pytorch", "ratio", "vs best", "allocs")
@@ -304,8 +310,12 @@ func findTorch(script string) (string, error) {
 	if _, err := os.Stat(pythonPath); err != nil {
 		return "", fmt.Errorf("%s not found", pythonPath)
 	}
+	env, err := torchEnv(1)
+	if err != nil {
+		return "", err
+	}
 	cmd := exec.Command(pythonPath, "-c", "import torch")
-	cmd.Env = torchEnv(1)
+	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%s cannot import torch (apt-get install -y python3-torch): %s", pythonPath, lastLine(out))
 	}
@@ -318,30 +328,91 @@ func findTorch(script string) (string, error) {
 	return "", fmt.Errorf("bench/%s not found (run from the repository root)", script)
 }
 
+// torchFTZ makes the PyTorch scripts flush denormals to zero (the
+// -torch-flush-denormal flag of bench mlp and bench mnist). Off by default:
+// with the allocator configured (see torchAlloc) it changes nothing
+// measurable (40.7k against 41.3k samples/s for 784-512-512-10 on one core),
+// and with glibc's default allocator PyTorch ran at about 22k with it
+// against 17-45k without.
+var torchFTZ = false
+
+// torchAlloc selects the memory allocator of the PyTorch runs (the
+// -torch-alloc flag):
+//
+//   - "glibc" (default): glibc malloc with MALLOC_MMAP_THRESHOLD_=32 MiB and
+//     MALLOC_TRIM_THRESHOLD_=64 MiB. PyTorch's CPU allocator takes every
+//     tensor from malloc and gives it back after use; a 128x512 float32
+//     activation is 256 KiB, above glibc's initial 128 KiB threshold for
+//     serving a block with its own mmap, so with plain glibc each step maps
+//     fresh pages and faults them in. glibc raises that threshold by itself
+//     once a larger mmapped block is freed, which a data-loading script
+//     usually does early on and a benchmark on a fixed random batch may not:
+//     the same step then runs at 17k or 45k samples/s from one process to
+//     the next. Fixing the thresholds gives the fast case every time
+//     (39-43k), the ~40k the issue quotes.
+//   - "plain": glibc untouched, what a script that does no large
+//     allocations first meets.
+//   - "tcmalloc" or "jemalloc": the allocator preloaded with LD_PRELOAD, the
+//     tuning PyTorch's CPU performance guides recommend (Debian packages
+//     libtcmalloc-minimal4 and libjemalloc2); tcmalloc measured 44.6k.
+var torchAlloc = "glibc"
+
+// allocLibs are the libraries -torch-alloc preloads.
+var allocLibs = map[string]string{
+	"tcmalloc": "libtcmalloc_minimal.so.4",
+	"jemalloc": "libjemalloc.so.2",
+}
+
+// torchFlags registers the flags that configure the PyTorch side.
+func torchFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&torchFTZ, "torch-flush-denormal", torchFTZ, "run PyTorch with torch.set_flush_denormal(True)")
+	fs.StringVar(&torchAlloc, "torch-alloc", torchAlloc, "PyTorch's allocator: glibc (large-block thresholds raised), plain, tcmalloc or jemalloc")
+}
+
 // torchEnv is the environment of a PyTorch run with the given thread
 // count: OPENBLAS_NUM_THREADS set, and OPENBLAS_CORETYPE and
 // OPENBLAS_L2_SIZE removed so that OpenBLAS picks its kernel and blocking
-// from the CPU (a forced older core type is several times slower).
-// torchFTZ makes the PyTorch scripts flush denormals to zero (the
-// -torch-flush-denormal flag of bench mlp and bench mnist). On the fixed
-// random batch of bench mlp, PyTorch 1.13 with OpenBLAS meets denormal
-// floats and runs 1.5-1.8x slower without it (17-21k against 30-35k
-// samples/s for 784-512-512-10 on one core), so its best configuration
-// flushes them; gradflow's kernels have no such slow path to avoid.
-var torchFTZ = true
-
-func torchEnv(threads int) []string {
+// from the CPU (a forced older core type is several times slower); and the
+// allocator of torchAlloc.
+func torchEnv(threads int) ([]string, error) {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS":
+		case "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+			"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "LD_PRELOAD":
 			continue
 		}
 		env = append(env, kv)
 	}
 	t := strconv.Itoa(threads)
-	return append(env, "OPENBLAS_NUM_THREADS="+t, "OMP_NUM_THREADS="+t)
+	env = append(env, "OPENBLAS_NUM_THREADS="+t, "OMP_NUM_THREADS="+t)
+	switch torchAlloc {
+	case "plain":
+	case "glibc":
+		env = append(env, "MALLOC_MMAP_THRESHOLD_=33554432", "MALLOC_TRIM_THRESHOLD_=67108864")
+	case "tcmalloc", "jemalloc":
+		lib, err := findLib(allocLibs[torchAlloc])
+		if err != nil {
+			return nil, fmt.Errorf("-torch-alloc %s: %v (apt-get install -y libtcmalloc-minimal4 libjemalloc2)", torchAlloc, err)
+		}
+		env = append(env, "LD_PRELOAD="+lib)
+	default:
+		return nil, fmt.Errorf("-torch-alloc %q: want glibc, plain, tcmalloc or jemalloc", torchAlloc)
+	}
+	return env, nil
+}
+
+// findLib returns the path of a shared library in the usual Debian
+// directories.
+func findLib(name string) (string, error) {
+	for _, dir := range []string{"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found", name)
 }
 
 func runTorchMLP(script string, c mlpCase, dtype string, threads, reps int, minTime time.Duration) (mlpRecord, error) {
@@ -355,14 +426,20 @@ func runTorchMLP(script string, c mlpCase, dtype string, threads, reps int, minT
 	if torchFTZ {
 		cmd.Args = append(cmd.Args, "--flush-denormal")
 	}
-	cmd.Env = torchEnv(threads)
+	env, err := torchEnv(threads)
+	if err != nil {
+		return mlpRecord{}, err
+	}
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return mlpRecord{}, fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
 	}
-	return parseTorchLine(out)
+	r, err := parseTorchLine(out)
+	r.Alloc = torchAlloc
+	return r, err
 }
 
 // parseTorchLine decodes the last JSON line a PyTorch script printed.

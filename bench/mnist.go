@@ -43,6 +43,8 @@ type mnistRecord struct {
 	BLAS     string    `json:"blas,omitempty"`
 	// FlushDenormal: PyTorch ran with torch.set_flush_denormal(True).
 	FlushDenormal bool `json:"flush_denormal,omitempty"`
+	// Alloc is the memory allocator PyTorch ran with (see -torch-alloc).
+	Alloc string `json:"alloc,omitempty"`
 }
 
 var mnistDims = []int{784, 512, 512, 10}
@@ -63,7 +65,7 @@ func runMNIST(args []string) error {
 	maxEpochs := fs.Int("epochs", 10, "give up after this many epochs")
 	seed := fs.Uint64("seed", 1, "seed of the initialization and of the shuffling")
 	torchOn := fs.Bool("torch", true, "also run bench/mnist_torch.py when "+pythonPath+" has torch")
-	fs.BoolVar(&torchFTZ, "torch-flush-denormal", true, "run PyTorch with torch.set_flush_denormal(True), its faster configuration here")
+	torchFlags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the gradflow runs to this file (skips PyTorch)")
 	reps := fs.Int("reps", 3, "repetitions (alternating gradflow and PyTorch); medians are compared")
 	fs.Usage = func() {
@@ -138,6 +140,8 @@ flags:`)
 	if *torchOn && len(tthreads) > 0 {
 		if script, err = findTorch("mnist_torch.py"); err != nil {
 			fmt.Fprintln(os.Stderr, "bench mnist: skipping PyTorch:", err)
+		} else if !*js {
+			fmt.Printf("# PyTorch: allocator %s, flush denormals %v (-torch-alloc, -torch-flush-denormal)\n", torchAlloc, torchFTZ)
 		}
 	}
 	if *cpuProfile != "" {
@@ -298,7 +302,11 @@ func runTorchMNIST(script, dir string, threads int, target float64, maxEpochs in
 	if torchFTZ {
 		cmd.Args = append(cmd.Args, "--flush-denormal")
 	}
-	cmd.Env = torchEnv(threads)
+	env, err := torchEnv(threads)
+	if err != nil {
+		return mnistRecord{}, err
+	}
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -309,5 +317,6 @@ func runTorchMNIST(script, dir string, threads int, target float64, maxEpochs in
 	if err := decodeLastJSON(out, &r); err != nil {
 		return mnistRecord{}, err
 	}
+	r.Alloc = torchAlloc
 	return r, nil
 }

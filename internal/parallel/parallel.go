@@ -1,17 +1,3 @@
-// Package parallel runs independent tasks on a pool of long-lived worker
-// goroutines without allocating per call.
-//
-// Determinism is the caller's contract: tasks must write disjoint outputs
-// and compute each output the same way whichever worker runs it. Then the
-// result does not depend on GOMAXPROCS or scheduling. Run only decides who
-// does which task, never how a task computes.
-//
-// Run hands tasks to whoever is free; RunPinned gives each participant the
-// same block of tasks on every call, so that memory a task touches stays in
-// one core's cache from call to call (see the package doc of simd for the
-// training step built on it). Idle helpers spin for a millisecond before
-// they block, since waking a blocked thread on a VM takes as long as a
-// whole product of a training step; GRADFLOW_SPIN sets that time.
 package parallel
 
 import (

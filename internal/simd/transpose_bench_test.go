@@ -21,16 +21,26 @@ var transposeBenchShapes = []struct {
 // BenchmarkTranspose measures each tier's transposes on the packing shapes.
 // b.SetBytes counts the bytes moved once (rows*cols elements), so MB/s is
 // comparable across tiers; run it with -count and compare tiers within one
-// run, since the machine is shared.
+// run, since the machine is shared. For the SIMD tiers it also reports
+// x-generic, the speed relative to the generic kernel measured back to back
+// and alternating (see transposeRatio), which the machine's load affects
+// far less than MB/s.
 func BenchmarkTranspose(b *testing.B) {
+	gen := newTable(TierGeneric)
 	for _, s := range transposeBenchShapes {
 		for _, name := range Tiers() {
 			tbl := newTable(name)
 			b.Run(fmt.Sprintf("f32/%dx%d/%s", s.rows, s.cols, name), func(b *testing.B) {
 				benchTranspose(b, tbl.t32, s.rows, s.cols, s.ld, s.lds)
+				if name != TierGeneric {
+					b.ReportMetric(transposeRatio(gen.t32, tbl.t32, s.rows, s.cols, s.ld, s.lds), "x-generic")
+				}
 			})
 			b.Run(fmt.Sprintf("f64/%dx%d/%s", s.rows, s.cols, name), func(b *testing.B) {
 				benchTranspose(b, tbl.t64, s.rows, s.cols, s.ld, s.lds)
+				if name != TierGeneric {
+					b.ReportMetric(transposeRatio(gen.t64, tbl.t64, s.rows, s.cols, s.ld, s.lds), "x-generic")
+				}
 			})
 		}
 	}
@@ -46,29 +56,6 @@ func benchTranspose[T Float](b *testing.B, kernel func([]T, int, []T, int, int, 
 	b.ReportAllocs()
 	for b.Loop() {
 		kernel(dst, ld, src, lds, rows, cols)
-	}
-}
-
-// TestTransposeSpeedup reports, for each SIMD tier, its speed relative to
-// transposeGeneric on the benchmark shapes. The ratio of two measurements
-// taken back to back, alternating, is robust to the shared machine's load;
-// absolute times are not. It is informational (it never fails) and runs
-// only with -v and without -short.
-func TestTransposeSpeedup(t *testing.T) {
-	if testing.Short() || !testing.Verbose() {
-		t.Skip("informational; run with -v and without -short")
-	}
-	gen := newTable(TierGeneric)
-	for _, name := range Tiers() {
-		if name == TierGeneric {
-			continue
-		}
-		tbl := newTable(name)
-		for _, s := range transposeBenchShapes {
-			r32 := transposeRatio(gen.t32, tbl.t32, s.rows, s.cols, s.ld, s.lds)
-			r64 := transposeRatio(gen.t64, tbl.t64, s.rows, s.cols, s.ld, s.lds)
-			t.Logf("%-7s %2dx%d ld=%d lds=%d: f32 %.2fx, f64 %.2fx faster than generic", name, s.rows, s.cols, s.ld, s.lds, r32, r64)
-		}
 	}
 }
 
