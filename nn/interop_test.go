@@ -104,3 +104,139 @@ func TestTorchLoadsGradflowFile(t *testing.T) {
 		}
 	})
 }
+
+// torchPlainIO is testdata/torch/torch_plain_mlp_io.json, written by
+// interop.py save-plain next to the state dict it describes.
+type torchPlainIO struct {
+	Dims        []int        `json:"dims"`
+	Activations []Activation `json:"activations"`
+	X           jsonTensor   `json:"x"`
+	Y           jsonTensor   `json:"y"`   // float64 forward of the float32 weights
+	Y32         jsonTensor   `json:"y32"` // torch's float32 forward
+}
+
+func readPlainIO(t *testing.T) torchPlainIO {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(torchDir, "torch_plain_mlp_io.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var io torchPlainIO
+	if err := json.Unmarshal(raw, &io); err != nil {
+		t.Fatal(err)
+	}
+	return io
+}
+
+// TestLoadTorchPlainStateDict loads the committed state dict of a real
+// torch.nn.Sequential(Linear, ReLU, Linear, GELU, Linear) in float32,
+// stored without metadata as safetensors.torch.save_file stores it, and
+// compares the forward pass with torch's: in float64 (the float32 weights
+// widen exactly, so only summation order differs: torchTol) and in float32.
+// Only the committed fixture is needed, not torch.
+func TestLoadTorchPlainStateDict(t *testing.T) {
+	io := readPlainIO(t)
+	path := filepath.Join(torchDir, "torch_plain_mlp.safetensors")
+	opt := TorchOptions{Activations: io.Activations}
+	m, err := LoadTorchFile[float64](path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameShape(m.Config.Dims, io.Dims) {
+		t.Errorf("dims %v, want %v", m.Config.Dims, io.Dims)
+	}
+	tp := autograd.NewTape[float64]()
+	assertClose(t, "output", m.Forward(tp, tp.Const(io.X.tensor())).Value(), io.Y)
+
+	// The activations are part of the function: told ReLU everywhere, the
+	// loader builds another model (so the check above can fail).
+	wrong, err := LoadTorchFile[float64](path, TorchOptions{Activation: ReLU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tensor.AllClose(wrong.Forward(tp, tp.Const(io.X.tensor())).Value(), io.Y.tensor(), torchTol, torchTol) {
+		t.Error("ReLU in place of GELU gives torch's outputs: the fixture does not exercise the activations")
+	}
+
+	m32, err := LoadTorchFile[float32](path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp32 := autograd.NewTape[float32]()
+	got := m32.Forward(tp32, tp32.Const(tensor.Convert[float32](io.X.tensor()))).Value()
+	// float32: the two libraries round their sums differently; 1e-5
+	// relative is a few float32 ulps times the sum length.
+	if !tensor.AllClose(tensor.Convert[float64](got), io.Y32.tensor(), 1e-5, 1e-6) {
+		t.Errorf("float32 outputs %v, torch %v", got, io.Y32.Data)
+	}
+}
+
+// TestTorchLoadsLoadTorchModel is the way back: a model read by LoadTorch,
+// changed in gradflow (as training would) and saved, loads into the
+// PyTorch module built in code with load_state_dict(strict=True), the
+// gradflow metadata ignored as safetensors.torch.load_file ignores it, and
+// computes what gradflow computes. Skipped when python3-torch is not
+// installed.
+func TestTorchLoadsLoadTorchModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts python3 with torch twice")
+	}
+	if !haveTorch() {
+		t.Skip("python3-torch not installed (apt-get install python3-torch); interop.py load-plain needs it")
+	}
+	io := readPlainIO(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "x.json")
+	b, _ := json.Marshal(io.X)
+	if err := os.WriteFile(in, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, model string) jsonTensor {
+		out := model + ".json"
+		cmd := exec.Command(torchPython, filepath.Join(torchDir, "interop.py"), "load-plain", model, in, out)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("interop.py load-plain: %v\n%s", err, msg)
+		}
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var y jsonTensor
+		if err := json.Unmarshal(raw, &y); err != nil {
+			t.Fatal(err)
+		}
+		return y
+	}
+	opt := TorchOptions{Activations: io.Activations}
+	t.Run("f64", func(t *testing.T) {
+		m, err := LoadTorchFile[float64](filepath.Join(torchDir, "torch_plain_mlp.safetensors"), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range m.Params() {
+			tensor.ScaleInto(p.Value, p.Value, 0.75)
+		}
+		path := filepath.Join(dir, "f64.safetensors")
+		if err := m.SaveFile(path); err != nil {
+			t.Fatal(err)
+		}
+		tp := autograd.NewTape[float64]()
+		assertClose(t, "output", m.Forward(tp, tp.Const(io.X.tensor())).Value(), run(t, path))
+	})
+	t.Run("f32", func(t *testing.T) {
+		m, err := LoadTorchFile[float32](filepath.Join(torchDir, "torch_plain_mlp.safetensors"), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "f32.safetensors")
+		if err := m.SaveFile(path); err != nil {
+			t.Fatal(err)
+		}
+		tp := autograd.NewTape[float32]()
+		got := m.Forward(tp, tp.Const(tensor.Convert[float32](io.X.tensor()))).Value()
+		// float32: see TestLoadTorchPlainStateDict.
+		if y := run(t, path); !tensor.AllClose(tensor.Convert[float64](got), y.tensor(), 1e-5, 1e-6) {
+			t.Errorf("outputs %v, torch %v", got, y.Data)
+		}
+	})
+}

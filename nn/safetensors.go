@@ -242,6 +242,12 @@ func (m *MLP[T]) SaveFile(path string) error {
 // keys and metadata) from r. Tensors stored as F32 or F64 are converted to
 // T. The error names what is wrong: a missing or malformed metadata field,
 // a missing, unexpected or misshapen tensor, truncated data.
+//
+// A file without gradflow's metadata, such as a PyTorch state dict saved
+// with safetensors.torch.save_file, is an error that points to LoadTorch:
+// such a file does not record its activations, and Load does not guess
+// them, because a wrong guess would load without error and compute
+// another function.
 func Load[T Float](r io.Reader) (*MLP[T], error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -269,14 +275,15 @@ func LoadFile[T Float](path string) (*MLP[T], error) {
 	return m, nil
 }
 
-// FromSafetensors rebuilds an MLP from parsed safetensors content.
+// FromSafetensors rebuilds an MLP from parsed safetensors content with
+// gradflow's metadata (see Load; FromTorch reads a plain state dict).
 func FromSafetensors[T Float](s *Safetensors) (*MLP[T], error) {
 	md := s.Metadata
 	if md == nil {
-		return nil, fmt.Errorf("nn.Load: no __metadata__: the file does not describe an MLP architecture")
+		return nil, fmt.Errorf("nn.Load: no __metadata__: the file does not describe an MLP architecture (%s)", useLoadTorch)
 	}
 	if f := md["format"]; f != MLPFormat {
-		return nil, fmt.Errorf("nn.Load: metadata format %q, want %q", f, MLPFormat)
+		return nil, fmt.Errorf("nn.Load: metadata format %q, want %q (%s)", f, MLPFormat, useLoadTorch)
 	}
 	var c MLPConfig
 	if err := json.Unmarshal([]byte(md["dims"]), &c.Dims); err != nil {
@@ -355,6 +362,10 @@ func FromSafetensors[T Float](s *Safetensors) (*MLP[T], error) {
 	}
 	return m, nil
 }
+
+// useLoadTorch is the hint Load gives for files without gradflow's
+// metadata, which are most often state dicts saved by PyTorch.
+const useLoadTorch = "a PyTorch state dict saved without gradflow's metadata loads with nn.LoadTorch, which takes the activations the file does not record"
 
 func (m *MLP[T]) hasParam(name string) bool {
 	for _, p := range m.params {

@@ -139,6 +139,9 @@ func FuzzLoad(f *testing.F) {
 	f.Add(good[:12])
 	f.Add([]byte{})
 	f.Add(append(binary.LittleEndian.AppendUint64(nil, 2), "{}"...))
+	// A PyTorch state dict without gradflow's metadata: Load refuses it
+	// (LoadTorch reads it; FuzzLoadTorch fuzzes that path).
+	f.Add(handSafetensors(nil, refLayer{dyadic(3, 2, 0), []float64{1, 0, -1}}.tensors(0, "F32")...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Load[float32](bytes.NewReader(b))
 		if err != nil {

@@ -16,6 +16,22 @@ length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
         Writes DIR/torch_mlp.safetensors from a seeded torch MLP 4-6-5-3
         (tanh, float64) with gradflow's metadata, and DIR/torch_mlp_io.json
         with an input batch and torch's output for it.
+    interop.py save-plain DIR
+        Writes DIR/torch_plain_mlp.safetensors: the state dict of the seeded
+        float32 module plain_model() exactly as
+        safetensors.torch.save_file(model.state_dict(), path) stores it (no
+        __metadata__), and DIR/torch_plain_mlp_io.json with an input batch,
+        the module's float64 output for it (the same weights, .double()), its
+        float32 output, and the dims and activations gradflow must be told.
+    interop.py load-plain MODEL.safetensors INPUT.json OUTPUT.json
+        What a PyTorch user does with a gradflow file: builds plain_model()
+        from code (never reading the metadata, as
+        safetensors.torch.load_file ignores it), load_state_dict()s the
+        tensors (strict), runs the input and writes the output.
+
+Regenerate the committed fixtures with Debian's torch:
+    /usr/bin/python3 testdata/torch/interop.py save testdata/torch
+    /usr/bin/python3 testdata/torch/interop.py save-plain testdata/torch
 """
 import json
 import os
@@ -50,7 +66,10 @@ def read_safetensors(path):
 
 
 def write_safetensors(path, tensors, meta):
-    header, blobs, off = {"__metadata__": meta}, [], 0
+    """Writes tensors; meta None writes no __metadata__, as save_file(..., metadata=None)."""
+    header, blobs, off = {}, [], 0
+    if meta is not None:
+        header["__metadata__"] = meta
     for name, t in tensors.items():
         t = t.detach().contiguous()
         dt = {torch.float32: "F32", torch.float64: "F64"}[t.dtype]
@@ -122,10 +141,58 @@ def cmd_save(out_dir):
         f.write("\n")
 
 
+# The module of the plain-state-dict fixture: widths 4-8-6-3 with a
+# different activation after each hidden layer, so that a loader applying
+# one activation everywhere, or the two in the wrong order, fails the test.
+PLAIN_DIMS = [4, 8, 6, 3]
+PLAIN_ACTS = ["relu", "gelu"]
+
+
+def plain_model():
+    return torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 6), torch.nn.GELU(), torch.nn.Linear(6, 3)
+    )
+
+
+def cmd_save_plain(out_dir):
+    torch.manual_seed(7)
+    model = plain_model()  # float32, torch's default init: what users save
+    write_safetensors(os.path.join(out_dir, "torch_plain_mlp.safetensors"), model.state_dict(), None)
+    x = torch.randn(5, PLAIN_DIMS[0], dtype=torch.float64)
+    with torch.no_grad():
+        y32 = model(x.float())
+        y = model.double()(x)
+    doc = {"torch_version": torch.__version__, "dims": PLAIN_DIMS, "activations": PLAIN_ACTS,
+           "x": {"shape": list(x.shape), "data": x.reshape(-1).tolist()},
+           "y": {"shape": list(y.shape), "data": y.reshape(-1).tolist()},
+           "y32": {"shape": list(y32.shape), "data": [float(v) for v in y32.reshape(-1).tolist()]}}
+    with open(os.path.join(out_dir, "torch_plain_mlp_io.json"), "w") as f:
+        json.dump(doc, f)
+        f.write("\n")
+
+
+def cmd_load_plain(model_path, in_path, out_path):
+    tensors, _ = read_safetensors(model_path)
+    dtype = next(iter(tensors.values())).dtype
+    model = plain_model().to(dtype)
+    model.load_state_dict(tensors, strict=True)
+    with open(in_path) as f:
+        x = json.load(f)
+    xt = torch.tensor(x["data"], dtype=dtype).reshape(x["shape"])
+    with torch.no_grad():
+        y = model(xt)
+    with open(out_path, "w") as f:
+        json.dump({"shape": list(y.shape), "data": [float(v) for v in y.reshape(-1).tolist()]}, f)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["load"] and len(sys.argv) == 5:
         cmd_load(*sys.argv[2:])
     elif sys.argv[1:2] == ["save"] and len(sys.argv) == 3:
         cmd_save(sys.argv[2])
+    elif sys.argv[1:2] == ["save-plain"] and len(sys.argv) == 3:
+        cmd_save_plain(sys.argv[2])
+    elif sys.argv[1:2] == ["load-plain"] and len(sys.argv) == 5:
+        cmd_load_plain(*sys.argv[2:])
     else:
         sys.exit(__doc__)
