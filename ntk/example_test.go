@@ -1,15 +1,21 @@
 package ntk_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/ntk"
+	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
+	"github.com/gradflow/gradflow/train"
 )
 
 // The infinite-width NTK of a ReLU network with He scaling: Theta(x, x) =
@@ -65,4 +71,42 @@ func ExamplePredictor() {
 	// max learning rate 1.333
 	// f_train(2) = [ 0.6321  -0.6321]
 	// kernel regression at a test point: 1.0000
+}
+
+// Lazy-training metrics along a run: a wide NTK-parameterized net trained
+// by full-batch gradient descent, measured every 25 steps on its training
+// inputs. The first JSON line is the record of step 0.
+func ExampleLazyProbe() {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ds := &data.Dataset[float64]{X: tensor.RandN[float64](rng, 0, 1, 16, 3), Y: tensor.RandN[float64](rng, 0, 1, 16, 1)}
+	m, _ := nn.NewMLP[float64](nn.MLPConfig{Dims: []int{3, 2048, 1}, Parameterization: nn.NTK}, rng)
+	var lines bytes.Buffer
+	probe, err := ntk.NewLazyProbe(ntk.LazyConfig[float64]{Model: m, Probe: ds.X, Every: 25, Out: &lines})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	loader, _ := data.NewLoader(ds, data.LoaderConfig{BatchSize: 16})
+	opt, _ := optim.NewSGD(m.Params(), optim.SGDConfig{LR: 0.5})
+	tr, _ := train.New(train.Config[float64]{
+		Model: m, Loss: &train.MSE[float64]{Half: true}, Optimizer: opt, Train: loader, Steps: 60,
+		Callbacks: []train.Callback[float64]{probe},
+	})
+	if _, err := tr.Run(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := probe.Finish(); err != nil { // adds step 60
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(strings.SplitAfter(lines.String(), "\n")[0])
+	for _, r := range probe.Records()[1:] {
+		fmt.Printf("step %d: drift, weight change and gap below 5%%: %v\n", r.Step, max(r.KernelDrift, r.WeightChange, r.GapRelative) < 0.05)
+	}
+	// Output:
+	// {"step":0,"epoch":0,"kernel_drift":0,"weight_change":0,"params":[{"name":"0.weight","abs":0,"relative":0},{"name":"2.weight","abs":0,"relative":0}],"gap_rms":0,"gap_max":0,"gap_relative":0}
+	// step 25: drift, weight change and gap below 5%: true
+	// step 50: drift, weight change and gap below 5%: true
+	// step 60: drift, weight change and gap below 5%: true
 }
