@@ -104,7 +104,8 @@
 // Snapshot.RelativeChange (||theta_t - theta_0|| / ||theta_0|| per
 // parameter), KernelDrift (||Theta_t - Theta_0||_F / ||Theta_0||_F),
 // LinearizationGap, KernelAlignment (Cristianini et al. 2002), Spectrum and
-// LambdaMin.
+// LambdaMin. LazyProbe is the callback that records them along a
+// train.Trainer run on a fixed probe set, as records and JSON lines.
 //
 // # References
 //
