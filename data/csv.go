@@ -68,9 +68,10 @@ type CSVOptions struct {
 	// LabelName selects the label column by its header name; it implies a
 	// header. It takes precedence over LabelColumn.
 	LabelName string
-	// LabelColumn selects the label column by 1-based position, like the
-	// column numbers in error messages; 0 (the zero value) means the last
-	// column and negative values count from the end (-1 is the last).
+	// LabelColumn selects the label column by its 1-based position, like
+	// the column numbers in error messages: 1 is the first column, not the
+	// second. 0 (the zero value) means the last column and negative values
+	// count from the end (-1 is the last, -2 the one before it).
 	LabelColumn int
 	// Target says how to read the label column.
 	Target TargetKind
@@ -98,6 +99,11 @@ func ReadCSVFile[T tensor.Float](path string, opt CSVOptions) (*Dataset[T], erro
 
 // ReadCSV reads numeric features and a label column from CSV text (or its
 // gzip compression) into a Dataset.
+//
+// The label column is the one named opt.LabelName in the header, else
+// column number opt.LabelColumn, counted from 1 (negative numbers count
+// from the end; 0, the default, is the last column). Column numbers in
+// errors count from 1 too.
 //
 // Every non-label field must be a number as accepted by
 // strconv.ParseFloat. Empty fields and the usual missing-value markers

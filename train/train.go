@@ -128,7 +128,15 @@ type Trainer[T tensor.Float] struct {
 	evalLoaders map[*data.Dataset[T]]*data.Loader[T]
 }
 
-// New validates cfg and returns a Trainer positioned at step 0.
+// New validates cfg and returns a Trainer positioned at step 0. Besides
+// the fields themselves it checks that the model and loss fit the data: it
+// runs the model and the loss on one example of the batch Train delivers
+// next (putting the loader back where it was) and of every Eval dataset,
+// and returns an error naming the dataset and the shapes when the loss
+// lacks its targets (class labels for CrossEntropy, real targets Y for
+// MSE), the model does not take the data's width, or its output does not
+// match the targets (a width other than Y's, fewer outputs than classes).
+// Labels of later training batches are checked at every step.
 func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
 	switch {
 	case cfg.Model == nil:
@@ -159,6 +167,9 @@ func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
 	}
 	if cfg.EvalBatch == 0 {
 		cfg.EvalBatch = 1024
+	}
+	if err := checkData(&cfg); err != nil {
+		return nil, err
 	}
 	tr := &Trainer[T]{cfg: cfg, params: cfg.Model.Params(), tape: autograd.NewTape[T]()}
 	tr.base = make([]float64, cfg.Optimizer.NumGroups())
@@ -286,6 +297,15 @@ func (tr *Trainer[T]) trainStep(b *data.Batch[T]) error {
 	tp.Reset()
 	cfg.Optimizer.ZeroGrad()
 	out := cfg.Model.Forward(tp, tp.Const(b.X))
+	if b.Labels != nil && cfg.Loss.Classification() {
+		// New saw only the first batch; a label without an output would
+		// panic in the loss.
+		if v := out.Value(); v.NDim() == 2 {
+			if err := labelsFit(b, v.Dim(1), cfg.Loss); err != nil {
+				return fmt.Errorf("train: step %d: Config.Train: %w", tr.step+1, err)
+			}
+		}
+	}
 	loss := cfg.Loss.Eval(out, b)
 	lv := float64(loss.Item())
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
@@ -415,10 +435,14 @@ func writeRecord(w io.Writer, r *Record) error {
 
 // Evaluate returns the mean loss and the accuracy (0 unless the loss is a
 // classification loss) of the model on ds, in batches of EvalBatch without
-// recording gradients.
+// recording gradients. A dataset the model and loss do not fit (checked as
+// in New, on its first use) gives an error naming the shapes.
 func (tr *Trainer[T]) Evaluate(ds *data.Dataset[T]) (loss, acc float64, err error) {
 	ld := tr.evalLoaders[ds]
 	if ld == nil {
+		if err := checkDataset(tr.cfg.Model, tr.cfg.Loss, "the dataset", ds); err != nil {
+			return 0, 0, fmt.Errorf("train: %w", err)
+		}
 		if ld, err = evalLoader(tr.cfg.Loss, ds, tr.cfg.EvalBatch); err != nil {
 			return 0, 0, err
 		}
@@ -434,8 +458,12 @@ func (tr *Trainer[T]) Evaluate(ds *data.Dataset[T]) (loss, acc float64, err erro
 // of batch rows, with gradients off. tape may be nil (a new one is made).
 // Each call builds its own batch buffer (batch rows of ds); to evaluate the
 // same dataset repeatedly without allocating, use Trainer.Evaluate, which
-// keeps one loader per dataset.
+// keeps one loader per dataset. A dataset the model and loss do not fit
+// (checked as in New) gives an error naming the shapes.
 func Evaluate[T tensor.Float](model nn.Module[T], loss Loss[T], ds *data.Dataset[T], batch int, tape *autograd.Tape[T]) (float64, float64, error) {
+	if err := checkDataset(model, loss, "the dataset", ds); err != nil {
+		return 0, 0, fmt.Errorf("train: %w", err)
+	}
 	if tape == nil {
 		tape = autograd.NewTape[T]()
 	}

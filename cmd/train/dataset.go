@@ -23,7 +23,8 @@ type task[T tensor.Float] struct {
 //	digits                         the embedded UCI optical digits (8x8, 10 classes)
 //	mnist:DIR                      the four MNIST IDX files in DIR
 //	csv:FILE[,label=COL][,regression]
-//	                               numeric CSV; COL is a header name or a 1-based index (default: last)
+//	                               numeric CSV; COL is a header name or a 1-based column
+//	                               number, negative counting from the end (default: last)
 //	synthetic:NAME[,n=N][,d=D]     spirals, gaussians, teacher, sinusoid, linear
 func loadTask[T tensor.Float](spec string, testFrac float64, seed uint64) (*task[T], error) {
 	kind, rest, _ := strings.Cut(spec, ":")
@@ -70,7 +71,7 @@ func loadTask[T tensor.Float](spec string, testFrac float64, seed uint64) (*task
 		}
 		return split(ds, "synthetic:"+rest)
 	}
-	return nil, usagef("--data %q: want digits, mnist:DIR, csv:FILE[,label=COL] or synthetic:NAME", spec)
+	return nil, usagef("--data %q: want digits, mnist:DIR, csv:FILE[,label=COL] (COL a header name or a 1-based column number) or synthetic:NAME", spec)
 }
 
 func finishTask[T tensor.Float](name string, tr, te *data.Dataset[T]) (*task[T], error) {
@@ -111,7 +112,7 @@ func csvOptions(rest string) (data.CSVOptions, string, error) {
 		case "regression":
 			opts.Target = data.TargetReal
 		default:
-			return opts, "", usagef("--data csv: unknown option %q (want label=COL or regression)", p)
+			return opts, "", usagef("--data csv: unknown option %q (want label=COL, with COL a header name or a 1-based column number, or regression)", p)
 		}
 	}
 	return opts, parts[0], nil

@@ -33,6 +33,7 @@ examples:
   train fit
   train fit -data mnist:../shared/datasets/mnist -arch 784-512-512-10 -epochs 6 -batch 128
   train fit -data csv:iris.csv,label=species -arch 4-16-3 -opt adam -lr 0.01
+  train fit -data csv:iris.csv,label=5  (the label is column 5: numbers count columns from 1)
   train fit -config run.json          (JSON with the flag names as keys; flags given too override it)
   train fit -resume out/fit           (continue an interrupted run; -epochs/-steps may extend it)
 `
@@ -80,7 +81,7 @@ func defaultFit() fitConfig {
 }
 
 func (c *fitConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", c.Data, "dataset: digits | mnist:DIR | csv:FILE[,label=COL][,regression] | synthetic:spirals|gaussians|teacher|sinusoid|linear[,n=N][,d=D]")
+	fs.StringVar(&c.Data, "data", c.Data, "dataset: digits | mnist:DIR | csv:FILE[,label=COL][,regression] | synthetic:spirals|gaussians|teacher|sinusoid|linear[,n=N][,d=D]\n(csv: COL is a header name or a 1-based column number, negative counting from the end; default the last column)")
 	fs.Float64Var(&c.TestFrac, "test-frac", c.TestFrac, "fraction held out for testing (datasets without a test split)")
 	fs.StringVar(&c.Arch, "arch", c.Arch, "layer widths, e.g. 784-512-512-10; \"auto\" = input-128-128-output")
 	fs.StringVar(&c.Activation, "act", c.Activation, "hidden activation: relu, tanh, sigmoid, gelu, silu, softplus, erf, leaky_relu, identity")
@@ -264,7 +265,7 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 	}
 	fmt.Fprintf(stdout, "gradflow fit: %s (%d train, %d test), MLP %s %s/%s, %s lr %g, batch %d, %s, %d threads\n",
 		tk.name, tk.train.Len(), tk.test.Len(), joinInts(dims), cfg.Activation, cfg.Param, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
-	start := time.Now()
+	start, startStep := time.Now(), tr.StepCount()
 	res, runErr := tr.Run(ctx)
 	prog.done()
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
@@ -285,8 +286,22 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 	if err != nil {
 		return err
 	}
-	last := res.Last.Evals["test"]
-	fmt.Fprintf(stdout, "done in %.1fs: %d steps, %d epochs (%s)\n", time.Since(start).Seconds(), res.Steps, res.Epochs, res.Stopped)
+	last, ok := res.Last.Evals["test"]
+	if !ok {
+		// No record in this session: a resumed run that had already
+		// reached its budget. Its final model is the checkpoint's, so
+		// evaluating it gives the metrics of the run's last record.
+		l, a, err := tr.Evaluate(tk.test)
+		if err != nil {
+			return err
+		}
+		last = map[string]float64{"loss": l, "accuracy": a}
+	}
+	if res.Steps == startStep {
+		fmt.Fprintf(stdout, "the run had already finished (step %d, epoch %d: the -%s budget); 0 new steps (raise -epochs or -steps to continue it)\n", res.Steps, res.Epochs, res.Stopped)
+	} else {
+		fmt.Fprintf(stdout, "done in %.1fs: %d steps, %d epochs (%s)\n", time.Since(start).Seconds(), res.Steps, res.Epochs, res.Stopped)
+	}
 	if tk.classes > 0 && loss.Classification() {
 		fmt.Fprintf(stdout, "train accuracy %.2f%%  loss %.4f\ntest  accuracy %.2f%%  loss %.4f\n", 100*trainAcc, trainLoss, 100*last["accuracy"], last["loss"])
 	} else {

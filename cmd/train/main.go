@@ -1,8 +1,16 @@
 // Command train is gradflow's command-line face.
 //
-//	go run ./cmd/train                 train an MLP on the embedded UCI digits (the default fit)
-//	go run ./cmd/train fit [flags]     train on digits, MNIST, a CSV file or a synthetic problem
-//	go run ./cmd/train info            SIMD tier, blocking parameters, GOMAXPROCS, Go version
+//	go run ./cmd/train                     train an MLP on the embedded UCI digits (the default fit)
+//	go run ./cmd/train fit [flags]         train on digits, MNIST, a CSV file or a synthetic problem
+//	go run ./cmd/train ntk [flags]         empirical vs analytic NTK: spectrum, alignment, kernel regression
+//	go run ./cmd/train landscape [flags]   sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants
+//	go run ./cmd/train sweep [flags]       width-scaling sweeps (sharded, resumable); sweep merge/analyze/init
+//	go run ./cmd/train meanfield [flags]   two-layer nets in mean-field, NTK and lazy scales vs width
+//	go run ./cmd/train coordcheck [flags]  muP coordinate check across widths
+//	go run ./cmd/train info                SIMD tier, blocking parameters, GOMAXPROCS, Go version
+//
+// "train -h" or "train help" lists the commands; "train CMD -h" (or "train
+// help CMD") shows a command's flags and an example.
 //
 // Exit status: 0 on success, 1 on a runtime failure (for example a diverged
 // run), 2 on a usage or input error (bad flag, missing or malformed file,
@@ -18,6 +26,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -32,22 +41,48 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-const topUsage = `usage: train [command] [flags]
+// commands are the subcommands, in the order the help lists them; run
+// dispatches each of them.
+var commands = []struct{ name, summary string }{
+	{"fit", "train an MLP (the default when no command is given)"},
+	{"ntk", "empirical and analytic NTK of an MLP: spectrum, alignment, kernel regression"},
+	{"landscape", "sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run"},
+	{"sweep", "width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init"},
+	{"meanfield", "two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width"},
+	{"coordcheck", "muP coordinate check: mean |activation| per layer for the first steps across widths"},
+	{"info", "print the SIMD tier, blocking parameters, GOMAXPROCS and Go version"},
+}
 
-commands:
-  fit         train an MLP (the default when no command is given)
-  ntk         empirical and analytic NTK of an MLP: spectrum, alignment, kernel regression
-  landscape   sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run
-  sweep       width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init
-  meanfield   two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width
-  coordcheck  muP coordinate check: mean |activation| per layer for the first steps across widths
-  info        print the SIMD tier, blocking parameters, GOMAXPROCS and Go version
-
-Run "train <command> -h" for a command's flags and an example.
+// topUsage is the text of "train -h" and "train help".
+func topUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: train [command] [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-11s %s\n", c.name, c.summary)
+	}
+	b.WriteString(`
+Run "train <command> -h" (or "train help <command>") for a command's flags
+and an example; "train [flags]" with no command runs fit.
 
 Exit status: 0 ok, 1 runtime failure, 2 usage or input error (one line on
 stderr), 130 interrupted (after writing what can be resumed).
-`
+`)
+	return b.String()
+}
+
+// commandList returns "fit, ntk, ... or info".
+func commandList() string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// isHelpFlag reports whether arg is one of the flag package's help flags.
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--h" || arg == "--help"
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -66,6 +101,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 			code = 1
 		}
 	}()
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		// "train -h": the list of commands, not the flags of the
+		// default command fit.
+		fmt.Fprint(stdout, topUsage())
+		return 0
+	}
 	cmd := "fit"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -87,10 +128,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	case "coordcheck":
 		err = runCoordCheck(ctx, args, stdout, stderr)
 	case "help":
-		fmt.Fprint(stdout, topUsage)
-		return 0
+		switch {
+		case len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help":
+			fmt.Fprint(stdout, topUsage())
+			return 0
+		case len(args) > 1:
+			fmt.Fprintf(stderr, "train: help takes one command, got %q (see train help)\n", args)
+			return 2
+		}
+		return run(ctx, []string{args[0], "-h"}, stdout, stderr) // "train help fit" = "train fit -h"
 	default:
-		fmt.Fprintf(stderr, "train: unknown command %q (want fit or info; see train help)\n", cmd)
+		fmt.Fprintf(stderr, "train: unknown command %q (want %s; see train help)\n", cmd, commandList())
 		return 2
 	}
 	switch {

@@ -98,7 +98,7 @@ func defaultNTK() ntkConfig {
 }
 
 func (c *ntkConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", c.Data, "dataset: digits | mnist:DIR | csv:FILE[,label=COL][,regression] | synthetic:NAME[,n=N][,d=D] (as for fit)")
+	fs.StringVar(&c.Data, "data", c.Data, "dataset: digits | mnist:DIR | csv:FILE[,label=COL (header name or 1-based number)][,regression] | synthetic:NAME[,n=N][,d=D] (as for fit)")
 	fs.Float64Var(&c.TestFrac, "test-frac", c.TestFrac, "fraction held out for testing (datasets without a test split)")
 	fs.IntVar(&c.N, "n", c.N, "use at most this many training points for the kernel (a seeded random subset)")
 	fs.IntVar(&c.NTest, "n-test", c.NTest, "use at most this many test points for the predictions")
