@@ -11,3 +11,5 @@ func archVecKernels(string, *vecKernels[float32], *vecKernels[float64]) {}
 
 func archTranspose(string, *func([]float32, int, []float32, int, int, int), *func([]float64, int, []float64, int, int, int)) {
 }
+
+func archPanelCopy(string) panelCopyFunc { return nil }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unsafe"
 )
 
 // Float is the set of element types every kernel is written for.
@@ -56,7 +57,15 @@ type table struct {
 	// r < rows, c < cols (see transposeGeneric).
 	t32 func(dst []float32, ld int, src []float32, lds, rows, cols int)
 	t64 func(dst []float64, ld int, src []float64, lds, rows, cols int)
+	// panelCopy packs contiguous rows into micro-panels (see
+	// copyPanelsInto); nil means copy row by row.
+	panelCopy panelCopyFunc
 }
+
+// panelCopyFunc copies a rows x (panels*width bytes) block of src (row
+// stride lds bytes) into panels micro-panels: row p of panel q, width bytes
+// (a positive multiple of 32), goes to dst + q*pstride + p*width.
+type panelCopyFunc func(dst unsafe.Pointer, pstride int, src unsafe.Pointer, lds, rows, panels, width int)
 
 // Tier names accepted by GRADFLOW_SIMD.
 const (
@@ -120,6 +129,7 @@ func newTable(name string) *table {
 		archGemmKernels(name, &t.sgemm, &t.dgemm)
 		archVecKernels(name, &t.s, &t.d)
 		archTranspose(name, &t.t32, &t.t64)
+		t.panelCopy = archPanelCopy(name)
 	}
 	return t
 }

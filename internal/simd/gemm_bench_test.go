@@ -49,3 +49,40 @@ func benchGemm[T Float](b *testing.B, m, n, k int, transA, transB bool) {
 	}
 	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 }
+
+// BenchmarkPackMLP measures the packing of the operands of a 784-512-512-10
+// training step at batch 128 (f32, K blocks of 160), one sub-benchmark per
+// operand; el/ns counts the elements of the stored operand.
+func BenchmarkPackMLP(b *testing.B) {
+	cases := []struct {
+		name        string
+		isA, trans  bool
+		rows, cols  int // the stored operand
+		mn, k, mrnr int
+	}{
+		{"fwd/A=X", true, false, 128, 784, 128, 784, 8},
+		{"fwd/B=W^T", false, true, 512, 784, 512, 784, 32},
+		{"dW/A=dZ^T", true, true, 128, 512, 512, 128, 8},
+		{"dW/B=X", false, false, 128, 784, 784, 128, 32},
+		{"dX/B=W", false, false, 512, 784, 784, 512, 32},
+	}
+	for _, c := range cases {
+		src := make([]float32, c.rows*c.cols)
+		const kc = 160
+		dst := make([]float32, (c.mn+32)*kc)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for pc := 0; pc < c.k; pc += kc {
+					k := min(kc, c.k-pc)
+					if c.isA {
+						packA(c.trans, src, c.cols, 0, c.mn, pc, k, c.mrnr, dst)
+					} else {
+						packB(c.trans, src, c.cols, pc, k, 0, c.mn, c.mrnr, dst)
+					}
+				}
+			}
+			b.ReportMetric(float64(c.rows*c.cols)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "el/ns")
+		})
+	}
+}

@@ -1,15 +1,23 @@
 package simd
 
+import "unsafe"
+
 // packA copies the mc x kc block of op(A) starting at (ic, pc) into
 // micro-panels of mr rows, each stored k-major (dst[q*kc*mr + p*mr + i]),
 // zero-padding the last panel to mr rows so the microkernel never branches.
 func packA[T Float](trans bool, a []T, lda, ic, mc, pc, kc, mr int, dst []T) {
-	for q := 0; q*mr < mc; q++ {
+	q0 := 0
+	if trans {
+		// A is stored k x m: the mr values of one k are contiguous, and so
+		// are the full panels' values together.
+		q0 = mc / mr
+		copyPanelsInto(dst, kc*mr, a[pc*lda+ic:], lda, kc, q0, mr)
+	}
+	for q := q0; q*mr < mc; q++ {
 		mm := min(mr, mc-q*mr)
 		panel := dst[q*kc*mr : (q+1)*kc*mr]
 		r0 := ic + q*mr
 		if trans {
-			// A is stored k x m: the mr values of one k are contiguous.
 			for p := 0; p < kc; p++ {
 				src := a[(pc+p)*lda+r0 : (pc+p)*lda+r0+mm]
 				d := panel[p*mr : p*mr+mr]
@@ -31,7 +39,14 @@ func packA[T Float](trans bool, a []T, lda, ic, mc, pc, kc, mr int, dst []T) {
 // micro-panels of nr columns, each stored k-major (dst[q*kc*nr + p*nr + j]),
 // zero-padding the last panel to nr columns.
 func packB[T Float](trans bool, b []T, ldb, pc, kc, jc, nc, nr int, dst []T) {
-	for q := 0; q*nr < nc; q++ {
+	q0 := 0
+	if !trans {
+		// Row-major B: the nr values of one k are contiguous, and so are
+		// the full panels' values together.
+		q0 = nc / nr
+		copyPanelsInto(dst, kc*nr, b[pc*ldb+jc:], ldb, kc, q0, nr)
+	}
+	for q := q0; q*nr < nc; q++ {
 		nn := min(nr, nc-q*nr)
 		panel := dst[q*kc*nr : (q+1)*kc*nr]
 		c0 := jc + q*nr
@@ -49,6 +64,33 @@ func packB[T Float](trans bool, b []T, ldb, pc, kc, jc, nc, nr int, dst []T) {
 			for p := 0; p < kc; p++ {
 				clear(panel[p*nr+nn : p*nr+nr])
 			}
+		}
+	}
+}
+
+// copyPanelsInto packs the rows x (panels*w) block of src (row stride
+// lds), whose rows are contiguous runs of panels*w elements, into panels
+// micro-panels of w columns: dst[q*pstride + p*w + j] = src[p*lds + q*w +
+// j]. This is the packing of row-major B and of transposed A. The tier's
+// kernel moves 32 bytes per instruction; a copy per panel row is a runtime
+// call per 32 or 128 bytes, which made packing a transposed A (32-byte
+// rows) 2.3x slower than with the kernel (BenchmarkPackMLP).
+func copyPanelsInto[T Float](dst []T, pstride int, src []T, lds, rows, panels, w int) {
+	if rows == 0 || panels == 0 || w == 0 {
+		return
+	}
+	// One check here lets the kernel copy without bounds checks.
+	_ = dst[(panels-1)*pstride+rows*w-1]
+	_ = src[(rows-1)*lds+panels*w-1]
+	var z T
+	size := int(unsafe.Sizeof(z))
+	if f := cur.panelCopy; f != nil && w*size%32 == 0 {
+		f(unsafe.Pointer(&dst[0]), pstride*size, unsafe.Pointer(&src[0]), lds*size, rows, panels, w*size)
+		return
+	}
+	for q := 0; q < panels; q++ {
+		for p := 0; p < rows; p++ {
+			copy(dst[q*pstride+p*w:q*pstride+(p+1)*w], src[p*lds+q*w:])
 		}
 	}
 }

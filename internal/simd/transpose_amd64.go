@@ -2,6 +2,8 @@
 
 package simd
 
+import "unsafe"
+
 // archTranspose installs the amd64 transpose kernels used by packing. Both
 // SIMD tiers use the AVX2 kernels (transpose_avx2_amd64.s): the transpose is
 // bound by loads, stores and cache misses, not by shuffle width: a 16x8
@@ -90,3 +92,20 @@ func transpose4x4F64AVX2(dst *float64, ld int, src *float64, lds int, nrb, ncb i
 
 //go:noescape
 func transpose2x4F64AVX2(dst *float64, ld int, src *float64, lds int, ncb int)
+
+// archPanelCopy returns the amd64 panel copy used by packing (both SIMD
+// tiers; AVX2 instructions only).
+func archPanelCopy(tier string) panelCopyFunc {
+	switch tier {
+	case TierAVX512, TierAVX2:
+		return copyPanelsAVX2
+	}
+	return nil
+}
+
+// copyPanelsAVX2 implements panelCopyFunc (width a positive multiple of
+// 32 bytes; rows, panels >= 1). The caller has checked bounds. The
+// pointers are not retained.
+//
+//go:noescape
+func copyPanelsAVX2(dst unsafe.Pointer, pstride int, src unsafe.Pointer, lds, rows, panels, width int)

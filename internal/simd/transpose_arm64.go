@@ -5,3 +5,6 @@ package simd
 // archTranspose installs the arm64 transpose kernels used by packing.
 func archTranspose(tier string, t32 *func([]float32, int, []float32, int, int, int), t64 *func([]float64, int, []float64, int, int, int)) {
 }
+
+// archPanelCopy: arm64 packs contiguous rows with copy (no kernel yet).
+func archPanelCopy(string) panelCopyFunc { return nil }

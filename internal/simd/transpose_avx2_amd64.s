@@ -279,3 +279,67 @@ d2x4cols:
 	JNZ          d2x4cols
 	VZEROUPPER
 	RET
+
+// func copyPanelsAVX2(dst unsafe.Pointer, pstride int, src unsafe.Pointer, lds, rows, panels, width int)
+//
+// Copies a rows x (panels*width bytes) block of src (row stride lds bytes)
+// into panels micro-panels of width bytes per row (a positive multiple of
+// 32), panel q starting at dst + q*pstride with rows stored back to back:
+// the packing of micro-panels whose rows are contiguous in the source
+// (row-major B, and A stored transposed). Panels are filled one after the
+// other, front to back, two rows at a time so that two loads are in flight.
+// (Walking the source row by row instead, writing a piece of every panel
+// per row, ran 2-3x slower: the panels of a transposed A lie 4 KiB apart,
+// so every row's stores fell into the same L1 set.)
+TEXT ·copyPanelsAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ pstride+8(FP), BX
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), DX
+	MOVQ panels+40(FP), R8
+	MOVQ width+48(FP), R9
+
+cppanel:
+	MOVQ rows+32(FP), CX
+	MOVQ SI, R10
+	MOVQ DI, R11
+
+cppair:
+	CMPQ CX, $2
+	JB   cpone
+	LEAQ (R10)(DX*1), R12
+	LEAQ (R11)(R9*1), R13
+	XORQ AX, AX
+
+cppairchunk:
+	VMOVUPS (R10)(AX*1), Y0
+	VMOVUPS (R12)(AX*1), Y1
+	VMOVUPS Y0, (R11)(AX*1)
+	VMOVUPS Y1, (R13)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, R9
+	JB      cppairchunk
+	LEAQ    (R10)(DX*2), R10
+	LEAQ    (R11)(R9*2), R11
+	SUBQ    $2, CX
+	JMP     cppair
+
+cpone:
+	TESTQ CX, CX
+	JZ    cpnext
+	XORQ  AX, AX
+
+cponechunk:
+	VMOVUPS (R10)(AX*1), Y0
+	VMOVUPS Y0, (R11)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, R9
+	JB      cponechunk
+
+cpnext:
+	ADDQ R9, SI
+	ADDQ BX, DI
+	DECQ R8
+	JNZ  cppanel
+	VZEROUPPER
+	RET
