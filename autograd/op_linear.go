@@ -160,8 +160,8 @@ func gemmGrad[T Float](t *Tape[T], x, a, b *Var[T], transA bool, alpha float64, 
 
 // reluBackJob writes dz = g * 1[y > 0] for the [n, c] output y of a ReLU
 // (simd.MaskPositive) and, when colSum is not nil, the column sums of dz
-// into colSum (added row by row with the vector kernel, in the order
-// SumAxisInto uses).
+// into colSum (added row by row, in the order SumAxisInto uses), both in
+// one pass (simd.MaskPositiveColSum).
 //
 // The work is divided by columns in the shares of the weight matrix's rows
 // (tensor.ShareRows, pinned): the forward product wrote those columns of y,
@@ -194,20 +194,19 @@ func (j *reluBackJob[T]) Do(_, t int) {
 	lo, hi := tensor.ShareRows[T](j.c, j.parts, t/reluPieces)
 	q, w := t%reluPieces, hi-lo
 	lo, hi = lo+q*w/reluPieces, lo+(q+1)*w/reluPieces
-	if lo == hi {
+	if lo == hi || j.n == 0 {
+		return
+	}
+	if j.colSum != nil {
+		// One pass: mask and column sums together, with the values and
+		// the order of additions of masking every row and then summing
+		// the rows.
+		simd.MaskPositiveColSum(j.dz[lo:], j.g[lo:], j.y[lo:], j.c, j.n, hi-lo, j.colSum[lo:hi])
 		return
 	}
 	for r := 0; r < j.n; r++ {
 		o := r * j.c
 		simd.MaskPositive(j.dz[o+lo:o+hi], j.g[o+lo:o+hi], j.y[o+lo:o+hi])
-	}
-	if j.colSum == nil || j.n == 0 {
-		return
-	}
-	sum := j.colSum[lo:hi]
-	copy(sum, j.dz[lo:hi])
-	for r := 1; r < j.n; r++ {
-		simd.Add(sum, sum, j.dz[r*j.c+lo:r*j.c+hi])
 	}
 }
 

@@ -13,3 +13,5 @@ func archTranspose(string, *func([]float32, int, []float32, int, int, int), *fun
 }
 
 func archPanelCopy(string) panelCopyFunc { return nil }
+
+func archColSum(string) (colSumKernel, colSumKernel) { return colSumKernel{}, colSumKernel{} }

@@ -60,6 +60,9 @@ type table struct {
 	// panelCopy packs contiguous rows into micro-panels (see
 	// copyPanelsInto); nil means copy row by row.
 	panelCopy panelCopyFunc
+	// cs32, cs64: the fused ReLU-backward kernels of MaskPositiveColSum;
+	// a nil fn means the generic loop.
+	cs32, cs64 colSumKernel
 }
 
 // panelCopyFunc copies a rows x (panels*width bytes) block of src (row
@@ -130,6 +133,7 @@ func newTable(name string) *table {
 		archVecKernels(name, &t.s, &t.d)
 		archTranspose(name, &t.t32, &t.t64)
 		t.panelCopy = archPanelCopy(name)
+		t.cs32, t.cs64 = archColSum(name)
 	}
 	return t
 }

@@ -8,3 +8,6 @@ func archTranspose(tier string, t32 *func([]float32, int, []float32, int, int, i
 
 // archPanelCopy: arm64 packs contiguous rows with copy (no kernel yet).
 func archPanelCopy(string) panelCopyFunc { return nil }
+
+// archColSum: arm64 runs MaskPositiveColSum's generic loop (no kernel yet).
+func archColSum(string) (colSumKernel, colSumKernel) { return colSumKernel{}, colSumKernel{} }

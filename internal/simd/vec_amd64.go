@@ -2,6 +2,8 @@
 
 package simd
 
+import "unsafe"
+
 // The amd64 vector kernels, in vec_avx512_amd64.s and vec_avx2_amd64.s.
 //
 // Each takes whole slices and works on n = min(len of its slices) elements
@@ -524,3 +526,32 @@ func sigmoidF32AVX2(dst, x []float32)
 //
 //go:noescape
 func sigmoidF64AVX2(dst, x []float64)
+
+// archColSum returns the fused ReLU-backward kernels of MaskPositiveColSum
+// for a tier.
+func archColSum(tier string) (f32, f64 colSumKernel) {
+	switch tier {
+	case TierAVX512:
+		return colSumKernel{maskPosColSumF32AVX512, 16}, colSumKernel{maskPosColSumF64AVX512, 8}
+	case TierAVX2:
+		return colSumKernel{maskPosColSumF32AVX2, 8}, colSumKernel{maskPosColSumF64AVX2, 4}
+	}
+	return colSumKernel{}, colSumKernel{}
+}
+
+// The maskPosColSum kernels implement MaskPositiveColSum on a block of
+// cols columns, a positive multiple of the vector length, rows >= 1, ld in
+// bytes, in one pass row by row with the column sums in L1; bounds are
+// checked by the caller and the pointers are not retained.
+
+//go:noescape
+func maskPosColSumF32AVX512(dz, gr, y, sum unsafe.Pointer, ld, rows, cols int)
+
+//go:noescape
+func maskPosColSumF64AVX512(dz, gr, y, sum unsafe.Pointer, ld, rows, cols int)
+
+//go:noescape
+func maskPosColSumF32AVX2(dz, gr, y, sum unsafe.Pointer, ld, rows, cols int)
+
+//go:noescape
+func maskPosColSumF64AVX2(dz, gr, y, sum unsafe.Pointer, ld, rows, cols int)

@@ -1296,3 +1296,81 @@ TEXT ·sigmoidF64AVX2(SB), NOSPLIT, $0-48
 	MATHLOOP(SIGMOIDD, VMASKMOVPD, 4, 3)
 	VZEROUPPER
 	RET
+
+// MASKCOLSUM: row by row, for each 32-byte vector of the row: dz = y > 0 ?
+// g : +0 (ordered greater-than compare into an all-ones lane mask, AND
+// with g), store dz, and set (row 0) or add to the column sums at R8,
+// which stay in L1 while the rows stream by. DI dz, SI g, DX y, R8 sum, BX
+// ld in bytes, R9 rows, R10 columns, VL elements per vector. Y14 is zero.
+#define MASKCOLSUM(CMP, AND, MOVU, ADD, VL) \
+	MOVQ R10, CX                        \
+	MOVQ DI, R11                        \
+	MOVQ SI, R12                        \
+	MOVQ DX, R13                        \
+	MOVQ R8, AX                         \
+mcsfirst:                               \
+	MOVU (R13), Y1                      \
+	CMP  $0x1e, Y14, Y1, Y1             \
+	AND  (R12), Y1, Y2                  \
+	MOVU Y2, (R11)                      \
+	MOVU Y2, (AX)                       \
+	ADDQ $32, R11                       \
+	ADDQ $32, R12                       \
+	ADDQ $32, R13                       \
+	ADDQ $32, AX                        \
+	SUBQ $VL, CX                        \
+	JNZ  mcsfirst                       \
+mcsrow:                                 \
+	DECQ R9                             \
+	JZ   mcsdone                        \
+	ADDQ BX, DI                         \
+	ADDQ BX, SI                         \
+	ADDQ BX, DX                         \
+	MOVQ R10, CX                        \
+	MOVQ DI, R11                        \
+	MOVQ SI, R12                        \
+	MOVQ DX, R13                        \
+	MOVQ R8, AX                         \
+mcsvec:                                 \
+	MOVU (R13), Y1                      \
+	CMP  $0x1e, Y14, Y1, Y1             \
+	AND  (R12), Y1, Y2                  \
+	MOVU Y2, (R11)                      \
+	ADD  (AX), Y2, Y3                   \
+	MOVU Y3, (AX)                       \
+	ADDQ $32, R11                       \
+	ADDQ $32, R12                       \
+	ADDQ $32, R13                       \
+	ADDQ $32, AX                        \
+	SUBQ $VL, CX                        \
+	JNZ  mcsvec                         \
+	JMP  mcsrow                         \
+mcsdone:
+
+// func maskPosColSumF32AVX2(dz, gr, y, sum unsafe.Pointer, ld, rows, cols int)
+TEXT ·maskPosColSumF32AVX2(SB), NOSPLIT, $0-56
+	MOVQ   dz+0(FP), DI
+	MOVQ   gr+8(FP), SI
+	MOVQ   y+16(FP), DX
+	MOVQ   sum+24(FP), R8
+	MOVQ   ld+32(FP), BX
+	MOVQ   rows+40(FP), R9
+	MOVQ   cols+48(FP), R10
+	VXORPS Y14, Y14, Y14
+	MASKCOLSUM(VCMPPS, VANDPS, VMOVUPS, VADDPS, 8)
+	VZEROUPPER
+	RET
+
+// func maskPosColSumF64AVX2(dz, gr, y, sum unsafe.Pointer, ld, rows, cols int)
+TEXT ·maskPosColSumF64AVX2(SB), NOSPLIT, $0-56
+	MOVQ   dz+0(FP), DI
+	MOVQ   gr+8(FP), SI
+	MOVQ   y+16(FP), DX
+	MOVQ   sum+24(FP), R8
+	MOVQ   ld+32(FP), BX
+	MOVQ   rows+40(FP), R9
+	MOVQ   cols+48(FP), R10
+	VXORPD Y14, Y14, Y14
+	MASKCOLSUM(VCMPPD, VANDPD, VMOVUPD, VADDPD, 4)
+	VZEROUPPER
+	RET
