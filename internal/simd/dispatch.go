@@ -63,6 +63,10 @@ type table struct {
 	// cs32, cs64: the fused ReLU-backward kernels of MaskPositiveColSum;
 	// a nil fn means the generic loop.
 	cs32, cs64 colSumKernel
+	// mom32, mom64: the fused heavy-ball kernels of MomentumUpdate; a nil
+	// fn means Scale and two Axpy calls.
+	mom32 momentumKernel[float32]
+	mom64 momentumKernel[float64]
 }
 
 // panelCopyFunc copies a rows x (panels*width bytes) block of src (row
@@ -134,6 +138,7 @@ func newTable(name string) *table {
 		archTranspose(name, &t.t32, &t.t64)
 		t.panelCopy = archPanelCopy(name)
 		t.cs32, t.cs64 = archColSum(name)
+		t.mom32, t.mom64 = archMomentum(name)
 	}
 	return t
 }

@@ -11,3 +11,8 @@ func archPanelCopy(string) panelCopyFunc { return nil }
 
 // archColSum: arm64 runs MaskPositiveColSum's generic loop (no kernel yet).
 func archColSum(string) (colSumKernel, colSumKernel) { return colSumKernel{}, colSumKernel{} }
+
+// archMomentum: arm64 runs MomentumUpdate as Scale and two Axpy calls.
+func archMomentum(string) (momentumKernel[float32], momentumKernel[float64]) {
+	return momentumKernel[float32]{}, momentumKernel[float64]{}
+}

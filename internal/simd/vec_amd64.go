@@ -555,3 +555,30 @@ func maskPosColSumF32AVX2(dz, gr, y, sum unsafe.Pointer, ld, rows, cols int)
 
 //go:noescape
 func maskPosColSumF64AVX2(dz, gr, y, sum unsafe.Pointer, ld, rows, cols int)
+
+// archMomentum returns the heavy-ball kernels of MomentumUpdate for a tier
+// and their vector lengths.
+func archMomentum(tier string) (f32 momentumKernel[float32], f64 momentumKernel[float64]) {
+	switch tier {
+	case TierAVX512:
+		return momentumKernel[float32]{momentumF32AVX512, 16}, momentumKernel[float64]{momentumF64AVX512, 8}
+	case TierAVX2:
+		return momentumKernel[float32]{momentumF32AVX2, 8}, momentumKernel[float64]{momentumF64AVX2, 4}
+	}
+	return
+}
+
+// The momentum kernels implement MomentumUpdate on n elements, a multiple
+// of the vector length; the pointers are not retained.
+
+//go:noescape
+func momentumF32AVX512(x, gr, b *float32, n int, mu, damp, negLR float32)
+
+//go:noescape
+func momentumF64AVX512(x, gr, b *float64, n int, mu, damp, negLR float64)
+
+//go:noescape
+func momentumF32AVX2(x, gr, b *float32, n int, mu, damp, negLR float32)
+
+//go:noescape
+func momentumF64AVX2(x, gr, b *float64, n int, mu, damp, negLR float64)

@@ -1374,3 +1374,65 @@ TEXT ·maskPosColSumF64AVX2(SB), NOSPLIT, $0-56
 	MASKCOLSUM(VCMPPD, VANDPD, VMOVUPD, VADDPD, 4)
 	VZEROUPPER
 	RET
+
+// MOMENTUM: the heavy-ball update on n elements, n a multiple of VL:
+// b = mu*b (rounded), b = damp*g + b (fused), x = negLR*b + x (fused), the
+// roundings of Scale followed by two Axpy calls. DI x, SI g, DX b, CX n;
+// Y0 mu, Y1 damp, Y2 negLR.
+#define MOMENTUM(MUL, FMA, MOVU, VL) \
+mom2:                            \
+	CMPQ CX, $(2*VL)             \
+	JB   mom1                    \
+	MUL  (DX), Y0, Y3            \
+	MUL  32(DX), Y0, Y4          \
+	FMA  (SI), Y1, Y3            \
+	FMA  32(SI), Y1, Y4          \
+	MOVU Y3, (DX)                \
+	MOVU Y4, 32(DX)              \
+	MOVU (DI), Y5                \
+	MOVU 32(DI), Y6              \
+	FMA  Y3, Y2, Y5              \
+	FMA  Y4, Y2, Y6              \
+	MOVU Y5, (DI)                \
+	MOVU Y6, 32(DI)              \
+	ADDQ $64, DI                 \
+	ADDQ $64, SI                 \
+	ADDQ $64, DX                 \
+	SUBQ $(2*VL), CX             \
+	JMP  mom2                    \
+mom1:                            \
+	CMPQ CX, $VL                 \
+	JB   momdone                 \
+	MUL  (DX), Y0, Y3            \
+	FMA  (SI), Y1, Y3            \
+	MOVU Y3, (DX)                \
+	MOVU (DI), Y5                \
+	FMA  Y3, Y2, Y5              \
+	MOVU Y5, (DI)                \
+momdone:
+
+// func momentumF32AVX2(x, g, b *float32, n int, mu, damp, negLR float32)
+TEXT ·momentumF32AVX2(SB), NOSPLIT, $0-44
+	MOVQ         x+0(FP), DI
+	MOVQ         gr+8(FP), SI
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS mu+32(FP), Y0
+	VBROADCASTSS damp+36(FP), Y1
+	VBROADCASTSS negLR+40(FP), Y2
+	MOMENTUM(VMULPS, VFMADD231PS, VMOVUPS, 8)
+	VZEROUPPER
+	RET
+
+// func momentumF64AVX2(x, g, b *float64, n int, mu, damp, negLR float64)
+TEXT ·momentumF64AVX2(SB), NOSPLIT, $0-56
+	MOVQ         x+0(FP), DI
+	MOVQ         gr+8(FP), SI
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD mu+32(FP), Y0
+	VBROADCASTSD damp+40(FP), Y1
+	VBROADCASTSD negLR+48(FP), Y2
+	MOMENTUM(VMULPD, VFMADD231PD, VMOVUPD, 4)
+	VZEROUPPER
+	RET

@@ -1459,3 +1459,65 @@ TEXT ·maskPosColSumF64AVX512(SB), NOSPLIT, $0-56
 	MASKCOLSUM(VCMPPD, VMOVUPD, VMOVUPD.Z, VADDPD, 8)
 	VZEROUPPER
 	RET
+
+// MOMENTUM: the heavy-ball update on n elements, n a multiple of VL:
+// b = mu*b (rounded), b = damp*g + b (fused), x = negLR*b + x (fused), the
+// roundings of Scale followed by two Axpy calls. DI x, SI g, DX b, CX n;
+// Z0 mu, Z1 damp, Z2 negLR.
+#define MOMENTUM(MUL, FMA, MOVU, VL) \
+mom2:                            \
+	CMPQ CX, $(2*VL)             \
+	JB   mom1                    \
+	MUL  (DX), Z0, Z3            \
+	MUL  64(DX), Z0, Z4          \
+	FMA  (SI), Z1, Z3            \
+	FMA  64(SI), Z1, Z4          \
+	MOVU Z3, (DX)                \
+	MOVU Z4, 64(DX)              \
+	MOVU (DI), Z5                \
+	MOVU 64(DI), Z6              \
+	FMA  Z3, Z2, Z5              \
+	FMA  Z4, Z2, Z6              \
+	MOVU Z5, (DI)                \
+	MOVU Z6, 64(DI)              \
+	ADDQ $128, DI                \
+	ADDQ $128, SI                \
+	ADDQ $128, DX                \
+	SUBQ $(2*VL), CX             \
+	JMP  mom2                    \
+mom1:                            \
+	CMPQ CX, $VL                 \
+	JB   momdone                 \
+	MUL  (DX), Z0, Z3            \
+	FMA  (SI), Z1, Z3            \
+	MOVU Z3, (DX)                \
+	MOVU (DI), Z5                \
+	FMA  Z3, Z2, Z5              \
+	MOVU Z5, (DI)                \
+momdone:
+
+// func momentumF32AVX512(x, g, b *float32, n int, mu, damp, negLR float32)
+TEXT ·momentumF32AVX512(SB), NOSPLIT, $0-44
+	MOVQ         x+0(FP), DI
+	MOVQ         gr+8(FP), SI
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS mu+32(FP), Z0
+	VBROADCASTSS damp+36(FP), Z1
+	VBROADCASTSS negLR+40(FP), Z2
+	MOMENTUM(VMULPS, VFMADD231PS, VMOVUPS, 16)
+	VZEROUPPER
+	RET
+
+// func momentumF64AVX512(x, g, b *float64, n int, mu, damp, negLR float64)
+TEXT ·momentumF64AVX512(SB), NOSPLIT, $0-56
+	MOVQ         x+0(FP), DI
+	MOVQ         gr+8(FP), SI
+	MOVQ         b+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD mu+32(FP), Z0
+	VBROADCASTSD damp+40(FP), Z1
+	VBROADCASTSD negLR+48(FP), Z2
+	MOMENTUM(VMULPD, VFMADD231PD, VMOVUPD, 8)
+	VZEROUPPER
+	RET
