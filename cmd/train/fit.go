@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,11 +53,17 @@ type fitConfig struct {
 	Opt         string  `json:"opt"`
 	LR          float64 `json:"lr"`
 	Momentum    float64 `json:"momentum"`
+	Dampening   float64 `json:"dampening"`
 	Nesterov    bool    `json:"nesterov"`
 	WeightDecay float64 `json:"wd"`
 	Beta1       float64 `json:"beta1"`
 	Beta2       float64 `json:"beta2"`
+	AMSGrad     bool    `json:"amsgrad"`
 	Eps         float64 `json:"eps"`
+	Alpha       float64 `json:"alpha"`
+	Centered    bool    `json:"centered"`
+	LRDecay     float64 `json:"lr_decay"`
+	InitAccum   float64 `json:"initial_accumulator_value"`
 	Schedule    string  `json:"schedule"`
 	Warmup      int     `json:"warmup"`
 	ClipNorm    float64 `json:"clip"`
@@ -76,7 +84,7 @@ func defaultFit() fitConfig {
 	return fitConfig{
 		Data: "digits", TestFrac: 0.2, Arch: "auto", Activation: "relu", Param: "sp", Init: "torch",
 		Loss: "auto", Opt: "sgd", LR: 0.05, Momentum: 0.9, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
-		Schedule: "constant", Batch: 32, Epochs: 20, Seed: 1, DType: "f32", Out: "out/fit",
+		Alpha: 0.99, Schedule: "constant", Batch: 32, Epochs: 20, Seed: 1, DType: "f32", Out: "out/fit",
 	}
 }
 
@@ -91,11 +99,17 @@ func (c *fitConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: sgd | adam | adamw | adagrad | rmsprop")
 	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
 	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum (sgd, rmsprop)")
+	fs.Float64Var(&c.Dampening, "dampening", c.Dampening, "momentum dampening (sgd)")
 	fs.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum (sgd)")
-	fs.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay")
-	fs.Float64Var(&c.Beta1, "beta1", c.Beta1, "Adam beta1")
-	fs.Float64Var(&c.Beta2, "beta2", c.Beta2, "Adam beta2")
-	fs.Float64Var(&c.Eps, "eps", c.Eps, "Adam/Adagrad/RMSprop epsilon")
+	fs.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay (all; decoupled for adamw)")
+	fs.Float64Var(&c.Beta1, "beta1", c.Beta1, "beta1 of torch's betas (adam, adamw)")
+	fs.Float64Var(&c.Beta2, "beta2", c.Beta2, "beta2 of torch's betas (adam, adamw)")
+	fs.BoolVar(&c.AMSGrad, "amsgrad", c.AMSGrad, "AMSGrad variant (adam, adamw)")
+	fs.Float64Var(&c.Eps, "eps", c.Eps, "epsilon (adam, adamw, adagrad, rmsprop)")
+	fs.Float64Var(&c.Alpha, "alpha", c.Alpha, "smoothing constant (rmsprop)")
+	fs.BoolVar(&c.Centered, "centered", c.Centered, "centered RMSprop (rmsprop)")
+	fs.Float64Var(&c.LRDecay, "lr-decay", c.LRDecay, "learning rate decay (adagrad)")
+	fs.Float64Var(&c.InitAccum, "initial-accumulator-value", c.InitAccum, "initial sum of squared gradients (adagrad)")
 	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "lr schedule: constant | cosine | step:EVERY:GAMMA | exp:GAMMA | rm:C:T0:ALPHA (Robbins-Monro C/(T0+t)^ALPHA)")
 	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "linear warmup steps before the schedule")
 	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradient to this global norm (0: off)")
@@ -155,6 +169,8 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return bad
 		}
 		cfg.Out = resumeDir
+	} else if err := checkOptFlags(fs, cfg.Opt); err != nil {
+		return err
 	}
 	if cfg.Threads < 0 {
 		return usagef("fit: -threads %d is negative", cfg.Threads)
@@ -394,18 +410,18 @@ func optimizerFor[T tensor.Float](cfg fitConfig, params []*nn.Param[T]) (optim.O
 	var err error
 	switch cfg.Opt {
 	case "sgd":
-		o, err = optim.NewSGD(params, optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, Nesterov: cfg.Nesterov, WeightDecay: cfg.WeightDecay})
+		o, err = optim.NewSGD(params, optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, Dampening: cfg.Dampening, Nesterov: cfg.Nesterov, WeightDecay: cfg.WeightDecay})
 	case "adam", "adamw":
-		ac := optim.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay}
+		ac := optim.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay, AMSGrad: cfg.AMSGrad}
 		if cfg.Opt == "adam" {
 			o, err = optim.NewAdam(params, ac)
 		} else {
 			o, err = optim.NewAdamW(params, ac)
 		}
 	case "adagrad":
-		o, err = optim.NewAdagrad(params, optim.AdagradConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay, Eps: cfg.Eps})
+		o, err = optim.NewAdagrad(params, optim.AdagradConfig{LR: cfg.LR, LRDecay: cfg.LRDecay, WeightDecay: cfg.WeightDecay, InitialAccumulatorValue: cfg.InitAccum, Eps: cfg.Eps})
 	case "rmsprop":
-		o, err = optim.NewRMSprop(params, optim.RMSpropConfig{LR: cfg.LR, Alpha: 0.99, Eps: cfg.Eps, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
+		o, err = optim.NewRMSprop(params, optim.RMSpropConfig{LR: cfg.LR, Alpha: cfg.Alpha, Eps: cfg.Eps, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, Centered: cfg.Centered})
 	default:
 		return nil, usagef("-opt %q: want sgd, adam, adamw, adagrad or rmsprop", cfg.Opt)
 	}
@@ -413,6 +429,52 @@ func optimizerFor[T tensor.Float](cfg fitConfig, params []*nn.Param[T]) (optim.O
 		return nil, usageError{err}
 	}
 	return o, nil
+}
+
+// optFlagUse names, for each optimizer hyperparameter flag that not every
+// -opt takes, the optimizers it applies to (-lr and -wd apply to all).
+var optFlagUse = map[string][]string{
+	"momentum":                  {"sgd", "rmsprop"},
+	"dampening":                 {"sgd"},
+	"nesterov":                  {"sgd"},
+	"beta1":                     {"adam", "adamw"},
+	"beta2":                     {"adam", "adamw"},
+	"amsgrad":                   {"adam", "adamw"},
+	"eps":                       {"adam", "adamw", "adagrad", "rmsprop"},
+	"alpha":                     {"rmsprop"},
+	"centered":                  {"rmsprop"},
+	"lr-decay":                  {"adagrad"},
+	"initial-accumulator-value": {"adagrad"},
+}
+
+// checkOptFlags refuses an optimizer hyperparameter that -opt does not
+// take when it was set explicitly: given as a flag, or given a value other
+// than the default by the -config file. (Unknown -opt values are left to
+// optimizerFor.)
+func checkOptFlags(fs *flag.FlagSet, opt string) error {
+	known := false
+	for _, opts := range optFlagUse {
+		known = known || slices.Contains(opts, opt)
+	}
+	if !known {
+		return nil
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	defs := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	d := defaultFit()
+	d.register(defs)
+	names := slices.Sorted(maps.Keys(optFlagUse))
+	for _, name := range names {
+		opts := optFlagUse[name]
+		if slices.Contains(opts, opt) {
+			continue
+		}
+		if set[name] || fs.Lookup(name).Value.String() != defs.Lookup(name).DefValue {
+			return usagef("fit: -%s does not apply to -opt %s (it is for %s)", name, opt, strings.Join(opts, ", "))
+		}
+	}
+	return nil
 }
 
 // scheduleFor parses -schedule and -warmup.
