@@ -45,6 +45,8 @@ type mlpRecord struct {
 	FlushDenormal bool `json:"flush_denormal,omitempty"`
 	// Alloc is the memory allocator PyTorch ran with (see -torch-alloc).
 	Alloc string `json:"alloc,omitempty"`
+	// Round numbers the rounds of -rounds (1, 2, ...).
+	Round int `json:"round,omitempty"`
 }
 
 // mlpCase is one model shape and batch size of the suite.
@@ -69,6 +71,7 @@ func runMLP(args []string) error {
 	threadsFlag := fs.String("threads", "1,2", "thread counts (GOMAXPROCS; torch.set_num_threads and OPENBLAS_NUM_THREADS)")
 	dtypes := fs.String("dtypes", "float32,float64", "element types")
 	reps := fs.Int("reps", 5, "repetitions per measurement; the median is reported")
+	rounds := fs.Int("rounds", 3, "rounds of (gradflow, PyTorch) measurements per shape; ratios are taken within a round and the median is reported")
 	minTime := fs.Duration("mintime", 400*time.Millisecond, "minimum time per repetition")
 	torchOn := fs.Bool("torch", true, "also run bench/mlp_torch.py when "+pythonPath+" has torch (not with -cpuprofile)")
 	torchFlags(fs)
@@ -81,7 +84,8 @@ Training-step throughput (samples/s) of MLPs: forward, softmax cross-entropy,
 backward and an SGD step with momentum 0.9 on one fixed random batch, against
 the same step in PyTorch (bench/mlp_torch.py) when it is installed. Ratios
 are gradflow/PyTorch at the same thread count, and against PyTorch's best
-thread count.
+thread count, formed within each of -rounds rounds (the medians are
+printed, then the per-round ratios).
 
 flags:`)
 		fs.PrintDefaults()
@@ -95,6 +99,9 @@ flags:`)
 	}
 	if *reps < 1 {
 		return fmt.Errorf("-reps: %d is not positive", *reps)
+	}
+	if *rounds < 1 {
+		return fmt.Errorf("-rounds: %d is not positive", *rounds)
 	}
 	var dts []string
 	for _, d := range splitList(*dtypes) {
@@ -148,56 +155,81 @@ flags:`)
 	defer runtime.GOMAXPROCS(prevProcs)
 	for _, c := range cases {
 		for _, dt := range dts {
-			best := 0.0 // PyTorch's best over the thread counts run so far
-			type row struct {
-				th     int
-				gf, pt float64
-				allocs float64
-			}
-			var rows []row
-			for _, th := range threads {
-				runtime.GOMAXPROCS(th)
-				var gf, allocs float64
-				var gfReps []float64
-				if dt == "float32" {
-					gf, gfReps, allocs = measureMLP[float32](c, *reps, *minTime)
-				} else {
-					gf, gfReps, allocs = measureMLP[float64](c, *reps, *minTime)
-				}
-				em.emit(mlpRecord{Suite: "mlp", Impl: "gradflow", DType: dt, Threads: th, Dims: c.dims, Batch: c.batch,
-					SamplesPerSec: round2(gf), AllocsPerStep: &allocs, Reps: roundAll(gfReps)})
-				pt := 0.0
-				if torchScript != "" && *cpuProfile == "" {
+			// Each round measures every thread count, gradflow then
+			// PyTorch; ratios are formed within a round (the host's speed
+			// drifts by +-25% over minutes, which would otherwise land on
+			// one side of a ratio) and the medians over rounds reported.
+			type cell struct{ gf, pt, ratio, vsBest, allocs []float64 }
+			cells := make([]cell, len(threads))
+			for rd := 0; rd < *rounds; rd++ {
+				gfs, pts := make([]float64, len(threads)), make([]float64, len(threads))
+				for ti, th := range threads {
+					runtime.GOMAXPROCS(th)
+					var gf, allocs float64
+					var gfReps []float64
+					if dt == "float32" {
+						gf, gfReps, allocs = measureMLP[float32](c, *reps, *minTime)
+					} else {
+						gf, gfReps, allocs = measureMLP[float64](c, *reps, *minTime)
+					}
+					em.emit(mlpRecord{Suite: "mlp", Impl: "gradflow", DType: dt, Threads: th, Dims: c.dims, Batch: c.batch,
+						SamplesPerSec: round2(gf), AllocsPerStep: &allocs, Reps: roundAll(gfReps), Round: rd + 1})
+					gfs[ti] = gf
+					cells[ti].gf = append(cells[ti].gf, gf)
+					cells[ti].allocs = append(cells[ti].allocs, allocs)
+					if torchScript == "" || *cpuProfile != "" {
+						continue
+					}
 					rec, err := runTorchMLP(torchScript, c, dt, th, *reps, *minTime)
 					if err != nil {
 						fmt.Fprintln(os.Stderr, "bench mlp: PyTorch failed:", err)
-					} else {
-						em.emit(rec)
-						pt = rec.SamplesPerSec
-						best = max(best, pt)
-						if !strings.Contains(rec.BLAS, "openblas") {
-							fmt.Fprintf(os.Stderr, "bench mlp: warning: PyTorch uses BLAS %q, not OpenBLAS: its numbers are not its best (install libopenblas0-pthread)\n", rec.BLAS)
-						}
+						continue
+					}
+					rec.Round = rd + 1
+					em.emit(rec)
+					pts[ti] = rec.SamplesPerSec
+					cells[ti].pt = append(cells[ti].pt, rec.SamplesPerSec)
+					if !strings.Contains(rec.BLAS, "openblas") {
+						fmt.Fprintf(os.Stderr, "bench mlp: warning: PyTorch uses BLAS %q, not OpenBLAS: its numbers are not its best (install libopenblas0-pthread)\n", rec.BLAS)
 					}
 				}
-				rows = append(rows, row{th, gf, pt, allocs})
+				best := slices.Max(pts) // PyTorch's best thread count in this round
+				for ti := range threads {
+					if pts[ti] > 0 {
+						cells[ti].ratio = append(cells[ti].ratio, gfs[ti]/pts[ti])
+						cells[ti].vsBest = append(cells[ti].vsBest, gfs[ti]/best)
+					}
+				}
 			}
 			if *js {
 				continue
 			}
-			for _, r := range rows {
+			for ti, th := range threads {
+				cl := cells[ti]
 				ptS, ratio, vsBest := "-", "-", "-"
-				if r.pt > 0 {
-					ptS = fmt.Sprintf("%.0f", r.pt)
-					ratio = fmt.Sprintf("%.2fx", r.gf/r.pt)
-					vsBest = fmt.Sprintf("%.2fx", r.gf/best)
+				if len(cl.pt) > 0 {
+					ptS = fmt.Sprintf("%.0f", median(cl.pt))
+					ratio = fmt.Sprintf("%.2fx", median(cl.ratio))
+					vsBest = fmt.Sprintf("%.2fx", median(cl.vsBest))
 				}
 				fmt.Printf("%-16s %5d %-7s %3d %12.0f %12s %7s %9s %8.1f\n",
-					dimsLabel(c.dims), c.batch, dt, r.th, r.gf, ptS, ratio, vsBest, r.allocs)
+					dimsLabel(c.dims), c.batch, dt, th, median(cl.gf), ptS, ratio, vsBest, slices.Max(cl.allocs))
+				if *rounds > 1 && len(cl.ratio) > 1 {
+					fmt.Printf("%-16s %5s %-7s %3s %12s %12s %7s %9s   rounds: %s\n", "", "", "", "", "", "", "", "", fmtRatios(cl.ratio, cl.vsBest))
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// fmtRatios lists the per-round ratios, "ratio/vs best" for each round.
+func fmtRatios(ratio, vsBest []float64) string {
+	parts := make([]string, len(ratio))
+	for i := range ratio {
+		parts[i] = fmt.Sprintf("%.2f/%.2f", ratio[i], vsBest[i])
+	}
+	return strings.Join(parts, " ")
 }
 
 func dimsLabel(dims []int) string {
