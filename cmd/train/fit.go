@@ -98,14 +98,14 @@ func (c *fitConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Loss, "loss", c.Loss, "loss: ce | mse | half_mse | auto (ce for classes, mse for regression)")
 	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: sgd | adam | adamw | adagrad | rmsprop")
 	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
-	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum (sgd, rmsprop)")
+	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum (sgd; rmsprop, where it defaults to 0 as in PyTorch)")
 	fs.Float64Var(&c.Dampening, "dampening", c.Dampening, "momentum dampening (sgd)")
 	fs.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum (sgd)")
 	fs.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay (all; decoupled for adamw)")
 	fs.Float64Var(&c.Beta1, "beta1", c.Beta1, "beta1 of torch's betas (adam, adamw)")
 	fs.Float64Var(&c.Beta2, "beta2", c.Beta2, "beta2 of torch's betas (adam, adamw)")
 	fs.BoolVar(&c.AMSGrad, "amsgrad", c.AMSGrad, "AMSGrad variant (adam, adamw)")
-	fs.Float64Var(&c.Eps, "eps", c.Eps, "epsilon (adam, adamw, adagrad, rmsprop)")
+	fs.Float64Var(&c.Eps, "eps", c.Eps, "epsilon (adam, adamw, rmsprop; adagrad, where it defaults to 1e-10 as in PyTorch)")
 	fs.Float64Var(&c.Alpha, "alpha", c.Alpha, "smoothing constant (rmsprop)")
 	fs.BoolVar(&c.Centered, "centered", c.Centered, "centered RMSprop (rmsprop)")
 	fs.Float64Var(&c.LRDecay, "lr-decay", c.LRDecay, "learning rate decay (adagrad)")
@@ -171,6 +171,8 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cfg.Out = resumeDir
 	} else if err := checkOptFlags(fs, cfg.Opt); err != nil {
 		return err
+	} else {
+		applyOptDefaults(fs, &cfg)
 	}
 	if cfg.Threads < 0 {
 		return usagef("fit: -threads %d is negative", cfg.Threads)
@@ -475,6 +477,35 @@ func checkOptFlags(fs *flag.FlagSet, opt string) error {
 		}
 	}
 	return nil
+}
+
+// optDefaults are the PyTorch defaults that differ from fit's own for a
+// given -opt: fit's -momentum 0.9 and -eps 1e-8 are for SGD and Adam, but
+// torch.optim.RMSprop has momentum 0 and torch.optim.Adagrad eps 1e-10.
+var optDefaults = map[string]map[string]float64{
+	"rmsprop": {"momentum": 0},
+	"adagrad": {"eps": 1e-10},
+}
+
+// applyOptDefaults gives the hyperparameters the user left alone (no flag,
+// and the -config file, if any, kept fit's default) -opt's PyTorch default.
+// config.json records the values used, so -resume keeps them.
+func applyOptDefaults(fs *flag.FlagSet, cfg *fitConfig) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	d := defaultFit()
+	for name, v := range optDefaults[cfg.Opt] {
+		switch name {
+		case "momentum":
+			if !set[name] && cfg.Momentum == d.Momentum {
+				cfg.Momentum = v
+			}
+		case "eps":
+			if !set[name] && cfg.Eps == d.Eps {
+				cfg.Eps = v
+			}
+		}
+	}
 }
 
 // scheduleFor parses -schedule and -warmup.

@@ -97,12 +97,24 @@ func TestOptFlagsReachOptimizer(t *testing.T) {
 	if code, _, errs := runCLI(t, append(shortRun, "-out", dir, "-opt", "rmsprop")...); code != 0 {
 		t.Fatalf("rmsprop defaults: exit %d: %s", code, errs)
 	}
-	checkHyper(t, dir, map[string]any{"alpha": 0.99, "centered": false})
+	checkHyper(t, dir, map[string]any{"alpha": 0.99, "centered": false, "momentum": 0.0})
 	dir = t.TempDir()
 	if code, _, errs := runCLI(t, append(shortRun, "-out", dir, "-opt", "adagrad")...); code != 0 {
 		t.Fatalf("adagrad defaults: exit %d: %s", code, errs)
 	}
-	checkHyper(t, dir, map[string]any{"lr_decay": 0.0, "initial_accumulator_value": 0.0})
+	checkHyper(t, dir, map[string]any{"lr_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10})
+	// fit's own defaults for the SGD default run, and an explicit value
+	// over the per-optimizer default.
+	dir = t.TempDir()
+	if code, _, errs := runCLI(t, append(shortRun, "-out", dir)...); code != 0 {
+		t.Fatalf("sgd defaults: exit %d: %s", code, errs)
+	}
+	checkHyper(t, dir, map[string]any{"momentum": 0.9})
+	dir = t.TempDir()
+	if code, _, errs := runCLI(t, append(shortRun, "-out", dir, "-opt", "rmsprop", "-momentum", "0.9")...); code != 0 {
+		t.Fatalf("rmsprop -momentum 0.9: exit %d: %s", code, errs)
+	}
+	checkHyper(t, dir, map[string]any{"momentum": 0.9})
 }
 
 // TestOptFlagsConfigAndResume: the settings come from a -config file too,
