@@ -624,6 +624,11 @@ type lsEval struct {
 	Accuracy *float64 `json:"accuracy,omitempty"`
 }
 
+// lsLojWide is the interval width from which the report says that the
+// Lojasiewicz exponent is not determined by the run (PL gives 1/2, x^4
+// gives 3/4: an interval wider than this cannot tell them apart).
+const lsLojWide = 0.5
+
 // lsLojLevel is the coverage of the Lojasiewicz exponent's interval.
 const lsLojLevel = 0.95
 
@@ -748,6 +753,8 @@ func (s *landscapeSummary) print(w io.Writer, h []landscape.Measurement, cfg lan
 			l.Theta, 100*l.Level, l.Lo, l.Hi, l.C, l.Points, s.FStar)
 		if l.Theta < -2+lsLojBound || l.Theta > 4-lsLojBound || l.Lo < -2+lsLojBound || l.Hi > 4-lsLojBound {
 			fmt.Fprintln(w, "  (at the edge of the fitted range: |grad f| does not follow a power of f - f* along this run, as when GD oscillates at the edge of stability; try -loj-tail)")
+		} else if l.Hi-l.Lo > lsLojWide {
+			fmt.Fprintf(w, "  (the interval is wider than %g: the points do not pin theta down; along a run at the edge of stability |grad f| jumps with the oscillation instead of following f - f*; a smaller -lr keeps GD below the edge)\n", lsLojWide)
 		}
 	} else {
 		fmt.Fprintf(w, "Lojasiewicz exponent: not fitted (%s)\n", s.LojasiewiczError)
