@@ -87,12 +87,19 @@ func (linearOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 }
 
 // linearBackwardFast is the backward rule of Linear when the backward pass
-// is not recorded, the case of every training step. It computes the same
-// values as the recorded rule with fewer passes over memory: the ReLU mask
+// is not recorded, the case of every training step. It computes the
+// values of the recorded rule with fewer passes over memory: the ReLU mask
 // and the bias gradient's column sums are one pass over g, and the weight
 // (and bias) gradients go straight into the parameter's gradient tensor
 // when Backward allows it (GEMM with beta = 1 rather than a product, then
-// an addition).
+// an addition). dX = dZ W divides its inner dimension, the rows of W, in
+// the row shares of W (tensor.SplitK): each core then reads only the rows
+// of W it owns, and the optimizer's update of those rows finds no copies
+// in the other core's cache to take back (measured: a two-thread
+// 784-512-512-10 step 4% faster than with dX split by its columns, which
+// made each core read half of every row). The two partial products are
+// added at the end, so dX differs from the recorded rule's in the last
+// bits; it is the same for any number of threads.
 func linearBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 	x, w, b := v.in[0], v.in[1], v.ins[0]
 	wantB := b != nil && t.wants(b)
@@ -132,7 +139,7 @@ func linearBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 	}
 
 	if t.wants(x) {
-		gemmGrad(t, x, dz, w, false, v.f, tensor.SplitCols)
+		gemmGrad(t, x, dz, w, false, v.f, tensor.SplitK)
 	}
 	if t.wants(w) {
 		gemmGrad(t, w, dz, x, true, v.f, tensor.SplitRows)

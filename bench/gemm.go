@@ -45,7 +45,7 @@ func mlpShapes() []gemmShape {
 		in, out := l[0], l[1]
 		s = append(s,
 			gemmShape{fmt.Sprintf("fwd 128x%dx%d X*W^T", in, out), 128, out, in, false, true, simd.SplitCols},
-			gemmShape{fmt.Sprintf("dX  128x%dx%d dY*W", in, out), 128, in, out, false, false, simd.SplitCols},
+			gemmShape{fmt.Sprintf("dX  128x%dx%d dY*W", in, out), 128, in, out, false, false, simd.SplitK},
 			gemmShape{fmt.Sprintf("dW  128x%dx%d dY^T*X", in, out), out, in, 128, true, false, simd.SplitRows},
 		)
 	}

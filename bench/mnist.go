@@ -39,8 +39,12 @@ type mnistRecord struct {
 	Accuracy []float64 `json:"accuracy"`
 	Reached  bool      `json:"reached"`
 	Rep      int       `json:"rep"`
-	Torch    string    `json:"torch,omitempty"`
-	BLAS     string    `json:"blas,omitempty"`
+	// Seed seeded the initialization and the shuffling: repetition r uses
+	// -seed + r, so that the medians cover the luck of the draw (which
+	// epoch first reaches the target) as well as the machine's noise.
+	Seed  uint64 `json:"seed"`
+	Torch string `json:"torch,omitempty"`
+	BLAS  string `json:"blas,omitempty"`
 	// FlushDenormal: PyTorch ran with torch.set_flush_denormal(True).
 	FlushDenormal bool `json:"flush_denormal,omitempty"`
 	// Alloc is the memory allocator PyTorch ran with (see -torch-alloc).
@@ -63,11 +67,11 @@ func runMNIST(args []string) error {
 	torchThreads := fs.String("torch-threads", "1", "PyTorch thread counts (1 is its best configuration here)")
 	target := fs.Float64("target", 0.98, "test accuracy to reach")
 	maxEpochs := fs.Int("epochs", 10, "give up after this many epochs")
-	seed := fs.Uint64("seed", 1, "seed of the initialization and of the shuffling")
+	seed := fs.Uint64("seed", 1, "seed of the initialization and the shuffling of the first repetition (repetition r uses seed+r)")
 	torchOn := fs.Bool("torch", true, "also run bench/mnist_torch.py when "+pythonPath+" has torch")
 	torchFlags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the gradflow runs to this file (skips PyTorch)")
-	reps := fs.Int("reps", 3, "repetitions (alternating gradflow and PyTorch); medians are compared")
+	reps := fs.Int("reps", 3, "repetitions (alternating gradflow and PyTorch, each with its own seed); medians are compared")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: go run ./bench mnist [flags]
 
@@ -119,7 +123,7 @@ flags:`)
 	if !*js {
 		fmt.Printf("# MNIST to %.1f%% test accuracy: MLP %s, SGD lr %g momentum %g, batch %d, float32\n",
 			100**target, dimsLabel(mnistDims), mnistLR, mnistMom, mnistBatch)
-		fmt.Printf("%-9s %3s %9s %7s %9s  %s\n", "impl", "thr", "seconds", "epochs", "reached", "test accuracy per epoch")
+		fmt.Printf("%-9s %3s %4s %9s %7s %9s  %s\n", "impl", "thr", "seed", "seconds", "epochs", "reached", "test accuracy per epoch")
 	}
 	show := func(r mnistRecord) {
 		em.emit(r)
@@ -133,7 +137,7 @@ flags:`)
 			}
 			acc += strconv.FormatFloat(100*a, 'f', 2, 64)
 		}
-		fmt.Printf("%-9s %3d %9.2f %7d %9v  %s\n", r.Impl, r.Threads, r.Seconds, r.Epochs, r.Reached, acc)
+		fmt.Printf("%-9s %3d %4d %9.2f %7d %9v  %s\n", r.Impl, r.Threads, r.Seed, r.Seconds, r.Epochs, r.Reached, acc)
 	}
 
 	script := ""
@@ -182,11 +186,11 @@ flags:`)
 	for rep := 0; rep < *reps; rep++ {
 		for _, th := range threads {
 			runtime.GOMAXPROCS(th)
-			r, err := raceMNIST(trainSet, testSet, *target, *maxEpochs, *seed)
+			r, err := raceMNIST(trainSet, testSet, *target, *maxEpochs, *seed+uint64(rep))
 			if err != nil {
 				return err
 			}
-			r.Threads, r.Rep = th, rep
+			r.Threads, r.Rep, r.Seed = th, rep, *seed+uint64(rep)
 			add(r)
 		}
 		runtime.GOMAXPROCS(prevProcs)
@@ -194,12 +198,12 @@ flags:`)
 			continue
 		}
 		for _, th := range tthreads {
-			r, err := runTorchMNIST(script, *dir, th, *target, *maxEpochs, *seed)
+			r, err := runTorchMNIST(script, *dir, th, *target, *maxEpochs, *seed+uint64(rep))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "bench mnist: PyTorch failed:", err)
 				continue
 			}
-			r.Rep = rep
+			r.Rep, r.Seed = rep, *seed+uint64(rep)
 			add(r)
 		}
 	}

@@ -71,6 +71,17 @@ const (
 	// SplitCols does the same with the columns of the output (and falls
 	// back to the rows).
 	SplitCols
+	// SplitK divides the inner dimension into the two parts of ShareRows
+	// (part p on core p) and adds the two partial products in the column
+	// parts of ShareRows. For dX = dZ W of a layer, the inner dimension is
+	// the rows of W, so each core reads only its own rows of W (with
+	// SplitCols every core reads half of every row, and the optimizer's
+	// update of a row then has to take the row back from the other core's
+	// cache). The division is fixed by the shape, so results are the same
+	// for any number of cores; they differ in rounding from the other
+	// splits. Inner dimensions below 128, and products with a bias or an
+	// activation, are divided as by SplitCols.
+	SplitK
 )
 
 // ShareRows returns the rows [lo, hi) of an n-row matrix that part p of
@@ -87,6 +98,8 @@ func (s Split) simdSplit() simd.Split {
 		return simd.SplitRows
 	case SplitCols:
 		return simd.SplitCols
+	case SplitK:
+		return simd.SplitK
 	}
 	panic("tensor.MatMulInto: unknown Split " + strconv.Itoa(int(s)))
 }

@@ -44,6 +44,20 @@ const (
 	// SplitCols does the same with the columns of C (and falls back to the
 	// rows).
 	SplitCols
+	// SplitK divides the inner dimension: C = beta*C + alpha*(P0 + P1),
+	// where Pp = op(A)[:, Kp] op(B)[Kp, :] over the two parts Kp of K
+	// that Share gives, part p on participant p, and then the columns of
+	// C in Share's parts add the two partial products. It is meant for
+	// dX = dZ W in a training step: with K the rows of W, each core reads
+	// only the rows of W it owns (see autograd.Linear). The division of K
+	// is fixed by the shape, not by the number of threads, so the result
+	// is the same for any GOMAXPROCS (and differs in rounding from the
+	// other splits). Products with k < splitKMin, or with a bias or an
+	// activation, are computed as under SplitCols.
+	SplitK
+
+	// splitSerial (internal) computes on the calling goroutine alone.
+	splitSerial
 )
 
 // Share returns the range [lo, hi) of an n-long dimension that belongs to
@@ -102,6 +116,13 @@ func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	if k == 0 || alpha == 0 {
 		scaleC(m, n, beta, c, ldc, ep)
 		return
+	}
+	if ep.Split == SplitK {
+		if k >= splitKMin && !ep.active() {
+			gemmSplitK(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			return
+		}
+		ep.Split = SplitCols
 	}
 	if kind := unpackedFor(transA, transB, m, n, ldb); kind != notUnpacked {
 		gemmUnpacked(kind, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep)
@@ -297,8 +318,8 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	j.blk = blockingFor(int(unsafe.Sizeof(z)), j.kern.mr, j.kern.nr)
 
 	workers := parallel.Workers()
-	pinned := ep.Split != SplitAuto
-	if pinned && 2*m*n*k < minPinnedFlops || !pinned && 2*m*n*k < minParallelFlops {
+	pinned := ep.Split != SplitAuto && ep.Split != splitSerial
+	if pinned && 2*m*n*k < minPinnedFlops || !pinned && 2*m*n*k < minParallelFlops || ep.Split == splitSerial {
 		workers = 1
 	}
 	j.sub, j.cacheA, j.cacheB = 0, false, false

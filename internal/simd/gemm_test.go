@@ -346,7 +346,7 @@ func TestGemmNoAllocs(t *testing.T) {
 		m, n, k := s[0], s[1], s[2]
 		a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 		bias := make([]float32, n)
-		for _, sp := range []Split{SplitAuto, SplitRows, SplitCols} {
+		for _, sp := range []Split{SplitAuto, SplitRows, SplitCols, SplitK} {
 			f := func() {
 				Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, Epilogue[float32]{Bias: bias, Act: ActReLU, Split: sp})
 			}
@@ -356,4 +356,93 @@ func TestGemmNoAllocs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestGemmSplitK: SplitK agrees with the float64 reference, gives the same
+// bits for GOMAXPROCS 1, 2 and 3 (the division of K is fixed by the
+// shape), leaves the padding of C alone, and computes products it does not
+// divide (k < splitKMin, or with an epilogue) exactly as SplitCols does.
+func TestGemmSplitK(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		prev := minPinnedFlops
+		minPinnedFlops = 0 // divide every product
+		defer func() { minPinnedFlops = prev }()
+		sizes := [][3]int{{128, 512, 512}, {70, 90, 200}, {3, 300, 130}, {33, 7, 128}, {50, 40, 127}}
+		if testing.Short() {
+			sizes = [][3]int{{70, 90, 200}, {33, 7, 128}, {50, 40, 127}}
+		}
+		for _, s := range sizes {
+			for tr := 0; tr < 4; tr++ {
+				for _, beta := range []float64{0, 0.5} {
+					g := gemmCase{transA: tr&1 == 1, transB: tr&2 == 2, m: s[0], n: s[1], k: s[2], ldPad: 3, alpha: 1.5, beta: beta}
+					a, lda, b, ldb, c, ldc, _ := g.operands(rng)
+					want := append([]float64(nil), c...)
+					naiveGemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, want, ldc, nil, ActIdentity)
+					a32, b32 := conv[float32](a), conv[float32](b)
+					var ref []float32
+					for _, procs := range []int{1, 2, 3} {
+						prevProcs := runtime.GOMAXPROCS(procs)
+						c32 := conv[float32](c)
+						Gemm(g.transA, g.transB, g.m, g.n, g.k, 1.5, a32, lda, b32, ldb, float32(beta), c32, ldc, Epilogue[float32]{Split: SplitK})
+						runtime.GOMAXPROCS(prevProcs)
+						if ref == nil {
+							ref = c32
+							for i := 0; i < g.m; i++ {
+								for j := 0; j < ldc; j++ {
+									got, w := float64(c32[i*ldc+j]), want[i*ldc+j]
+									if j >= g.n {
+										if got == got {
+											t.Fatalf("%v: padding C[%d][%d] = %v, want it untouched (NaN)", g, i, j, got)
+										}
+										continue
+									}
+									if math.Abs(got-w) > 1e-4*(1+math.Abs(w))*math.Sqrt(float64(g.k)) {
+										t.Fatalf("%v: C[%d][%d] = %v, want %v", g, i, j, got, w)
+									}
+								}
+							}
+							continue
+						}
+						for i := range ref {
+							if math.Float32bits(ref[i]) != math.Float32bits(c32[i]) && !(ref[i] != ref[i] && c32[i] != c32[i]) {
+								t.Fatalf("%v: GOMAXPROCS=%d differs at %d: %v vs %v", g, procs, i, c32[i], ref[i])
+							}
+						}
+					}
+					// Below splitKMin, SplitK is SplitCols, bit for bit.
+					if g.k < splitKMin {
+						c32 := conv[float32](c)
+						Gemm(g.transA, g.transB, g.m, g.n, g.k, 1.5, a32, lda, b32, ldb, float32(beta), c32, ldc, Epilogue[float32]{Split: SplitCols})
+						for i := range ref {
+							if math.Float32bits(ref[i]) != math.Float32bits(c32[i]) && !(ref[i] != ref[i] && c32[i] != c32[i]) {
+								t.Fatalf("%v: SplitK below splitKMin differs from SplitCols at %d", g, i)
+							}
+						}
+					}
+				}
+			}
+		}
+		// Steady-state calls allocate nothing (the partial sum is kept).
+		{
+			a, b, c := make([]float32, 128*256), make([]float32, 256*96), make([]float32, 128*96)
+			f := func() { Gemm(false, false, 128, 96, 256, 1, a, 256, b, 96, 0, c, 96, Epilogue[float32]{Split: SplitK}) }
+			f()
+			if got := testing.AllocsPerRun(20, f); got != 0 {
+				t.Errorf("SplitK: %v allocs per call", got)
+			}
+		}
+		// With an epilogue SplitK is SplitCols.
+		g := gemmCase{m: 64, n: 96, k: 256, alpha: 1, beta: 0.5, bias: true, act: ActReLU}
+		a, lda, b, ldb, c, ldc, bias := g.operands(rng)
+		a32, b32, bias32 := conv[float32](a), conv[float32](b), conv[float32](bias)
+		ck, cc := conv[float32](c), conv[float32](c)
+		Gemm(false, false, g.m, g.n, g.k, 1, a32, lda, b32, ldb, 0.5, ck, ldc, Epilogue[float32]{Bias: bias32, Act: ActReLU, Split: SplitK})
+		Gemm(false, false, g.m, g.n, g.k, 1, a32, lda, b32, ldb, 0.5, cc, ldc, Epilogue[float32]{Bias: bias32, Act: ActReLU, Split: SplitCols})
+		for i := range ck {
+			if math.Float32bits(ck[i]) != math.Float32bits(cc[i]) && !(ck[i] != ck[i] && cc[i] != cc[i]) {
+				t.Fatalf("SplitK with an epilogue differs from SplitCols at %d", i)
+			}
+		}
+	})
 }

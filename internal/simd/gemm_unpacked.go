@@ -106,7 +106,7 @@ func gemmUnpacked[T Float](kind unpackedKind, transA, transB bool, m, n, k int, 
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, ep: ep}
 	defer func() { *u = unpackedJob[T]{}; list.Put(u) }()
 	workers := parallel.Workers()
-	if 2*m*n*k < minParallelFlops {
+	if 2*m*n*k < minParallelFlops || ep.Split == splitSerial {
 		workers = 1
 	}
 	var tasks int
