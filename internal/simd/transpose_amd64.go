@@ -5,18 +5,47 @@ package simd
 import "unsafe"
 
 // archTranspose installs the amd64 transpose kernels used by packing. Both
-// SIMD tiers use the AVX2 kernels (transpose_avx2_amd64.s): the transpose is
-// bound by loads, stores and cache misses, not by shuffle width: a 16x8
+// SIMD tiers use the AVX2 float32 kernels (transpose_avx2_amd64.s): a 16x8
 // AVX-512 kernel (zmm output rows, one store per 16 elements) was within
-// noise of the AVX2 one on the 16- and 32-row panels (BenchmarkTranspose),
-// so it is not worth a second code path.
+// noise of the AVX2 one on the 16- and 32-row panels (BenchmarkTranspose).
+// For float64 the AVX-512 tier has an 8x8 kernel
+// (transpose_avx512_amd64.s): on 8-row panels (the A operand of the f64
+// kernel) it is twice as fast as the AVX2 4x4 kernel; 16- and 32-row
+// panels, whose source rows no longer stay in L1, run at the same speed
+// with either, and a whole f64 training step did not measurably change.
 func archTranspose(tier string, t32 *func([]float32, int, []float32, int, int, int), t64 *func([]float64, int, []float64, int, int, int)) {
 	switch tier {
-	case TierAVX512, TierAVX2:
+	case TierAVX512:
+		*t32 = transposeF32AVX2
+		*t64 = transposeF64AVX512
+	case TierAVX2:
 		*t32 = transposeF32AVX2
 		*t64 = transposeF64AVX2
 	}
 }
+
+// transposeF64AVX512 is the float64 transpose of the AVX-512 tier: 8-row
+// strips over the columns in blocks of 8, then the remaining columns and
+// rows with the AVX2 kernels (transposeF64AVX2).
+func transposeF64AVX512(dst []float64, ld int, src []float64, lds, rows, cols int) {
+	n, ncb := rows/8, cols/8
+	if n == 0 || ncb == 0 {
+		transposeF64AVX2(dst, ld, src, lds, rows, cols)
+		return
+	}
+	transpose8x8F64AVX512(&dst[0], ld, &src[0], lds, n, ncb)
+	r, c := 8*n, 8*ncb
+	if c < cols {
+		// The last cols%8 columns of the first r rows.
+		transposeF64AVX2(dst[c*ld:], ld, src[c:], lds, r, cols-c)
+	}
+	if r < rows {
+		transposeF64AVX2(dst[r:], ld, src[r*lds:], lds, rows-r, cols)
+	}
+}
+
+//go:noescape
+func transpose8x8F64AVX512(dst *float64, ld int, src *float64, lds int, nrb, ncb int)
 
 // transposeF32AVX2 is the float32 transpose (contract of transposeGeneric,
 // bounds already checked by transposeInto). Rows are covered by 8-row
