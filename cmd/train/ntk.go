@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -88,6 +89,10 @@ type ntkConfig struct {
 	CSV       bool
 	JSON      bool
 	NoFigures bool
+
+	// torchAct is -act given with -model: the activation of a plain
+	// PyTorch state dict, which does not record it.
+	torchAct string
 }
 
 func defaultNTK() ntkConfig {
@@ -102,9 +107,9 @@ func (c *ntkConfig) register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.TestFrac, "test-frac", c.TestFrac, "fraction held out for testing (datasets without a test split)")
 	fs.IntVar(&c.N, "n", c.N, "use at most this many training points for the kernel (a seeded random subset)")
 	fs.IntVar(&c.NTest, "n-test", c.NTest, "use at most this many test points for the predictions")
-	fs.StringVar(&c.Model, "model", c.Model, "model.safetensors written by train fit (default: a new model at initialization)")
+	fs.StringVar(&c.Model, "model", c.Model, "model.safetensors written by train fit, or a PyTorch Sequential's state dict saved with safetensors (give its activation with -act) (default: a new model at initialization)")
 	fs.StringVar(&c.Arch, "arch", c.Arch, "layer widths of the model at init, e.g. 64-512-512-10; \"auto\" = input-128-128-output (wider is closer to the analytic kernel)")
-	fs.StringVar(&c.Act, "act", c.Act, "hidden activation of the model at init: relu, leaky_relu, erf, identity (these have analytic kernels), tanh, sigmoid, gelu, silu, softplus")
+	fs.StringVar(&c.Act, "act", c.Act, "hidden activation of the model at init, or of a PyTorch state dict given with -model: relu, leaky_relu, erf, identity (these have analytic kernels), tanh, sigmoid, gelu, silu, softplus")
 	fs.StringVar(&c.Param, "param", c.Param, "parameterization of the model at init: ntk | sp | mf | mup (analytic kernel: ntk and sp)")
 	fs.StringVar(&c.Init, "init", c.Init, "weight init of the model at init: default (the parameterization's, which the analytic kernel assumes), torch, he_normal, ...")
 	fs.Float64Var(&c.WStd, "wstd", c.WStd, "weight scale sigma_w of the model at init (neural-tangents' W_std)")
@@ -147,10 +152,13 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	split := splitSource{seed: cfg.Seed}
 	if cfg.Model != "" {
-		for _, name := range []string{"arch", "act", "param", "init", "wstd", "bstd"} {
+		for _, name := range []string{"arch", "param", "init", "wstd", "bstd"} {
 			if set[name] {
 				return usagef("ntk: -%s describes a new model and cannot be combined with -model (the file records its architecture)", name)
 			}
+		}
+		if set["act"] {
+			cfg.torchAct = cfg.Act
 		}
 		if _, err := os.Stat(cfg.Model); err != nil {
 			return usageError{fmt.Errorf("ntk: -model: %w", err)}
@@ -476,7 +484,16 @@ func ntkModel[T tensor.Float](cfg ntkConfig, tk *task[T]) (*nn.MLP[T], modelInfo
 	info := modelInfo{Source: "init", Init: cfg.Init}
 	if cfg.Model != "" {
 		var err error
-		model, err = nn.LoadFile[T](cfg.Model)
+		if cfg.torchAct != "" {
+			// A PyTorch state dict (or a gradflow file whose activation
+			// must then agree).
+			model, err = nn.LoadTorchFile[T](cfg.Model, nn.TorchOptions{Activation: nn.Activation(cfg.torchAct)})
+		} else {
+			model, err = nn.LoadFile[T](cfg.Model)
+			if err != nil && strings.Contains(err.Error(), "nn.LoadTorch") {
+				err = fmt.Errorf("%w; for a PyTorch state dict give the hidden activation with -act", err)
+			}
+		}
 		if err != nil {
 			return nil, info, usageError{err}
 		}

@@ -4,11 +4,14 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gradflow/gradflow/nn"
 )
 
 // ntkResult is the part of ntk.json the tests read.
@@ -358,4 +361,36 @@ func readMatrixCSV(t *testing.T, path string) [][]float64 {
 		}
 	}
 	return m
+}
+
+// TestNTKTorchStateDict: -model takes a plain PyTorch state dict (no
+// gradflow metadata) when -act names its activation, and without -act the
+// error says to give it.
+func TestNTKTorchStateDict(t *testing.T) {
+	dir := t.TempDir()
+	m, err := nn.NewMLP[float64](nn.MLPConfig{Dims: []int{64, 16, 10}, Activation: nn.Tanh}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "torch.safetensors")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.WriteSafetensors(f, m.Params(), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := filepath.Join(dir, "out")
+	code, _, errs := runCLI(t, "ntk", "-model", path, "-n", "32", "-n-test", "16", "-out", out, "-no-figures")
+	if code != 2 || !strings.Contains(errs, "-act") {
+		t.Fatalf("without -act: exit %d, stderr %q; want exit 2 naming -act", code, errs)
+	}
+	code, stdout, errs := runCLI(t, "ntk", "-model", path, "-act", "tanh", "-n", "32", "-n-test", "16", "-out", out, "-no-figures")
+	if code != 0 {
+		t.Fatalf("with -act tanh: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(stdout, path) {
+		t.Errorf("the summary does not name the model file %s:\n%s", path, stdout)
+	}
 }
