@@ -58,19 +58,7 @@ func TestTorchLoadsGradflowFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(t *testing.T, model, outPath string) jsonTensor {
-		cmd := exec.Command(torchPython, filepath.Join(torchDir, "interop.py"), "load", model, in, outPath)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("interop.py: %v\n%s", err, out)
-		}
-		raw, err := os.ReadFile(outPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var y jsonTensor
-		if err := json.Unmarshal(raw, &y); err != nil {
-			t.Fatal(err)
-		}
-		return y
+		return runInterop(t, "load", model, in, outPath)
 	}
 	for _, p := range []Parameterization{Standard, NTK} {
 		t.Run(string(p)+"/f64", func(t *testing.T) {
@@ -192,20 +180,7 @@ func TestTorchLoadsLoadTorchModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(t *testing.T, model string) jsonTensor {
-		out := model + ".json"
-		cmd := exec.Command(torchPython, filepath.Join(torchDir, "interop.py"), "load-plain", model, in, out)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("interop.py load-plain: %v\n%s", err, msg)
-		}
-		raw, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var y jsonTensor
-		if err := json.Unmarshal(raw, &y); err != nil {
-			t.Fatal(err)
-		}
-		return y
+		return runInterop(t, "load-plain", model, in, model+".json")
 	}
 	opt := TorchOptions{Activations: io.Activations}
 	t.Run("f64", func(t *testing.T) {
@@ -239,4 +214,23 @@ func TestTorchLoadsLoadTorchModel(t *testing.T) {
 			t.Errorf("outputs %v, torch %v", got, y.Data)
 		}
 	})
+}
+
+// runInterop runs testdata/torch/interop.py's command (load or load-plain)
+// on model with the input in, and returns the output it wrote to out.
+func runInterop(t *testing.T, command, model, in, out string) jsonTensor {
+	t.Helper()
+	cmd := exec.Command(torchPython, filepath.Join(torchDir, "interop.py"), command, model, in, out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("interop.py %s: %v\n%s", command, err, msg)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var y jsonTensor
+	if err := json.Unmarshal(raw, &y); err != nil {
+		t.Fatal(err)
+	}
+	return y
 }

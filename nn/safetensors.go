@@ -249,15 +249,20 @@ func (m *MLP[T]) SaveFile(path string) error {
 // them, because a wrong guess would load without error and compute
 // another function.
 func Load[T Float](r io.Reader) (*MLP[T], error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	s, err := ParseSafetensors(b)
+	s, err := readSafetensors(r)
 	if err != nil {
 		return nil, err
 	}
 	return FromSafetensors[T](s)
+}
+
+// readSafetensors reads all of r and parses it.
+func readSafetensors(r io.Reader) (*Safetensors, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSafetensors(b)
 }
 
 // LoadFile reads an MLP from the named safetensors file (see Load); errors

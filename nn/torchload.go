@@ -46,11 +46,7 @@ type TorchOptions struct {
 // layers but not others and widths that do not chain are errors naming the
 // tensor and its shape.
 func LoadTorch[T Float](r io.Reader, opt TorchOptions) (*MLP[T], error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	s, err := ParseSafetensors(b)
+	s, err := readSafetensors(r)
 	if err != nil {
 		return nil, err
 	}
