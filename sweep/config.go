@@ -85,8 +85,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.LogEvery == 0 {
 		c.LogEvery = 1
 	}
-	if c.KernelPoints == 0 {
-		c.KernelPoints = 16
+	if c.KernelPoints == 0 && c.KernelEvery != -1 {
+		// 16 points, or all of a smaller dataset (an explicit value must
+		// fit the dataset).
+		c.KernelPoints = min(16, max(c.Dataset.N, 1))
 	}
 	if c.Dataset.Kind == "teacher-class" && c.Dataset.Classes == 0 {
 		c.Dataset.Classes = 2
@@ -99,9 +101,18 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Dataset.Dim <= 0 {
 			return fail("dataset.dim", "%d must be positive", c.Dataset.Dim)
 		}
+		if c.Dataset.Kind == "teacher-class" && c.Dataset.Classes < 2 {
+			return fail("dataset.classes", "%d must be at least 2", c.Dataset.Classes)
+		}
+		if c.Dataset.Kind != "teacher-class" && c.Dataset.Classes != 0 {
+			return fail("dataset.classes", "applies to teacher-class only")
+		}
 	case "digits":
 		if c.Dataset.Dim != 0 {
 			return fail("dataset.dim", "is fixed to 64 for digits")
+		}
+		if c.Dataset.Classes != 0 && c.Dataset.Classes != 10 {
+			return fail("dataset.classes", "is fixed to 10 for digits")
 		}
 	default:
 		return fail("dataset.kind", "%q is unknown (want teacher, teacher-sphere, teacher-class or digits)", c.Dataset.Kind)
@@ -159,7 +170,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.KernelEvery < -1 {
 		return fail("kernel_every", "%d must be >= -1", c.KernelEvery)
 	}
-	if c.KernelPoints < 0 || c.KernelPoints > c.Dataset.N {
+	if c.KernelEvery != -1 && (c.KernelPoints < 1 || c.KernelPoints > c.Dataset.N) {
 		return fail("kernel_points", "%d must be in [1, dataset.n = %d]", c.KernelPoints, c.Dataset.N)
 	}
 	if c.WStd < 0 || c.BStd < 0 {
