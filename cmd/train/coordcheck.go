@@ -32,14 +32,17 @@ network blows up.
 
 Prints the table (mean |h| per parameterization, layer, t and width, with the
 change from t = 1 in parentheses) and the log-log slope against the width at
-the last step, and writes in -out: coordcheck.jsonl (one JSON line per cell)
-and coordcheck_<param>.png/svg (mean |h| against width, one line per layer
-and t).
+the last step, and writes in -out: config.json (the settings, reusable with
+-config: keys are the flag names with _ for -, and flags given too override
+the file), coordcheck.jsonl (one JSON line per cell) and
+coordcheck_<param>.png/svg (mean |h| against width, one line per layer and
+t).
 
 examples:
   train coordcheck
   train coordcheck -param mup -widths 256,512,1024,2048 -seeds 5
   train coordcheck -param mup,sp -opt adam -lr 0.01
+  train coordcheck -config out/coordcheck/config.json -seeds 8 -out out/cc8
 `
 
 // ccFlags are the settings of "train coordcheck".
@@ -76,10 +79,10 @@ func (f *ccFlags) register(fs *flag.FlagSet) {
 
 // runCoordCheck is "train coordcheck".
 func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f ccFlags
+	var f, scratch ccFlags
 	fs := newFlags("coordcheck", coordcheckUsage, stderr)
 	f.register(fs)
-	if err := parseFlags(fs, args, stdout); err != nil {
+	if _, err := parseWithConfig(fs, args, stdout, scratch.register); err != nil {
 		return err
 	}
 	params, err := parseParams(f.params)
@@ -108,6 +111,10 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case f.n <= 0 || f.dim <= 0:
 		return usagef("coordcheck: -n %d, -dim %d: want positive sizes", f.n, f.dim)
 	}
+	config, err := flagConfig(fs, nil)
+	if err != nil {
+		return err
+	}
 	seeds := make([]uint64, f.seeds)
 	for i := range seeds {
 		seeds[i] = uint64(i + 1)
@@ -132,6 +139,9 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return usageError{err}
 	}
+	if err := writeFlagConfig(f.out, config); err != nil {
+		return err
+	}
 	file, err := os.Create(filepath.Join(f.out, "coordcheck.jsonl"))
 	if err != nil {
 		return err
@@ -153,7 +163,7 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		printCoordSlopes(stdout, res)
 	}
-	written := "coordcheck.jsonl"
+	written := "config.json coordcheck.jsonl"
 	if !f.noFigures {
 		if err := res.WriteFigures(f.out); err != nil {
 			return fmt.Errorf("figures: %w", err)

@@ -44,8 +44,10 @@ displacement (1/m) sum_i |theta_i(T) - theta_i(0)|, the relative weight change,
 the kernel drift |Theta_T - Theta_0|_F/|Theta_0|_F, the output RMS at
 initialization, the final loss and the sliced W2 distance between the final
 particle cloud and the widest one's; then the log-log slopes of each against
-the width. Writes, in -out: meanfield.jsonl (per run a {"config": ...} line,
-then one record per -every steps), summary.jsonl (the table as JSON lines),
+the width. Writes, in -out: config.json (the settings, reusable with
+-config: keys are the flag names with _ for -, and flags given too override
+the file), meanfield.jsonl (per run a {"config": ...} line, then one record
+per -every steps), summary.jsonl (the table as JSON lines),
 particles/<regime>_m<width>_{init,final}.csv (the neurons (a, w, b) as rows),
 and displacement.png/svg (displacement against width, log-log).
 
@@ -54,6 +56,7 @@ examples:
   train meanfield -regime ntk -widths 64,256,1024,4096 -steps 200
   train meanfield -regime lazy -alpha 16 -symmetric
   train meanfield -regime mf,ntk,lazy -act relu -json
+  train meanfield -config out/meanfield/config.json -steps 400 -out out/mf400
 `
 
 // mfFlags are the settings of "train meanfield".
@@ -123,10 +126,10 @@ var mfMetrics = []struct {
 
 // runMeanfield is "train meanfield".
 func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f mfFlags
+	var f, scratch mfFlags
 	fs := newFlags("meanfield", meanfieldUsage, stderr)
 	f.register(fs)
-	if err := parseFlags(fs, args, stdout); err != nil {
+	if _, err := parseWithConfig(fs, args, stdout, scratch.register); err != nil {
 		return err
 	}
 	regimes, err := parseRegimes(f.regimes)
@@ -160,12 +163,19 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 		}
 	}
+	config, err := flagConfig(fs, nil)
+	if err != nil {
+		return err
+	}
 	x, y, err := mfTeacher(f.n, f.dim, f.seed)
 	if err != nil {
 		return usagef("meanfield: %v", err)
 	}
 	if err := os.MkdirAll(filepath.Join(f.out, "particles"), 0o755); err != nil {
 		return usageError{err}
+	}
+	if err := writeFlagConfig(f.out, config); err != nil {
+		return err
 	}
 	traces, err := os.Create(filepath.Join(f.out, "meanfield.jsonl"))
 	if err != nil {
@@ -263,7 +273,7 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	} else {
 		printMFTable(stdout, rows, slopes)
 	}
-	written := "meanfield.jsonl summary.jsonl particles/*.csv"
+	written := "config.json meanfield.jsonl summary.jsonl particles/*.csv"
 	if !f.noFigures {
 		if err := mfFigure(f.out, regimes, f.alpha, rows); err != nil {
 			return fmt.Errorf("figures: %w", err)

@@ -55,16 +55,22 @@ data, and what the kernel says about training:
     network itself.
 
 The training points are sorted by class so that the kernel heatmap shows the
-class blocks. Writes, in -out: ntk.json, spectrum.png/svg, kernel.png/svg,
-and with -csv kernel.csv (and kernel_analytic.csv). With -model, the data
-split (and -data, -test-frac) default to those of the fit run's config.json
-next to the model file, so test points are points the model never saw.
+class blocks. Writes, in -out: config.json (the settings, reusable with
+-config), ntk.json, spectrum.png/svg, kernel.png/svg, and with -csv
+kernel.csv (and kernel_analytic.csv). With -model, the data split (and
+-data, -test-frac) default to those of the fit run's config.json next to the
+model file, so test points are points the model never saw.
+
+-config FILE reads the settings from a JSON object whose keys are the flag
+names with _ for - (as in the config.json this writes); a key in the file
+counts as given, flags given too override it.
 
 examples:
   train ntk
   train ntk -n 300 -arch 64-512-512-10 -act erf
   train fit -out out/fit && train ntk -model out/fit/model.safetensors
   train ntk -data mnist:../shared/datasets/mnist -n 1000 -arch 784-1024-1024-10 -budget 512
+  train ntk -config out/ntk/config.json -n 512 -out out/ntk512
 `
 
 // ntkConfig holds the settings of one ntk run.
@@ -93,6 +99,8 @@ type ntkConfig struct {
 	// torchAct is -act given with -model: the activation of a plain
 	// PyTorch state dict, which does not record it.
 	torchAct string
+	// configJSON is the config.json to write in Out.
+	configJSON []byte
 }
 
 func defaultNTK() ntkConfig {
@@ -131,11 +139,24 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := defaultNTK()
 	fs := newFlags("ntk", ntkUsage, stderr)
 	cfg.register(fs)
-	if err := parseFlags(fs, args, stdout); err != nil {
+	scratch := defaultNTK()
+	fromFile, err := parseWithConfig(fs, args, stdout, scratch.register)
+	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// A setting in the -config file counts as given, like a flag: the
+	// config.json written below then repeats the run exactly.
+	flags, set := map[string]bool{}, map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { flags[f.Name], set[f.Name] = true, true })
+	for name := range fromFile {
+		set[name] = true
+	}
+	given := func(name string) string {
+		if !flags[name] {
+			return fmt.Sprintf("-%s (in %s)", name, fs.Lookup("config").Value)
+		}
+		return "-" + name
+	}
 	switch {
 	case cfg.N < 1:
 		return usagef("ntk: -n %d: need at least one training point", cfg.N)
@@ -150,11 +171,30 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case cfg.TestFrac <= 0 || cfg.TestFrac >= 1:
 		return usagef("ntk: -test-frac %v must be in (0, 1)", cfg.TestFrac)
 	}
+	// config.json records the settings as given, before -model fills in
+	// the data split of its fit run: with -model it leaves out the keys
+	// that describe a new model, and -act, -data and -test-frac unless
+	// they were given, so that a rerun from it inherits them again.
+	cfg.configJSON, err = flagConfig(fs, func(name string) bool {
+		if cfg.Model == "" {
+			return false
+		}
+		switch name {
+		case "arch", "param", "init", "wstd", "bstd":
+			return true
+		case "act", "data", "test-frac":
+			return !set[name]
+		}
+		return false
+	})
+	if err != nil {
+		return err
+	}
 	split := splitSource{seed: cfg.Seed}
 	if cfg.Model != "" {
 		for _, name := range []string{"arch", "param", "init", "wstd", "bstd"} {
 			if set[name] {
-				return usagef("ntk: -%s describes a new model and cannot be combined with -model (the file records its architecture)", name)
+				return usagef("ntk: %s describes a new model and cannot be combined with -model (the model file records its architecture)", given(name))
 			}
 		}
 		if set["act"] {
@@ -429,7 +469,10 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, split splitSourc
 	if err := os.WriteFile(filepath.Join(cfg.Out, "ntk.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	written := []string{"ntk.json"}
+	if err := writeFlagConfig(cfg.Out, cfg.configJSON); err != nil {
+		return err
+	}
+	written := []string{"config.json", "ntk.json"}
 	if cfg.CSV {
 		if err := writeMatrixCSV(filepath.Join(cfg.Out, "kernel.csv"), empTrain); err != nil {
 			return err
