@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -64,6 +65,9 @@ func (c ArmijoConfig) validate() error {
 //
 // On an L-smooth f the accepted eta is at least min(eta0, 2 Shrink (1-C) / L)
 // (with s_p = 1), so every step decreases f by at least C eta |g|^2.
+//
+// It is not an Optimizer, since a step needs the objective itself (Step
+// takes it), but it checkpoints like one (State, LoadState).
 type LineSearchGD[T tensor.Float] struct {
 	params []*Param[T]
 	cfg    ArmijoConfig
@@ -71,6 +75,7 @@ type LineSearchGD[T tensor.Float] struct {
 	trial  float64 // first trial of the next step
 	last   float64 // accepted eta of the last step
 	evals  int
+	steps  int64 // accepted steps
 }
 
 // NewLineSearchGD returns a line-search gradient descent over params.
@@ -129,6 +134,7 @@ func (o *LineSearchGD[T]) Step(f Objective) (float64, error) {
 		o.evals++
 		if ft <= f0-o.cfg.C*eta*dec { // false for NaN: backtrack
 			o.last = eta
+			o.steps++
 			o.trial = o.cfg.LR
 			if o.cfg.Grow != 0 {
 				o.trial = math.Min(o.cfg.LR, o.cfg.Grow*eta)
@@ -142,4 +148,65 @@ func (o *LineSearchGD[T]) Step(f Objective) (float64, error) {
 	}
 	return f0, fmt.Errorf("optim: LineSearchGD: no sufficient decrease after %d backtracks (last step %g)",
 		o.cfg.MaxBacktracks, eta/o.cfg.Shrink)
+}
+
+// lineSearchKind is the State.Kind of LineSearchGD.
+const lineSearchKind = "linesearch"
+
+// State returns the line search's state for a checkpoint: its config as
+// the one group's hyperparameters, the parameters' names and sizes, the
+// number of accepted steps, and in Extra the first trial step size of the
+// next step ("trial"), the last accepted step size ("last") and the number
+// of objective evaluations ("evals"). The search keeps no per-parameter
+// buffers across steps.
+func (o *LineSearchGD[T]) State() *State {
+	hj, err := json.Marshal(o.cfg)
+	if err != nil {
+		panic("optim: LineSearchGD: cannot encode the config: " + err.Error()) // numbers only
+	}
+	g := GroupState{Hyper: hj}
+	for _, p := range o.params {
+		g.Params = append(g.Params, ParamState{Name: p.Name, Len: p.Value.Len(), Step: o.steps})
+	}
+	return &State{Kind: lineSearchKind, Steps: o.steps, Groups: []GroupState{g},
+		Extra: map[string]float64{"trial": o.trial, "last": o.last, "evals": float64(o.evals)}}
+}
+
+// LoadState restores a state saved by State over the same parameters. On
+// error the line search is left as it was.
+func (o *LineSearchGD[T]) LoadState(s *State) error {
+	const k = "optim: LineSearchGD.LoadState"
+	switch {
+	case s == nil:
+		return fmt.Errorf("%s: nil state", k)
+	case s.Kind != lineSearchKind:
+		return fmt.Errorf("%s: state is of optimizer %q", k, s.Kind)
+	case len(s.Groups) != 1:
+		return fmt.Errorf("%s: state has %d parameter groups, want 1", k, len(s.Groups))
+	case s.Steps < 0:
+		return fmt.Errorf("%s: negative step count %d", k, s.Steps)
+	}
+	cfg := o.cfg
+	if err := json.Unmarshal(s.Groups[0].Hyper, &cfg); err != nil {
+		return fmt.Errorf("%s: config: %v", k, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("%s: %v", k, err)
+	}
+	ps := s.Groups[0].Params
+	if len(ps) != len(o.params) {
+		return fmt.Errorf("%s: state has %d parameters, optimizer has %d", k, len(ps), len(o.params))
+	}
+	for i, p := range o.params {
+		if ps[i].Name != p.Name || ps[i].Len != p.Value.Len() {
+			return fmt.Errorf("%s: parameter %d: state is for %q with %d elements, optimizer has %q with %d",
+				k, i, ps[i].Name, ps[i].Len, p.Name, p.Value.Len())
+		}
+	}
+	trial, last, evals := s.Extra["trial"], s.Extra["last"], s.Extra["evals"]
+	if !(trial > 0) || math.IsInf(trial, 0) || !(last >= 0) || math.IsInf(last, 0) || !(evals >= 0) || evals != math.Trunc(evals) {
+		return fmt.Errorf("%s: extra trial %v, last %v, evals %v: want trial > 0, last >= 0 and a whole evals >= 0", k, trial, last, evals)
+	}
+	o.cfg, o.steps, o.trial, o.last, o.evals = cfg, s.Steps, trial, last, int(evals)
+	return nil
 }
