@@ -61,7 +61,7 @@ func Analyze(dir string) (*Report, error) {
 }
 
 // Metric returns the value of a named metric in rec: "loss", "accuracy",
-// "weight_change", "kernel_drift", "displacement", "coord[l]" or
+// "test_loss", "test_accuracy", "weight_change", "kernel_drift", "displacement", "coord[l]" or
 // "coord_delta[l]" (l a layer index, negative counting from the output:
 // "coord[-1]" is the output). ok is false if rec lacks it.
 func Metric(rec Record, name string) (v float64, ok bool) {
@@ -73,6 +73,16 @@ func Metric(rec Record, name string) (v float64, ok bool) {
 			return 0, false
 		}
 		return *rec.Accuracy, true
+	case "test_loss":
+		if rec.TestLoss == nil {
+			return 0, false
+		}
+		return *rec.TestLoss, true
+	case "test_accuracy":
+		if rec.TestAccuracy == nil {
+			return 0, false
+		}
+		return *rec.TestAccuracy, true
 	case "weight_change":
 		return rec.WeightChange, true
 	case "displacement":
@@ -269,10 +279,22 @@ func tInterval(x []float64) (mean, lo, hi float64) {
 	return mean, mean - t*se, mean + t*se
 }
 
-// DefaultMetrics are the metrics WriteTables and WriteFigures report.
+// DefaultMetrics are the metrics WriteTables and WriteFigures report for
+// a sweep without a held-out set; see Report.Metrics.
 var DefaultMetrics = []string{"loss", "weight_change", "kernel_drift", "displacement", "coord_delta[0]", "coord[-1]"}
 
-// WriteTables writes, for every group and default metric, the geometric
+// Metrics returns the metrics WriteTables and WriteFigures report:
+// DefaultMetrics, with "test_loss" after "loss" if the sweep has a
+// held-out set (Dataset.TestN > 0).
+func (r *Report) Metrics() []string {
+	if r.Config.Dataset.TestN <= 0 {
+		return DefaultMetrics
+	}
+	out := []string{DefaultMetrics[0], "test_loss"}
+	return append(out, DefaultMetrics[1:]...)
+}
+
+// WriteTables writes, for every group and metric of Metrics, the geometric
 // mean over seeds at the last step for each width and the fitted log-log
 // slope with its 95% t-interval over seeds.
 func (r *Report) WriteTables(w io.Writer) error {
@@ -283,7 +305,7 @@ func (r *Report) WriteTables(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "\tslope\t95%% CI (t over seeds)\n")
 	for _, g := range r.Groups() {
-		for _, m := range DefaultMetrics {
+		for _, m := range r.Metrics() {
 			f, err := r.Fit(m, g, -1)
 			if err != nil {
 				continue

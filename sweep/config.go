@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/nn"
 )
 
@@ -66,6 +67,13 @@ type Dataset struct {
 	Classes int     `json:"classes,omitempty"` // teacher-class (default 2)
 	Noise   float64 `json:"noise,omitempty"`   // target noise (teacher)
 	Seed    uint64  `json:"seed,omitempty"`
+	// TestN is the number of held-out points (default 0: none), drawn
+	// from the same distribution as the training points: for the teacher
+	// kinds, further draws of the same generator labelled by the same
+	// teacher (disjoint from the training draws); for digits, the TestN
+	// rows after the first N (so N + TestN <= 1797). When positive, every
+	// Record also carries the held-out loss (and accuracy).
+	TestN int `json:"test_n,omitempty"`
 }
 
 // metricLayers returns the number of layers (Depth + 1).
@@ -119,6 +127,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Dataset.N <= 0 {
 		return fail("dataset.n", "%d must be positive", c.Dataset.N)
+	}
+	if c.Dataset.TestN < 0 {
+		return fail("dataset.test_n", "%d must be non-negative", c.Dataset.TestN)
+	}
+	if c.Dataset.Kind == "digits" && c.Dataset.TestN > 0 && c.Dataset.N <= data.DigitsRows && c.Dataset.N+c.Dataset.TestN > data.DigitsRows {
+		return fail("dataset.test_n", "dataset.n + dataset.test_n = %d exceeds the %d digits", c.Dataset.N+c.Dataset.TestN, data.DigitsRows)
 	}
 	if len(c.Widths) == 0 {
 		return fail("widths", "is empty")

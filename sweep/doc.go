@@ -9,7 +9,8 @@
 // canonical order (Config.Runs). Each run trains an MLP [d, n x Depth, k]
 // (NewModel) on the sweep's dataset for Steps steps of SGD or Adam with the
 // parameterization's per-layer learning-rate scales, and writes one JSON line
-// per record (Record): the training loss (and accuracy), the relative weight
+// per record (Record): the training loss (and accuracy), the loss (and
+// accuracy) on an optional held-out set (Dataset.TestN), the relative weight
 // change ||theta_t - theta_0|| / ||theta_0||, the kernel drift ||Theta_t -
 // Theta_0||_F / ||Theta_0||_F of the empirical NTK (ntk.Empirical, Jacot et al.
 // 2018), the mean particle displacement of the first hidden layer's neurons
@@ -90,8 +91,8 @@
 // # Analysis
 //
 // Analyze loads a sweep; Report.Fit fits log v = s log n + c for one metric
-// (Metric names: loss, accuracy, weight_change, kernel_drift, displacement,
-// coord[l], coord_delta[l]) separately for each seed, and reports the mean
+// (Metric names: loss, accuracy, test_loss, test_accuracy, weight_change,
+// kernel_drift, displacement, coord[l], coord_delta[l]) separately for each seed, and reports the mean
 // slope with a 95% Student-t confidence interval over seeds (mean +-
 // t_{0.975,S-1} sd/sqrt(S)). WriteTables and WriteFigures (PNG and SVG with
 // gonum.org/v1/plot) report every group and default metric.

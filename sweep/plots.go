@@ -70,13 +70,13 @@ func fileName(s string) string {
 	return r.Replace(s)
 }
 
-// WriteFigures writes to dir, as PNG and SVG: for every default metric a
+// WriteFigures writes to dir, as PNG and SVG: for every metric of Metrics a
 // log-log plot of its geometric mean over seeds at the last step against
 // the width, one line per group (file <metric>_vs_width), and for every
 // group the training-loss curves of each width averaged over seeds
 // (file loss_<group>).
 func (r *Report) WriteFigures(dir string) error {
-	for _, m := range DefaultMetrics {
+	for _, m := range r.Metrics() {
 		var lines []series
 		for _, g := range r.Groups() {
 			f, err := r.Fit(m, g, -1)

@@ -24,11 +24,17 @@ import (
 
 // Record is one line of a run's result file: the measurements at the
 // parameters reached after Step updates (step 0 is the initialization),
-// on the whole training set.
+// on the whole training set, and the loss and accuracy on the held-out set
+// if the sweep has one (Dataset.TestN > 0).
 type Record struct {
 	Step     int      `json:"step"`
 	Loss     float64  `json:"loss"`
 	Accuracy *float64 `json:"accuracy,omitempty"` // classification only
+	// TestLoss and TestAccuracy are the loss and (classification only)
+	// accuracy on the Dataset.TestN held-out points, computed like Loss
+	// and Accuracy with gradients off; absent without a held-out set.
+	TestLoss     *float64 `json:"test_loss,omitempty"`
+	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
 	// WeightChange is ||theta_t - theta_0|| / ||theta_0|| over all
 	// parameters.
 	WeightChange float64 `json:"weight_change"`
@@ -97,7 +103,7 @@ func Run(ctx context.Context, cfg Config, outDir string, shard Shard, workers in
 	if err := writeConfig(outDir, c); err != nil {
 		return err
 	}
-	ds, err := makeDataset(c)
+	ds, test, err := makeDatasets(c)
 	if err != nil {
 		return err
 	}
@@ -125,7 +131,7 @@ func Run(ctx context.Context, cfg Config, outDir string, shard Shard, workers in
 		go func() {
 			defer wg.Done()
 			for spec := range jobs {
-				msg, err := runOne(ctx, c, ds, spec, outDir)
+				msg, err := runOne(ctx, c, ds, test, spec, outDir)
 				mu.Lock()
 				done++
 				if err != nil && firstErr == nil {
@@ -249,47 +255,130 @@ func parseRunFile(b []byte) (RunSpec, []Record, runTrailer, error) {
 
 // makeDataset generates the training set of c.
 func makeDataset(c Config) (*data.Dataset[float64], error) {
+	ds, _, err := makeDatasets(c)
+	return ds, err
+}
+
+// makeDatasets generates the training set of c and its held-out set (nil
+// unless c.Dataset.TestN > 0). The training set does not depend on TestN:
+// the held-out points are drawn after it (teacher kinds, from the same
+// generator and teacher) or are the rows after it (digits).
+func makeDatasets(c Config) (trainSet, testSet *data.Dataset[float64], err error) {
 	d := c.Dataset
 	rng := rand.New(rand.NewPCG(d.Seed, 0x5eed))
 	switch d.Kind {
 	case "digits":
-		ds, err := data.Digits[float64]()
+		all, err := data.Digits[float64]()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if d.N > ds.Len() {
-			return nil, configErrorf("sweep config: field \"dataset.n\": %d exceeds the %d digits", d.N, ds.Len())
+		if d.N > all.Len() {
+			return nil, nil, configErrorf("sweep config: field \"dataset.n\": %d exceeds the %d digits", d.N, all.Len())
 		}
-		rows := make([]int, d.N)
-		for i := range rows {
-			rows[i] = i
+		if d.TestN > 0 && d.N+d.TestN > all.Len() {
+			return nil, nil, configErrorf("sweep config: field \"dataset.test_n\": dataset.n + dataset.test_n = %d exceeds the %d digits", d.N+d.TestN, all.Len())
 		}
-		ds = ds.Subset(rows)
-		x := ds.X.Data()
-		for i := range x {
-			x[i] /= 16
+		digitRows := func(lo, hi int) *data.Dataset[float64] {
+			rows := make([]int, hi-lo)
+			for i := range rows {
+				rows[i] = lo + i
+			}
+			ds := all.Subset(rows)
+			x := ds.X.Data()
+			for i := range x {
+				x[i] /= 16
+			}
+			return ds
 		}
-		return ds, nil
+		trainSet = digitRows(0, d.N)
+		if d.TestN > 0 {
+			testSet = digitRows(d.N, d.N+d.TestN)
+		}
+		return trainSet, testSet, nil
 	case "teacher-class":
-		ds, _, err := data.TeacherStudent[float64](rng, d.N, data.TeacherConfig{Dims: []int{d.Dim, 8, d.Classes}, Activation: data.Tanh, Classify: true})
-		return ds, err
+		tc := data.TeacherConfig{Dims: []int{d.Dim, 8, d.Classes}, Activation: data.Tanh, Classify: true}
+		trainSet, teacher, err := data.TeacherStudent[float64](rng, d.N, tc)
+		if err != nil || d.TestN == 0 {
+			return trainSet, nil, err
+		}
+		testSet, err = heldOut(rng, teacher, d, tc)
+		return trainSet, testSet, err
 	}
 	tc := data.TeacherConfig{Dims: []int{d.Dim, 8, 1}, Activation: data.Tanh, Noise: d.Noise}
 	if d.Kind == "teacher-sphere" {
 		tc.Inputs = data.SphereInputs
 	}
-	ds, _, err := data.TeacherStudent[float64](rng, d.N, tc)
+	trainSet, teacher, err := data.TeacherStudent[float64](rng, d.N, tc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if d.TestN > 0 {
+		if testSet, err = heldOut(rng, teacher, d, tc); err != nil {
+			return nil, nil, err
+		}
 	}
 	if d.Kind == "teacher-sphere" {
 		// Radius sqrt(d): coordinates O(1), as the parameterizations assume.
-		x := ds.X.Data()
 		s := math.Sqrt(float64(d.Dim))
-		for i := range x {
-			x[i] *= s
+		for _, ds := range []*data.Dataset[float64]{trainSet, testSet} {
+			if ds == nil {
+				continue
+			}
+			x := ds.X.Data()
+			for i := range x {
+				x[i] *= s
+			}
 		}
 	}
+	return trainSet, testSet, nil
+}
+
+// heldOut draws d.TestN further points from rng (in the state the training
+// set left it) the way data.TeacherStudent draws its points for tc, and
+// labels them with the training set's teacher: inputs from tc.Inputs, then
+// for regression the teacher's outputs plus tc.Noise Gaussian noise, for
+// classification the argmax of the teacher's outputs. The sphere scaling
+// is left to the caller.
+func heldOut(rng *rand.Rand, teacher *data.Teacher[float64], d Dataset, tc data.TeacherConfig) (*data.Dataset[float64], error) {
+	var x *tensor.Tensor[float64]
+	if tc.Inputs == data.SphereInputs {
+		var err error
+		if x, err = data.Sphere[float64](rng, d.TestN, d.Dim); err != nil {
+			return nil, err
+		}
+	} else {
+		v := make([]float64, d.TestN*d.Dim)
+		for i := range v {
+			v[i] = rng.NormFloat64()
+		}
+		x = tensor.FromSlice(v, d.TestN, d.Dim)
+	}
+	out := teacher.Forward(x)
+	ds := &data.Dataset[float64]{X: x}
+	if !tc.Classify {
+		if tc.Noise > 0 {
+			o := out.Data()
+			for i := range o {
+				o[i] += tc.Noise * rng.NormFloat64()
+			}
+		}
+		ds.Y = out
+		return ds, nil
+	}
+	k := out.Dim(1)
+	labels := make([]int32, d.TestN)
+	o := out.Data()
+	for i := range labels {
+		row := o[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		labels[i] = int32(best)
+	}
+	ds.Labels, ds.NumClasses = labels, k
 	return ds, nil
 }
 
@@ -343,8 +432,8 @@ func intLabels(l []int32) []int {
 
 // runOne trains one run and writes its result file; it returns a short
 // summary for the progress line.
-func runOne(ctx context.Context, c Config, ds *data.Dataset[float64], spec RunSpec, outDir string) (string, error) {
-	recs, diverged, err := Train(ctx, c, ds, spec)
+func runOne(ctx context.Context, c Config, ds, test *data.Dataset[float64], spec RunSpec, outDir string) (string, error) {
+	recs, diverged, err := train(ctx, c, ds, test, spec)
 	if err != nil {
 		return "", err
 	}
@@ -373,8 +462,26 @@ func runOne(ctx context.Context, c Config, ds *data.Dataset[float64], spec RunSp
 
 // Train runs one point of the grid in memory and returns its records and,
 // if the loss became non-finite, the step at which it did (the records stop
-// before it). It is what Run does for each run, without files.
+// before it). It is what Run does for each run, without files. If
+// c.Dataset.TestN > 0 the records also carry the held-out metrics, on the
+// held-out set generated from c (ds is then expected to be c's training set).
 func Train(ctx context.Context, c Config, ds *data.Dataset[float64], spec RunSpec) ([]Record, int, error) {
+	c, err := c.withDefaults()
+	if err != nil {
+		return nil, 0, err
+	}
+	var test *data.Dataset[float64]
+	if c.Dataset.TestN > 0 {
+		if _, test, err = makeDatasets(c); err != nil {
+			return nil, 0, err
+		}
+	}
+	return train(ctx, c, ds, test, spec)
+}
+
+// train is Train with the held-out set test (nil: none) given; c must be
+// valid.
+func train(ctx context.Context, c Config, ds, test *data.Dataset[float64], spec RunSpec) ([]Record, int, error) {
 	c, err := c.withDefaults()
 	if err != nil {
 		return nil, 0, err
@@ -395,7 +502,7 @@ func Train(ctx context.Context, c Config, ds *data.Dataset[float64], spec RunSpe
 			return nil, 0, err
 		}
 	}
-	m := newMeter(c, model, ds, labels)
+	m := newMeter(c, model, ds, labels, test)
 	tape := autograd.NewTape[float64]()
 	var recs []Record
 	for step := 0; ; step++ {
@@ -446,10 +553,20 @@ type meter struct {
 	k0     *tensor.Tensor[float64]
 	tape   *autograd.Tape[float64]
 	layers []*autograd.Var[float64]
+	// test and testLabels are the held-out set (nil: none), evaluated on
+	// testTape with gradients off.
+	test       *data.Dataset[float64]
+	testLabels []int
+	testTape   *autograd.Tape[float64]
 }
 
-func newMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64], labels []int) *meter {
+func newMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64], labels []int, test *data.Dataset[float64]) *meter {
 	m := &meter{model: model, ds: ds, labels: labels, tape: autograd.NewTape[float64]()}
+	if test != nil {
+		m.test, m.testLabels = test, intLabels(test.Labels)
+		m.testTape = autograd.NewTape[float64]()
+		m.testTape.SetGradEnabled(false)
+	}
 	m.probe = ds.X.Rows(0, c.KernelPoints)
 	for _, p := range model.Params() {
 		m.theta0 = append(m.theta0, append([]float64(nil), p.Value.Data()...))
@@ -471,6 +588,19 @@ func (m *meter) measure(step int, kernel bool) (r Record, ok bool, err error) {
 	if m.labels != nil {
 		acc := nn.Accuracy(out.Value(), m.labels)
 		r.Accuracy = &acc
+	}
+	if m.test != nil {
+		m.testTape.Reset()
+		out := m.model.Forward(m.testTape, m.testTape.Const(m.test.X))
+		// A non-finite held-out loss (outputs finite on the training set
+		// only) is left out rather than ending the run.
+		if tl := lossOf(m.testTape, out, m.test.Y, m.testLabels).Value().Item(); !math.IsNaN(tl) && !math.IsInf(tl, 0) {
+			r.TestLoss = &tl
+		}
+		if m.testLabels != nil {
+			acc := nn.Accuracy(out.Value(), m.testLabels)
+			r.TestAccuracy = &acc
+		}
 	}
 	if m.h0 == nil {
 		for _, h := range m.layers {

@@ -430,12 +430,12 @@ type sweepFit struct {
 	Hi               *float64   `json:"ci_hi"`
 }
 
-// writeSweepFits writes one JSON line per group and default metric, in the
-// order of the table.
+// writeSweepFits writes one JSON line per group and metric of
+// rep.Metrics(), in the order of the table.
 func writeSweepFits(rep *sweep.Report, w io.Writer) error {
 	enc := json.NewEncoder(w)
 	for _, g := range rep.Groups() {
-		for _, m := range sweep.DefaultMetrics {
+		for _, m := range rep.Metrics() {
 			f, err := rep.Fit(m, g, -1)
 			if err != nil {
 				continue // the metric was never measured or positive for two widths
