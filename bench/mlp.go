@@ -455,30 +455,30 @@ func runTorchMLP(script string, c mlpCase, dtype string, threads, reps int, minT
 	cmd := exec.Command(pythonPath, script, "--dims", strings.Join(dims, ","), "--batch", strconv.Itoa(c.batch),
 		"--threads", strconv.Itoa(threads), "--dtype", dtype, "--reps", strconv.Itoa(reps),
 		"--min-time", strconv.FormatFloat(minTime.Seconds(), 'g', -1, 64))
+	var r mlpRecord
+	err := runTorch(cmd, threads, &r)
+	r.Alloc = torchAlloc
+	return r, err
+}
+
+// runTorch runs a PyTorch script in the configuration of torchEnv (and
+// torchFTZ) and decodes the last JSON line it printed into v.
+func runTorch(cmd *exec.Cmd, threads int, v any) error {
 	if torchFTZ {
 		cmd.Args = append(cmd.Args, "--flush-denormal")
 	}
 	env, err := torchEnv(threads)
 	if err != nil {
-		return mlpRecord{}, err
+		return err
 	}
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return mlpRecord{}, fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
+		return fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
 	}
-	r, err := parseTorchLine(out)
-	r.Alloc = torchAlloc
-	return r, err
-}
-
-// parseTorchLine decodes the last JSON line a PyTorch script printed.
-func parseTorchLine(out []byte) (mlpRecord, error) {
-	var r mlpRecord
-	err := decodeLastJSON(out, &r)
-	return r, err
+	return decodeLastJSON(out, v)
 }
 
 // decodeLastJSON decodes into v the last line of out that starts with '{'.

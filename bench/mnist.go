@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -303,22 +302,8 @@ func runTorchMNIST(script, dir string, threads int, target float64, maxEpochs in
 		"--target", strconv.FormatFloat(target, 'g', -1, 64), "--epochs", strconv.Itoa(maxEpochs),
 		"--seed", strconv.FormatUint(seed, 10), "--lr", strconv.FormatFloat(mnistLR, 'g', -1, 64),
 		"--momentum", strconv.FormatFloat(mnistMom, 'g', -1, 64), "--batch", strconv.Itoa(mnistBatch))
-	if torchFTZ {
-		cmd.Args = append(cmd.Args, "--flush-denormal")
-	}
-	env, err := torchEnv(threads)
-	if err != nil {
-		return mnistRecord{}, err
-	}
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return mnistRecord{}, fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
-	}
 	var r mnistRecord
-	if err := decodeLastJSON(out, &r); err != nil {
+	if err := runTorch(cmd, threads, &r); err != nil {
 		return mnistRecord{}, err
 	}
 	r.Alloc = torchAlloc
