@@ -17,8 +17,10 @@ import (
 // pass is the single expression (softmax(z) - onehot(labels)) * g/n, where
 // the composition would record and run seven ops. For a small model that
 // per-op overhead is a visible share of a training step. labels is read
-// again by the backward pass: keep it unchanged until then.
-func CrossEntropy[T Float](logits *Var[T], labels []int) *Var[T] {
+// again by the backward pass: keep it unchanged until then. The labels are
+// int32, the type data.Dataset and data.Batch hold them in, so a training
+// step passes them through without a conversion.
+func CrossEntropy[T Float](logits *Var[T], labels []int32) *Var[T] {
 	t := logits.tape
 	s := logits.Shape()
 	if len(s) != 2 || len(labels) != s[0] {
@@ -27,8 +29,8 @@ func CrossEntropy[T Float](logits *Var[T], labels []int) *Var[T] {
 	}
 	n, c := s[0], s[1]
 	for i, k := range labels {
-		if k < 0 || k >= c {
-			panic("autograd.CrossEntropy: label " + itoa(k) + " in row " + itoa(i) + " out of range for logits of shape " + shapeStr(s))
+		if k < 0 || int(k) >= c {
+			panic("autograd.CrossEntropy: label " + itoa(int(k)) + " in row " + itoa(i) + " out of range for logits of shape " + shapeStr(s))
 		}
 	}
 	v := t.newVar()
@@ -60,7 +62,7 @@ func CrossEntropy[T Float](logits *Var[T], labels []int) *Var[T] {
 	// The picked shifted logit is read before the exponentials overwrite it.
 	var loss float64
 	for i, k := range labels {
-		loss -= float64(pd[i*c+k])
+		loss -= float64(pd[i*c+int(k)])
 	}
 	tensor.ExpInto(p, p)
 	for r := 0; r < n*c; r += c {
@@ -77,7 +79,7 @@ func CrossEntropy[T Float](logits *Var[T], labels []int) *Var[T] {
 	}
 	out.Data()[0] = T(loss / float64(n))
 	if t.record(v, crossEntropyOp[T]{}, logits, nil) {
-		v.idx = labels
+		v.labels = labels
 	}
 	return v
 }
@@ -107,8 +109,8 @@ func (crossEntropyOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 		for i := range d {
 			d[i] = p[i] * scale
 		}
-		for i, k := range v.idx {
-			d[i*c+k] -= scale
+		for i, k := range v.labels {
+			d[i*c+int(k)] -= scale
 		}
 		t.accum(a, dz)
 		return
@@ -116,8 +118,8 @@ func (crossEntropyOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 	onehot := t.constLike(s)
 	oh := onehot.value.Data()
 	clear(oh)
-	for i, k := range v.idx {
-		oh[i*c+k] = 1
+	for i, k := range v.labels {
+		oh[i*c+int(k)] = 1
 	}
 	t.accum(a, Mul(g, Scale(Sub(Softmax(a, 1), onehot), 1/float64(n))))
 }

@@ -57,9 +57,9 @@ func testLinearBackwardDirect[T Float](t *testing.T) {
 	w1, b1 := tensor.RandN(rng, T(0), 0.3, 40, 20), tensor.RandN(rng, T(0), 0.3, 40)
 	w2 := tensor.RandN(rng, T(0), 0.3, 40, 40)
 	gw1, gb1, gw2 := tensor.New[T](40, 20), tensor.New[T](40), tensor.New[T](40, 40)
-	labels := make([]int, 33)
+	labels := make([]int32, 33)
 	for i := range labels {
-		labels[i] = rng.IntN(40)
+		labels[i] = int32(rng.IntN(40))
 	}
 	forward := func(tp *Tape[T]) (*Var[T], []*Var[T]) {
 		p := []*Var[T]{tp.Leaf(w1, gw1), tp.Leaf(b1, gb1), tp.Leaf(w2, gw2)}

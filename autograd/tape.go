@@ -110,6 +110,7 @@ type Var[T Float] struct {
 	flag      bool      // boolean attribute (keepDim, transpose)
 	flag2     bool      // second boolean attribute
 	idx       []int     // index attribute (IndexRows, Pick); owned by the caller
+	labels    []int32   // class labels (CrossEntropy); owned by the caller
 	pgrad     *tensor.Tensor[T]
 	needsGrad bool
 
@@ -171,6 +172,7 @@ func (t *Tape[T]) newVar() *Var[T] {
 	v.i0, v.i1 = 0, 0
 	v.flag, v.flag2 = false, false
 	v.idx = nil
+	v.labels = nil
 	v.pgrad = nil
 	v.needsGrad = false
 	v.grad = nil

@@ -18,10 +18,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
+	"github.com/gradflow/gradflow/train"
 )
 
 // mlpRecord is one line of `bench mlp -json`.
@@ -248,14 +249,12 @@ func roundAll(xs []float64) []float64 {
 	return out
 }
 
-// mlpStep is the training step gradflow users write: zero the gradients,
-// record the forward pass and the loss on a reset tape, backward, step.
+// mlpStep is the training step gradflow users run (train.Stepper, as inside
+// train.Trainer: forward, cross-entropy, divergence guard, backward,
+// gradient norm, SGD with momentum) on a fixed batch.
 type mlpStep[T tensor.Float] struct {
-	model  *nn.MLP[T]
-	tape   *autograd.Tape[T]
-	opt    *optim.SGD[T]
-	x      *tensor.Tensor[T]
-	labels []int
+	st    *train.Stepper[T]
+	batch *data.Batch[T]
 }
 
 func newMLPStep[T tensor.Float](c mlpCase, seed uint64) *mlpStep[T] {
@@ -268,21 +267,24 @@ func newMLPStep[T tensor.Float](c mlpCase, seed uint64) *mlpStep[T] {
 	if err != nil {
 		panic(err)
 	}
-	labels := make([]int, c.batch)
+	labels := make([]int32, c.batch)
 	for i := range labels {
-		labels[i] = rng.IntN(c.dims[len(c.dims)-1])
+		labels[i] = int32(rng.IntN(c.dims[len(c.dims)-1]))
 	}
-	return &mlpStep[T]{model: m, tape: autograd.NewTape[T](), opt: opt,
-		x: tensor.RandN(rng, T(0), T(1), c.batch, c.dims[0]), labels: labels}
+	st, err := train.NewStepper(train.StepConfig[T]{Model: m, Loss: &train.CrossEntropy[T]{}, Optimizer: opt})
+	if err != nil {
+		panic(err)
+	}
+	ds := &data.Dataset[T]{X: tensor.RandN(rng, T(0), T(1), c.batch, c.dims[0]), Labels: labels, NumClasses: c.dims[len(c.dims)-1]}
+	return &mlpStep[T]{st: st, batch: train.FullBatch(ds)}
 }
 
-func (s *mlpStep[T]) step() T {
-	s.tape.Reset()
-	s.opt.ZeroGrad()
-	loss := nn.CrossEntropy(s.model.Forward(s.tape, s.tape.Const(s.x)), s.labels)
-	s.tape.Backward(loss)
-	s.opt.Step()
-	return loss.Item()
+func (s *mlpStep[T]) step() float64 {
+	r, err := s.st.Step(s.batch)
+	if err != nil {
+		panic(err) // a fixed batch at lr 0.01 does not diverge
+	}
+	return r.Loss
 }
 
 // measureMLP returns the median samples/s over reps repetitions of at

@@ -1,16 +1,21 @@
 package meanfield
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/gradflow/gradflow/autograd"
-	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
+	"github.com/gradflow/gradflow/train"
 )
 
 // RunConfig describes one training run of a two-layer network by full-batch
@@ -122,61 +127,114 @@ func Run(cfg RunConfig, x, y *tensor.Tensor[float64]) (*Trace, error) {
 	if x.NDim() != 2 || x.Dim(1) != net.Config.InputDim || y.NDim() != 2 || y.Dim(0) != x.Dim(0) || y.Dim(1) != net.Config.Outputs {
 		return nil, fmt.Errorf("meanfield: data shapes x %v, y %v do not fit a network %d -> %d", x.Shape(), y.Shape(), net.Config.InputDim, net.Config.Outputs)
 	}
-	var opt optim.Optimizer[float64]
-	switch cfg.Optimizer {
-	case "sgd":
-		if net.Config.AdaptiveLR {
-			return nil, fmt.Errorf("meanfield: RunConfig.Optimizer sgd with Net.AdaptiveLR: the learning-rate scales would be Adam's")
-		}
-		opt, err = optim.NewSGD(net.Params(), optim.SGDConfig{LR: cfg.LR})
-	case "adam":
-		if !net.Config.AdaptiveLR {
-			return nil, fmt.Errorf("meanfield: RunConfig.Optimizer adam needs Net.AdaptiveLR")
-		}
-		ac := optim.DefaultAdam()
-		ac.LR = cfg.LR
-		opt, err = optim.NewAdam(net.Params(), ac)
-	default:
-		return nil, fmt.Errorf("meanfield: RunConfig.Optimizer %q is unknown (want sgd or adam)", cfg.Optimizer)
+	if adaptive := optim.Adaptive(cfg.Optimizer); adaptive != net.Config.AdaptiveLR {
+		return nil, fmt.Errorf("meanfield: RunConfig.Optimizer %s with Net.AdaptiveLR = %v: the per-neuron learning-rate scales must be those of the optimizer's kind (AdaptiveLR for adam, adamw, adagrad, rmsprop)", cfg.Optimizer, net.Config.AdaptiveLR)
 	}
+	spec, err := optim.DefaultSpec(cfg.Optimizer)
+	if err != nil {
+		return nil, fmt.Errorf("meanfield: RunConfig.Optimizer: %w", err)
+	}
+	spec.LR = cfg.LR
+	opt, err := optim.New(net.Params(), spec)
 	if err != nil {
 		return nil, err
 	}
-
-	tr := &Trace{Config: cfg, Initial: net.Particles()}
-	theta0 := flatParams(net)
-	var k0 = net.Kernel(x)
-	if cfg.NoKernel {
-		k0 = nil
+	rec := &recorder{cfg: cfg, net: net, x: x, tr: &Trace{Config: cfg, Initial: net.Particles()}}
+	rec.theta0 = flatParams(net)
+	if !cfg.NoKernel {
+		rec.k0 = net.Kernel(x)
 	}
-	tape := autograd.NewTape[float64]()
-	for step := 0; ; step++ {
-		tape.Reset()
-		out := net.Forward(tape, tape.Const(x))
-		loss := nn.HalfMSE(out, tape.Const(y))
-		lv := loss.Value().Item()
-		if math.IsNaN(lv) || math.IsInf(lv, 0) {
-			return tr, fmt.Errorf("meanfield: loss is %v at step %d (learning rate too large?)", lv, step)
+	rec.measure(0)
+	ds := &data.Dataset[float64]{X: x, Y: y}
+	loss := &train.MSE[float64]{Half: true}
+	if cfg.Steps > 0 {
+		loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: x.Dim(0)})
+		if err != nil {
+			return nil, err
 		}
-		if step == 0 || step == cfg.Steps || step%cfg.Every == 0 {
-			rec := Record{Step: step, Loss: lv, OutputRMS: rms(out.Value().Data())}
-			rec.WeightChange = relativeChange(theta0, flatParams(net))
-			rec.Displacement, _ = MeanDisplacement(tr.Initial, net.Particles())
-			if k0 != nil {
-				rec.KernelDrift = KernelDrift(k0, net.Kernel(x))
+		t, err := train.New(train.Config[float64]{Model: net, Loss: loss, Optimizer: opt, Train: loader,
+			Steps: cfg.Steps, Callbacks: []train.Callback[float64]{rec}})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.Run(context.Background()); err != nil {
+			var div *train.DivergenceError
+			if errors.As(err, &div) {
+				// The loss of step s is that of the parameters after s-1
+				// updates; a non-finite gradient spoils the next ones.
+				at := div.Step
+				if div.What == "loss" {
+					at--
+				}
+				return rec.tr, fmt.Errorf("meanfield: %s is %v at step %d (learning rate too large?)", div.What, div.Value, at)
 			}
-			tr.Records = append(tr.Records, rec)
+			return nil, err
 		}
-		if step == cfg.Steps {
-			break
-		}
-		opt.ZeroGrad()
-		tape.Backward(loss)
-		opt.Step()
 	}
-	tr.Final = net.Particles()
-	return tr, nil
+	// The last record's loss and outputs: one forward pass at the final
+	// parameters, as the steps compute them.
+	tape := autograd.NewTape[float64]()
+	tape.SetGradEnabled(false)
+	out := net.Forward(tape, tape.Const(x))
+	lv := loss.Eval(out, &data.Batch[float64]{Y: y}).Value().Item()
+	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		return rec.tr, fmt.Errorf("meanfield: loss is %v at step %d (learning rate too large?)", lv, cfg.Steps)
+	}
+	rec.complete(lv, out.Value())
+	rec.tr.Final = net.Particles()
+	return rec.tr, nil
 }
+
+// recorder takes the Records of a run as a training callback. A record
+// describes the parameters after Step updates, and its loss and outputs are
+// those the next step computes on them before updating: so the parameter
+// measurements (weight change, displacement, kernel drift) are taken after
+// step s, and the record is completed with the loss and outputs the step
+// s+1 reports.
+type recorder struct {
+	cfg     RunConfig
+	net     *Net
+	x       *tensor.Tensor[float64]
+	theta0  []float64
+	k0      *mat.SymDense
+	tr      *Trace
+	pending *Record
+}
+
+// measure starts the record of step if it is one to keep.
+func (r *recorder) measure(step int) {
+	if step != 0 && step != r.cfg.Steps && step%r.cfg.Every != 0 {
+		return
+	}
+	rec := Record{Step: step}
+	rec.WeightChange = relativeChange(r.theta0, flatParams(r.net))
+	rec.Displacement, _ = MeanDisplacement(r.tr.Initial, r.net.Particles())
+	if r.k0 != nil {
+		rec.KernelDrift = KernelDrift(r.k0, r.net.Kernel(r.x))
+	}
+	r.pending = &rec
+}
+
+// complete fills the pending record's loss and output size and keeps it.
+func (r *recorder) complete(loss float64, out *tensor.Tensor[float64]) {
+	if r.pending == nil {
+		return
+	}
+	r.pending.Loss, r.pending.OutputRMS = loss, rms(out.Data())
+	r.tr.Records = append(r.tr.Records, *r.pending)
+	r.pending = nil
+}
+
+// OnStep implements train.Callback: s reports the loss and outputs of the
+// parameters before its update.
+func (r *recorder) OnStep(s *train.Step[float64]) error {
+	r.complete(s.Loss, s.Output.Value())
+	r.measure(s.Step)
+	return nil
+}
+
+// OnRecord implements train.Callback.
+func (*recorder) OnRecord(*train.Record) error { return nil }
 
 func flatParams(n *Net) []float64 {
 	var out []float64

@@ -19,13 +19,13 @@ func ExampleMLP() {
 		panic(err)
 	}
 	x := tensor.RandN(rng, float32(0), 1, 8, 4)
-	labels := []int{0, 1, 2, 0, 1, 2, 0, 1}
+	labels := []int32{0, 1, 2, 0, 1, 2, 0, 1}
 	tp := autograd.NewTape[float32]()
 	var first, last float32
 	for step := 0; step < 50; step++ {
 		tp.Reset()
 		nn.ZeroGrad[float32](m)
-		loss := nn.CrossEntropy(m.Forward(tp, tp.Const(x)), labels)
+		loss := autograd.CrossEntropy(m.Forward(tp, tp.Const(x)), labels)
 		tp.Backward(loss)
 		for _, p := range m.Params() {
 			tensor.Axpy(-0.5*float32(p.LRScale), p.Grad, p.Value)

@@ -23,17 +23,6 @@ func HalfMSE[T Float](pred, target *autograd.Var[T]) *autograd.Var[T] {
 	return autograd.Scale(MSE(pred, target), 0.5)
 }
 
-// CrossEntropy returns the mean over the batch of the softmax
-// cross-entropy of logits [n, c] with the class indices labels (n values in
-// [0, c)): -mean_i log softmax(z_i)[y_i], as torch.nn.CrossEntropyLoss. It
-// is one fused, max-shifted op (autograd.CrossEntropy), so large logits
-// neither overflow nor lose precision and the backward pass is a single
-// softmax-minus-one-hot pass. labels is read again by Backward: keep it
-// unchanged until then.
-func CrossEntropy[T Float](logits *autograd.Var[T], labels []int) *autograd.Var[T] {
-	return autograd.CrossEntropy(logits, labels)
-}
-
 // SoftCrossEntropy returns -mean_i sum_c p_ic log softmax(z_i)_c for
 // logits and target probabilities of the same shape [n, c] (each row of
 // targets summing to 1, e.g. label smoothing or distillation), as
@@ -70,13 +59,20 @@ func Huber[T Float](pred, target *autograd.Var[T], delta float64) *autograd.Var[
 }
 
 // Accuracy returns the fraction of rows of logits [n, c] whose largest
-// entry is at the label's index.
-func Accuracy[T Float](logits *tensor.Tensor[T], labels []int) float64 {
-	if logits.NDim() != 2 || logits.Dim(0) != len(labels) {
-		panic("nn.Accuracy: logits shape " + shapeStr(logits.Shape()) + " with " + strconv.Itoa(len(labels)) + " labels")
-	}
+// entry is at the label's index (NaN for no rows).
+func Accuracy[T Float](logits *tensor.Tensor[T], labels []int32) float64 {
 	if len(labels) == 0 {
+		Correct(logits, labels) // shape check
 		return math.NaN()
+	}
+	return float64(Correct(logits, labels)) / float64(len(labels))
+}
+
+// Correct returns the number of rows of logits [n, c] whose largest entry
+// (the first, on ties) is at the label's index.
+func Correct[T Float](logits *tensor.Tensor[T], labels []int32) int {
+	if logits.NDim() != 2 || logits.Dim(0) != len(labels) {
+		panic("nn.Correct: logits shape " + shapeStr(logits.Shape()) + " with " + strconv.Itoa(len(labels)) + " labels")
 	}
 	c, d, hit := logits.Dim(1), logits.Data(), 0
 	for i, y := range labels {
@@ -87,11 +83,11 @@ func Accuracy[T Float](logits *tensor.Tensor[T], labels []int) float64 {
 				best = j
 			}
 		}
-		if best == y {
+		if best == int(y) {
 			hit++
 		}
 	}
-	return float64(hit) / float64(len(labels))
+	return hit
 }
 
 func checkSame[T Float](name string, a, b *autograd.Var[T]) {

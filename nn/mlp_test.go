@@ -183,7 +183,7 @@ func TestMLPGradCheck(t *testing.T) {
 				for k, q := range m.Params() {
 					q.tape, q.epoch, q.v = tp, tp.Epoch(), xs[k+1]
 				}
-				return CrossEntropy(m.Forward(tp, xs[0]), []int{0, 1, 1, 0, 1, 0})
+				return autograd.CrossEntropy(m.Forward(tp, xs[0]), []int32{0, 1, 1, 0, 1, 0})
 			}
 			if _, err := autograd.GradCheck(f, inputs, autograd.GradCheckOptions{}); err != nil {
 				t.Errorf("%s/%s: %v", p, a, err)

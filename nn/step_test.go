@@ -15,7 +15,7 @@ type trainer[T Float] struct {
 	m      *MLP[T]
 	tp     *autograd.Tape[T]
 	x      *tensor.Tensor[T]
-	labels []int
+	labels []int32
 	lr     T
 }
 
@@ -25,9 +25,9 @@ func newTrainer[T Float](dims []int, batch int) *trainer[T] {
 		panic(err)
 	}
 	rng := newRNG(2)
-	labels := make([]int, batch)
+	labels := make([]int32, batch)
 	for i := range labels {
-		labels[i] = rng.IntN(dims[len(dims)-1])
+		labels[i] = int32(rng.IntN(dims[len(dims)-1]))
 	}
 	return &trainer[T]{m: m, tp: autograd.NewTape[T](), x: tensor.RandN(rng, T(0), T(1), batch, dims[0]), labels: labels, lr: 0.01}
 }
@@ -35,7 +35,7 @@ func newTrainer[T Float](dims []int, batch int) *trainer[T] {
 func (tr *trainer[T]) step() T {
 	tr.tp.Reset()
 	ZeroGrad[T](tr.m)
-	loss := CrossEntropy(tr.m.Forward(tr.tp, tr.tp.Const(tr.x)), tr.labels)
+	loss := autograd.CrossEntropy(tr.m.Forward(tr.tp, tr.tp.Const(tr.x)), tr.labels)
 	tr.tp.Backward(loss)
 	for _, p := range tr.m.Params() {
 		tensor.Axpy(-tr.lr*T(p.LRScale), p.Grad, p.Value)

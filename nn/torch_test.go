@@ -28,7 +28,7 @@ type torchCase struct {
 	Loss       string                `json:"loss"`
 	Dims       []int                 `json:"dims"`
 	X          jsonTensor            `json:"x"`
-	Labels     []int                 `json:"labels"`
+	Labels     []int32               `json:"labels"`
 	Targets    jsonTensor            `json:"targets"`
 	Output     jsonTensor            `json:"output"`
 	LossValue  float64               `json:"loss_value"`
@@ -101,7 +101,7 @@ func TestMatchesPyTorch(t *testing.T) {
 			out := m.Forward(tp, tp.Const(c.X.tensor()))
 			var loss *autograd.Var[float64]
 			if c.Loss == "ce" {
-				loss = CrossEntropy(out, c.Labels)
+				loss = autograd.CrossEntropy(out, c.Labels)
 			} else {
 				loss = MSE(out, tp.Const(c.Targets.tensor()))
 			}

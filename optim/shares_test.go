@@ -166,15 +166,15 @@ func TestTrainingStepAllocsTwoThreads(t *testing.T) {
 	opt, err := NewSGD(params, SGDConfig{LR: 0.01, Momentum: 0.9})
 	mustNoErr(t, err)
 	x := tensor.RandN(rng, float32(0), 1, 128, 784)
-	labels := make([]int, 128)
+	labels := make([]int32, 128)
 	for i := range labels {
-		labels[i] = rng.IntN(10)
+		labels[i] = int32(rng.IntN(10))
 	}
 	tp := autograd.NewTape[float32]()
 	step := func() {
 		tp.Reset()
 		opt.ZeroGrad()
-		tp.Backward(nn.CrossEntropy(m.Forward(tp, tp.Const(x)), labels))
+		tp.Backward(autograd.CrossEntropy(m.Forward(tp, tp.Const(x)), labels))
 		ClipGradNorm(params, 1e6)
 		opt.Step()
 	}

@@ -10,7 +10,10 @@ import (
 	"gonum.org/v1/plot/plotter"
 
 	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/tensor"
+	"github.com/gradflow/gradflow/train"
 )
 
 // CoordConfig is a coordinate check (Yang and Hu 2021; Yang et al. 2022,
@@ -75,7 +78,6 @@ func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	labels := intLabels(ds.Labels)
 	res := &CoordResult{Config: cfg}
 	L := cfg.Depth + 1
 	for _, p := range cfg.Parameterizations {
@@ -87,42 +89,9 @@ func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
 					return nil, err
 				}
 				spec := RunSpec{Width: w, Parameterization: p, Seed: seed, LR: cfg.LR, Optimizer: cfg.Optimizer}
-				model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
-				if err != nil {
-					return nil, err
-				}
-				opt, err := newOptimizer(spec, model.Params())
-				if err != nil {
-					return nil, err
-				}
-				tape := autograd.NewTape[float64]()
-				var layers []*autograd.Var[float64]
-				var h1 [][]float64
-				for t := range cfg.Steps {
-					tape.Reset()
-					layers = model.ForwardLayers(layers, tape, tape.Const(ds.X))
-					if t == 0 {
-						for _, h := range layers {
-							h1 = append(h1, append([]float64(nil), h.Value().Data()...))
-						}
-					}
-					for l, h := range layers {
-						var s, d float64
-						for i, v := range h.Value().Data() {
-							s += math.Abs(v)
-							d += math.Abs(v - h1[l][i])
-						}
-						n := float64(h.Value().Len()) * float64(len(cfg.Seeds))
-						mean[t*L+l] += s / n
-						delta[t*L+l] += d / n
-					}
-					if t == cfg.Steps-1 {
-						break
-					}
-					loss := lossOf(tape, layers[L-1], ds.Y, labels)
-					opt.ZeroGrad()
-					tape.Backward(loss)
-					opt.Step()
+				cc := &coordCallback{mean: mean, delta: delta, layers: L, seeds: float64(len(cfg.Seeds)), x: ds.X}
+				if err := coordRun(ctx, c, spec, ds, cc); err != nil {
+					return nil, fmt.Errorf("coordinate check: %s width %d seed %d: %w", p, w, seed, err)
 				}
 			}
 			for t := range cfg.Steps {
@@ -134,6 +103,84 @@ func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
 	}
 	return res, nil
 }
+
+// coordRun trains the run spec of c on the whole of ds for c.Steps-1 steps
+// (train.Trainer's steps), with cc measuring the coordinates at the
+// initialization and after every step.
+func coordRun(ctx context.Context, c Config, spec RunSpec, ds *data.Dataset[float64], cc *coordCallback) error {
+	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
+	if err != nil {
+		return err
+	}
+	cc.model = model
+	cc.measure(0)
+	if c.Steps <= 1 {
+		return nil
+	}
+	opt, err := newOptimizer(spec, model.Params())
+	if err != nil {
+		return err
+	}
+	loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: ds.Len()})
+	if err != nil {
+		return err
+	}
+	tr, err := train.New(train.Config[float64]{Model: model, Loss: lossFor(ds), Optimizer: opt, Train: loader,
+		Steps: c.Steps - 1, Callbacks: []train.Callback[float64]{cc}})
+	if err != nil {
+		return err
+	}
+	_, err = tr.Run(ctx)
+	return err
+}
+
+// coordCallback adds, after step t, mean |h_l| and mean |h_l - h_l(0)| of
+// every layer l on x, divided by the number of seeds, to mean[t*layers+l]
+// and delta[t*layers+l].
+type coordCallback struct {
+	model       *nn.MLP[float64]
+	x           *tensor.Tensor[float64]
+	mean, delta []float64
+	layers      int
+	seeds       float64
+	tape        *autograd.Tape[float64]
+	hs          []*autograd.Var[float64]
+	h0          [][]float64
+}
+
+func (cc *coordCallback) measure(t int) {
+	if cc.tape == nil {
+		cc.tape = autograd.NewTape[float64]()
+		cc.tape.SetGradEnabled(false)
+	}
+	cc.tape.Reset()
+	cc.hs = cc.model.ForwardLayers(cc.hs, cc.tape, cc.tape.Const(cc.x))
+	if t == 0 {
+		cc.h0 = cc.h0[:0]
+		for _, h := range cc.hs {
+			cc.h0 = append(cc.h0, append([]float64(nil), h.Value().Data()...))
+		}
+	}
+	for l, h := range cc.hs {
+		var s, d float64
+		for i, v := range h.Value().Data() {
+			s += math.Abs(v)
+			d += math.Abs(v - cc.h0[l][i])
+		}
+		n := float64(h.Value().Len()) * cc.seeds
+		cc.mean[t*cc.layers+l] += s / n
+		cc.delta[t*cc.layers+l] += d / n
+	}
+}
+
+// OnStep implements train.Callback.
+func (cc *coordCallback) OnStep(s *train.Step[float64]) error {
+	cc.measure(s.Step)
+	return nil
+}
+
+// OnRecord implements train.Callback.
+func (*coordCallback) OnRecord(*train.Record) error { return nil }
 
 // Value returns the row for (p, layer, t, width); ok is false if absent.
 func (r *CoordResult) Value(p nn.Parameterization, layer, t, width int) (row CoordRow, ok bool) {

@@ -20,6 +20,7 @@ import (
 	"github.com/gradflow/gradflow/ntk"
 	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
+	"github.com/gradflow/gradflow/train"
 )
 
 // Record is one line of a run's result file: the measurements at the
@@ -403,37 +404,35 @@ func NewModel(c Config, spec RunSpec, inputs, outputs int) (*nn.MLP[float64], er
 	return nn.NewMLP[float64](cfg, rand.New(rand.NewPCG(spec.Seed, uint64(spec.Width))))
 }
 
+// newOptimizer builds the run's optimizer: PyTorch's defaults for
+// spec.Optimizer with the run's learning rate.
 func newOptimizer(spec RunSpec, params []*nn.Param[float64]) (optim.Optimizer[float64], error) {
-	if spec.Optimizer == "adam" {
-		ac := optim.DefaultAdam()
-		ac.LR = spec.LR
-		return optim.NewAdam(params, ac)
+	os, err := optim.DefaultSpec(spec.Optimizer)
+	if err != nil {
+		return nil, err
 	}
-	return optim.NewSGD(params, optim.SGDConfig{LR: spec.LR})
+	os.LR = spec.LR
+	return optim.New(params, os)
 }
 
-func lossOf(t *autograd.Tape[float64], out *autograd.Var[float64], y *tensor.Tensor[float64], labels []int) *autograd.Var[float64] {
-	if labels != nil {
-		return nn.CrossEntropy(out, labels)
+// lossFor is the loss of a run on ds: cross-entropy for class labels, half
+// the mean squared error (the NTK convention) for real targets.
+func lossFor(ds *data.Dataset[float64]) train.Loss[float64] {
+	if ds.Labels != nil {
+		return &train.CrossEntropy[float64]{}
 	}
-	return nn.HalfMSE(out, t.Const(y))
+	return &train.MSE[float64]{Half: true}
 }
 
-func intLabels(l []int32) []int {
-	if l == nil {
-		return nil
-	}
-	out := make([]int, len(l))
-	for i, v := range l {
-		out[i] = int(v)
-	}
-	return out
+// lossValue is lossFor's loss of out on ds, on out's tape.
+func lossValue(out *autograd.Var[float64], ds *data.Dataset[float64]) float64 {
+	return lossFor(ds).Eval(out, &data.Batch[float64]{Y: ds.Y, Labels: ds.Labels}).Value().Item()
 }
 
 // runOne trains one run and writes its result file; it returns a short
 // summary for the progress line.
 func runOne(ctx context.Context, c Config, ds, test *data.Dataset[float64], spec RunSpec, outDir string) (string, error) {
-	recs, diverged, err := train(ctx, c, ds, test, spec)
+	recs, diverged, err := runTrain(ctx, c, ds, test, spec)
 	if err != nil {
 		return "", err
 	}
@@ -476,12 +475,14 @@ func Train(ctx context.Context, c Config, ds *data.Dataset[float64], spec RunSpe
 			return nil, 0, err
 		}
 	}
-	return train(ctx, c, ds, test, spec)
+	return runTrain(ctx, c, ds, test, spec)
 }
 
-// train is Train with the held-out set test (nil: none) given; c must be
-// valid.
-func train(ctx context.Context, c Config, ds, test *data.Dataset[float64], spec RunSpec) ([]Record, int, error) {
+// runTrain is Train with the held-out set test (nil: none) given; c must
+// be valid. The steps are train.Trainer's (full-batch when c.BatchSize is
+// 0); the measurements ride along as a callback, at the parameters reached
+// after every LogEvery-th step.
+func runTrain(ctx context.Context, c Config, ds, test *data.Dataset[float64], spec RunSpec) ([]Record, int, error) {
 	c, err := c.withDefaults()
 	if err != nil {
 		return nil, 0, err
@@ -494,76 +495,110 @@ func train(ctx context.Context, c Config, ds, test *data.Dataset[float64], spec 
 	if err != nil {
 		return nil, 0, err
 	}
-	labels := intLabels(ds.Labels)
-	var loader *data.Loader[float64]
+	lc := data.LoaderConfig{BatchSize: ds.Len()}
 	if c.BatchSize > 0 {
-		loader, err = data.NewLoader(ds, data.LoaderConfig{BatchSize: c.BatchSize, Shuffle: true, Seed: spec.Seed, DropLast: true})
-		if err != nil {
-			return nil, 0, err
-		}
+		lc = data.LoaderConfig{BatchSize: c.BatchSize, Shuffle: true, Seed: spec.Seed, DropLast: true}
 	}
-	m := newMeter(c, model, ds, labels, test)
-	tape := autograd.NewTape[float64]()
-	var recs []Record
-	for step := 0; ; step++ {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
-		}
-		if step == 0 || step == c.Steps || step%c.LogEvery == 0 {
-			kernel := c.KernelEvery >= 0 && (step == 0 || step == c.Steps || c.KernelEvery > 0 && step%c.KernelEvery == 0)
-			r, ok, err := m.measure(step, kernel)
-			if err != nil {
-				return nil, 0, err
-			}
-			if !ok {
-				return recs, max(step, 1), nil
-			}
-			recs = append(recs, r)
-		}
-		if step == c.Steps {
-			return recs, 0, nil
-		}
-		x, y, lab := ds.X, ds.Y, labels
-		if loader != nil {
-			if !loader.Next() {
-				loader.Next()
-			}
-			b := loader.Batch()
-			x, y, lab = b.X, b.Y, intLabels(b.Labels)
-		}
-		tape.Reset()
-		loss := lossOf(tape, model.Forward(tape, tape.Const(x)), y, lab)
-		if v := loss.Value().Item(); math.IsNaN(v) || math.IsInf(v, 0) {
-			return recs, max(step, 1), nil
-		}
-		opt.ZeroGrad()
-		tape.Backward(loss)
-		opt.Step()
+	loader, err := data.NewLoader(ds, lc)
+	if err != nil {
+		return nil, 0, err
 	}
+	mc := &meterCallback{m: newMeter(c, model, ds, test), c: c}
+	if !mc.measure(0) || c.Steps == 0 || mc.err != nil {
+		return mc.result()
+	}
+	tr, err := train.New(train.Config[float64]{Model: model, Loss: lossFor(ds), Optimizer: opt, Train: loader,
+		Steps: c.Steps, Callbacks: []train.Callback[float64]{mc}})
+	if err != nil {
+		return nil, 0, err
+	}
+	_, err = tr.Run(ctx)
+	var div *train.DivergenceError
+	switch {
+	case errors.As(err, &div):
+		// A non-finite loss is the loss at the parameters of the step
+		// before; a non-finite gradient makes the next parameters so.
+		mc.diverged = div.Step
+		if div.What == "loss" {
+			mc.diverged = max(div.Step-1, 1)
+		}
+	case err != nil:
+		return nil, 0, err
+	}
+	return mc.result()
 }
+
+// meterCallback takes a Record after step 0 and every LogEvery-th step
+// (and the last), stopping the run when the outputs are no longer finite.
+type meterCallback struct {
+	m        *meter
+	c        Config
+	recs     []Record
+	diverged int
+	err      error
+}
+
+// measure records step and reports whether the run goes on.
+func (mc *meterCallback) measure(step int) bool {
+	c := mc.c
+	kernel := c.KernelEvery >= 0 && (step == 0 || step == c.Steps || c.KernelEvery > 0 && step%c.KernelEvery == 0)
+	r, ok, err := mc.m.measure(step, kernel)
+	switch {
+	case err != nil:
+		mc.err = err
+		return false
+	case !ok:
+		mc.diverged = max(step, 1)
+		return false
+	}
+	mc.recs = append(mc.recs, r)
+	return true
+}
+
+func (mc *meterCallback) result() ([]Record, int, error) {
+	if mc.err != nil {
+		return nil, 0, mc.err
+	}
+	return mc.recs, mc.diverged, nil
+}
+
+// OnStep implements train.Callback.
+func (mc *meterCallback) OnStep(s *train.Step[float64]) error {
+	if s.Step != mc.c.Steps && s.Step%mc.c.LogEvery != 0 {
+		return nil
+	}
+	if !mc.measure(s.Step) {
+		if mc.err != nil {
+			return mc.err
+		}
+		return train.ErrStop
+	}
+	return nil
+}
+
+// OnRecord implements train.Callback.
+func (*meterCallback) OnRecord(*train.Record) error { return nil }
 
 // meter takes the measurements of a Record.
 type meter struct {
 	model  *nn.MLP[float64]
 	ds     *data.Dataset[float64]
-	labels []int
 	probe  *tensor.Tensor[float64]
 	theta0 [][]float64
 	h0     [][]float64
 	k0     *tensor.Tensor[float64]
 	tape   *autograd.Tape[float64]
 	layers []*autograd.Var[float64]
-	// test and testLabels are the held-out set (nil: none), evaluated on
-	// testTape with gradients off.
-	test       *data.Dataset[float64]
-	testLabels []int
-	testTape   *autograd.Tape[float64]
+	// test is the held-out set (nil: none), evaluated on testTape with
+	// gradients off.
+	test     *data.Dataset[float64]
+	testTape *autograd.Tape[float64]
 }
 
-func newMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64], labels []int, test *data.Dataset[float64]) *meter {
-	m := &meter{model: model, ds: ds, labels: labels, tape: autograd.NewTape[float64]()}
+func newMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64], test *data.Dataset[float64]) *meter {
+	m := &meter{model: model, ds: ds, tape: autograd.NewTape[float64]()}
 	if test != nil {
-		m.test, m.testLabels = test, intLabels(test.Labels)
+		m.test = test
 		m.testTape = autograd.NewTape[float64]()
 		m.testTape.SetGradEnabled(false)
 	}
@@ -580,13 +615,13 @@ func (m *meter) measure(step int, kernel bool) (r Record, ok bool, err error) {
 	m.tape.Reset()
 	m.layers = m.model.ForwardLayers(m.layers, m.tape, m.tape.Const(m.ds.X))
 	out := m.layers[len(m.layers)-1]
-	loss := lossOf(m.tape, out, m.ds.Y, m.labels).Value().Item()
+	loss := lossValue(out, m.ds)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return r, false, nil
 	}
 	r = Record{Step: step, Loss: loss}
-	if m.labels != nil {
-		acc := nn.Accuracy(out.Value(), m.labels)
+	if m.ds.Labels != nil {
+		acc := nn.Accuracy(out.Value(), m.ds.Labels)
 		r.Accuracy = &acc
 	}
 	if m.test != nil {
@@ -594,11 +629,11 @@ func (m *meter) measure(step int, kernel bool) (r Record, ok bool, err error) {
 		out := m.model.Forward(m.testTape, m.testTape.Const(m.test.X))
 		// A non-finite held-out loss (outputs finite on the training set
 		// only) is left out rather than ending the run.
-		if tl := lossOf(m.testTape, out, m.test.Y, m.testLabels).Value().Item(); !math.IsNaN(tl) && !math.IsInf(tl, 0) {
+		if tl := lossValue(out, m.test); !math.IsNaN(tl) && !math.IsInf(tl, 0) {
 			r.TestLoss = &tl
 		}
-		if m.testLabels != nil {
-			acc := nn.Accuracy(out.Value(), m.testLabels)
+		if m.test.Labels != nil {
+			acc := nn.Accuracy(out.Value(), m.test.Labels)
 			r.TestAccuracy = &acc
 		}
 	}

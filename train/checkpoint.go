@@ -62,7 +62,7 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 		return fmt.Errorf("train: checkpoint %s: optimizer: %w", path, err)
 	}
 	h := checkpointHeader{
-		DType: dtypeName[T](), Step: tr.step, Epoch: tr.epoch,
+		DType: dtypeName[T](), Step: tr.st.count, Epoch: tr.epoch,
 		Elapsed: tr.elapsedNow(), Loader: tr.cfg.Train.State(), Bad: tr.bad,
 		ModelBytes: int64(model.Len()), OptimBytes: int64(len(opt)),
 		SumLoss: tr.sumLoss, SumCorrect: tr.sumCorrect, SumN: tr.sumN, SinceRec: tr.stepsSinceRecord,
@@ -200,7 +200,7 @@ func (tr *Trainer[T]) Resume(path string) error {
 	for i, p := range tr.params {
 		p.Value.CopyFrom(vals[i])
 	}
-	tr.step, tr.epoch, tr.elapsed, tr.bad = h.Step, h.Epoch, h.Elapsed, h.Bad
+	tr.st.count, tr.epoch, tr.elapsed, tr.bad = h.Step, h.Epoch, h.Elapsed, h.Bad
 	tr.best = math.NaN()
 	if h.Best != nil {
 		tr.best = *h.Best

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"fmt"
 
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
@@ -20,17 +19,14 @@ type Loss[T tensor.Float] interface {
 
 // CrossEntropy is the softmax cross-entropy of logits against the batch's
 // class labels (torch.nn.CrossEntropyLoss, mean over the batch).
-type CrossEntropy[T tensor.Float] struct {
-	labels []int // reused conversion of the batch's int32 labels
-}
+type CrossEntropy[T tensor.Float] struct{}
 
 // Eval implements Loss.
-func (c *CrossEntropy[T]) Eval(out *autograd.Var[T], b *data.Batch[T]) *autograd.Var[T] {
+func (*CrossEntropy[T]) Eval(out *autograd.Var[T], b *data.Batch[T]) *autograd.Var[T] {
 	if b.Labels == nil {
 		panic("train.CrossEntropy: the batch has no class labels")
 	}
-	c.labels = intLabels(c.labels, b.Labels)
-	return nn.CrossEntropy(out, c.labels)
+	return autograd.CrossEntropy(out, b.Labels)
 }
 
 // Classification implements Loss.
@@ -72,37 +68,7 @@ func (m *MSE[T]) Name() string {
 	return "mse"
 }
 
-// intLabels converts labels into dst, reusing its storage.
-func intLabels(dst []int, labels []int32) []int {
-	if cap(dst) < len(labels) {
-		dst = make([]int, len(labels))
-	}
-	dst = dst[:len(labels)]
-	for i, v := range labels {
-		dst[i] = int(v)
-	}
-	return dst
-}
-
 // correct counts the rows of logits whose argmax is the label.
 func correct[T tensor.Float](logits *tensor.Tensor[T], labels []int32) int {
-	if logits.NDim() != 2 || logits.Dim(0) != len(labels) {
-		panic(fmt.Sprintf("train: logits shape %v do not match %d labels", logits.Shape(), len(labels)))
-	}
-	k := logits.Dim(1)
-	d := logits.Data()
-	n := 0
-	for i, y := range labels {
-		row := d[i*k : (i+1)*k]
-		best := 0
-		for j := 1; j < k; j++ {
-			if row[j] > row[best] {
-				best = j
-			}
-		}
-		if best == int(y) {
-			n++
-		}
-	}
-	return n
+	return nn.Correct(logits, labels)
 }

@@ -108,10 +108,10 @@ type Result struct {
 type Trainer[T tensor.Float] struct {
 	cfg    Config[T]
 	params []*nn.Param[T]
-	tape   *autograd.Tape[T]
-	base   []float64 // base learning rate of each group
-
-	step, epoch int
+	// st runs every step; its count is the run's step number.
+	st    *Stepper[T]
+	tape  *autograd.Tape[T]
+	epoch int
 	// running sums since the last record
 	sumLoss            float64
 	sumCorrect, sumN   int
@@ -152,11 +152,11 @@ func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
 	case cfg.LogEvery < 0 || cfg.CheckpointEvery < 0 || cfg.ClipNorm < 0 || cfg.EvalBatch < 0:
 		return nil, errors.New("train: LogEvery, CheckpointEvery, ClipNorm and EvalBatch must not be negative")
 	}
-	if cfg.Schedule != nil {
-		if err := cfg.Schedule.Validate(); err != nil {
-			return nil, fmt.Errorf("train: schedule: %w", err)
-		}
+	st, err := NewStepper(StepConfig[T]{Model: cfg.Model, Loss: cfg.Loss, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule, ClipNorm: cfg.ClipNorm})
+	if err != nil {
+		return nil, err
 	}
+	st.source = "Config.Train"
 	if es := cfg.EarlyStop; es != nil {
 		if es.Patience <= 0 {
 			return nil, fmt.Errorf("train: EarlyStop.Patience = %d, want > 0", es.Patience)
@@ -171,11 +171,7 @@ func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
 	if err := checkData(&cfg); err != nil {
 		return nil, err
 	}
-	tr := &Trainer[T]{cfg: cfg, params: cfg.Model.Params(), tape: autograd.NewTape[T]()}
-	tr.base = make([]float64, cfg.Optimizer.NumGroups())
-	for g := range tr.base {
-		tr.base[g] = cfg.Optimizer.LR(g)
-	}
+	tr := &Trainer[T]{cfg: cfg, params: st.params, st: st, tape: st.tape}
 	tr.best = math.NaN()
 	return tr, nil
 }
@@ -192,7 +188,10 @@ func splitMetric[T tensor.Float](m string, evals []Eval[T]) (name, field string,
 }
 
 // StepCount returns the number of optimizer steps taken.
-func (tr *Trainer[T]) StepCount() int { return tr.step }
+func (tr *Trainer[T]) StepCount() int { return tr.st.count }
+
+// Stepper returns the trainer's training step.
+func (tr *Trainer[T]) Stepper() *Stepper[T] { return tr.st }
 
 // EpochCount returns the current epoch (0-based).
 func (tr *Trainer[T]) EpochCount() int { return tr.epoch }
@@ -216,14 +215,14 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 				err = cerr
 			}
 		}
-		res.Steps, res.Epochs, res.Last, res.Stopped = tr.step, tr.epoch, tr.last, why
+		res.Steps, res.Epochs, res.Last, res.Stopped = tr.st.count, tr.epoch, tr.last, why
 		return res, err
 	}
 	for {
 		if cfg.Epochs > 0 && tr.epoch >= cfg.Epochs {
 			return finish("epochs", nil)
 		}
-		if cfg.Steps > 0 && tr.step >= cfg.Steps {
+		if cfg.Steps > 0 && tr.st.count >= cfg.Steps {
 			return finish("steps", nil)
 		}
 		if err := ctx.Err(); err != nil {
@@ -255,7 +254,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 			}
 			return finish("error", err)
 		}
-		if cfg.LogEvery > 0 && tr.step%cfg.LogEvery == 0 {
+		if cfg.LogEvery > 0 && tr.st.count%cfg.LogEvery == 0 {
 			if err := tr.record(); err != nil {
 				if errors.Is(err, ErrStop) {
 					return finish(tr.stopReason(), nil)
@@ -263,7 +262,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 				return finish("error", err)
 			}
 		}
-		if cfg.Checkpoint != "" && cfg.CheckpointEvery > 0 && tr.step%cfg.CheckpointEvery == 0 {
+		if cfg.Checkpoint != "" && cfg.CheckpointEvery > 0 && tr.st.count%cfg.CheckpointEvery == 0 {
 			if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
 				return finish("error", err)
 			}
@@ -290,63 +289,25 @@ func (e *DivergenceError) Error() string {
 	return fmt.Sprintf("train: diverged at step %d: %s is %v (parameters keep their values from before this step)", e.Step, e.What, e.Value)
 }
 
-// trainStep runs one forward/backward/update on b.
+// trainStep runs the stepper on b and accumulates the metrics of the next
+// record.
 func (tr *Trainer[T]) trainStep(b *data.Batch[T]) error {
 	cfg := &tr.cfg
-	tp := tr.tape
-	tp.Reset()
-	cfg.Optimizer.ZeroGrad()
-	out := cfg.Model.Forward(tp, tp.Const(b.X))
-	if b.Labels != nil && cfg.Loss.Classification() {
-		// New saw only the first batch; a label without an output would
-		// panic in the loss.
-		if v := out.Value(); v.NDim() == 2 {
-			if err := labelsFit(b, v.Dim(1), cfg.Loss); err != nil {
-				return fmt.Errorf("train: step %d: Config.Train: %w", tr.step+1, err)
-			}
-		}
+	s, err := tr.st.Step(b)
+	if err != nil {
+		return err
 	}
-	loss := cfg.Loss.Eval(out, b)
-	lv := float64(loss.Item())
-	if math.IsNaN(lv) || math.IsInf(lv, 0) {
-		return &DivergenceError{Step: tr.step + 1, What: "loss", Value: lv}
-	}
-	tp.Backward(loss)
-	gn := optim.GradNorm(tr.params)
-	if math.IsNaN(gn) || math.IsInf(gn, 0) {
-		return &DivergenceError{Step: tr.step + 1, What: "gradient norm", Value: gn}
-	}
-	if cfg.ClipNorm > 0 {
-		optim.ClipGradNorm(tr.params, cfg.ClipNorm)
-	}
-	factor := 1.0
-	if cfg.Schedule != nil {
-		factor = cfg.Schedule.Factor(tr.step)
-		if !(factor >= 0) || math.IsInf(factor, 0) {
-			return fmt.Errorf("train: schedule factor at step %d is %v", tr.step, factor)
-		}
-	}
-	for g, lr := range tr.base {
-		cfg.Optimizer.SetLR(g, lr*factor)
-	}
-	if la, ok := cfg.Optimizer.(optim.LossAware); ok {
-		la.SetLoss(lv)
-	}
-	cfg.Optimizer.Step()
-	tr.step++
-	tr.lastGradNorm, tr.lr = gn, tr.base[0]*factor
-	tr.sumLoss += lv * float64(b.Size())
+	s.Epoch = tr.epoch
+	tr.lastGradNorm, tr.lr = s.GradNorm, s.LR
+	tr.sumLoss += s.Loss * float64(b.Size())
 	tr.sumN += b.Size()
 	if cfg.Loss.Classification() && b.Labels != nil {
-		tr.sumCorrect += correct(out.Value(), b.Labels)
+		tr.sumCorrect += correct(s.Output.Value(), b.Labels)
 	}
 	tr.stepsSinceRecord++
-	if len(cfg.Callbacks) > 0 {
-		s := Step[T]{Step: tr.step, Epoch: tr.epoch, Loss: lv, GradNorm: gn, LR: tr.lr, Batch: b, Output: out}
-		for _, c := range cfg.Callbacks {
-			if err := c.OnStep(&s); err != nil {
-				return err
-			}
+	for _, c := range cfg.Callbacks {
+		if err := c.OnStep(s); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -356,7 +317,7 @@ func (tr *Trainer[T]) trainStep(b *data.Batch[T]) error {
 func (tr *Trainer[T]) record() error {
 	cfg := &tr.cfg
 	now := time.Now()
-	r := Record{Step: tr.step, Epoch: tr.epoch, GradNorm: tr.lastGradNorm, LR: tr.lr}
+	r := Record{Step: tr.st.count, Epoch: tr.epoch, GradNorm: tr.lastGradNorm, LR: tr.lr}
 	if tr.sumN > 0 {
 		r.Loss = tr.sumLoss / float64(tr.sumN)
 		if cfg.Loss.Classification() {

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -407,46 +406,21 @@ func lossFor[T tensor.Float](name string, tk *task[T]) (train.Loss[T], bool, err
 	return nil, false, usagef("-loss %q: want ce, mse, half_mse or auto", name)
 }
 
+// optimizerFor builds -opt with fit's hyperparameter flags through the
+// project's optimizer factory; the flags -opt does not take (refused by
+// checkOptFlags when set) keep the optimizer's own defaults.
 func optimizerFor[T tensor.Float](cfg fitConfig, params []*nn.Param[T]) (optim.Optimizer[T], error) {
-	var o optim.Optimizer[T]
-	var err error
-	switch cfg.Opt {
-	case "sgd":
-		o, err = optim.NewSGD(params, optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, Dampening: cfg.Dampening, Nesterov: cfg.Nesterov, WeightDecay: cfg.WeightDecay})
-	case "adam", "adamw":
-		ac := optim.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay, AMSGrad: cfg.AMSGrad}
-		if cfg.Opt == "adam" {
-			o, err = optim.NewAdam(params, ac)
-		} else {
-			o, err = optim.NewAdamW(params, ac)
-		}
-	case "adagrad":
-		o, err = optim.NewAdagrad(params, optim.AdagradConfig{LR: cfg.LR, LRDecay: cfg.LRDecay, WeightDecay: cfg.WeightDecay, InitialAccumulatorValue: cfg.InitAccum, Eps: cfg.Eps})
-	case "rmsprop":
-		o, err = optim.NewRMSprop(params, optim.RMSpropConfig{LR: cfg.LR, Alpha: cfg.Alpha, Eps: cfg.Eps, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, Centered: cfg.Centered})
-	default:
-		return nil, usagef("-opt %q: want sgd, adam, adamw, adagrad or rmsprop", cfg.Opt)
+	spec := optim.Spec{Name: cfg.Opt, LR: cfg.LR, WeightDecay: cfg.WeightDecay, Momentum: cfg.Momentum,
+		Dampening: cfg.Dampening, Nesterov: cfg.Nesterov, Beta1: cfg.Beta1, Beta2: cfg.Beta2, AMSGrad: cfg.AMSGrad,
+		Eps: cfg.Eps, Alpha: cfg.Alpha, Centered: cfg.Centered, LRDecay: cfg.LRDecay, InitialAccumulatorValue: cfg.InitAccum}
+	if !slices.Contains(optim.Names, cfg.Opt) {
+		return nil, usagef("-opt %q: want %s", cfg.Opt, strings.Join(optim.Names, ", "))
 	}
+	o, err := optim.New(params, spec.Trim())
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return o, nil
-}
-
-// optFlagUse names, for each optimizer hyperparameter flag that not every
-// -opt takes, the optimizers it applies to (-lr and -wd apply to all).
-var optFlagUse = map[string][]string{
-	"momentum":                  {"sgd", "rmsprop"},
-	"dampening":                 {"sgd"},
-	"nesterov":                  {"sgd"},
-	"beta1":                     {"adam", "adamw"},
-	"beta2":                     {"adam", "adamw"},
-	"amsgrad":                   {"adam", "adamw"},
-	"eps":                       {"adam", "adamw", "adagrad", "rmsprop"},
-	"alpha":                     {"rmsprop"},
-	"centered":                  {"rmsprop"},
-	"lr-decay":                  {"adagrad"},
-	"initial-accumulator-value": {"adagrad"},
 }
 
 // checkOptFlags refuses an optimizer hyperparameter that -opt does not
@@ -454,11 +428,7 @@ var optFlagUse = map[string][]string{
 // than the default by the -config file. (Unknown -opt values are left to
 // optimizerFor.)
 func checkOptFlags(fs *flag.FlagSet, opt string) error {
-	known := false
-	for _, opts := range optFlagUse {
-		known = known || slices.Contains(opts, opt)
-	}
-	if !known {
+	if !slices.Contains(optim.Names, opt) {
 		return nil
 	}
 	set := map[string]bool{}
@@ -466,17 +436,14 @@ func checkOptFlags(fs *flag.FlagSet, opt string) error {
 	defs := flag.NewFlagSet("defaults", flag.ContinueOnError)
 	d := defaultFit()
 	d.register(defs)
-	names := slices.Sorted(maps.Keys(optFlagUse))
-	for _, name := range names {
-		opts := optFlagUse[name]
-		if slices.Contains(opts, opt) {
-			continue
+	var err error
+	defs.VisitAll(func(f *flag.Flag) {
+		ok, by := optim.Takes(opt, strings.ReplaceAll(f.Name, "-", "_"))
+		if err == nil && !ok && (set[f.Name] || fs.Lookup(f.Name).Value.String() != f.DefValue) {
+			err = usagef("fit: -%s does not apply to -opt %s (it is for %s)", f.Name, opt, strings.Join(by, ", "))
 		}
-		if set[name] || fs.Lookup(name).Value.String() != defs.Lookup(name).DefValue {
-			return usagef("fit: -%s does not apply to -opt %s (it is for %s)", name, opt, strings.Join(opts, ", "))
-		}
-	}
-	return nil
+	})
+	return err
 }
 
 // optDefaults are the PyTorch defaults that differ from fit's own for a

@@ -1,0 +1,144 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/optim"
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// StepConfig is what one training step needs.
+type StepConfig[T tensor.Float] struct {
+	Model     nn.Module[T]
+	Loss      Loss[T]
+	Optimizer optim.Optimizer[T]
+	// Schedule scales every group's base learning rate (the rate the
+	// optimizer was built with) by Factor(step). Nil means constant.
+	Schedule optim.Schedule
+	// ClipNorm > 0 rescales the gradient to at most this global norm.
+	ClipNorm float64
+}
+
+// Stepper runs the training step, the one every loop of gradflow uses
+// (Trainer, width sweeps, mean-field runs, coordinate checks, the
+// benchmarks): on a batch, it records the forward pass and the loss on its
+// tape, stops on a non-finite loss or gradient (a *DivergenceError, the
+// parameters untouched), back-propagates, clips the gradient, sets the
+// scheduled learning rate and updates the parameters. In steady state it
+// allocates nothing: the tape keeps its arena, gradients and optimizer
+// buffers are reused, and the Step it returns is the same value each time.
+type Stepper[T tensor.Float] struct {
+	cfg    StepConfig[T]
+	params []*nn.Param[T]
+	tape   *autograd.Tape[T]
+	base   []float64 // base learning rate of each group
+	count  int
+	last   Step[T]
+	// source names where batches come from in error messages.
+	source string
+}
+
+// NewStepper validates cfg and returns a Stepper at step 0.
+func NewStepper[T tensor.Float](cfg StepConfig[T]) (*Stepper[T], error) {
+	switch {
+	case cfg.Model == nil:
+		return nil, errors.New("train: the model is nil")
+	case cfg.Loss == nil:
+		return nil, errors.New("train: the loss is nil")
+	case cfg.Optimizer == nil:
+		return nil, errors.New("train: the optimizer is nil")
+	case !(cfg.ClipNorm >= 0) || math.IsInf(cfg.ClipNorm, 0):
+		return nil, fmt.Errorf("train: ClipNorm = %v, want a finite number >= 0 (0: no clipping)", cfg.ClipNorm)
+	}
+	if cfg.Schedule != nil {
+		if err := cfg.Schedule.Validate(); err != nil {
+			return nil, fmt.Errorf("train: schedule: %w", err)
+		}
+	}
+	s := &Stepper[T]{cfg: cfg, params: cfg.Model.Params(), tape: autograd.NewTape[T](), source: "batch"}
+	s.base = make([]float64, cfg.Optimizer.NumGroups())
+	for g := range s.base {
+		s.base[g] = cfg.Optimizer.LR(g)
+	}
+	return s, nil
+}
+
+// Count returns the number of steps taken (the schedule's step index of the
+// next step).
+func (s *Stepper[T]) Count() int { return s.count }
+
+// SetCount positions the stepper after n steps (when resuming a run whose
+// parameters and optimizer state were restored).
+func (s *Stepper[T]) SetCount(n int) { s.count = n }
+
+// Tape returns the stepper's tape; the output of the last step lives on it
+// until the next step resets it.
+func (s *Stepper[T]) Tape() *autograd.Tape[T] { return s.tape }
+
+// Config returns the configuration the stepper runs.
+func (s *Stepper[T]) Config() StepConfig[T] { return s.cfg }
+
+// Step runs one step on b. The returned Step (loss and output before the
+// update, gradient norm before clipping, learning rate used) is reused by
+// the next call. On a *DivergenceError or a batch that does not fit the
+// model, the parameters and the optimizer state are unchanged.
+func (s *Stepper[T]) Step(b *data.Batch[T]) (*Step[T], error) {
+	cfg := &s.cfg
+	tp := s.tape
+	tp.Reset()
+	cfg.Optimizer.ZeroGrad()
+	out := cfg.Model.Forward(tp, tp.Const(b.X))
+	if b.Labels != nil && cfg.Loss.Classification() {
+		// A label without an output would panic in the loss.
+		if v := out.Value(); v.NDim() == 2 {
+			if err := labelsFit(b, v.Dim(1), cfg.Loss); err != nil {
+				return nil, fmt.Errorf("train: step %d: %s: %w", s.count+1, s.source, err)
+			}
+		}
+	}
+	loss := cfg.Loss.Eval(out, b)
+	lv := float64(loss.Item())
+	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		return nil, &DivergenceError{Step: s.count + 1, What: "loss", Value: lv}
+	}
+	tp.Backward(loss)
+	gn := optim.GradNorm(s.params)
+	if math.IsNaN(gn) || math.IsInf(gn, 0) {
+		return nil, &DivergenceError{Step: s.count + 1, What: "gradient norm", Value: gn}
+	}
+	if cfg.ClipNorm > 0 {
+		optim.ClipGradNorm(s.params, cfg.ClipNorm)
+	}
+	factor := 1.0
+	if cfg.Schedule != nil {
+		factor = cfg.Schedule.Factor(s.count)
+		if !(factor >= 0) || math.IsInf(factor, 0) {
+			return nil, fmt.Errorf("train: schedule factor at step %d is %v", s.count, factor)
+		}
+	}
+	for g, lr := range s.base {
+		cfg.Optimizer.SetLR(g, lr*factor)
+	}
+	if la, ok := cfg.Optimizer.(optim.LossAware); ok {
+		la.SetLoss(lv)
+	}
+	cfg.Optimizer.Step()
+	s.count++
+	s.last = Step[T]{Step: s.count, Loss: lv, GradNorm: gn, LR: s.base[0] * factor, Batch: b, Output: out}
+	return &s.last, nil
+}
+
+// FullBatch returns the batch holding all of ds, sharing its storage: the
+// batch of full-batch gradient descent, which needs no loader.
+func FullBatch[T tensor.Float](ds *data.Dataset[T]) *data.Batch[T] {
+	rows := make([]int, ds.Len())
+	for i := range rows {
+		rows[i] = i
+	}
+	return &data.Batch[T]{X: ds.X, Labels: ds.Labels, Y: ds.Y, Rows: rows}
+}
