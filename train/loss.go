@@ -1,7 +1,6 @@
 package train
 
 import (
-
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/nn"
