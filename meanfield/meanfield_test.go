@@ -2,6 +2,7 @@ package meanfield
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -12,7 +13,9 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/internal/testutil"
 	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -300,5 +303,37 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := New(c.cfg, NewRNG(1)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want one naming %s", c.cfg, err, c.want)
 		}
+	}
+}
+
+// TestRunStepAllocs: the steps of a run (train.Trainer with the recorder
+// as a callback) allocate nothing between records.
+func TestRunStepAllocs(t *testing.T) {
+	x, y := tensor.RandN(NewRNG(3), 0.0, 1.0, 32, 4), tensor.RandN(NewRNG(4), 0.0, 1.0, 32, 1)
+	prepare := func(steps int) func() error {
+		cfg := RunConfig{Net: Config{InputDim: 4, Width: 64, Outputs: 1}, Seed: 1, LR: 0.05, Steps: steps, Every: steps, NoKernel: true}
+		net, err := New(cfg.Net, NewRNG(cfg.Seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Net = net.Config
+		opt, err := optim.NewSGD(net.Params(), optim.SGDConfig{LR: cfg.LR})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &recorder{cfg: cfg, net: net, x: x, tr: &Trace{Config: cfg, Initial: net.Particles()}}
+		rec.theta0 = flatParams(net)
+		tr, err := newTrainer(cfg, net, opt, x, y, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() error { _, err := tr.Run(context.Background()); return err }
+	}
+	a, err := testutil.AllocsPerStep(100, prepare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a > 0.05 {
+		t.Fatalf("%.2f allocations per step, want 0", a)
 	}
 }

@@ -127,12 +127,12 @@ func Run(cfg RunConfig, x, y *tensor.Tensor[float64]) (*Trace, error) {
 	if x.NDim() != 2 || x.Dim(1) != net.Config.InputDim || y.NDim() != 2 || y.Dim(0) != x.Dim(0) || y.Dim(1) != net.Config.Outputs {
 		return nil, fmt.Errorf("meanfield: data shapes x %v, y %v do not fit a network %d -> %d", x.Shape(), y.Shape(), net.Config.InputDim, net.Config.Outputs)
 	}
-	if adaptive := optim.Adaptive(cfg.Optimizer); adaptive != net.Config.AdaptiveLR {
-		return nil, fmt.Errorf("meanfield: RunConfig.Optimizer %s with Net.AdaptiveLR = %v: the per-neuron learning-rate scales must be those of the optimizer's kind (AdaptiveLR for adam, adamw, adagrad, rmsprop)", cfg.Optimizer, net.Config.AdaptiveLR)
-	}
 	spec, err := optim.DefaultSpec(cfg.Optimizer)
 	if err != nil {
 		return nil, fmt.Errorf("meanfield: RunConfig.Optimizer: %w", err)
+	}
+	if adaptive := optim.Adaptive(cfg.Optimizer); adaptive != net.Config.AdaptiveLR {
+		return nil, fmt.Errorf("meanfield: RunConfig.Optimizer %s with Net.AdaptiveLR = %v: the per-neuron learning-rate scales must be those of the optimizer's kind (AdaptiveLR for adam, adamw, adagrad, rmsprop)", cfg.Optimizer, net.Config.AdaptiveLR)
 	}
 	spec.LR = cfg.LR
 	opt, err := optim.New(net.Params(), spec)
@@ -145,15 +145,8 @@ func Run(cfg RunConfig, x, y *tensor.Tensor[float64]) (*Trace, error) {
 		rec.k0 = net.Kernel(x)
 	}
 	rec.measure(0)
-	ds := &data.Dataset[float64]{X: x, Y: y}
-	loss := &train.MSE[float64]{Half: true}
 	if cfg.Steps > 0 {
-		loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: x.Dim(0)})
-		if err != nil {
-			return nil, err
-		}
-		t, err := train.New(train.Config[float64]{Model: net, Loss: loss, Optimizer: opt, Train: loader,
-			Steps: cfg.Steps, Callbacks: []train.Callback[float64]{rec}})
+		t, err := newTrainer(cfg, net, opt, x, y, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -176,13 +169,28 @@ func Run(cfg RunConfig, x, y *tensor.Tensor[float64]) (*Trace, error) {
 	tape := autograd.NewTape[float64]()
 	tape.SetGradEnabled(false)
 	out := net.Forward(tape, tape.Const(x))
-	lv := loss.Eval(out, &data.Batch[float64]{Y: y}).Value().Item()
+	lv := halfMSE.Eval(out, &data.Batch[float64]{Y: y}).Value().Item()
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
 		return rec.tr, fmt.Errorf("meanfield: loss is %v at step %d (learning rate too large?)", lv, cfg.Steps)
 	}
 	rec.complete(lv, out.Value())
 	rec.tr.Final = net.Particles()
 	return rec.tr, nil
+}
+
+// halfMSE is the loss of every run.
+var halfMSE = &train.MSE[float64]{Half: true}
+
+// newTrainer returns the train.Trainer of cfg's full-batch steps on (x, y),
+// with rec recording along.
+func newTrainer(cfg RunConfig, net *Net, opt optim.Optimizer[float64], x, y *tensor.Tensor[float64], rec *recorder) (*train.Trainer[float64], error) {
+	ds := &data.Dataset[float64]{X: x, Y: y}
+	loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: x.Dim(0)})
+	if err != nil {
+		return nil, err
+	}
+	return train.New(train.Config[float64]{Model: net, Loss: halfMSE, Optimizer: opt, Train: loader,
+		Steps: cfg.Steps, Callbacks: []train.Callback[float64]{rec}})
 }
 
 // recorder takes the Records of a run as a training callback. A record

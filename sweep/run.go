@@ -487,30 +487,14 @@ func runTrain(ctx context.Context, c Config, ds, test *data.Dataset[float64], sp
 	if err != nil {
 		return nil, 0, err
 	}
-	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
+	mc := &meterCallback{c: c}
+	model, tr, err := newRunTrainer(c, spec, ds, mc)
 	if err != nil {
 		return nil, 0, err
 	}
-	opt, err := newOptimizer(spec, model.Params())
-	if err != nil {
-		return nil, 0, err
-	}
-	lc := data.LoaderConfig{BatchSize: ds.Len()}
-	if c.BatchSize > 0 {
-		lc = data.LoaderConfig{BatchSize: c.BatchSize, Shuffle: true, Seed: spec.Seed, DropLast: true}
-	}
-	loader, err := data.NewLoader(ds, lc)
-	if err != nil {
-		return nil, 0, err
-	}
-	mc := &meterCallback{m: newMeter(c, model, ds, test), c: c}
+	mc.m = newMeter(c, model, ds, test)
 	if !mc.measure(0) || c.Steps == 0 || mc.err != nil {
 		return mc.result()
-	}
-	tr, err := train.New(train.Config[float64]{Model: model, Loss: lossFor(ds), Optimizer: opt, Train: loader,
-		Steps: c.Steps, Callbacks: []train.Callback[float64]{mc}})
-	if err != nil {
-		return nil, 0, err
 	}
 	_, err = tr.Run(ctx)
 	var div *train.DivergenceError
@@ -526,6 +510,31 @@ func runTrain(ctx context.Context, c Config, ds, test *data.Dataset[float64], sp
 		return nil, 0, err
 	}
 	return mc.result()
+}
+
+// newRunTrainer builds the model of run spec and the train.Trainer that
+// trains it on ds for c.Steps steps (at least 1): full-batch when
+// c.BatchSize is 0, else shuffled batches without the short last one.
+func newRunTrainer(c Config, spec RunSpec, ds *data.Dataset[float64], cb train.Callback[float64]) (*nn.MLP[float64], *train.Trainer[float64], error) {
+	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
+	if err != nil {
+		return nil, nil, err
+	}
+	opt, err := newOptimizer(spec, model.Params())
+	if err != nil {
+		return nil, nil, err
+	}
+	lc := data.LoaderConfig{BatchSize: ds.Len()}
+	if c.BatchSize > 0 {
+		lc = data.LoaderConfig{BatchSize: c.BatchSize, Shuffle: true, Seed: spec.Seed, DropLast: true}
+	}
+	loader, err := data.NewLoader(ds, lc)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, err := train.New(train.Config[float64]{Model: model, Loss: lossFor(ds), Optimizer: opt, Train: loader,
+		Steps: max(c.Steps, 1), Callbacks: []train.Callback[float64]{cb}})
+	return model, tr, err
 }
 
 // meterCallback takes a Record after step 0 and every LogEvery-th step

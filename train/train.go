@@ -91,6 +91,10 @@ type Step[T tensor.Float] struct {
 // it cleanly.
 type Callback[T tensor.Float] interface {
 	OnStep(s *Step[T]) error
+	//
+	// The record belongs to the trainer and is reused (so that a record
+	// costs no allocation): keep copies of its values, not the pointer
+	// or r.Accuracy.
 	OnRecord(r *Record) error
 }
 
@@ -121,7 +125,8 @@ type Trainer[T tensor.Float] struct {
 	elapsed            float64 // seconds of earlier sessions (resume)
 	best               float64
 	bad                int
-	last               Record
+	last, rec          Record
+	recAcc             float64 // rec.Accuracy points here
 	// evalLoaders keeps one loader per evaluated dataset, so that an
 	// evaluation every epoch does not allocate a batch (3 MB for 1000
 	// MNIST images) each time.
@@ -216,6 +221,10 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 			}
 		}
 		res.Steps, res.Epochs, res.Last, res.Stopped = tr.st.count, tr.epoch, tr.last, why
+		if a := res.Last.Accuracy; a != nil {
+			acc := *a // the trainer's slot is overwritten by the next record
+			res.Last.Accuracy = &acc
+		}
 		return res, err
 	}
 	for {
@@ -317,12 +326,16 @@ func (tr *Trainer[T]) trainStep(b *data.Batch[T]) error {
 func (tr *Trainer[T]) record() error {
 	cfg := &tr.cfg
 	now := time.Now()
-	r := Record{Step: tr.st.count, Epoch: tr.epoch, GradNorm: tr.lastGradNorm, LR: tr.lr}
+	// The record lives in the trainer: callbacks receive a pointer to it,
+	// and a local would escape and cost an allocation per record (per
+	// step in full-batch runs).
+	r := &tr.rec
+	*r = Record{Step: tr.st.count, Epoch: tr.epoch, GradNorm: tr.lastGradNorm, LR: tr.lr}
 	if tr.sumN > 0 {
 		r.Loss = tr.sumLoss / float64(tr.sumN)
 		if cfg.Loss.Classification() {
-			acc := float64(tr.sumCorrect) / float64(tr.sumN)
-			r.Accuracy = &acc
+			tr.recAcc = float64(tr.sumCorrect) / float64(tr.sumN)
+			r.Accuracy = &tr.recAcc
 		}
 		if dt := now.Sub(tr.recordStart).Seconds(); dt > 0 {
 			r.SamplesPerSec = float64(tr.sumN) / dt
@@ -346,14 +359,14 @@ func (tr *Trainer[T]) record() error {
 		}
 	}
 	tr.sumLoss, tr.sumCorrect, tr.sumN, tr.stepsSinceRecord = 0, 0, 0, 0
-	tr.last = r
+	tr.last = *r
 	if cfg.Metrics != nil {
-		if err := writeRecord(cfg.Metrics, &r); err != nil {
+		if err := writeRecord(cfg.Metrics, r); err != nil {
 			return fmt.Errorf("train: writing metrics: %w", err)
 		}
 	}
 	for _, c := range cfg.Callbacks {
-		if err := c.OnRecord(&r); err != nil {
+		if err := c.OnRecord(r); err != nil {
 			return err
 		}
 	}
