@@ -14,26 +14,9 @@ func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 // returns its rank; it panics naming opName and both shapes if they do not
 // broadcast. The fixed-size array keeps the hot path free of allocations.
 func broadcastShape(opName string, out *[tensor.MaxRank]int, a, b []int) int {
-	r := max(len(a), len(b))
-	if r > tensor.MaxRank {
-		panic("autograd." + opName + ": shapes " + shapeStr(a) + " and " + shapeStr(b) + " exceed MaxRank")
-	}
-	for i := 1; i <= r; i++ {
-		da, db := 1, 1
-		if i <= len(a) {
-			da = a[len(a)-i]
-		}
-		if i <= len(b) {
-			db = b[len(b)-i]
-		}
-		switch {
-		case da == db, db == 1:
-			out[r-i] = da
-		case da == 1:
-			out[r-i] = db
-		default:
-			panic("autograd." + opName + ": shapes " + shapeStr(a) + " and " + shapeStr(b) + " do not broadcast")
-		}
+	r, ok := tensor.BroadcastInto(out, a, b)
+	if !ok {
+		panic("autograd." + opName + ": shapes " + shapeStr(a) + " and " + shapeStr(b) + " do not broadcast (or exceed MaxRank)")
 	}
 	return r
 }

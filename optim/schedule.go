@@ -1,8 +1,11 @@
 package optim
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/gradflow/gradflow/tensor"
 )
@@ -221,4 +224,53 @@ func (s *Scheduler[T]) apply() error {
 		s.opt.SetLR(g, b*f)
 	}
 	return nil
+}
+
+// ParseSchedule reads the textual form of a schedule, as the command line
+// and configuration files write it: constant, cosine (annealed over steps -
+// warmup steps; steps must be positive), step:EVERY:GAMMA, exp:GAMMA or
+// rm:C:T0:ALPHA (Robbins-Monro C/(T0+t)^ALPHA), preceded by a linear warmup
+// from 0 over warmup steps when warmup > 0. Errors quote spec and say what
+// each form takes.
+func ParseSchedule(spec string, steps, warmup int) (Schedule, error) {
+	parts := strings.Split(spec, ":")
+	nums := make([]float64, len(parts)-1)
+	for i, p := range parts[1:] {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("schedule %q: %q is not a number", spec, p)
+		}
+		nums[i] = v
+	}
+	takes := map[string]int{"constant": 0, "cosine": 0, "step": 2, "exp": 1, "rm": 3}
+	n, known := takes[parts[0]]
+	switch {
+	case !known:
+		return nil, fmt.Errorf("schedule %q: want constant, cosine, step:EVERY:GAMMA, exp:GAMMA or rm:C:T0:ALPHA", spec)
+	case len(nums) != n:
+		return nil, fmt.Errorf("schedule %q: %s takes %d numbers", spec, parts[0], n)
+	}
+	var s Schedule
+	switch parts[0] {
+	case "constant":
+		s = Constant{}
+	case "cosine":
+		if steps <= 0 {
+			return nil, errors.New("schedule cosine needs a step budget (the length of the anneal)")
+		}
+		s = Cosine{Total: steps - warmup}
+	case "step":
+		s = StepDecay{Every: int(nums[0]), Gamma: nums[1]}
+	case "exp":
+		s = Exponential{Gamma: nums[0]}
+	case "rm":
+		s = RobbinsMonro{C: nums[0], T0: nums[1], Alpha: nums[2]}
+	}
+	if warmup > 0 {
+		s = Warmup{Steps: warmup, Start: 0, Then: s}
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", spec, err)
+	}
+	return s, nil
 }

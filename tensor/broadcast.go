@@ -12,7 +12,7 @@ import (
 // shapes when they do not broadcast.
 func BroadcastShapes(a, b []int) ([]int, error) {
 	var out [MaxRank]int
-	r, ok := broadcastInto(&out, a, b)
+	r, ok := BroadcastInto(&out, a, b)
 	if !ok {
 		if len(a) > MaxRank || len(b) > MaxRank {
 			return nil, errors.New("tensor: shapes " + shapeStr(a) + " and " + shapeStr(b) +
@@ -23,10 +23,11 @@ func BroadcastShapes(a, b []int) ([]int, error) {
 	return append([]int{}, out[:r]...), nil
 }
 
-// broadcastInto writes the broadcast shape of a and b into out and returns
+// BroadcastInto writes the broadcast shape of a and b into out and returns
 // its rank; ok is false if the shapes do not broadcast or a rank exceeds
-// MaxRank.
-func broadcastInto(out *[MaxRank]int, a, b []int) (r int, ok bool) {
+// MaxRank. It is BroadcastShapes without the allocation, for the hot paths
+// of elementwise ops and their gradients.
+func BroadcastInto(out *[MaxRank]int, a, b []int) (r int, ok bool) {
 	r = max(len(a), len(b))
 	if r > MaxRank {
 		return 0, false

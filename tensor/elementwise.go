@@ -76,7 +76,7 @@ func binary[T Float](op binOp, dst, a, b *Tensor[T]) *Tensor[T] {
 		return dst
 	}
 	var out [MaxRank]int
-	r, ok := broadcastInto(&out, a.shape, b.shape)
+	r, ok := BroadcastInto(&out, a.shape, b.shape)
 	if !ok {
 		panicOp(binNames[op], dst != nil, "shapes "+shapeStr(a.shape)+" and "+shapeStr(b.shape)+" do not broadcast")
 	}
@@ -128,7 +128,7 @@ func BroadcastTo[T Float](dst, a *Tensor[T]) *Tensor[T] {
 		return dst
 	}
 	var out [MaxRank]int
-	r, ok := broadcastInto(&out, dst.shape, a.shape)
+	r, ok := BroadcastInto(&out, dst.shape, a.shape)
 	if !ok || !shapeEqual(out[:r], dst.shape) {
 		panic("tensor.BroadcastTo: shape " + shapeStr(a.shape) + " does not broadcast to " + shapeStr(dst.shape))
 	}

@@ -387,7 +387,7 @@ func SumTo[T Float](dst, a *Tensor[T]) *Tensor[T] {
 		return dst
 	}
 	var out [MaxRank]int
-	r, ok := broadcastInto(&out, dst.shape, a.shape)
+	r, ok := BroadcastInto(&out, dst.shape, a.shape)
 	if !ok || !shapeEqual(out[:r], a.shape) {
 		panic("tensor.SumTo: shape " + shapeStr(a.shape) + " cannot be summed to shape " + shapeStr(dst.shape))
 	}

@@ -477,59 +477,9 @@ func applyOptDefaults(fs *flag.FlagSet, cfg *fitConfig) {
 
 // scheduleFor parses -schedule and -warmup.
 func scheduleFor(cfg fitConfig) (optim.Schedule, error) {
-	parts := strings.Split(cfg.Schedule, ":")
-	nums := make([]float64, len(parts)-1)
-	for i, p := range parts[1:] {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return nil, usagef("-schedule %q: %q is not a number", cfg.Schedule, p)
-		}
-		nums[i] = v
-	}
-	need := func(n int) error {
-		if len(nums) != n {
-			return usagef("-schedule %q: %s takes %d numbers", cfg.Schedule, parts[0], n)
-		}
-		return nil
-	}
-	var s optim.Schedule
-	switch parts[0] {
-	case "constant":
-		if err := need(0); err != nil {
-			return nil, err
-		}
-		s = optim.Constant{}
-	case "cosine":
-		if err := need(0); err != nil {
-			return nil, err
-		}
-		if cfg.Steps <= 0 {
-			return nil, usagef("-schedule cosine needs -steps (the length of the anneal)")
-		}
-		s = optim.Cosine{Total: cfg.Steps - cfg.Warmup}
-	case "step":
-		if err := need(2); err != nil {
-			return nil, err
-		}
-		s = optim.StepDecay{Every: int(nums[0]), Gamma: nums[1]}
-	case "exp":
-		if err := need(1); err != nil {
-			return nil, err
-		}
-		s = optim.Exponential{Gamma: nums[0]}
-	case "rm":
-		if err := need(3); err != nil {
-			return nil, err
-		}
-		s = optim.RobbinsMonro{C: nums[0], T0: nums[1], Alpha: nums[2]}
-	default:
-		return nil, usagef("-schedule %q: want constant, cosine, step:EVERY:GAMMA, exp:GAMMA or rm:C:T0:ALPHA", cfg.Schedule)
-	}
-	if cfg.Warmup > 0 {
-		s = optim.Warmup{Steps: cfg.Warmup, Start: 0, Then: s}
-	}
-	if err := s.Validate(); err != nil {
-		return nil, usagef("-schedule: %v", err)
+	s, err := optim.ParseSchedule(cfg.Schedule, cfg.Steps, cfg.Warmup)
+	if err != nil {
+		return nil, usagef("-%v (cosine: set -steps)", err)
 	}
 	return s, nil
 }
