@@ -56,7 +56,10 @@
 // Linear computes act(alpha x W^T + b) as one GEMM that accumulates onto
 // the broadcast bias (beta = 1) followed by one vector ReLU pass, and reads
 // the ReLU mask from its output in the backward pass, so the
-// pre-activation is never stored. When Backward is not recorded, its
+// pre-activation is never stored. Only the activations the GEMM epilogue
+// can fuse (tensor.Activation.Fusable: identity and ReLU) are fused; any
+// other is recorded after the product by Activate, the one mapping from
+// the activation vocabulary of package tensor to the ops of this package. When Backward is not recorded, its
 // backward rule masks g and sums the bias gradient's columns in one pass
 // and lets the weight-gradient GEMM add into the parameter's gradient
 // tensor (beta = 1) instead of producing a new tensor to be added.

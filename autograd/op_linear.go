@@ -1,32 +1,28 @@
 package autograd
 
 import (
+	"strconv"
+
 	"github.com/gradflow/gradflow/internal/parallel"
 	"github.com/gradflow/gradflow/internal/simd"
 	"github.com/gradflow/gradflow/tensor"
 )
 
-// Activation selects the activation a fused Linear applies in the GEMM
-// epilogue.
-type Activation = tensor.Activation
-
-// The activations Linear can fuse.
-const (
-	ActIdentity = tensor.ActIdentity
-	ActReLU     = tensor.ActReLU
-)
-
 // Linear returns act(alpha * x W^T + b) for x [n, in], w [out, in] and b
 // [out] (or nil for no bias): PyTorch's nn.Linear with an optional
-// multiplier alpha (for NTK and muP parameterizations) and activation.
+// multiplier alpha (for NTK and muP parameterizations) and activation. An
+// empty act means identity, as in an Epilogue.
 //
-// Bias and activation are fused into the product (tensor.Epilogue): the
-// bias enters the output before the product accumulates onto it, as
-// BLAS-based frameworks do with addmm, and the ReLU is applied while each
-// block of the output is in cache. The product is split by the output's
-// columns, the rows of W (tensor.SplitCols), so that on several cores each
-// core reads the rows of W that the weight-gradient product and the
-// optimizer write on that same core (see linearBackwardFast).
+// Bias and a Fusable activation are fused into the product
+// (tensor.Epilogue): the bias enters the output before the product
+// accumulates onto it, as BLAS-based frameworks do with addmm, and the
+// ReLU is applied while each block of the output is in cache. Any other
+// activation is recorded after the product as a separate op (Activate):
+// the kernels do not implement it, and it would cost its own pass over
+// the output anyway. The product is split by the output's columns, the
+// rows of W (tensor.SplitCols), so that on several cores each core reads
+// the rows of W that the weight-gradient product and the optimizer write
+// on that same core (see linearBackwardFast).
 func Linear[T Float](x, w, b *Var[T], alpha float64, act Activation) *Var[T] {
 	t := sameTape("Linear", x, w)
 	xs, ws := x.Shape(), w.Shape()
@@ -34,14 +30,16 @@ func Linear[T Float](x, w, b *Var[T], alpha float64, act Activation) *Var[T] {
 		panic("autograd.Linear: input shape " + shapeStr(xs) + " and weight shape " + shapeStr(ws) +
 			" do not match (want [n, in] and [out, in])")
 	}
-	switch act {
-	case ActIdentity, ActReLU:
-	default:
-		panic("autograd.Linear: unknown activation " + act.String())
+	if act != "" && !act.Valid() {
+		panic("autograd.Linear: unknown activation " + strconv.Quote(string(act)))
+	}
+	fused := act
+	if !act.Fusable() {
+		fused = ""
 	}
 	v := t.newVar()
 	out := v.out(xs[0], ws[0])
-	ep := tensor.Epilogue[T]{Act: act, Split: tensor.SplitCols}
+	ep := tensor.Epilogue[T]{Act: fused, Split: tensor.SplitCols}
 	if b != nil {
 		sameTape("Linear", x, b)
 		if bs := b.Shape(); len(bs) != 1 || bs[0] != ws[0] {
@@ -53,7 +51,10 @@ func Linear[T Float](x, w, b *Var[T], alpha float64, act Activation) *Var[T] {
 	if t.record(v, linearOp[T]{}, x, w) || b != nil && t.record(v, linearOp[T]{}, b, nil) {
 		v.in = [2]*Var[T]{x, w}
 		v.ins = append(v.ins[:0], b)
-		v.f, v.i0 = alpha, int(act)
+		v.f, v.flag = alpha, fused == tensor.ReLU
+	}
+	if fused != act {
+		return Activate(act, v)
 	}
 	return v
 }
@@ -72,7 +73,7 @@ func (linearOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 	}
 	x, w, b := v.in[0], v.in[1], v.ins[0]
 	dz := g
-	if Activation(v.i0) == ActReLU {
+	if v.flag { // fused ReLU
 		dz = Mul(g, stepMask(v))
 	}
 	if t.wants(x) {
@@ -120,7 +121,7 @@ func linearBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 	}
 
 	dz := g
-	if Activation(v.i0) == ActReLU {
+	if v.flag { // fused ReLU
 		dz = t.constLike(g.Shape())
 		t.relu.run(dz.value.Data(), g.value.Data(), v.value.Data(), colSum, n, out)
 	} else if wantB {

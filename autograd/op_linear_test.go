@@ -8,20 +8,21 @@ import (
 
 func TestLinearGrad(t *testing.T) {
 	rng := newRNG(5)
-	for _, act := range []Activation{ActIdentity, ActReLU} {
+	// Tanh is not Fusable: it covers the unfused path.
+	for _, act := range []Activation{tensor.Identity, tensor.ReLU, tensor.Tanh} {
 		for _, alpha := range []float64{1, 0.5} {
 			f := func(tp *Tape[float64], x []*Var[float64]) *Var[float64] {
 				y := Linear(x[0], x[1], x[2], alpha, act)
 				return Mul(y, y)
 			}
-			t.Run(act.String(), func(t *testing.T) {
+			t.Run(string(act), func(t *testing.T) {
 				checkOp(t, f, randAway(rng, 5, 4), randAway(rng, 3, 4), randAway(rng, 3))
 			})
 		}
 	}
 	t.Run("nobias", func(t *testing.T) {
 		f := func(tp *Tape[float64], x []*Var[float64]) *Var[float64] {
-			y := Linear(x[0], x[1], nil, 1, ActIdentity)
+			y := Linear(x[0], x[1], nil, 1, tensor.Identity)
 			return Mul(y, y)
 		}
 		checkOp(t, f, randAway(rng, 5, 4), randAway(rng, 3, 4))
@@ -34,11 +35,25 @@ func TestLinearMatchesComposition(t *testing.T) {
 	rng := newRNG(6)
 	tp := NewTape[float64]()
 	x, w, b := tp.Const(randAway(rng, 7, 5)), tp.Const(randAway(rng, 3, 5)), tp.Const(randAway(rng, 3))
-	got := Linear(x, w, b, 0.5, ActReLU).Value()
+	got := Linear(x, w, b, 0.5, tensor.ReLU).Value()
 	want := Relu(Add(Scale(MatMul(x, w, false, true), 0.5), b)).Value()
 	if !tensor.AllClose(got, want, 1e-14, 1e-14) {
 		t.Errorf("Linear = %v, want %v", got, want)
 	}
+
+	// An activation the GEMM cannot fuse is the unfused product followed
+	// by Activate, bit for bit; the empty activation is identity.
+	for _, act := range []Activation{tensor.GELU, tensor.LeakyReLU} {
+		got := Linear(x, w, b, 0.5, act).Value()
+		want := Activate(act, Linear(x, w, b, 0.5, tensor.Identity)).Value()
+		if !tensor.Equal(got, want) {
+			t.Errorf("Linear(%s) = %v, want %v", act, got, want)
+		}
+	}
+	if got, want := Linear(x, w, b, 0.5, "").Value(), Linear(x, w, b, 0.5, tensor.Identity).Value(); !tensor.Equal(got, want) {
+		t.Errorf(`Linear("") = %v, want identity %v`, got, want)
+	}
+	mustPanic(t, func() { Linear(x, w, b, 1, "swish") }, "autograd.Linear", `unknown activation "swish"`)
 }
 
 // TestLinearBackwardDirect checks the gradients Backward adds straight into
@@ -63,9 +78,9 @@ func testLinearBackwardDirect[T Float](t *testing.T) {
 	}
 	forward := func(tp *Tape[T]) (*Var[T], []*Var[T]) {
 		p := []*Var[T]{tp.Leaf(w1, gw1), tp.Leaf(b1, gb1), tp.Leaf(w2, gw2)}
-		h := Linear(tp.Const(x), p[0], p[1], 0.5, ActReLU)
-		h = Linear(h, p[2], nil, 1, ActReLU)
-		h = Linear(h, p[2], p[1], 1, ActIdentity)
+		h := Linear(tp.Const(x), p[0], p[1], 0.5, tensor.ReLU)
+		h = Linear(h, p[2], nil, 1, tensor.ReLU)
+		h = Linear(h, p[2], p[1], 1, tensor.Identity)
 		return CrossEntropy(h, labels), p
 	}
 	tp := NewTape[T]()

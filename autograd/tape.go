@@ -106,8 +106,8 @@ type Var[T Float] struct {
 	ins       []*Var[T] // inputs of n-ary ops (Concat)
 	f         float64   // scalar attribute (scale, exponent, slope, alpha)
 	c         float64   // second scalar attribute (shift)
-	i0, i1    int       // integer attributes (axis, start, activation)
-	flag      bool      // boolean attribute (keepDim, transpose)
+	i0, i1    int       // integer attributes (axis, start)
+	flag      bool      // boolean attribute (keepDim, transpose, Linear's fused ReLU)
 	flag2     bool      // second boolean attribute
 	idx       []int     // index attribute (IndexRows, Pick); owned by the caller
 	labels    []int32   // class labels (CrossEntropy); owned by the caller

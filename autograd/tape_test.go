@@ -125,9 +125,9 @@ func TestSteadyStateAllocs(t *testing.T) {
 	step := func() {
 		tp.Reset()
 		in := tp.Const(x)
-		h := Linear(Rows(in, 0, 10), tp.Leaf(w1, g[0]), tp.Leaf(b1, g[1]), 1, ActReLU)
+		h := Linear(Rows(in, 0, 10), tp.Leaf(w1, g[0]), tp.Leaf(b1, g[1]), 1, tensor.ReLU)
 		h = Tanh(Concat(1, Narrow(h, 1, 0, 8), Narrow(h, 1, 8, 8)))
-		o := Linear(h, tp.Leaf(w2, g[2]), tp.Leaf(b2, g[3]), 0.5, ActIdentity)
+		o := Linear(h, tp.Leaf(w2, g[2]), tp.Leaf(b2, g[3]), 0.5, tensor.Identity)
 		loss := Neg(Mean(Pick(LogSoftmax(o, 1), labels)))
 		loss = Add(loss, Mean(Gelu(Reshape(MaxAxis(o, 1, true), -1))))
 		tp.Backward(loss)

@@ -82,7 +82,9 @@
 //
 //   - TeacherStudent: x ~ N(0, I_d) or uniform on S^{d-1}; a teacher network
 //     with widths [d, h_1, ..., k], weights W_l ~ N(0, 1/fan_in) and biases
-//     ~ N(0, BiasStd^2) computes f(x) = W_L a(... a(W_1 x + b_1) ...) + b_L.
+//     ~ N(0, BiasStd^2) computes f(x) = W_L a(... a(W_1 x + b_1) ...) + b_L,
+//     a being any activation of package tensor (identity when empty),
+//     applied by the same tape operations as a student's.
 //     Regression targets are y = f(x) + Noise*e; class labels are argmax f(x)
 //     (or 1{f(x) > 0} for k = 1), each replaced with probability LabelNoise
 //     by a uniformly drawn class.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -14,32 +15,6 @@ import (
 // once, and targets are computed from the rounded inputs, so that a target
 // relation such as y = X w holds for the stored X, not for an X the caller
 // never sees.
-
-// Activation is the nonlinearity of a teacher network.
-type Activation int
-
-// Teacher activations.
-const (
-	Identity Activation = iota // a(z) = z
-	Tanh                       // a(z) = tanh z
-	ReLU                       // a(z) = max(z, 0)
-	Sigmoid                    // a(z) = 1 / (1 + exp(-z))
-)
-
-// String returns the activation's lower-case name.
-func (a Activation) String() string {
-	switch a {
-	case Identity:
-		return "identity"
-	case Tanh:
-		return "tanh"
-	case ReLU:
-		return "relu"
-	case Sigmoid:
-		return "sigmoid"
-	}
-	return fmt.Sprintf("Activation(%d)", int(a))
-}
 
 // InputDist is the distribution of generated inputs.
 type InputDist int
@@ -58,8 +33,9 @@ type TeacherConfig struct {
 	// Dims are the teacher's layer widths [d, h_1, ..., h_L, k]: d
 	// inputs, L hidden layers, k outputs. At least two entries.
 	Dims []int
-	// Activation is applied after every layer but the last.
-	Activation Activation
+	// Activation is applied after every layer but the last; empty means
+	// tensor.Identity, so that the zero value is a linear teacher.
+	Activation tensor.Activation
 	// BiasStd is the standard deviation of the teacher's biases; 0 gives
 	// a teacher without biases.
 	BiasStd float64
@@ -85,12 +61,16 @@ type Teacher[T tensor.Float] struct {
 	// pre-activations have variance about 1 for unit-variance inputs.
 	Weights []*tensor.Tensor[T]
 	// Biases[l] has Dims[l+1] entries N(0, BiasStd^2).
-	Biases     [][]T
-	Activation Activation
+	Biases [][]T
+	// Activation is applied after every layer but the last (never empty
+	// in a Teacher from NewTeacher).
+	Activation tensor.Activation
 }
 
-// NewTeacher draws a teacher network of the given widths; see Teacher.
-func NewTeacher[T tensor.Float](rng *rand.Rand, dims []int, act Activation, biasStd float64) (*Teacher[T], error) {
+// NewTeacher draws a teacher network of the given widths; see Teacher. Any
+// of the activations of package tensor may be used; an empty act is
+// tensor.Identity.
+func NewTeacher[T tensor.Float](rng *rand.Rand, dims []int, act tensor.Activation, biasStd float64) (*Teacher[T], error) {
 	if len(dims) < 2 {
 		return nil, fmt.Errorf("data: teacher dims %v: need at least input and output widths", dims)
 	}
@@ -99,8 +79,11 @@ func NewTeacher[T tensor.Float](rng *rand.Rand, dims []int, act Activation, bias
 			return nil, fmt.Errorf("data: teacher dims %v: width %d at %d is below 1", dims, w, i)
 		}
 	}
-	if act < Identity || act > Sigmoid {
-		return nil, fmt.Errorf("data: unknown teacher activation %v", act)
+	if act == "" {
+		act = tensor.Identity
+	}
+	if _, err := tensor.ParseActivation(string(act)); err != nil {
+		return nil, fmt.Errorf("data: teacher activation: %w", err)
 	}
 	if !(biasStd >= 0) {
 		return nil, fmt.Errorf("data: teacher bias std %v, want >= 0", biasStd)
@@ -123,7 +106,14 @@ func NewTeacher[T tensor.Float](rng *rand.Rand, dims []int, act Activation, bias
 // Forward returns the teacher's outputs for the rows of x [n, d]:
 // h_0 = x, h_{l+1} = a(h_l W_l^T + b_l), and the last layer without a.
 // It panics if x does not have d columns, as tensor.MatMul does.
+//
+// The activation is applied by autograd.Activate on a tape that records
+// nothing: the teacher's nonlinearity is then the very function a student
+// network with the same activation computes, kernels and rounding
+// included, not a second implementation of it.
 func (t *Teacher[T]) Forward(x *tensor.Tensor[T]) *tensor.Tensor[T] {
+	tape := autograd.NewTape[T]()
+	tape.SetGradEnabled(false)
 	h := x
 	for l, w := range t.Weights {
 		z := tensor.MatMul(h, w, false, true)
@@ -136,23 +126,11 @@ func (t *Teacher[T]) Forward(x *tensor.Tensor[T]) *tensor.Tensor[T] {
 			}
 		}
 		if l+1 < len(t.Weights) {
-			z = activate(t.Activation, z)
+			z = autograd.Activate(t.Activation, tape.Const(z)).Value()
 		}
 		h = z
 	}
 	return h
-}
-
-func activate[T tensor.Float](a Activation, z *tensor.Tensor[T]) *tensor.Tensor[T] {
-	switch a {
-	case Tanh:
-		return tensor.Tanh(z)
-	case ReLU:
-		return tensor.Relu(z)
-	case Sigmoid:
-		return tensor.Sigmoid(z)
-	}
-	return z
 }
 
 // TeacherStudent draws n inputs from cfg.Inputs and labels them with a

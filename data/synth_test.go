@@ -339,8 +339,9 @@ func TestSinusoid(t *testing.T) {
 	checkNoise(t, "sinusoid", meanSquare(ds.Y.Data(), func(i int) float64 { return math.Sin(freq * x[i]) }), noise, n)
 }
 
-// forwardByHand evaluates a teacher with plain loops, independently of
-// tensor.MatMul.
+// forwardByHand evaluates a teacher with plain loops and the scalar
+// reference of the activation, independently of tensor.MatMul and of the
+// vectorized activations.
 func forwardByHand(tc *Teacher[float64], x []float64) []float64 {
 	h := x
 	for l, w := range tc.Weights {
@@ -349,14 +350,7 @@ func forwardByHand(tc *Teacher[float64], x []float64) []float64 {
 		for o := range out {
 			z[o] = tc.Biases[l][o] + dot(h, w.Data()[o*in:(o+1)*in])
 			if l+1 < len(tc.Weights) {
-				switch tc.Activation {
-				case Tanh:
-					z[o] = math.Tanh(z[o])
-				case ReLU:
-					z[o] = math.Max(z[o], 0)
-				case Sigmoid:
-					z[o] = 1 / (1 + math.Exp(-z[o]))
-				}
+				z[o], _ = tc.Activation.Eval(z[o])
 			}
 		}
 		h = z
@@ -365,7 +359,7 @@ func forwardByHand(tc *Teacher[float64], x []float64) []float64 {
 }
 
 func TestTeacherStudent(t *testing.T) {
-	for _, act := range []Activation{Identity, Tanh, ReLU, Sigmoid} {
+	for _, act := range []tensor.Activation{tensor.Identity, tensor.Tanh, tensor.ReLU, tensor.Sigmoid, tensor.GELU} {
 		cfg := TeacherConfig{Dims: []int{6, 8, 5, 3}, Activation: act, BiasStd: 0.3, Noise: 0.1}
 		ds, tc, err := TeacherStudent[float64](newRNG(11), 4000, cfg)
 		if err != nil {
@@ -384,9 +378,10 @@ func TestTeacherStudent(t *testing.T) {
 				ms += r * r / float64(3*ds.Len())
 			}
 		}
-		checkNoise(t, act.String(), ms, 0.1, 3*ds.Len())
+		checkNoise(t, string(act), ms, 0.1, 3*ds.Len())
 		// Forward agrees with the loops to rounding (1e-12 for sums of a
-		// few O(1) terms).
+		// few O(1) terms and activations that the vector kernels compute
+		// to a few ulp).
 		out := tc.Forward(ds.X)
 		for i := range 10 {
 			f := forwardByHand(tc, ds.X.Data()[6*i:6*i+6])
@@ -401,7 +396,7 @@ func TestTeacherStudent(t *testing.T) {
 
 func TestTeacherStudentClassify(t *testing.T) {
 	const n, k, p = 20000, 4, 0.3
-	cfg := TeacherConfig{Dims: []int{10, 16, k}, Activation: ReLU, Classify: true, Inputs: SphereInputs}
+	cfg := TeacherConfig{Dims: []int{10, 16, k}, Activation: tensor.ReLU, Classify: true, Inputs: SphereInputs}
 	clean, tc, err := TeacherStudent[float64](newRNG(12), n, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -460,7 +455,7 @@ func TestGeneratorErrors(t *testing.T) {
 	_, _, checks["teacher width"] = TeacherStudent[float64](rng, 10, TeacherConfig{Dims: []int{3, 0, 1}})
 	_, _, checks["teacher n"] = TeacherStudent[float64](rng, 0, TeacherConfig{Dims: []int{3, 1}})
 	_, _, checks["teacher noise"] = TeacherStudent[float64](rng, 10, TeacherConfig{Dims: []int{3, 1}, LabelNoise: 1.5})
-	_, _, checks["teacher activation"] = TeacherStudent[float64](rng, 10, TeacherConfig{Dims: []int{3, 1}, Activation: 9})
+	_, _, checks["teacher activation"] = TeacherStudent[float64](rng, 10, TeacherConfig{Dims: []int{3, 1}, Activation: "swish"})
 	_, _, checks["teacher inputs"] = TeacherStudent[float64](rng, 10, TeacherConfig{Dims: []int{3, 1}, Inputs: 9})
 	_, checks["sphere"] = Sphere[float64](rng, 10, 0)
 	_, _, checks["linear"] = LinearRegression[float64](rng, 10, 3, -1)
@@ -474,10 +469,22 @@ func TestGeneratorErrors(t *testing.T) {
 	}
 }
 
+// TestTeacherEmptyActivation checks that an empty activation, the zero
+// value of TeacherConfig, still means a linear teacher.
+func TestTeacherEmptyActivation(t *testing.T) {
+	tc, err := NewTeacher[float64](newRNG(16), []int{3, 4, 2}, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Activation != tensor.Identity {
+		t.Errorf("empty activation resolved to %q, want %q", tc.Activation, tensor.Identity)
+	}
+}
+
 // TestTeacherFloat32 checks that the float32 path runs through tensor.MatMul
 // and stays close to the float64 teacher with the same seed.
 func TestTeacherFloat32(t *testing.T) {
-	cfg := TeacherConfig{Dims: []int{5, 7, 2}, Activation: Tanh}
+	cfg := TeacherConfig{Dims: []int{5, 7, 2}, Activation: tensor.Tanh}
 	d64, _, err := TeacherStudent[float64](newRNG(15), 100, cfg)
 	if err != nil {
 		t.Fatal(err)

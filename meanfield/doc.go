@@ -71,6 +71,8 @@
 //   - Kernel: the empirical NTK Theta = J J^T in closed form (Net.Kernel), traced over
 //     outputs as ntk.Empirical and neural-tangents, in O(n^2 m):
 //     Theta(x,x') = alpha^2 sum_i [h_i h_i' + |a_i|^2/k act'(z_i) act'(z_i') (c^2 x.x' + 1)].
+//     act and act' are tensor.Activation.Eval, the scalar reference of the
+//     activation vocabulary shared with nn (PyTorch's conventions).
 //     KernelDrift is ||Theta_t - Theta_0||_F / ||Theta_0||_F.
 //   - Particles: Net.Particles / SetParticles export and import the cloud; CSV
 //     (WriteCSV, ReadParticlesCSV) and JSON (struct tags) forms.

@@ -6,12 +6,13 @@ import (
 
 	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/meanfield"
+	"github.com/gradflow/gradflow/tensor"
 )
 
 // Train a mean-field network and an NTK-scaled one of the same width on the
 // same data and compare how far their neurons move.
 func ExampleRun() {
-	ds, _, err := data.TeacherStudent[float64](rand.New(rand.NewPCG(1, 1)), 32, data.TeacherConfig{Dims: []int{4, 4, 1}, Activation: data.Tanh})
+	ds, _, err := data.TeacherStudent[float64](rand.New(rand.NewPCG(1, 1)), 32, data.TeacherConfig{Dims: []int{4, 4, 1}, Activation: tensor.Tanh})
 	if err != nil {
 		panic(err)
 	}

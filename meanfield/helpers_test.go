@@ -13,7 +13,7 @@ import (
 // inputs in R^d labelled by a random tanh teacher with 8 hidden units.
 func teacherData(t testing.TB, n, d int) (x, y *tensor.Tensor[float64]) {
 	t.Helper()
-	ds, _, err := data.TeacherStudent[float64](rand.New(rand.NewPCG(7, 7)), n, data.TeacherConfig{Dims: []int{d, 8, 1}, Activation: data.Tanh})
+	ds, _, err := data.TeacherStudent[float64](rand.New(rand.NewPCG(7, 7)), n, data.TeacherConfig{Dims: []int{d, 8, 1}, Activation: tensor.Tanh})
 	if err != nil {
 		t.Fatal(err)
 	}

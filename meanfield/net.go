@@ -270,7 +270,10 @@ func (n *Net) checkInput(op string, x *tensor.Tensor[float64]) {
 }
 
 // features returns the hidden activations act(z) [batch*m] of x, z = c w_i
-// . x + b_i, and, if deriv, act'(z).
+// . x + b_i, and, if deriv, act'(z). Both come from the vocabulary's
+// scalar reference (tensor.Activation.Eval): the closed-form kernel needs
+// act' as a function, which the tape does not provide, and one scalar
+// routine for both keeps h and act' consistent.
 func (n *Net) features(x *tensor.Tensor[float64], deriv bool) (h, dh []float64) {
 	rows, d, m := x.Dim(0), n.Config.InputDim, n.Config.Width
 	xd, w := x.Data(), n.Hidden.Weight.Value.Data()
@@ -295,7 +298,7 @@ func (n *Net) features(x *tensor.Tensor[float64], deriv bool) (h, dh []float64) 
 			if b != nil {
 				z += b[i]
 			}
-			v, dv := activate(n.Config.Activation, z)
+			v, dv := n.Config.Activation.Eval(z)
 			h[r*m+i] = v
 			if deriv {
 				dh[r*m+i] = dv

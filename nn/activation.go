@@ -1,71 +1,41 @@
 package nn
 
 import (
-	"fmt"
-
 	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/tensor"
 )
 
-// Activation names an elementwise nonlinearity. The names are those stored
-// in model files.
-type Activation string
+// Activation names an elementwise nonlinearity. It is tensor.Activation,
+// the vocabulary every package above the kernels shares, under the name
+// nn's users know: the values are the names stored in model files and
+// configurations ("relu", "tanh", ...), and a value from any package
+// (tensor.Tanh, nn.Tanh) is the same.
+type Activation = tensor.Activation
 
-// The activations an MLP can use, with the torch.nn module each one
-// corresponds to.
+// The activations an MLP can use, re-exported from package tensor so that
+// nn.MLPConfig{Activation: nn.Tanh} reads as before; see tensor.Identity
+// for the torch.nn module each one corresponds to.
 const (
-	Identity  Activation = "identity"   // nn.Identity
-	ReLU      Activation = "relu"       // nn.ReLU
-	LeakyReLU Activation = "leaky_relu" // nn.LeakyReLU(0.01)
-	Tanh      Activation = "tanh"       // nn.Tanh
-	Sigmoid   Activation = "sigmoid"    // nn.Sigmoid
-	GELU      Activation = "gelu"       // nn.GELU() (erf form)
-	SiLU      Activation = "silu"       // nn.SiLU
-	Softplus  Activation = "softplus"   // nn.Softplus
-	Erf       Activation = "erf"        // no torch module; the infinite-width kernels of neural-tangents know it
+	Identity  = tensor.Identity
+	ReLU      = tensor.ReLU
+	LeakyReLU = tensor.LeakyReLU
+	Tanh      = tensor.Tanh
+	Sigmoid   = tensor.Sigmoid
+	GELU      = tensor.GELU
+	SiLU      = tensor.SiLU
+	Softplus  = tensor.Softplus
+	Erf       = tensor.Erf
 )
 
 // LeakySlope is the negative slope of LeakyReLU, PyTorch's default.
-const LeakySlope = 0.01
-
-// Valid reports whether a is a known activation.
-func (a Activation) Valid() bool {
-	switch a {
-	case Identity, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, SiLU, Softplus, Erf:
-		return true
-	}
-	return false
-}
+const LeakySlope = tensor.LeakySlope
 
 // ParseActivation returns the activation named s, or an error listing the
-// known names.
-func ParseActivation(s string) (Activation, error) {
-	if a := Activation(s); a.Valid() {
-		return a, nil
-	}
-	return "", fmt.Errorf("nn: unknown activation %q (want identity, relu, leaky_relu, tanh, sigmoid, gelu, silu, softplus or erf)", s)
-}
+// known names (tensor.ParseActivation).
+func ParseActivation(s string) (Activation, error) { return tensor.ParseActivation(s) }
 
-// Apply records a applied to x.
+// Apply records a applied to x (autograd.Activate, the one mapping from
+// activations to tape operations). It panics if a is not Valid.
 func Apply[T Float](a Activation, x *autograd.Var[T]) *autograd.Var[T] {
-	switch a {
-	case Identity:
-		return x
-	case ReLU:
-		return autograd.Relu(x)
-	case LeakyReLU:
-		return autograd.LeakyRelu(x, LeakySlope)
-	case Tanh:
-		return autograd.Tanh(x)
-	case Sigmoid:
-		return autograd.Sigmoid(x)
-	case GELU:
-		return autograd.Gelu(x)
-	case SiLU:
-		return autograd.Silu(x)
-	case Softplus:
-		return autograd.Softplus(x)
-	case Erf:
-		return autograd.Erf(x)
-	}
-	panic("nn.Apply: unknown activation " + string(a))
+	return autograd.Activate(a, x)
 }

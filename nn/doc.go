@@ -15,6 +15,12 @@
 // [n_1, d], "0.bias", "2.weight", ..., the indices counting the activation
 // modules too.
 //
+// The activations are tensor.Activation values, re-exported here (an
+// alias and constants, so nn.Tanh and tensor.Tanh are the same value):
+// identity, relu, leaky_relu, tanh, sigmoid, gelu, silu, softplus and erf,
+// the names model files and configurations store. Apply records one on a
+// tape (autograd.Activate); a Linear layer fuses ReLU into its product.
+//
 // # Parameterizations
 //
 // How init, forward multipliers and learning rates scale with the width

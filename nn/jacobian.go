@@ -39,7 +39,7 @@ func jacForward[T Float](m *MLP[T], t *autograd.Tape[T], x *autograd.Var[T]) (ou
 				b = autograd.Scale(b, l.BiasMult)
 			}
 		}
-		z := autograd.Linear(h, l.Weight.Var(t), b, l.Alpha, autograd.ActIdentity)
+		z := autograd.Linear(h, l.Weight.Var(t), b, l.Alpha, Identity)
 		hs, zs = append(hs, h), append(zs, z)
 		act := l.Act
 		if act == "" {

@@ -13,7 +13,8 @@ import (
 // [Out], as in torch.nn.Linear; Alpha and BiasMult are the forward
 // multipliers of the NTK, mean-field and muP parameterizations (1 in the
 // standard one). The bias is accumulated by the GEMM itself and a ReLU is
-// one vector pass over its output (autograd.Linear).
+// applied in the same pass; other activations are recorded after it
+// (autograd.Linear).
 type Linear[T Float] struct {
 	Weight   *Param[T]
 	Bias     *Param[T] // nil for no bias
@@ -75,15 +76,7 @@ func (l *Linear[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) *autograd.V
 			b = autograd.Scale(b, l.BiasMult)
 		}
 	}
-	fused := autograd.ActIdentity
-	if l.Act == ReLU {
-		fused = autograd.ActReLU
-	}
-	y := autograd.Linear(x, l.Weight.Var(t), b, l.Alpha, fused)
-	if l.Act != "" && l.Act != ReLU {
-		y = Apply(l.Act, y)
-	}
-	return y
+	return autograd.Linear(x, l.Weight.Var(t), b, l.Alpha, l.Act)
 }
 
 func shapeStr(s []int) string {

@@ -91,7 +91,7 @@ func TestMLPForwardFormula(t *testing.T) {
 			}
 			z := tensor.Add(tensor.Scale(tensor.MatMul(h, w, false, true), alpha), tensor.Scale(b, beta))
 			if l < 2 {
-				z = tensor.Tanh(z)
+				z = tensor.TanhInto(nil, z)
 			}
 			h = z
 		}

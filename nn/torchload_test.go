@@ -329,8 +329,8 @@ func TestLoadTorchGradflowFile(t *testing.T) {
 		{TorchOptions{Activation: Tanh}, `puts silu after Linear layer "2.weight", TorchOptions says tanh`},
 		{TorchOptions{Activations: []Activation{Tanh}}, "Activations has 1 entries; the file's metadata describes 2 hidden layers"},
 		{TorchOptions{Activations: []Activation{"", SiLU, Tanh}}, "Activations has 3 entries"},
-		{TorchOptions{Activations: []Activation{Tanh, "swish"}}, `TorchOptions.Activations[1]: nn: unknown activation "swish"`},
-		{TorchOptions{Activation: "swish"}, `TorchOptions.Activation: nn: unknown activation "swish"`},
+		{TorchOptions{Activations: []Activation{Tanh, "swish"}}, `TorchOptions.Activations[1]: tensor: unknown activation "swish"`},
+		{TorchOptions{Activation: "swish"}, `TorchOptions.Activation: tensor: unknown activation "swish"`},
 	} {
 		_, err := LoadTorch[float64](bytes.NewReader(file), c.opt)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -144,10 +144,10 @@ func TestHeldOutData(t *testing.T) {
 					all.X.Data()[i] /= 16
 				}
 			default:
-				tc := data.TeacherConfig{Dims: []int{d.Dim, 8, 1}, Activation: data.Tanh}
+				tc := data.TeacherConfig{Dims: []int{d.Dim, 8, 1}, Activation: nn.Tanh}
 				switch name {
 				case "teacher-class":
-					tc = data.TeacherConfig{Dims: []int{d.Dim, 8, d.Classes}, Activation: data.Tanh, Classify: true}
+					tc = data.TeacherConfig{Dims: []int{d.Dim, 8, d.Classes}, Activation: nn.Tanh, Classify: true}
 				case "teacher-sphere":
 					tc.Inputs = data.SphereInputs
 				}
@@ -183,7 +183,7 @@ func TestHeldOutData(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, teacher, err := data.TeacherStudent[float64](rand.New(rand.NewPCG(d.Seed, 0x5eed)), d.N,
-		data.TeacherConfig{Dims: []int{d.Dim, 8, 1}, Activation: data.Tanh, Noise: d.Noise})
+		data.TeacherConfig{Dims: []int{d.Dim, 8, 1}, Activation: nn.Tanh, Noise: d.Noise})
 	if err != nil {
 		t.Fatal(err)
 	}

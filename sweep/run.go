@@ -297,7 +297,7 @@ func makeDatasets(c Config) (trainSet, testSet *data.Dataset[float64], err error
 		}
 		return trainSet, testSet, nil
 	case "teacher-class":
-		tc := data.TeacherConfig{Dims: []int{d.Dim, 8, d.Classes}, Activation: data.Tanh, Classify: true}
+		tc := data.TeacherConfig{Dims: []int{d.Dim, 8, d.Classes}, Activation: tensor.Tanh, Classify: true}
 		trainSet, teacher, err := data.TeacherStudent[float64](rng, d.N, tc)
 		if err != nil || d.TestN == 0 {
 			return trainSet, nil, err
@@ -305,7 +305,7 @@ func makeDatasets(c Config) (trainSet, testSet *data.Dataset[float64], err error
 		testSet, err = heldOut(rng, teacher, d, tc)
 		return trainSet, testSet, err
 	}
-	tc := data.TeacherConfig{Dims: []int{d.Dim, 8, 1}, Activation: data.Tanh, Noise: d.Noise}
+	tc := data.TeacherConfig{Dims: []int{d.Dim, 8, 1}, Activation: tensor.Tanh, Noise: d.Noise}
 	if d.Kind == "teacher-sphere" {
 		tc.Inputs = data.SphereInputs
 	}

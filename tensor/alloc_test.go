@@ -31,7 +31,7 @@ func TestIntoAllocatesNothing(t *testing.T) {
 	arg := make([]int, 64)
 	xt := New[float32](100, 64)
 	x64 := New[float64](64, 100)
-	ep := Epilogue[float32]{Bias: bias, Act: ActReLU}
+	ep := Epilogue[float32]{Bias: bias, Act: ReLU}
 
 	for _, c := range []struct {
 		name string

@@ -64,7 +64,7 @@ func benchMatMul[T Float](b *testing.B, name string, m, n, k int) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	x, w := RandN(rng, T(0), 1, m, k), RandN(rng, T(0), 1, n, k)
 	bias, dst := RandN(rng, T(0), 1, n), New[T](m, n)
-	ep := Epilogue[T]{Bias: bias, Act: ActReLU}
+	ep := Epilogue[T]{Bias: bias, Act: ReLU}
 	b.Run(fmt.Sprintf("%s/%dx%dx%d", name, m, n, k), func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

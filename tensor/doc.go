@@ -47,6 +47,37 @@
 // LogSumExp is computed as m + log(sum(exp(x - m))) with m = max(x), which
 // neither overflows for large x nor returns log(0) for very negative x.
 //
+// # Activations
+//
+// Activation is the vocabulary of elementwise nonlinearities that every
+// package above the kernels shares (nn re-exports it; autograd, data and
+// meanfield take it): Identity, ReLU, LeakyReLU (slope LeakySlope = 0.01),
+// Tanh, Sigmoid, GELU, SiLU, Softplus and Erf, whose string values
+// ("identity", "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu",
+// "softplus", "erf") are the names stored in model files and
+// configurations. It lives here, the lowest layer that needs it, because
+// the epilogue of MatMulInto takes it: identity and ReLU are Fusable into
+// the product; the others are applied by the caller after it. Eval is the
+// float64 reference of each function and its derivative, with PyTorch's
+// conventions (ReLU'(0) = 0, GELU(z) = z Phi(z) in its exact erf form,
+// Softplus(z) = log(1 + e^z)):
+//
+//	identity   z                      1
+//	relu       max(z, 0)              1{z > 0}
+//	leaky_relu z if z > 0 else 0.01 z 1 if z > 0 else 0.01
+//	tanh       tanh z                 1 - tanh^2 z
+//	sigmoid    s = 1/(1 + e^-z)       s (1 - s)
+//	gelu       z Phi(z)               Phi(z) + z phi(z)
+//	silu       z s                    s + z s (1 - s)
+//	softplus   log(1 + e^z)           s
+//	erf        erf z                  (2/sqrt(pi)) e^(-z^2)
+//
+// The vector forms (ReluInto, TanhInto, SigmoidInto, and the tape
+// operations of package autograd) may differ from Eval in the last bits.
+// Because the constants Tanh and Sigmoid name activations, the tensor
+// operations of those names exist only in their Into form: TanhInto(nil,
+// a) allocates its result.
+//
 // # The Into convention
 //
 // Every operation that computes a new tensor (as opposed to a constructor

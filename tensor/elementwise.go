@@ -364,16 +364,14 @@ func Log[T Float](a *Tensor[T]) *Tensor[T] { return unary(opLog, nil, a) }
 // LogInto writes log(a) into dst with the conventions of ExpInto.
 func LogInto[T Float](dst, a *Tensor[T]) *Tensor[T] { return unary(opLog, dst, a) }
 
-// Tanh returns the hyperbolic tangent of a elementwise.
-func Tanh[T Float](a *Tensor[T]) *Tensor[T] { return unary(opTanh, nil, a) }
-
-// TanhInto writes tanh(a) into dst with the conventions of ExpInto.
+// TanhInto writes the hyperbolic tangent of a into dst with the
+// conventions of ExpInto. It has no allocating twin: the name Tanh belongs
+// to the activation constant, so TanhInto(nil, a) allocates.
 func TanhInto[T Float](dst, a *Tensor[T]) *Tensor[T] { return unary(opTanh, dst, a) }
 
-// Sigmoid returns the logistic function 1/(1+e^-a) elementwise.
-func Sigmoid[T Float](a *Tensor[T]) *Tensor[T] { return unary(opSigmoid, nil, a) }
-
-// SigmoidInto writes sigmoid(a) into dst with the conventions of ExpInto.
+// SigmoidInto writes the logistic function 1/(1+e^-a) into dst with the
+// conventions of ExpInto. As with TanhInto, the name Sigmoid belongs to the
+// activation constant, so SigmoidInto(nil, a) allocates.
 func SigmoidInto[T Float](dst, a *Tensor[T]) *Tensor[T] { return unary(opSigmoid, dst, a) }
 
 // Relu returns max(a, 0) elementwise; NaN stays NaN.

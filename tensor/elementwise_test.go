@@ -66,12 +66,12 @@ func TestUnaryHandValues(t *testing.T) {
 	checkClose(t, "Exp", Exp(x).Data(), []float64{1, math.E, 1 / math.E, math.E * math.E}, tol64, 0)
 	checkClose(t, "Log", Log(FromSlice([]float64{1, math.E, 0.5, 100})).Data(),
 		[]float64{0, 1, -math.Ln2, 2 * math.Ln10}, tol64, tol64)
-	checkClose(t, "Tanh", Tanh(x).Data(), []float64{0, 0.7615941559557649, -0.7615941559557649, 0.9640275800758169}, tol64, tol64)
-	checkClose(t, "Sigmoid", Sigmoid(x).Data(), []float64{0.5, 0.7310585786300049, 0.2689414213699951, 0.8807970779778823}, tol64, 0)
+	checkClose(t, "Tanh", TanhInto(nil, x).Data(), []float64{0, 0.7615941559557649, -0.7615941559557649, 0.9640275800758169}, tol64, tol64)
+	checkClose(t, "Sigmoid", SigmoidInto(nil, x).Data(), []float64{0.5, 0.7310585786300049, 0.2689414213699951, 0.8807970779778823}, tol64, 0)
 	const tol32 = 16 * 0x1p-23
 	x32 := FromSlice([]float32{0, 1, -1, 2})
 	checkClose(t, "Exp32", Exp(x32).Data(), []float64{1, math.E, 1 / math.E, math.E * math.E}, tol32, 0)
-	checkClose(t, "Sigmoid32", Sigmoid(x32).Data(), []float64{0.5, 0.7310585786300049, 0.2689414213699951, 0.8807970779778823}, tol32, 0)
+	checkClose(t, "Sigmoid32", SigmoidInto(nil, x32).Data(), []float64{0.5, 0.7310585786300049, 0.2689414213699951, 0.8807970779778823}, tol32, 0)
 
 	special := FromSlice([]float64{math.Inf(-1), -3, 0, 4, math.NaN()})
 	checkData(t, "Relu", Relu(special), []int{5}, []float64{0, 0, 0, 4, math.NaN()})
@@ -132,8 +132,8 @@ func TestIntoMatchesAllocating(t *testing.T) {
 		{"MinimumInto", MinimumInto(dirty(), a, b), Minimum(a, b)},
 		{"ExpInto", ExpInto(dirty(), a), Exp(a)},
 		{"LogInto", LogInto(dirty(), a), Log(a)},
-		{"TanhInto", TanhInto(dirty(), a), Tanh(a)},
-		{"SigmoidInto", SigmoidInto(dirty(), a), Sigmoid(a)},
+		{"TanhInto", TanhInto(dirty(), a), TanhInto(nil, a)},
+		{"SigmoidInto", SigmoidInto(dirty(), a), SigmoidInto(nil, a)},
 		{"ReluInto", ReluInto(dirty(), a), Relu(a)},
 		{"SqrtInto", SqrtInto(dirty(), a), Sqrt(a)},
 		{"AbsInto", AbsInto(dirty(), a), Abs(a)},

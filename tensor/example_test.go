@@ -50,7 +50,7 @@ func ExampleMatMulInto() {
 	w := tensor.FromSlice([]float64{1, 1, 1, -1, 0, 2}, 3, 2)
 	b := tensor.FromSlice([]float64{0, 0, 1})
 	y := tensor.New[float64](2, 3)
-	tensor.MatMulInto(y, x, w, false, true, 1, 0, tensor.Epilogue[float64]{Bias: b, Act: tensor.ActReLU})
+	tensor.MatMulInto(y, x, w, false, true, 1, 0, tensor.Epilogue[float64]{Bias: b, Act: tensor.ReLU})
 	fmt.Println(y)
 	// Output:
 	// [[3 0 5]

@@ -6,42 +6,10 @@ import (
 	"github.com/gradflow/gradflow/internal/simd"
 )
 
-// Activation is an elementwise function fused into a matrix product's
-// epilogue, applied to each output element after the bias is added.
-type Activation uint8
-
-// The activations an Epilogue can fuse.
-const (
-	ActIdentity Activation = iota // no activation
-	ActReLU                       // max(x, 0)
-)
-
-// String returns the activation's name.
-func (a Activation) String() string {
-	switch a {
-	case ActIdentity:
-		return "identity"
-	case ActReLU:
-		return "relu"
-	}
-	return "Activation(" + strconv.Itoa(int(a)) + ")"
-}
-
-// simdAct maps an Activation to the kernel's constant; the explicit mapping
-// keeps this exported enum stable whatever order the kernel uses.
-func (a Activation) simdAct() simd.Activation {
-	switch a {
-	case ActIdentity:
-		return simd.ActIdentity
-	case ActReLU:
-		return simd.ActReLU
-	}
-	panic("tensor.MatMulInto: unknown activation " + a.String())
-}
-
 // Epilogue is work fused into a matrix product while its output tile is
 // still in registers: after C = alpha*op(A)*op(B) + beta*C, add Bias (one
-// value per output column, broadcast over rows) and apply Act. Fusing saves
+// value per output column, broadcast over rows) and apply Act, which must
+// be Fusable (or empty, for none); MatMulInto panics otherwise. Fusing saves
 // one or two extra passes over C, which is what a Linear layer followed by
 // an activation would otherwise cost. The zero value does nothing.
 //
@@ -102,6 +70,24 @@ func (s Split) simdSplit() simd.Split {
 		return simd.SplitK
 	}
 	panic("tensor.MatMulInto: unknown Split " + strconv.Itoa(int(s)))
+}
+
+// simdAct maps the epilogue's activation to the kernel's constant. The
+// empty Act of a zero Epilogue means no activation. The kernels implement
+// only the Fusable activations; any other is a programming error here
+// (autograd.Linear applies those after the product), reported with its
+// name rather than silently computed as something else.
+func (ep Epilogue[T]) simdAct() simd.Activation {
+	switch ep.Act {
+	case "", Identity:
+		return simd.ActIdentity
+	case ReLU:
+		return simd.ActReLU
+	}
+	if ep.Act.Valid() {
+		panic("tensor.MatMulInto: activation " + strconv.Quote(string(ep.Act)) + " cannot be fused into the product (only identity and relu can; apply it to the result)")
+	}
+	panic("tensor.MatMulInto: unknown activation " + strconv.Quote(string(ep.Act)))
 }
 
 // MatMul returns the matrix product op(a) op(b), where op(x) is x or, when
@@ -176,7 +162,7 @@ func MatMulInto[T Float](dst, a, b *Tensor[T], transA, transB bool, alpha, beta 
 		}
 	}
 
-	sep := simd.Epilogue[T]{Act: ep.Act.simdAct(), Split: ep.Split.simdSplit()}
+	sep := simd.Epilogue[T]{Act: ep.simdAct(), Split: ep.Split.simdSplit()}
 	if ep.Bias != nil {
 		bs := ep.Bias.shape
 		if !(len(bs) == 1 && bs[0] == n || len(bs) == 2 && bs[0] == 1 && bs[1] == n) {

@@ -146,7 +146,7 @@ func synthetic[T tensor.Float](rest string, seed uint64) (*data.Dataset[T], erro
 	case "gaussians":
 		ds, _, err = data.GaussianMixture[T](rng, n, d, 4, 3, 1)
 	case "teacher":
-		ds, _, err = data.TeacherStudent[T](rng, n, data.TeacherConfig{Dims: []int{d, 32, 4}, Activation: data.Tanh, Classify: true})
+		ds, _, err = data.TeacherStudent[T](rng, n, data.TeacherConfig{Dims: []int{d, 32, 4}, Activation: tensor.Tanh, Classify: true})
 	case "sinusoid":
 		ds, err = data.Sinusoid[T](rng, n, 1, 0.05)
 	case "linear":

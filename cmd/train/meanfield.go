@@ -315,7 +315,7 @@ func parseRegimes(s string) ([]meanfield.Regime, error) {
 // by a random tanh teacher with 8 hidden units.
 func mfTeacher(n, d int, seed uint64) (x, y *tensor.Tensor[float64], err error) {
 	rng := rand.New(rand.NewPCG(seed, 0xda7a))
-	ds, _, err := data.TeacherStudent[float64](rng, n, data.TeacherConfig{Dims: []int{d, 8, 1}, Activation: data.Tanh, Inputs: data.SphereInputs})
+	ds, _, err := data.TeacherStudent[float64](rng, n, data.TeacherConfig{Dims: []int{d, 8, 1}, Activation: tensor.Tanh, Inputs: data.SphereInputs})
 	if err != nil {
 		return nil, nil, err
 	}
