@@ -3,7 +3,6 @@ package autograd
 import (
 	"strconv"
 
-	"github.com/gradflow/gradflow/internal/parallel"
 	"github.com/gradflow/gradflow/internal/simd"
 	"github.com/gradflow/gradflow/tensor"
 )
@@ -172,7 +171,7 @@ func gemmGrad[T Float](t *Tape[T], x, a, b *Var[T], transA bool, alpha float64, 
 // one pass (simd.MaskPositiveColSum).
 //
 // The work is divided by columns in the shares of the weight matrix's rows
-// (tensor.ShareRows, pinned): the forward product wrote those columns of y,
+// (pinned, see tensor/affinity.go): the forward product wrote those columns of y,
 // the product for g wrote those columns of g, and the weight-gradient
 // product reads those columns of dz, all on the same core.
 type reluBackJob[T Float] struct {
@@ -180,28 +179,15 @@ type reluBackJob[T Float] struct {
 	n, c, parts      int
 }
 
-// minReluShare is the element count below which the mask runs on the
-// caller alone.
-const minReluShare = 1 << 15
-
-// reluPieces is how many tasks each share is cut into, so that a core
-// that is done early can take over the end of a slower one's share.
-const reluPieces = 4
-
 func (j *reluBackJob[T]) run(dz, g, y, colSum []T, n, c int) {
-	*j = reluBackJob[T]{dz: dz, g: g, y: y, colSum: colSum, n: n, c: c, parts: min(parallel.Workers(), 64/reluPieces)}
-	if n*c < minReluShare {
-		j.parts = 1
-	}
-	parallel.RunPinned(j, j.parts*reluPieces, j.parts)
+	*j = reluBackJob[T]{dz: dz, g: g, y: y, colSum: colSum, n: n, c: c, parts: tensor.PinnedParts(n * c)}
+	tensor.ForPinnedShares(j, j.parts)
 	*j = reluBackJob[T]{}
 }
 
-// Do masks piece t%reluPieces of column share t/reluPieces.
+// Do masks task t's piece of the column shares.
 func (j *reluBackJob[T]) Do(_, t int) {
-	lo, hi := tensor.ShareRows[T](j.c, j.parts, t/reluPieces)
-	q, w := t%reluPieces, hi-lo
-	lo, hi = lo+q*w/reluPieces, lo+(q+1)*w/reluPieces
+	lo, hi := tensor.SharePiece[T](j.c, j.parts, t)
 	if lo == hi || j.n == 0 {
 		return
 	}

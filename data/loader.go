@@ -96,7 +96,9 @@ type Loader[T tensor.Float] struct {
 // rowCopy copies the rows of a batch from the dataset, divided among the
 // cores in two or more parts of rows: a batch of MNIST images gathers
 // 400 KB from random places of a 188 MB array, a tenth of a training step
-// on one core.
+// on one core. The parts run pinned (parallel.RunPinned), on the same
+// participants as the rest of a training step's shared work
+// (tensor/affinity.go).
 type rowCopy[T tensor.Float] struct {
 	src, dst []T
 	rows     []int

@@ -6,19 +6,10 @@ import (
 )
 
 // Elementwise work over parameters (zeroing gradients, an update, a
-// gradient norm) runs in the row shares that autograd.Linear uses for its
-// products (tensor.ShareRows, pinned with parallel.RunPinned): share p of
-// every weight matrix is read by the forward product, written by the
-// weight-gradient product and updated here, all on participant p, so the
-// rows stay in the cache of one core across a training step. Updating all
-// of them on one core instead would move every weight to that core and
-// back each step, which on a two-core machine costs more than the second
-// core saves.
-
-// minShareElems is the parameter count below which elementwise work stays
-// on the caller: a pinned batch costs a few microseconds of
-// synchronisation, the time to update about this many values.
-const minShareElems = 1 << 15
+// gradient norm) runs in the row shares of the training step's cache
+// affinity (see tensor/affinity.go): share p of every weight matrix is read
+// by the forward product, written by the weight-gradient product and
+// updated here, all on participant p.
 
 // rowsOf returns the row count of a parameter: its first dimension (1 for
 // a scalar). Shares are whole rows, so that they match the row splits of
@@ -30,18 +21,11 @@ func rowsOf[T tensor.Float](p *Param[T]) int {
 	return 1
 }
 
-// pieces is how many tasks each share is cut into, so that a participant
-// that is done early can take over the end of a slower one's share (see
-// parallel.RunPinned).
-const pieces = 4
-
-// pieceRange returns the elements [lo, hi) of p in piece q of share s of
-// parts: whole rows.
-func pieceRange[T tensor.Float](p *Param[T], parts, s, q int) (lo, hi int) {
+// pieceRange returns the elements [lo, hi) of p that task t of a pinned
+// pass over parts shares covers: whole rows.
+func pieceRange[T tensor.Float](p *Param[T], parts, t int) (lo, hi int) {
 	rows := rowsOf(p)
-	rlo, rhi := tensor.ShareRows[T](rows, parts, s)
-	n := rhi - rlo
-	rlo, rhi = rlo+q*n/pieces, rlo+(q+1)*n/pieces
+	rlo, rhi := tensor.SharePiece[T](rows, parts, t)
 	rowLen := p.Value.Len() / rows
 	return rlo * rowLen, rhi * rowLen
 }
@@ -53,21 +37,20 @@ type ranger interface {
 }
 
 // shareJob runs a ranger over the shares of a list of parameters: task t
-// covers piece t%pieces of share t/pieces of every parameter.
+// covers its piece (tensor.SharePiece) of every parameter.
 type shareJob[T tensor.Float] struct {
 	params []*Param[T]
 	parts  int
 	r      ranger
 }
 
-// Do runs the ranger over piece t%pieces of share t/pieces of every
-// parameter.
+// Do runs the ranger over task t's piece of every parameter.
 func (j *shareJob[T]) Do(_, t int) {
 	for i, p := range j.params {
 		if p == nil || p.Value == nil {
 			continue
 		}
-		if lo, hi := pieceRange(p, j.parts, t/pieces, t%pieces); lo < hi {
+		if lo, hi := pieceRange(p, j.parts, t); lo < hi {
 			j.r.doRange(i, lo, hi)
 		}
 	}
@@ -84,12 +67,9 @@ func forShares[T tensor.Float](j *shareJob[T], params []*Param[T], r ranger) {
 			n += p.Value.Len()
 		}
 	}
-	parts := min(parallel.Workers(), 64/pieces)
-	if n < minShareElems {
-		parts = 1
-	}
+	parts := tensor.PinnedParts(n)
 	j.params, j.parts, j.r = params, parts, r
-	parallel.RunPinned(j, parts*pieces, parts)
+	tensor.ForPinnedShares(j, parts)
 	j.params, j.r = nil, nil
 }
 
