@@ -1,6 +1,7 @@
 package landscape
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -87,7 +88,7 @@ type StudyConfig[T tensor.Float] struct {
 }
 
 // Study is a training run with a landscape probe attached, built by
-// NewStudy and run once by Run. Building first lets a caller report the
+// NewStudy and run (once) by Run. Building first lets a caller report the
 // settings, or refuse bad ones, before the run takes its time.
 type Study[T tensor.Float] struct {
 	cfg     StudyConfig[T]
@@ -97,6 +98,7 @@ type Study[T tensor.Float] struct {
 	lr      float64    // base rate
 	batch   int
 	subset  int
+	ran     bool
 }
 
 // NewStudy validates cfg (errors name the field at fault) and builds the
@@ -106,16 +108,8 @@ func NewStudy[T tensor.Float](cfg StudyConfig[T]) (*Study[T], error) {
 		return nil, err
 	}
 	n := cfg.Train.Len()
-	s := &Study[T]{cfg: cfg, lr: cfg.Optimizer.LR(0), batch: cfg.Batch, subset: cfg.Subset}
-	if s.batch == 0 {
-		s.batch = n
-	}
-	if s.subset == 0 {
-		s.subset = n
-	}
-	if s.cfg.LojTail == 0 {
-		s.cfg.LojTail = 1
-	}
+	s := &Study[T]{cfg: cfg, lr: cfg.Optimizer.LR(0), batch: cmp.Or(cfg.Batch, n), subset: cmp.Or(cfg.Subset, n)}
+	s.cfg.LojTail = cmp.Or(cfg.LojTail, 1)
 	s.mlp, _ = cfg.Model.(*nn.MLP[T])
 	loader, err := data.NewLoader(cfg.Train, data.LoaderConfig{BatchSize: s.batch, Shuffle: true, Seed: cfg.Seed, OneHot: cfg.OneHot})
 	if err != nil {
@@ -157,12 +151,16 @@ func (c *StudyConfig[T]) check() error {
 		return errors.New("landscape.StudyConfig.Model is nil")
 	case c.Loss == nil:
 		return errors.New("landscape.StudyConfig.Loss is nil")
-	case c.Optimizer == nil:
-		return errors.New("landscape.StudyConfig.Optimizer is nil")
+	case c.Optimizer == nil || c.Optimizer.NumGroups() == 0:
+		return errors.New("landscape.StudyConfig.Optimizer is nil or has no parameter groups")
 	case c.Train == nil || c.Train.X == nil || c.Train.Len() == 0:
 		return errors.New("landscape.StudyConfig.Train is nil or empty")
 	case c.Batch < 0 || c.Batch > c.Train.Len():
 		return fmt.Errorf("landscape.StudyConfig.Batch = %d, want in [0, %d] (the training examples)", c.Batch, c.Train.Len())
+	case c.Subset < 0 || c.Subset > c.Train.Len():
+		return fmt.Errorf("landscape.StudyConfig.Subset = %d, want in [0, %d] (the training examples)", c.Subset, c.Train.Len())
+	case c.Every < 1:
+		return fmt.Errorf("landscape.StudyConfig.Every = %d, want >= 1", c.Every)
 	case c.LojTail < 0 || c.LojTail > 1:
 		return fmt.Errorf("landscape.StudyConfig.LojTail = %v, want in [0, 1]", c.LojTail)
 	case c.PLStar < 0:
@@ -170,11 +168,7 @@ func (c *StudyConfig[T]) check() error {
 	case c.PLStar == 0:
 		return nil
 	}
-	subset := c.Subset
-	if subset == 0 {
-		subset = c.Train.Len()
-	}
-	if c.PLStar > subset {
+	if subset := cmp.Or(c.Subset, c.Train.Len()); c.PLStar > subset {
 		return fmt.Errorf("landscape.StudyConfig.PLStar = %d is larger than the probe's subset (%d examples)", c.PLStar, subset)
 	}
 	if _, ok := c.Model.(*nn.MLP[T]); !ok {
@@ -190,19 +184,18 @@ func (c *StudyConfig[T]) check() error {
 // (as "train landscape" prints it before the run).
 func (s *Study[T]) Describe() string {
 	pc := s.probe.cfg
-	onOff := func(on bool, what string) string {
-		if on {
-			return what
-		}
-		return "off"
-	}
-	trace := "off"
+	trace, noise, plstar := "off", "off", "off"
 	if pc.Trace != nil {
 		trace = fmt.Sprintf("%d probes", pc.Trace.Probes)
 	}
+	if pc.Noise != nil {
+		noise = "on"
+	}
+	if s.cfg.PLStar > 0 {
+		plstar = fmt.Sprintf("on %d examples", s.cfg.PLStar)
+	}
 	return fmt.Sprintf("every %d steps on %d examples; Lanczos top %d (<= %d HVPs); trace %s; noise %s; PL* %s",
-		pc.Every, s.subset, pc.Sharpness.K, pc.Sharpness.Iters, trace, onOff(pc.Noise != nil, "on"),
-		onOff(s.cfg.PLStar > 0, fmt.Sprintf("on %d examples", s.cfg.PLStar)))
+		pc.Every, s.subset, pc.Sharpness.K, pc.Sharpness.Iters, trace, noise, plstar)
 }
 
 // Probe returns the study's probe, whose Objective is the loss on the
@@ -218,6 +211,12 @@ func (s *Study[T]) Probe() *Probe[T] { return s.probe }
 // left out) together with the error; errors.Is(err, context.Canceled)
 // tells a cancelled run. Other errors come with a nil result.
 func (s *Study[T]) Run(ctx context.Context) (*StudyResult, error) {
+	if s.ran {
+		// The trainer and the probe would go on from where they
+		// stopped, which is not the study the result describes.
+		return nil, errors.New("landscape: Study.Run called twice")
+	}
+	s.ran = true
 	r := s.newResult()
 	start := time.Now()
 	var err error

@@ -217,6 +217,9 @@ func TestStudyStopped(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || r == nil || r.Measurements != 1 || r.Stopped != "cancelled" || r.Test != nil {
 		t.Errorf("cancelled run: result %+v, error %v; want the measurement before the first step and context.Canceled", r, err)
 	}
+	if r, err := s.Run(context.Background()); r != nil || err == nil {
+		t.Errorf("second Run: result %v, error %v; want an error", r, err)
+	}
 }
 
 // TestNewStudyErrors: a bad config is refused with the field named.
@@ -233,7 +236,8 @@ func TestNewStudyErrors(t *testing.T) {
 		{func(c *StudyConfig[float64]) { c.PLStar = -1 }, "PLStar"},
 		{func(c *StudyConfig[float64]) { c.Subset = 5 }, "PLStar = 10 is larger"},
 		{func(c *StudyConfig[float64]) { c.Loss = &train.CrossEntropy[float64]{} }, "square loss"},
-		{func(c *StudyConfig[float64]) { c.Every = 0 }, "Every"},
+		{func(c *StudyConfig[float64]) { c.Every = 0 }, "StudyConfig.Every"},
+		{func(c *StudyConfig[float64]) { c.Subset = 101 }, "StudyConfig.Subset"},
 		{func(c *StudyConfig[float64]) { c.Steps = 0 }, "Steps"},
 	}
 	for _, c := range cases {
