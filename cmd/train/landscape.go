@@ -298,7 +298,8 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 	}
 	sc.Train, sc.Test, sc.DataName, sc.Batch, sc.Subset = trainSet, tk.test, tk.name, batch, subset
 	sc.Epochs, sc.Steps, sc.ClipNorm, sc.Every, sc.Seed, sc.LojTail = cfg.Epochs, cfg.Steps, cfg.ClipNorm, cfg.Every, cfg.Seed, cfg.LojTail
-	sc.PlainGD = cfg.Opt == "sgd" && cfg.Momentum == 0 && cfg.Param != "mup" && cfg.Param != "mf"
+	// muP and mean field scale the rates per layer (nn.Param.LRScale).
+	sc.PlainGD = cfg.Opt == "sgd" && cfg.Momentum == 0 && mcfg.Parameterization != nn.MuP && mcfg.Parameterization != nn.MeanField
 	sc.Sharpness = landscape.SharpnessBudget{K: cfg.TopK, Iters: cfg.LanczosIters, Tol: cfg.LanczosTol}
 	sc.PL = landscape.PLBudget{FStar: cfg.FStar, Window: cfg.PLWindow}
 	return sc, nil
