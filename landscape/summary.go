@@ -6,8 +6,9 @@ import (
 )
 
 // StudyResult is what a Study measured, summarized. It marshals to the
-// summary file of the "train landscape" command (landscape.json); the
-// measurements themselves are in History. Values that could not be
+// summary file of the "train landscape" command (landscape.json, read by
+// other tools: keep its keys and their order); the measurements
+// themselves are in History. Values that could not be
 // computed (at a stationary point, from too few measurements, for a loss
 // without PL*) are nil, JSON null.
 type StudyResult struct {
@@ -36,7 +37,10 @@ type StudyResult struct {
 	Noise            *NoiseSummary `json:"noise"`
 	Train            *EvalSummary  `json:"train"`
 	Test             *EvalSummary  `json:"test"`
-	History          []Measurement `json:"-"`
+	// History holds every measurement, in the order taken. The command
+	// writes them as landscape.jsonl, so they are left out of the JSON of
+	// the summary.
+	History []Measurement `json:"-"`
 	// FullBatchGD says that the run was plain gradient descent on all
 	// examples (StudyConfig.PlainGD, full batches): the method whose
 	// stability threshold 2/eta is. Minibatches, momentum, adaptive and
@@ -74,7 +78,8 @@ type TraceSummary struct {
 	InitialSE float64 `json:"initial_se"`
 	Final     float64 `json:"final"`
 	FinalSE   float64 `json:"final_se"`
-	// Probes is the number of Rademacher probes per measurement.
+	// Probes is the number of Rademacher probes per measurement, a
+	// setting, which the command records in config.json instead.
 	Probes int `json:"-"`
 }
 
