@@ -93,4 +93,23 @@
 // eigenvector, so a few products per measurement once the run is smooth),
 // the number of Hutchinson probes, and Every. All randomness comes from
 // ProbeConfig.Seed: the same seed gives the same output bytes.
+//
+// # Studies
+//
+// A Study is a whole run with a probe attached, the analysis behind the
+// "train landscape" command as a library call. NewStudy takes the model,
+// loss, optimizer and data (StudyConfig) and builds a train.Trainer with
+// the probe as its first callback; Run measures once before the first
+// step (where progressive sharpening starts from), trains, and returns a
+// StudyResult: the sharpness against 2/eta (the first crossing, the first
+// measurement back below and the band of the stability ratio from then
+// on: the edge of stability), the Hessian trace and the noise scale at the
+// start and the end, the empirical PL constant, the Lojasiewicz exponent
+// fitted to the whole run (FitLojasiewicz with a 95% interval), the PL*
+// constant at the start and the end on a few examples, and the loss and
+// accuracy on the training and held-out sets. A run that diverges or is
+// cancelled still returns what was measured, with the error. The result
+// marshals to the command's landscape.json; WriteText writes its report
+// and WriteFigures its figures (sharpness with the dashed threshold 2/eta,
+// trace with error bars, noise scale on a log axis).
 package landscape

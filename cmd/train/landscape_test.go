@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gradflow/gradflow/landscape"
 )
 
 // landscapeSmall is a budget small enough for a test: 100 examples, 200
@@ -17,20 +18,24 @@ var landscapeSmall = []string{"landscape", "-n", "100", "-steps", "200", "-every
 	"-trace-probes", "5", "-plstar", "10", "-noise-batches", "1,10"}
 
 // TestLandscapeSmall runs the command end to end on the embedded digits
-// and checks that every output parses and holds what it should.
+// and checks that every output parses and that the files agree with each
+// other and with the flags. (What the numbers mean is tested in package
+// landscape, on the library call the command makes.)
 func TestLandscapeSmall(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errs := runCLI(t, append(landscapeSmall, "-out", dir)...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"lambda_1", "Lojasiewicz exponent: theta =", "empirical PL constant", "PL*:", "B_simple", "test  accuracy", dir} {
+	for _, want := range []string{"probe: every 20 steps on 100 examples", "lambda_1", "Lojasiewicz exponent: theta =",
+		"empirical PL constant", "PL*:", "B_simple", "test  accuracy", dir} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
 
-	// One measurement before the first step and one every 20 steps.
+	// One measurement before the first step and one every 20 steps, with
+	// every estimator the flags turn on.
 	recs := readMetrics(t, filepath.Join(dir, "landscape.jsonl"))
 	if len(recs) != 200/20+1 {
 		t.Fatalf("%d measurements, want %d", len(recs), 200/20+1)
@@ -39,30 +44,17 @@ func TestLandscapeSmall(t *testing.T) {
 		if step := r["step"].(float64); step != float64(20*i) {
 			t.Errorf("measurement %d at step %v, want %d", i, step, 20*i)
 		}
-		sharp := r["sharpness"].([]any)[0].(float64)
-		ratio := r["stability_ratio"].(float64)
-		if !(sharp > 0) || math.IsInf(sharp, 0) {
-			t.Errorf("step %v: sharpness %v, want positive and finite", r["step"], sharp)
-		}
-		// lr is 0.5 throughout (constant schedule): ratio = sharpness/4.
-		if math.Abs(ratio-sharp*0.5/2) > 1e-12*sharp {
-			t.Errorf("step %v: stability ratio %v, sharpness %v: not lambda eta/2", r["step"], ratio, sharp)
-		}
-		for _, k := range []string{"hessian_trace", "hessian_trace_se", "pl_ratio", "pl_mu", "b_simple", "grad_cov_trace"} {
-			v, ok := r[k].(float64)
-			if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Errorf("step %v: %s = %v, want a finite number", r["step"], k, r[k])
+		for _, k := range []string{"sharpness", "stability_ratio", "hessian_trace", "pl_ratio", "b_simple"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("step %v: no %s", r["step"], k)
 			}
 		}
-		if se := r["hessian_trace_se"].(float64); !(se > 0) {
-			t.Errorf("step %v: trace standard error %v, want positive (5 random probes)", r["step"], se)
-		}
 		if mb := r["minibatch_variance"].([]any); len(mb) != 2 {
-			t.Errorf("step %v: minibatch variance at %d batch sizes, want 2", r["step"], len(mb))
+			t.Errorf("step %v: minibatch variance at %d batch sizes, want 2 (-noise-batches 1,10)", r["step"], len(mb))
 		}
 	}
 
-	var sum landscapeSummary
+	var sum landscape.StudyResult
 	b, err := os.ReadFile(filepath.Join(dir, "landscape.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,40 +62,16 @@ func TestLandscapeSmall(t *testing.T) {
 	if err := json.Unmarshal(b, &sum); err != nil {
 		t.Fatalf("landscape.json: %v", err)
 	}
-	if sum.Measurements != len(recs) || sum.Steps != 200 || sum.Examples != 100 || sum.Batch != 100 {
-		t.Errorf("summary: %d measurements, %d steps, n %d, batch %d; want %d, 200, 100, 100 (full batch)", sum.Measurements, sum.Steps, sum.Examples, sum.Batch, len(recs))
+	if sum.Measurements != len(recs) || sum.Steps != 200 || sum.Examples != 100 || sum.Batch != 100 || sum.Arch != "64-32-32-10" || sum.Data != "digits" {
+		t.Errorf("summary: %d measurements, %d steps, n %d, batch %d, arch %s, data %s; want %d, 200, 100, 100 (full batch), 64-32-32-10, digits",
+			sum.Measurements, sum.Steps, sum.Examples, sum.Batch, sum.Arch, sum.Data, len(recs))
 	}
-	if sum.Sharpness.Initial != recs[0]["sharpness"].([]any)[0].(float64) || sum.Sharpness.Max < sum.Sharpness.Initial {
-		t.Errorf("summary sharpness %+v disagrees with the measurements", sum.Sharpness)
+	if sum.Sharpness.Final != recs[len(recs)-1]["sharpness"].([]any)[0].(float64) {
+		t.Errorf("summary sharpness %+v disagrees with the last measurement", sum.Sharpness)
 	}
-	if sum.Sharpness.FinalRatio == nil || math.IsInf(*sum.Sharpness.FinalRatio, 0) {
-		t.Errorf("final stability ratio %v, want finite", sum.Sharpness.FinalRatio)
-	}
-	l := sum.Lojasiewicz
-	if l == nil {
-		t.Fatalf("no Lojasiewicz fit (%s)", sum.LojasiewiczError)
-	}
-	if l.Points != len(recs) || !(l.Lo <= l.Theta && l.Theta <= l.Hi) || !(l.C > 0) {
-		t.Errorf("Lojasiewicz fit %+v: want %d points, theta inside its interval, c > 0", *l, len(recs))
-	}
-	// The empirical PL constant is the smallest PL ratio measured.
-	minRatio := math.Inf(1)
-	for _, r := range recs {
-		minRatio = math.Min(minRatio, r["pl_ratio"].(float64))
-	}
-	if sum.PL.Mu == nil || *sum.PL.Mu != minRatio {
-		t.Errorf("empirical PL constant %v, smallest PL ratio %v", sum.PL.Mu, minRatio)
-	}
-	// PL* bounds the PL ratio of the same loss from below; here it is
-	// taken on 10 of the 100 examples, so only positivity is checked.
-	if sum.PLStar.Examples != 10 || sum.PLStar.Initial == nil || !(*sum.PLStar.Initial > 0) || sum.PLStar.Final == nil || !(*sum.PLStar.Final > 0) {
-		t.Errorf("PL* %+v: want positive values on 10 examples (10 x 10 outputs < %d parameters)", sum.PLStar, 64*32+32+32*32+32+32*10+10)
-	}
-	if sum.Noise == nil || sum.Noise.BSimpleFinal == nil || !(*sum.Noise.BSimpleFinal > 0) {
-		t.Errorf("noise summary %+v: want a positive B_simple", sum.Noise)
-	}
-	if sum.Test == nil || sum.Test.Accuracy == nil || sum.Train == nil {
-		t.Errorf("train/test metrics missing: %+v %+v", sum.Train, sum.Test)
+	if sum.PLStar.Examples != 10 || sum.Trace == nil || sum.Noise == nil || sum.Lojasiewicz == nil || sum.Test == nil {
+		t.Errorf("summary lacks what the flags asked for: PL* on %d examples, trace %v, noise %v, Lojasiewicz %v, test %v",
+			sum.PLStar.Examples, sum.Trace, sum.Noise, sum.Lojasiewicz, sum.Test)
 	}
 
 	var cfg landscapeConfig
@@ -164,7 +132,7 @@ func TestLandscapeEdgeOfStability(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var sum landscapeSummary
+	var sum landscape.StudyResult
 	b, _ := os.ReadFile(filepath.Join(dir, "landscape.json"))
 	if err := json.Unmarshal(b, &sum); err != nil {
 		t.Fatal(err)
