@@ -1,12 +1,29 @@
-// Package train runs the training loop of a gradflow model.
+// Package train owns the training step of gradflow and the loop around it.
 //
-// One step is the data flow of ARCHITECTURE.md, with nothing allocated in
-// steady state:
+// # The step
 //
-//	loader fills a reused batch -> tape.Reset -> model.Forward -> loss
+// Stepper.Step is the one training step of the project: Trainer runs it,
+// and so do width sweeps, mean-field runs, coordinate checks, landscape
+// studies and the benchmarks, so a change to the step (a guard, clipping,
+// a schedule) reaches all of them. It is the data flow of ARCHITECTURE.md,
+// with nothing allocated in steady state:
+//
+//	tape.Reset -> model.Forward -> loss
 //	-> divergence guard on the loss -> tape.Backward writes Param.Grad
 //	-> divergence guard on ||grad|| -> optional clipping -> lr_t = base * schedule(t)
-//	-> optimizer.Step updates Param.Value in place -> callbacks
+//	-> optimizer.Step updates Param.Value in place
+//
+// # The loop and its callbacks
+//
+// Trainer feeds the step the loader's batches, counts epochs, writes
+// records, evaluates, checkpoints and stops (budget, early stopping,
+// cancellation, a callback). Measurements that ride along a run (the NTK's
+// lazy-training probe, landscape probes, a sweep's displacement and kernel
+// drift, a mean-field run's particle distances) are Callbacks: OnStep sees
+// every step's loss, gradient norm, learning rate and output at the
+// parameters after the update, OnRecord every record. A full-batch run is a
+// loader whose batch is the whole dataset (one step per epoch); it
+// allocates nothing per step either.
 //
 // # Divergence guard
 //
