@@ -20,8 +20,9 @@
 // cancellation, a callback). Measurements that ride along a run (the NTK's
 // lazy-training probe, landscape probes, a sweep's displacement and kernel
 // drift, a mean-field run's particle distances) are Callbacks: OnStep sees
-// every step's loss, gradient norm, learning rate and output at the
-// parameters after the update, OnRecord every record. A full-batch run is a
+// every step's loss, gradient norm, learning rate and output (computed
+// before the update) while the model holds the updated parameters, and
+// OnRecord every record. A full-batch run is a
 // loader whose batch is the whole dataset (one step per epoch); it
 // allocates nothing per step either.
 //
