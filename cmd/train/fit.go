@@ -42,41 +42,41 @@ examples:
 // fitConfig holds every setting of a fit; it is saved as config.json so
 // that --resume rebuilds exactly the same run.
 type fitConfig struct {
-	Data        string  `json:"data"`
-	TestFrac    float64 `json:"test_frac"`
-	Arch        string  `json:"arch"`
-	Activation  string  `json:"act"`
-	Param       string  `json:"param"`
-	Init        string  `json:"init"`
-	Loss        string  `json:"loss"`
-	Opt         string  `json:"opt"`
-	LR          float64 `json:"lr"`
-	Momentum    float64 `json:"momentum"`
-	Dampening   float64 `json:"dampening"`
-	Nesterov    bool    `json:"nesterov"`
-	WeightDecay float64 `json:"wd"`
-	Beta1       float64 `json:"beta1"`
-	Beta2       float64 `json:"beta2"`
-	AMSGrad     bool    `json:"amsgrad"`
-	Eps         float64 `json:"eps"`
-	Alpha       float64 `json:"alpha"`
-	Centered    bool    `json:"centered"`
-	LRDecay     float64 `json:"lr_decay"`
-	InitAccum   float64 `json:"initial_accumulator_value"`
-	Schedule    string  `json:"schedule"`
-	Warmup      int     `json:"warmup"`
-	ClipNorm    float64 `json:"clip"`
-	Batch       int     `json:"batch"`
-	Epochs      int     `json:"epochs"`
-	Steps       int     `json:"steps"`
-	LogEvery    int     `json:"log_every"`
-	CkptEvery   int     `json:"ckpt_every"`
-	Seed        uint64  `json:"seed"`
-	DType       string  `json:"dtype"`
-	Threads     int     `json:"threads"`
-	Out         string  `json:"out"`
-	JSON        bool    `json:"json"`
-	NoFigures   bool    `json:"no_figures"`
+	Data        string  `json:"data" help:"dataset: digits | mnist:DIR | csv:FILE[,label=COL][,regression] | synthetic:spirals|gaussians|teacher|sinusoid|linear[,n=N][,d=D]\n(csv: COL is a header name or a 1-based column number, negative counting from the end; default the last column)"`
+	TestFrac    float64 `json:"test_frac" help:"fraction held out for testing (datasets without a test split)"`
+	Arch        string  `json:"arch" help:"layer widths, e.g. 784-512-512-10; \"auto\" = input-128-128-output"`
+	Activation  string  `json:"act" help:"hidden activation: relu, tanh, sigmoid, gelu, silu, softplus, erf, leaky_relu, identity"`
+	Param       string  `json:"param" help:"parameterization: sp | ntk | mf | mup"`
+	Init        string  `json:"init" help:"weight init: torch, default (the parameterization's), he_normal, lecun_normal, glorot_uniform, orthogonal, ..."`
+	Loss        string  `json:"loss" help:"loss: ce | mse | half_mse | auto (ce for classes, mse for regression)"`
+	Opt         string  `json:"opt" help:"optimizer: sgd | adam | adamw | adagrad | rmsprop"`
+	LR          float64 `json:"lr" help:"learning rate"`
+	Momentum    float64 `json:"momentum" help:"momentum (sgd; rmsprop, where it defaults to 0 as in PyTorch)"`
+	Dampening   float64 `json:"dampening" help:"momentum dampening (sgd)"`
+	Nesterov    bool    `json:"nesterov" help:"Nesterov momentum (sgd)"`
+	WeightDecay float64 `json:"wd" help:"weight decay (all; decoupled for adamw)"`
+	Beta1       float64 `json:"beta1" help:"beta1 of torch's betas (adam, adamw)"`
+	Beta2       float64 `json:"beta2" help:"beta2 of torch's betas (adam, adamw)"`
+	AMSGrad     bool    `json:"amsgrad" help:"AMSGrad variant (adam, adamw)"`
+	Eps         float64 `json:"eps" help:"epsilon (adam, adamw, rmsprop; adagrad, where it defaults to 1e-10 as in PyTorch)"`
+	Alpha       float64 `json:"alpha" help:"smoothing constant (rmsprop)"`
+	Centered    bool    `json:"centered" help:"centered RMSprop (rmsprop)"`
+	LRDecay     float64 `json:"lr_decay" help:"learning rate decay (adagrad)"`
+	InitAccum   float64 `json:"initial_accumulator_value" help:"initial sum of squared gradients (adagrad)"`
+	Schedule    string  `json:"schedule" help:"lr schedule: constant | cosine | step:EVERY:GAMMA | exp:GAMMA | rm:C:T0:ALPHA (Robbins-Monro C/(T0+t)^ALPHA)"`
+	Warmup      int     `json:"warmup" help:"linear warmup steps before the schedule"`
+	ClipNorm    float64 `json:"clip" help:"clip the gradient to this global norm (0: off)"`
+	Batch       int     `json:"batch" help:"batch size"`
+	Epochs      int     `json:"epochs" help:"epochs (0: bounded by -steps only)"`
+	Steps       int     `json:"steps" help:"step budget (0: bounded by -epochs only)"`
+	LogEvery    int     `json:"log_every" help:"steps between metric records (0: once per epoch)"`
+	CkptEvery   int     `json:"ckpt_every" help:"steps between checkpoints (0: at the end of every epoch only)"`
+	Seed        uint64  `json:"seed" help:"seed of the split, the initialization and the data order"`
+	DType       string  `json:"dtype" help:"f32 | f64"`
+	Threads     int     `json:"threads" help:"worker threads (GOMAXPROCS); 0 keeps the default"`
+	Out         string  `json:"out" help:"output directory"`
+	JSON        bool    `json:"json" help:"also print the metric records as JSON lines on stdout"`
+	NoFigures   bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
 }
 
 func defaultFit() fitConfig {
@@ -87,43 +87,7 @@ func defaultFit() fitConfig {
 	}
 }
 
-func (c *fitConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", c.Data, "dataset: digits | mnist:DIR | csv:FILE[,label=COL][,regression] | synthetic:spirals|gaussians|teacher|sinusoid|linear[,n=N][,d=D]\n(csv: COL is a header name or a 1-based column number, negative counting from the end; default the last column)")
-	fs.Float64Var(&c.TestFrac, "test-frac", c.TestFrac, "fraction held out for testing (datasets without a test split)")
-	fs.StringVar(&c.Arch, "arch", c.Arch, "layer widths, e.g. 784-512-512-10; \"auto\" = input-128-128-output")
-	fs.StringVar(&c.Activation, "act", c.Activation, "hidden activation: relu, tanh, sigmoid, gelu, silu, softplus, erf, leaky_relu, identity")
-	fs.StringVar(&c.Param, "param", c.Param, "parameterization: sp | ntk | mf | mup")
-	fs.StringVar(&c.Init, "init", c.Init, "weight init: torch, default (the parameterization's), he_normal, lecun_normal, glorot_uniform, orthogonal, ...")
-	fs.StringVar(&c.Loss, "loss", c.Loss, "loss: ce | mse | half_mse | auto (ce for classes, mse for regression)")
-	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: sgd | adam | adamw | adagrad | rmsprop")
-	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate")
-	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum (sgd; rmsprop, where it defaults to 0 as in PyTorch)")
-	fs.Float64Var(&c.Dampening, "dampening", c.Dampening, "momentum dampening (sgd)")
-	fs.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum (sgd)")
-	fs.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay (all; decoupled for adamw)")
-	fs.Float64Var(&c.Beta1, "beta1", c.Beta1, "beta1 of torch's betas (adam, adamw)")
-	fs.Float64Var(&c.Beta2, "beta2", c.Beta2, "beta2 of torch's betas (adam, adamw)")
-	fs.BoolVar(&c.AMSGrad, "amsgrad", c.AMSGrad, "AMSGrad variant (adam, adamw)")
-	fs.Float64Var(&c.Eps, "eps", c.Eps, "epsilon (adam, adamw, rmsprop; adagrad, where it defaults to 1e-10 as in PyTorch)")
-	fs.Float64Var(&c.Alpha, "alpha", c.Alpha, "smoothing constant (rmsprop)")
-	fs.BoolVar(&c.Centered, "centered", c.Centered, "centered RMSprop (rmsprop)")
-	fs.Float64Var(&c.LRDecay, "lr-decay", c.LRDecay, "learning rate decay (adagrad)")
-	fs.Float64Var(&c.InitAccum, "initial-accumulator-value", c.InitAccum, "initial sum of squared gradients (adagrad)")
-	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "lr schedule: constant | cosine | step:EVERY:GAMMA | exp:GAMMA | rm:C:T0:ALPHA (Robbins-Monro C/(T0+t)^ALPHA)")
-	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "linear warmup steps before the schedule")
-	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradient to this global norm (0: off)")
-	fs.IntVar(&c.Batch, "batch", c.Batch, "batch size")
-	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "epochs (0: bounded by -steps only)")
-	fs.IntVar(&c.Steps, "steps", c.Steps, "step budget (0: bounded by -epochs only)")
-	fs.IntVar(&c.LogEvery, "log-every", c.LogEvery, "steps between metric records (0: once per epoch)")
-	fs.IntVar(&c.CkptEvery, "ckpt-every", c.CkptEvery, "steps between checkpoints (0: at the end of every epoch only)")
-	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the split, the initialization and the data order")
-	fs.StringVar(&c.DType, "dtype", c.DType, "f32 | f64")
-	fs.IntVar(&c.Threads, "threads", c.Threads, "worker threads (GOMAXPROCS); 0 keeps the default")
-	fs.StringVar(&c.Out, "out", c.Out, "output directory")
-	fs.BoolVar(&c.JSON, "json", c.JSON, "also print the metric records as JSON lines on stdout")
-	fs.BoolVar(&c.NoFigures, "no-figures", c.NoFigures, "skip the PNG/SVG figures")
-}
+func (c *fitConfig) register(fs *flag.FlagSet) { bindFlags(fs, c) }
 
 // runFit parses the fit flags (with an optional -config file and -resume
 // directory) and trains.
@@ -201,40 +165,71 @@ func readConfig(path string, cfg *fitConfig) error {
 	return nil
 }
 
-// fit trains one model as cfg says.
-func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout, stderr io.Writer) error {
+// fitParts are the pieces of a fit built from its configuration.
+type fitParts[T tensor.Float] struct {
+	tk     *task[T]
+	dims   []int
+	model  *nn.MLP[T]
+	loss   train.Loss[T]
+	loader *data.Loader[T]
+	tr     *train.Trainer[T]
+}
+
+// buildFit loads the data and builds the model, loss, optimizer, schedule,
+// loader and trainer of cfg; every error is the user's (exit status 2).
+func buildFit[T tensor.Float](cfg fitConfig, metrics io.Writer, callbacks ...train.Callback[T]) (*fitParts[T], error) {
 	tk, err := loadTask[T](cfg.Data, cfg.TestFrac, cfg.Seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	dims, err := parseArch(cfg.Arch, tk.train.Dim(), tk.outputs)
-	if err != nil {
-		return err
+	f := &fitParts[T]{tk: tk}
+	if f.dims, err = parseArch(cfg.Arch, tk.train.Dim(), tk.outputs); err != nil {
+		return nil, err
 	}
-	mcfg, err := modelConfig(cfg, dims)
+	mcfg, err := modelConfig(cfg, f.dims)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	model, err := nn.NewMLP[T](mcfg, rand.New(rand.NewPCG(cfg.Seed, 0x1417)))
-	if err != nil {
-		return usageError{err}
+	if f.model, err = nn.NewMLP[T](mcfg, rand.New(rand.NewPCG(cfg.Seed, 0x1417))); err != nil {
+		return nil, usageError{err}
 	}
 	loss, oneHot, err := lossFor[T](cfg.Loss, tk)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	opt, err := optimizerFor(cfg, model.Params())
+	f.loss = loss
+	opt, err := optimizerFor(cfg, f.model.Params())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sched, err := scheduleFor(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if f.loader, err = data.NewLoader(tk.train, data.LoaderConfig{BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed, OneHot: oneHot}); err != nil {
+		return nil, usageError{err}
+	}
+	f.tr, err = train.New(train.Config[T]{
+		Model: f.model, Loss: loss, Optimizer: opt, Schedule: sched, Train: f.loader,
+		Evals:  []train.Eval[T]{{Name: "test", Data: tk.test}},
+		Epochs: cfg.Epochs, Steps: cfg.Steps, LogEvery: cfg.LogEvery, Metrics: metrics,
+		Callbacks: callbacks, ClipNorm: cfg.ClipNorm, Checkpoint: filepath.Join(cfg.Out, "checkpoint.ckpt"), CheckpointEvery: cfg.CkptEvery,
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return f, nil
+}
+
+// fit trains one model as cfg says.
+func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout, stderr io.Writer) error {
+	prog := newProgress[T](stderr, cfg.Epochs, cfg.Steps, 0, !cfg.JSON)
+	metrics := &lazyWriter{}
+	f, err := buildFit(cfg, metrics, prog)
+	if err != nil {
 		return err
 	}
-	loader, err := data.NewLoader(tk.train, data.LoaderConfig{BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed, OneHot: oneHot})
-	if err != nil {
-		return usageError{err}
-	}
+	prog.perEpch = f.loader.BatchesPerEpoch()
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return usageError{err}
 	}
@@ -244,34 +239,8 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 			return err
 		}
 	}
-	prog := newProgress[T](stderr, cfg.Epochs, cfg.Steps, loader.BatchesPerEpoch(), !cfg.JSON)
 	ckpt := filepath.Join(cfg.Out, "checkpoint.ckpt")
-	metrics := &lazyWriter{}
-	tr, err := train.New(train.Config[T]{
-		Model: model, Loss: loss, Optimizer: opt, Schedule: sched, Train: loader,
-		Evals:  []train.Eval[T]{{Name: "test", Data: tk.test}},
-		Epochs: cfg.Epochs, Steps: cfg.Steps, LogEvery: cfg.LogEvery, Metrics: metrics,
-		Callbacks: []train.Callback[T]{prog}, ClipNorm: cfg.ClipNorm, Checkpoint: ckpt, CheckpointEvery: cfg.CkptEvery,
-	})
-	if err != nil {
-		return usageError{err}
-	}
-	metricsPath := filepath.Join(cfg.Out, "metrics.jsonl")
-	if resume {
-		if err := tr.Resume(ckpt); err != nil {
-			return usageError{err}
-		}
-		// Records written after the checkpoint (before the run was
-		// killed) will be produced again: drop them.
-		if err := truncateMetrics(metricsPath, tr.StepCount()); err != nil {
-			return err
-		}
-	}
-	mode := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if resume {
-		mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	mf, err := os.OpenFile(metricsPath, mode, 0o644)
+	mf, err := openMetrics(f.tr, cfg.Out, resume)
 	if err != nil {
 		return err
 	}
@@ -281,14 +250,14 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 		metrics.w = io.MultiWriter(mf, stdout)
 	}
 	fmt.Fprintf(stdout, "gradflow fit: %s (%d train, %d test), MLP %s %s/%s, %s lr %g, batch %d, %s, %d threads\n",
-		tk.name, tk.train.Len(), tk.test.Len(), joinInts(dims), cfg.Activation, cfg.Param, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
-	start, startStep := time.Now(), tr.StepCount()
-	res, runErr := tr.Run(ctx)
+		f.tk.name, f.tk.train.Len(), f.tk.test.Len(), joinInts(f.dims), cfg.Activation, cfg.Param, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
+	start, startStep := time.Now(), f.tr.StepCount()
+	res, runErr := f.tr.Run(ctx)
 	prog.done()
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
-	if err := model.SaveFile(filepath.Join(cfg.Out, "model.safetensors")); err != nil {
+	if err := f.model.SaveFile(filepath.Join(cfg.Out, "model.safetensors")); err != nil {
 		return err
 	}
 	if !cfg.NoFigures {
@@ -299,7 +268,33 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 	if runErr != nil {
 		return fmt.Errorf("%w at step %d; checkpoint in %s (continue with: train fit -resume %s)", errInterrupted, res.Steps, ckpt, cfg.Out)
 	}
-	trainLoss, trainAcc, err := tr.Evaluate(tk.train)
+	return reportFit(stdout, f, cfg, res, startStep, time.Since(start))
+}
+
+// openMetrics opens metrics.jsonl in dir: truncated for a new run; for a
+// resumed one (after restoring the checkpoint into tr) cut back to the
+// checkpoint's step and opened for appending.
+func openMetrics[T tensor.Float](tr *train.Trainer[T], dir string, resume bool) (*os.File, error) {
+	path := filepath.Join(dir, "metrics.jsonl")
+	mode := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if resume {
+		if err := tr.Resume(filepath.Join(dir, "checkpoint.ckpt")); err != nil {
+			return nil, usageError{err}
+		}
+		// Records written after the checkpoint (before the run was
+		// killed) will be produced again: drop them.
+		if err := truncateMetrics(path, tr.StepCount()); err != nil {
+			return nil, err
+		}
+		mode = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	return os.OpenFile(path, mode, 0o644)
+}
+
+// reportFit prints the end of a fit: its length and the final train and
+// test metrics.
+func reportFit[T tensor.Float](stdout io.Writer, f *fitParts[T], cfg fitConfig, res train.Result, startStep int, took time.Duration) error {
+	trainLoss, trainAcc, err := f.tr.Evaluate(f.tk.train)
 	if err != nil {
 		return err
 	}
@@ -308,7 +303,7 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 		// No record in this session: a resumed run that had already
 		// reached its budget. Its final model is the checkpoint's, so
 		// evaluating it gives the metrics of the run's last record.
-		l, a, err := tr.Evaluate(tk.test)
+		l, a, err := f.tr.Evaluate(f.tk.test)
 		if err != nil {
 			return err
 		}
@@ -317,9 +312,9 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 	if res.Steps == startStep {
 		fmt.Fprintf(stdout, "the run had already finished (step %d, epoch %d: the -%s budget); 0 new steps (raise -epochs or -steps to continue it)\n", res.Steps, res.Epochs, res.Stopped)
 	} else {
-		fmt.Fprintf(stdout, "done in %.1fs: %d steps, %d epochs (%s)\n", time.Since(start).Seconds(), res.Steps, res.Epochs, res.Stopped)
+		fmt.Fprintf(stdout, "done in %.1fs: %d steps, %d epochs (%s)\n", took.Seconds(), res.Steps, res.Epochs, res.Stopped)
 	}
-	if tk.classes > 0 && loss.Classification() {
+	if f.tk.classes > 0 && f.loss.Classification() {
 		fmt.Fprintf(stdout, "train accuracy %.2f%%  loss %.4f\ntest  accuracy %.2f%%  loss %.4f\n", 100*trainAcc, trainLoss, 100*last["accuracy"], last["loss"])
 	} else {
 		fmt.Fprintf(stdout, "train loss %.5f\ntest  loss %.5f\n", trainLoss, last["loss"])
