@@ -22,7 +22,7 @@ import (
 // 2 (L+1) |x|^2 / d.
 func ExampleArch_Kernels() {
 	x := mat.NewDense(2, 2, []float64{1, 0, 0.6, 0.8})
-	k, err := ntk.Arch{Depth: 2, Act: ntk.ReLU(), WStd: math.Sqrt2}.Kernels(x, nil)
+	k, err := ntk.Arch{Depth: 2, Act: nn.ReLU, WStd: math.Sqrt2}.Kernels(x, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
