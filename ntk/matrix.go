@@ -10,24 +10,6 @@ import (
 	"github.com/gradflow/gradflow/tensor"
 )
 
-// The analysis side of this package (Predictor, Spectrum, MaxLearningRate,
-// KernelAlignment, KernelDrift, Arch) works in float64 on gonum matrices,
-// while Empirical computes in the model's precision T into a tensor, in
-// neural-tangents' [n1, n2(, k, k)] layout. EmpiricalGram and EmpiricalCross
-// are the bridge: they return the empirical kernel in the form the analysis
-// takes, so that a kernel flows into a prediction without conversion code,
-// and they copy only what has to be copied:
-//
-//   - a traced float64 kernel is computed straight into the matrix's
-//     storage (no copy at all);
-//   - a float32 kernel is converted to float64 once, into the matrix
-//     (a float32 tensor cannot be viewed as float64);
-//   - a full kernel is permuted once from [n1, n2, k, k] into the
-//     (point, output) order i*k+a of a matrix.
-//
-// The dst argument, when not nil, receives the kernel, so that repeated
-// measurements (a kernel along a training run) reuse one matrix.
-
 // EmpiricalGram returns the empirical NTK of m on the rows of x with
 // themselves, the numbers of Empirical(m, x, nil, opts), as a float64
 // symmetric matrix: n x n traced over the outputs, or nk x nk with
