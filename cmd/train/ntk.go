@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/gradflow/gradflow/nn"
@@ -23,14 +24,13 @@ const ntkUsage = `usage: train ntk [flags]
 
 Computes the empirical neural tangent kernel Theta = J J^T of an MLP (at
 initialization, or -model) on -n training points and between -n-test test
-points and them, traced over the outputs or n*k x n*k with -full, and what
-it says about training: spectrum, largest stable learning rate 2N/lambda_max
-(loss 0.5*mean over N training outputs), alignment with the targets, and the
-test scores of kernel regression (ridge -diag-reg * trace/n), of the
-linearized network trained to convergence and of the network itself; the
-same for the analytic infinite-width NTK when there is one (relu, leaky_relu,
-erf or identity, -param ntk or sp with its default init), and the relative
-Frobenius distance of the two. This is the library's ntk.Study.
+points and them (traced over the outputs, or n*k x n*k with -full), and what
+it says about training: spectrum, largest stable learning rate, alignment
+with the targets, test scores of kernel regression (ridge -diag-reg), of the
+linearized network and of the network; the same for the analytic
+infinite-width NTK when there is one (relu, leaky_relu, erf or identity,
+-param ntk or sp with its default init), and the distance of the two. This
+is ntk.Study; go doc github.com/gradflow/gradflow/ntk.Study has the formulas.
 
 The training points are sorted by class so that the kernel heatmap shows the
 class blocks. Writes, in -out: config.json (the settings, reusable with
@@ -134,16 +134,8 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// that describe a new model, and -act, -data and -test-frac unless
 	// they were given, so that a rerun from it inherits them again.
 	cfg.configJSON, err = flagConfig(fs, func(name string) bool {
-		if cfg.Model == "" {
-			return false
-		}
-		switch name {
-		case "arch", "param", "init", "wstd", "bstd":
-			return true
-		case "act", "data", "test-frac":
-			return !set[name]
-		}
-		return false
+		inherited := !set[name] && (name == "act" || name == "data" || name == "test-frac")
+		return cfg.Model != "" && (slices.Contains(newModelFlags, name) || inherited)
 	})
 	if err != nil {
 		return err
@@ -182,6 +174,10 @@ func (c *ntkConfig) check() error {
 	return nil
 }
 
+// newModelFlags describe a model at initialization; the file of -model
+// records its own.
+var newModelFlags = []string{"arch", "param", "init", "wstd", "bstd"}
+
 // fromModel checks -model against the other settings given (set) and
 // takes the data split and weight init of its fit run, whose config.json
 // sits next to it; -data or -test-frac given make a new split.
@@ -190,7 +186,7 @@ func (c *ntkConfig) fromModel(set map[string]bool, given func(string) string) er
 	if c.Model == "" {
 		return nil
 	}
-	for _, name := range []string{"arch", "param", "init", "wstd", "bstd"} {
+	for _, name := range newModelFlags {
 		if set[name] {
 			return usagef("ntk: %s describes a new model and cannot be combined with -model (the model file records its architecture)", given(name))
 		}
@@ -241,14 +237,12 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, stdout io.Writer
 		N: cfg.N, NTest: cfg.NTest, Seed: cfg.Seed, Full: cfg.Full,
 		MemoryBudget: int64(cfg.BudgetMB) << 20, DiagReg: cfg.DiagReg,
 	}
-	if cfg.Model != "" {
-		// The analytic kernel is the limit of the parameterization's own
-		// init only; a model file does not say which init it had.
+	if cfg.fitInit != nil {
+		// A model file does not record its weight init (it loads as the
+		// default); the fit run's config does, and the analytic kernel is
+		// the limit of the parameterization's own init only.
 		infinite := model.Config
-		infinite.Init = nn.InitDefault
-		if cfg.fitInit != nil {
-			infinite.Init = *cfg.fitInit
-		}
+		infinite.Init = *cfg.fitInit
 		sc.Infinite = &infinite
 	}
 	res, err := ntk.Study(ctx, model, tk.train, tk.test, sc)
