@@ -19,11 +19,18 @@ import (
 // of the same data (mat.NewDense(side, side, g.RawSymmetric().Data)) is
 // valid too.
 //
-// dst, if not nil, receives the kernel and is returned: an empty dst
-// (gonum's Reset) is resized, any other must already have the kernel's
-// side, else EmpiricalGram panics. With a nil dst a new matrix is
-// allocated. Errors are those of Empirical, and an empty x (gonum has no
-// empty matrices).
+// The kernel exists so that the analysis, which is float64 and gonum,
+// takes the empirical NTK without conversion code. A traced float64
+// kernel is computed in the matrix's storage, without a copy; a float32
+// kernel is converted once, a full one permuted once into (point, output)
+// order (see the package documentation).
+//
+// dst, if not nil, receives the kernel and is returned, so that repeated
+// measurements reuse one matrix: an empty dst (gonum's Reset) is resized,
+// any other must already have the kernel's side, else EmpiricalGram
+// panics. With a nil dst a new matrix is allocated. On error dst holds no
+// valid kernel. Errors are those of Empirical, and an empty x (gonum has
+// no empty matrices).
 func EmpiricalGram[T tensor.Float](dst *mat.SymDense, m nn.Module[T], x *tensor.Tensor[T], opts Options) (*mat.SymDense, error) {
 	k, err := empiricalWidth(m, x, nil)
 	if err != nil {

@@ -3,6 +3,7 @@ package ntk
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -166,7 +167,7 @@ func (r *StudyResult) WriteFigures(dir string) error {
 	}
 	k := r.EmpiricalKernel
 	if k == nil {
-		return fmt.Errorf("ntk: StudyResult has no EmpiricalKernel to draw")
+		return errors.New("ntk: StudyResult has no EmpiricalKernel to draw")
 	}
 	n := k.SymmetricDim()
 	heat := figure.Heatmap{Title: "empirical NTK / sqrt(diag x diag) on the training points", XLabel: "point", Rows: n, Cols: n}

@@ -180,6 +180,7 @@ func Study[T tensor.Float](ctx context.Context, model *nn.MLP[T], train, test *d
 type study[T tensor.Float] struct {
 	cfg         StudyConfig
 	model       *nn.MLP[T]
+	infinite    nn.MLPConfig // StudyConfig.Infinite or the model's Config
 	train, test *data.Dataset[T]
 	k           int
 	// yTrain and yTest are the targets, n x k and m x k; yFit are the
@@ -214,19 +215,18 @@ func newStudy[T tensor.Float](model *nn.MLP[T], train, test *data.Dataset[T], cf
 		return nil, fmt.Errorf("%w: a %d x %d training kernel (%s) needs about %.0f GB (Study allows up to %d x %d)",
 			ErrKernelTooLarge, side, side, what, 4*8*float64(side)*float64(side)/1e9, MaxStudySide, MaxStudySide)
 	}
-	s := &study[T]{cfg: cfg, model: model, train: train.Subset(trainRows), test: test.Subset(testRows), k: k}
+	s := &study[T]{cfg: cfg, model: model, infinite: model.Config, train: train.Subset(trainRows), test: test.Subset(testRows), k: k}
+	if cfg.Infinite != nil {
+		s.infinite = *cfg.Infinite
+	}
 	s.yTrain, s.yTest = targets(s.train, k), targets(s.test, k)
 	s.yFit = s.column(s.yTrain)
 	c := model.Config
-	infinite := c
-	if cfg.Infinite != nil {
-		infinite = *cfg.Infinite
-	}
 	s.res = &StudyResult{
 		Seed: cfg.Seed, NTrain: n, NTest: len(testRows), Outputs: k, Classes: train.NumClasses,
 		Model: StudyModel{
 			Dims: c.Dims, Activation: string(c.Activation), Parameterization: string(c.Parameterization),
-			Init: initName(infinite.Init), WStd: c.WStd, BStd: c.BStd, Params: nn.NumParams[T](model),
+			Init: initName(s.infinite.Init), WStd: c.WStd, BStd: c.BStd, Params: nn.NumParams[T](model),
 		},
 		DType: dtypeName[T](), Full: cfg.Full, DiagReg: cfg.DiagReg, KernelDim: studySide(n, k, cfg.Full), TrainRows: trainRows,
 	}
@@ -245,9 +245,15 @@ func studyOutputs[T tensor.Float](model *nn.MLP[T], train, test *data.Dataset[T]
 			return 0, errors.New("ntk: the data has neither labels nor targets")
 		}
 	}
+	if (train.Labels == nil) != (test.Labels == nil) {
+		return 0, errors.New("ntk: the training and test data must both have labels, or both targets")
+	}
 	k := train.NumClasses
 	if train.Labels == nil {
 		k = train.Y.Dim(1)
+		if test.Y.Dim(1) != k {
+			return 0, fmt.Errorf("ntk: training targets have %d columns, test targets %d", k, test.Y.Dim(1))
+		}
 	}
 	if dims[len(dims)-1] != k {
 		return 0, fmt.Errorf("ntk: model output width %d, but the data needs %d outputs", dims[len(dims)-1], k)
@@ -352,11 +358,7 @@ func (s *study[T]) empirical(ctx context.Context) error {
 // analytic computes and analyzes the infinite-width kernels, if the
 // architecture has them.
 func (s *study[T]) analytic() error {
-	infinite := s.model.Config
-	if s.cfg.Infinite != nil {
-		infinite = *s.cfg.Infinite
-	}
-	arch, err := ArchOf(infinite)
+	arch, err := ArchOf(s.infinite)
 	if err != nil {
 		s.res.AnalyticSkipped = err.Error()
 		return nil

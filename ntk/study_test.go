@@ -285,6 +285,7 @@ func TestStudyErrors(t *testing.T) {
 		{m, train, test, StudyConfig{DiagReg: -1}, "DiagReg"},
 		{m, train, test, StudyConfig{DiagReg: math.NaN()}, "DiagReg"},
 		{m, noTargets, test, StudyConfig{}, "neither labels nor targets"},
+		{m, train, &data.Dataset[float64]{X: test.X, Y: tensor.New[float64](test.Len(), 10)}, StudyConfig{}, "both have labels"},
 		{wide, train, test, StudyConfig{}, "65"},
 		{nil, train, test, StudyConfig{}, "model"},
 		{m, big, test, StudyConfig{Full: true}, "17000 x 17000"},
