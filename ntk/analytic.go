@@ -9,72 +9,40 @@ import (
 	"github.com/gradflow/gradflow/nn"
 )
 
+// kernelMap is the closed-form infinite-width map of an activation: the
+// kernel E[phi(u) phi(v)] and derivative kernel E[phi'(u) phi'(v)] of a
+// centred Gaussian pair. ReLU and leaky ReLU share one formula, that of
+// a*min(x, 0) + b*max(x, 0) (neural-tangents' ABRelu), so the two slopes
+// stay here rather than in a second activation vocabulary.
+type kernelMap struct {
+	kind actKind
+	a, b float64 // slopes for x < 0 and x > 0 (actABReLU)
+}
+
 // actKind enumerates the activation families with closed-form kernels.
 type actKind uint8
 
 const (
-	actUnset actKind = iota // zero value: ReLU
-	actABReLU
+	actABReLU actKind = iota
 	actErf
 	actIdentity
 )
 
-// Activation is a nonlinearity whose infinite-width kernel map is known in
-// closed form. Build one with ReLU, LeakyReLU, ABReLU, Erf or Identity; the
-// zero value is ReLU.
-type Activation struct {
-	kind actKind
-	a, b float64 // ABReLU slopes for x < 0 and x > 0
-}
-
-// ReLU returns max(x, 0).
-func ReLU() Activation { return Activation{kind: actABReLU, a: 0, b: 1} }
-
-// LeakyReLU returns max(x, 0) + slope*min(x, 0).
-func LeakyReLU(slope float64) Activation { return Activation{kind: actABReLU, a: slope, b: 1} }
-
-// ABReLU returns a*min(x, 0) + b*max(x, 0), neural-tangents' ABRelu (ReLU is
-// a=0, b=1; the absolute value a=-1, b=1).
-func ABReLU(a, b float64) Activation { return Activation{kind: actABReLU, a: a, b: b} }
-
-// Erf returns the error function erf(x).
-func Erf() Activation { return Activation{kind: actErf} }
-
-// Identity returns x (a deep linear network).
-func Identity() Activation { return Activation{kind: actIdentity} }
-
-// String names the activation.
-func (a Activation) String() string {
-	switch a.kind {
-	case actUnset:
-		return "relu"
-	case actABReLU:
-		if a.a == 0 && a.b == 1 {
-			return "relu"
-		}
-		return fmt.Sprintf("abrelu(%g, %g)", a.a, a.b)
-	case actErf:
-		return "erf"
-	case actIdentity:
-		return "identity"
-	}
-	return "invalid"
-}
-
-// ActivationOf returns the closed-form counterpart of an nn activation, or
-// an error for activations without one (tanh, sigmoid, GELU, ...).
-func ActivationOf(a nn.Activation) (Activation, error) {
+// kernelMapOf returns the closed-form kernel map of an activation of the
+// vocabulary ("" is nn's default, ReLU), or an error naming those that
+// have one.
+func kernelMapOf(a nn.Activation) (kernelMap, error) {
 	switch a {
 	case nn.ReLU, "":
-		return ReLU(), nil
+		return kernelMap{kind: actABReLU, a: 0, b: 1}, nil
 	case nn.LeakyReLU:
-		return LeakyReLU(nn.LeakySlope), nil
+		return kernelMap{kind: actABReLU, a: nn.LeakySlope, b: 1}, nil
 	case nn.Erf:
-		return Erf(), nil
+		return kernelMap{kind: actErf}, nil
 	case nn.Identity:
-		return Identity(), nil
+		return kernelMap{kind: actIdentity}, nil
 	}
-	return Activation{}, fmt.Errorf("ntk: activation %q has no closed-form kernel (want relu, leaky_relu, erf or identity)", a)
+	return kernelMap{}, fmt.Errorf("ntk: activation %q has no closed-form kernel (want relu, leaky_relu, erf or identity)", a)
 }
 
 // Arch describes an infinitely wide MLP in neural-tangents' terms: Depth
@@ -88,8 +56,10 @@ func ActivationOf(a nn.Activation) (Activation, error) {
 type Arch struct {
 	// Depth is the number of hidden layers (0 gives a linear model).
 	Depth int
-	// Act is the hidden activation (zero value: ReLU).
-	Act Activation
+	// Act is the hidden activation, one of those with a closed-form
+	// kernel map: nn.ReLU (the default when empty), nn.LeakyReLU (slope
+	// nn.LeakySlope, as the networks use), nn.Erf, nn.Identity.
+	Act nn.Activation
 	// WStd is sigma_w (0 selects neural-tangents' default 1).
 	WStd float64
 	// BStd is sigma_b (0: no bias contribution).
@@ -127,23 +97,22 @@ func ArchOf(cfg nn.MLPConfig) (Arch, error) {
 		return Arch{}, fmt.Errorf("ntk: no analytic kernel for initializer %q (want the parameterization's default)", cfg.Init)
 	}
 	depth := len(cfg.Dims) - 2
-	var act Activation
+	act := nn.ReLU
 	for l := 0; l < depth; l++ {
 		name := cfg.Activation
 		if len(cfg.Activations) == depth && cfg.Activations[l] != "" {
 			name = cfg.Activations[l]
 		}
-		a, err := ActivationOf(name)
-		if err != nil {
+		if _, err := kernelMapOf(name); err != nil {
 			return Arch{}, err
 		}
-		if l > 0 && a != act {
+		if name == "" {
+			name = nn.ReLU
+		}
+		if l > 0 && name != act {
 			return Arch{}, fmt.Errorf("ntk: per-layer activations %v differ; Arch has one activation", cfg.Activations)
 		}
-		act = a
-	}
-	if depth == 0 {
-		act = ReLU()
+		act = name
 	}
 	w := cfg.WStd
 	if w == 0 {
@@ -166,22 +135,30 @@ type Kernel struct {
 	NTK  *mat.Dense
 }
 
-// check validates the architecture and returns it with defaults filled in.
-func (a Arch) check() (Arch, error) {
+// Gram holds the NNGP kernel and the NTK of one set of inputs with itself:
+// symmetric n x n matrices, the form NewPredictor, Spectrum,
+// MaxLearningRate and gonum's symmetric routines (mat.EigenSym,
+// mat.Cholesky) take as they are.
+type Gram struct {
+	NNGP *mat.SymDense
+	NTK  *mat.SymDense
+}
+
+// check validates the architecture and returns it with defaults filled
+// in, and the kernel map of its activation.
+func (a Arch) check() (Arch, kernelMap, error) {
 	if a.Depth < 0 {
-		return a, fmt.Errorf("ntk: Arch.Depth %d is negative", a.Depth)
+		return a, kernelMap{}, fmt.Errorf("ntk: Arch.Depth %d is negative", a.Depth)
 	}
 	if a.WStd == 0 {
 		a.WStd = 1
 	}
 	if a.WStd < 0 || a.BStd < 0 || math.IsNaN(a.WStd+a.BStd) || math.IsInf(a.WStd+a.BStd, 0) {
-		return a, fmt.Errorf("ntk: Arch.WStd %v and BStd %v must be finite and non-negative", a.WStd, a.BStd)
+		return a, kernelMap{}, fmt.Errorf("ntk: Arch.WStd %v and BStd %v must be finite and non-negative", a.WStd, a.BStd)
 	}
-	if a.Act.kind == actUnset {
-		a.Act = ReLU()
-	}
-	if a.Act.kind == actABReLU && (math.IsNaN(a.Act.a+a.Act.b) || math.IsInf(a.Act.a+a.Act.b, 0)) {
-		return a, fmt.Errorf("ntk: ABReLU slopes %v, %v must be finite", a.Act.a, a.Act.b)
+	act, err := kernelMapOf(a.Act)
+	if err != nil {
+		return a, kernelMap{}, err
 	}
 	switch a.Parameterization {
 	case "":
@@ -189,23 +166,24 @@ func (a Arch) check() (Arch, error) {
 	case nn.NTK:
 	case nn.Standard:
 		if len(a.Widths) != a.Depth {
-			return a, fmt.Errorf("ntk: standard parameterization needs Depth = %d hidden widths, Arch.Widths has %d", a.Depth, len(a.Widths))
+			return a, act, fmt.Errorf("ntk: standard parameterization needs Depth = %d hidden widths, Arch.Widths has %d", a.Depth, len(a.Widths))
 		}
 		for i, w := range a.Widths {
 			if w <= 0 {
-				return a, fmt.Errorf("ntk: Arch.Widths[%d] = %d is not positive", i, w)
+				return a, act, fmt.Errorf("ntk: Arch.Widths[%d] = %d is not positive", i, w)
 			}
 		}
 	default:
-		return a, fmt.Errorf("ntk: no analytic kernel for parameterization %q (want ntk or standard)", a.Parameterization)
+		return a, act, fmt.Errorf("ntk: no analytic kernel for parameterization %q (want ntk or standard)", a.Parameterization)
 	}
-	return a, nil
+	return a, act, nil
 }
 
 // Kernels returns the infinite-width NNGP kernel and NTK of the network
 // between the rows of x1 (n1 x d) and x2 (n2 x d); a nil x2 means x1, and
-// the kernels are then exactly symmetric. A *tensor.Tensor[float64] converts
-// with tensor.ToDense without copying.
+// the kernels are then exactly symmetric (Gram returns them as symmetric
+// matrices). A *tensor.Tensor[float64] converts with tensor.ToDense
+// without copying.
 //
 // The recursion is neural-tangents' (see the package documentation): the
 // input kernel K0 = x.x'/d, then for each Dense layer Sigma = WStd^2 K +
@@ -217,9 +195,33 @@ func (a Arch) check() (Arch, error) {
 // The error names the problem: mismatched input widths, non-finite inputs
 // or kernels, an invalid Arch.
 func (a Arch) Kernels(x1, x2 mat.Matrix) (Kernel, error) {
-	a, err := a.check()
+	nngp, ntk, err := a.kernels(x1, x2)
 	if err != nil {
 		return Kernel{}, err
+	}
+	return Kernel{NNGP: nngp, NTK: ntk}, nil
+}
+
+// Gram returns the kernels of the rows of x with themselves, the numbers
+// of Kernels(x, nil), as symmetric matrices: the training kernel of
+// kernel regression, which passes to NewPredictor as it is. The matrices
+// are views of the computed storage, not copies; both triangles are
+// stored, so a *mat.Dense view of the same data (mat.NewDense(n, n,
+// g.NTK.RawSymmetric().Data)) is valid too.
+func (a Arch) Gram(x mat.Matrix) (Gram, error) {
+	c, theta, err := a.kernels(x, nil)
+	if err != nil {
+		return Gram{}, err
+	}
+	n, _ := c.Dims()
+	return Gram{NNGP: mat.NewSymDense(n, c.RawMatrix().Data), NTK: mat.NewSymDense(n, theta.RawMatrix().Data)}, nil
+}
+
+// kernels computes the NNGP kernel c and the NTK theta of Kernels.
+func (a Arch) kernels(x1, x2 mat.Matrix) (c, theta *mat.Dense, err error) {
+	a, act, err := a.check()
+	if err != nil {
+		return nil, nil, err
 	}
 	same := x2 == nil
 	if same {
@@ -228,20 +230,20 @@ func (a Arch) Kernels(x1, x2 mat.Matrix) (Kernel, error) {
 	n1, d := x1.Dims()
 	n2, d2 := x2.Dims()
 	if d != d2 {
-		return Kernel{}, fmt.Errorf("ntk: inputs have %d and %d features", d, d2)
+		return nil, nil, fmt.Errorf("ntk: inputs have %d and %d features", d, d2)
 	}
 	if err := finite("x1", x1); err != nil {
-		return Kernel{}, err
+		return nil, nil, err
 	}
 	if !same {
 		if err := finite("x2", x2); err != nil {
-			return Kernel{}, err
+			return nil, nil, err
 		}
 	}
 
 	// c holds the cross covariance, q1 and q2 the variances of the two
 	// input sets; all three run through the same layer maps.
-	c := mat.NewDense(n1, n2, nil)
+	c = mat.NewDense(n1, n2, nil)
 	c.Mul(x1, x2.T())
 	c.Scale(1/float64(d), c)
 	if same {
@@ -257,7 +259,26 @@ func (a Arch) Kernels(x1, x2 mat.Matrix) (Kernel, error) {
 			c.Set(i, i, q)
 		}
 	}
-	theta := mat.NewDense(n1, n2, nil)
+	theta = mat.NewDense(n1, n2, nil)
+	a.layers(act, c, theta, q1, q2, same, d)
+	if same {
+		symmetrize(c)
+		symmetrize(theta)
+	}
+	if err := finite("NNGP kernel", c); err != nil {
+		return nil, nil, err
+	}
+	if err := finite("NTK", theta); err != nil {
+		return nil, nil, err
+	}
+	return c, theta, nil
+}
+
+// layers runs the covariance c (n1 x n2), the NTK theta and the variances
+// q1, q2 (the same slice when same) through the Dense and activation maps
+// of every layer, in place; d is the input width.
+func (a Arch) layers(act kernelMap, c, theta *mat.Dense, q1, q2 []float64, same bool, d int) {
+	_, n2 := c.Dims()
 	w2, b2 := a.WStd*a.WStd, a.BStd*a.BStd
 	bias := 1.0
 	if a.NoBias {
@@ -296,40 +317,29 @@ func (a Arch) Kernels(x1, x2 mat.Matrix) (Kernel, error) {
 		}
 		// Activation: the cross terms need the variances before they
 		// change, so they go first.
-		for i := 0; i < n1; i++ {
+		for i := range q1 {
 			row := cd[i*n2 : (i+1)*n2]
 			trow := td[i*n2 : (i+1)*n2]
 			for j := range row {
-				k, kdot := a.Act.pair(q1[i], q2[j], row[j])
+				k, kdot := act.pair(q1[i], q2[j], row[j])
 				row[j] = k
 				trow[j] *= kdot
 			}
 		}
 		for i := range q1 {
-			q1[i] = a.Act.diag(q1[i])
+			q1[i] = act.diag(q1[i])
 		}
 		if !same {
 			for i := range q2 {
-				q2[i] = a.Act.diag(q2[i])
+				q2[i] = act.diag(q2[i])
 			}
 		}
 	}
-	if same {
-		symmetrize(c)
-		symmetrize(theta)
-	}
-	if err := finite("NNGP kernel", c); err != nil {
-		return Kernel{}, err
-	}
-	if err := finite("NTK", theta); err != nil {
-		return Kernel{}, err
-	}
-	return Kernel{NNGP: c, NTK: theta}, nil
 }
 
 // pair returns the kernel E[phi(u) phi(v)] and derivative kernel
 // E[phi'(u) phi'(v)] of (u, v) ~ N(0, [[q1, c], [c, q2]]).
-func (a Activation) pair(q1, q2, c float64) (k, kdot float64) {
+func (a kernelMap) pair(q1, q2, c float64) (k, kdot float64) {
 	switch a.kind {
 	case actABReLU:
 		// Arc-cosine kernel of degree 1 (Cho & Saul 2009), generalised
@@ -353,11 +363,11 @@ func (a Activation) pair(q1, q2, c float64) (k, kdot float64) {
 	case actIdentity:
 		return c, 1
 	}
-	panic("ntk: invalid activation")
+	panic("ntk: invalid kernel map")
 }
 
 // diag returns E[phi(u)^2] for u ~ N(0, q).
-func (a Activation) diag(q float64) float64 {
+func (a kernelMap) diag(q float64) float64 {
 	switch a.kind {
 	case actABReLU:
 		return (a.a*a.a + a.b*a.b) / 2 * q
@@ -366,7 +376,7 @@ func (a Activation) diag(q float64) float64 {
 	case actIdentity:
 		return q
 	}
-	panic("ntk: invalid activation")
+	panic("ntk: invalid kernel map")
 }
 
 // rowSquares returns |x_i|^2 / d for every row of x.

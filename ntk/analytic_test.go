@@ -3,6 +3,7 @@ package ntk
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/integrate/quad"
@@ -47,11 +48,11 @@ func TestReLUDiagonal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := randInputs(rng, 5, 7)
 	for L := 0; L <= 4; L++ {
-		k, err := Arch{Depth: L, Act: ReLU(), WStd: math.Sqrt2}.Kernels(x, nil)
+		k, err := Arch{Depth: L, Act: nn.ReLU, WStd: math.Sqrt2}.Kernels(x, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		k1, err := Arch{Depth: L, Act: ReLU(), WStd: 1}.Kernels(x, nil)
+		k1, err := Arch{Depth: L, Act: nn.ReLU, WStd: 1}.Kernels(x, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,6 +131,12 @@ func TestDuHInf(t *testing.T) {
 	}
 }
 
+// The kernel maps of the vocabulary's activations that the pair tests use.
+var (
+	reluMap, _ = kernelMapOf(nn.ReLU)
+	erfMap, _  = kernelMapOf(nn.Erf)
+)
+
 // gaussExpect returns E[f(u, v)] for (u, v) ~ N(0, [[q1, c], [c, q2]]) by
 // tensor Gauss-Hermite quadrature on (u, v) = L z, exact to rounding for
 // smooth f once the node count resolves it.
@@ -155,7 +162,7 @@ func gaussExpect(q1, q2, c float64, f func(u, v float64) float64) float64 {
 func TestErfPairQuadrature(t *testing.T) {
 	for _, p := range [][3]float64{{1, 1, 0.3}, {0.5, 2, -0.6}, {3, 0.2, 0.7}, {1, 1, 0.999}} {
 		q1, q2, c := p[0], p[1], p[2]
-		k, kd := Erf().pair(q1, q2, c)
+		k, kd := erfMap.pair(q1, q2, c)
 		wantK := gaussExpect(q1, q2, c, func(u, v float64) float64 { return math.Erf(u) * math.Erf(v) })
 		d := func(u float64) float64 { return 2 / math.SqrtPi * math.Exp(-u*u) }
 		wantKd := gaussExpect(q1, q2, c, func(u, v float64) float64 { return d(u) * d(v) })
@@ -166,8 +173,8 @@ func TestErfPairQuadrature(t *testing.T) {
 		}
 		// The diagonal formula is a separate expression of the same
 		// function at c = q1 = q2.
-		if diag, kk := Erf().diag(q1), 0.0; true {
-			kk, _ = Erf().pair(q1, q1, q1)
+		if diag, kk := erfMap.diag(q1), 0.0; true {
+			kk, _ = erfMap.pair(q1, q1, q1)
 			if !relClose(diag, kk, 1e-14) {
 				t.Errorf("erf diag(%v) = %.16g, pair(q, q, q) = %.16g", q1, diag, kk)
 			}
@@ -183,9 +190,9 @@ func TestABReLULinearity(t *testing.T) {
 		q1, q2, c := p[0], p[1], p[2]
 		for _, s := range [][2]float64{{0.01, 1}, {-1, 1}, {0.5, 2}, {1, 1}} {
 			a, b := s[0], s[1]
-			k, kd := ABReLU(a, b).pair(q1, q2, c)
-			kp, kdp := ReLU().pair(q1, q2, c)
-			km, kdm := ReLU().pair(q1, q2, -c)
+			k, kd := kernelMap{kind: actABReLU, a: a, b: b}.pair(q1, q2, c)
+			kp, kdp := reluMap.pair(q1, q2, c)
+			km, kdm := reluMap.pair(q1, q2, -c)
 			if want := (a*a+b*b)*kp - 2*a*b*km; !relClose(k, want, 1e-13) {
 				t.Errorf("ABReLU(%v,%v) K at %v = %.16g, want %.16g", a, b, p, k, want)
 			}
@@ -195,7 +202,7 @@ func TestABReLULinearity(t *testing.T) {
 		}
 	}
 	// Identity as ABReLU(1, 1) must equal the identity map.
-	if k, kd := ABReLU(1, 1).pair(1, 2, 0.3); !relClose(k, 0.3, 1e-15) || kd != 1 {
+	if k, kd := (kernelMap{kind: actABReLU, a: 1, b: 1}).pair(1, 2, 0.3); !relClose(k, 0.3, 1e-15) || kd != 1 {
 		t.Errorf("ABReLU(1,1) = %v, %v; want 0.3, 1", k, kd)
 	}
 }
@@ -206,7 +213,7 @@ func TestABReLULinearity(t *testing.T) {
 func TestKernelsSymmetricPSD(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	x := randInputs(rng, 12, 4)
-	acts := []Activation{ReLU(), Erf(), Identity(), LeakyReLU(0.1), ABReLU(-0.5, 1.5)}
+	acts := []nn.Activation{nn.ReLU, nn.Erf, nn.Identity, nn.LeakyReLU}
 	for _, act := range acts {
 		for _, arch := range []Arch{
 			{Depth: 3, Act: act, WStd: 1.3, BStd: 0.2},
@@ -216,11 +223,21 @@ func TestKernelsSymmetricPSD(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, m := range []*mat.Dense{k.NNGP, k.NTK} {
+			g, err := arch.Gram(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range []*mat.Dense{k.NNGP, k.NTK} {
 				if !mat.Equal(m, m.T()) {
 					t.Errorf("%v %s: kernel not exactly symmetric", act, arch.Parameterization)
 				}
-				ev, err := Spectrum(mat.NewSymDense(12, m.RawMatrix().Data))
+				// Gram is the same kernel as a symmetric matrix, every
+				// entry (both triangles of its storage) bit for bit.
+				sym := []*mat.SymDense{g.NNGP, g.NTK}[i]
+				if !slices.Equal(sym.RawSymmetric().Data, m.RawMatrix().Data) {
+					t.Errorf("%v %s: Gram differs from Kernels(x, nil)", act, arch.Parameterization)
+				}
+				ev, err := Spectrum(sym)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -253,7 +270,7 @@ func TestKernelsSymmetricPSD(t *testing.T) {
 func TestIdentityAndStandard(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	x := randInputs(rng, 3, 4)
-	k, err := Arch{Depth: 2, Act: Identity()}.Kernels(x, nil)
+	k, err := Arch{Depth: 2, Act: nn.Identity}.Kernels(x, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +282,7 @@ func TestIdentityAndStandard(t *testing.T) {
 	// with b_std = 0: Theta = (d K0 + 1) + n K0 + 1 (readout weights see
 	// the hidden kernel K0 times fan-in n; input weights contribute
 	// W^2 (d K0 + 1)).
-	ks, err := Arch{Depth: 1, Act: Identity(), Parameterization: nn.Standard, Widths: []int{50}}.Kernels(x, nil)
+	ks, err := Arch{Depth: 1, Act: nn.Identity, Parameterization: nn.Standard, Widths: []int{50}}.Kernels(x, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,6 +303,8 @@ func TestKernelsErrors(t *testing.T) {
 		{Arch{Depth: 1, Parameterization: nn.MuP}, x, nil},
 		{Arch{Depth: 1}, mat.NewDense(1, 3, []float64{1, math.NaN(), 0}), nil},
 		{Arch{Depth: 1, WStd: math.Inf(1)}, x, nil},
+		{Arch{Depth: 1, Act: nn.Tanh}, x, nil},
+		{Arch{Depth: 1, Act: "swish"}, x, nil},
 	}
 	for i, c := range bad {
 		if _, err := c.arch.Kernels(c.x1, c.x2); err == nil {

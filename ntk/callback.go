@@ -190,6 +190,7 @@ type LazyProbe[T tensor.Float] struct {
 	lin      *Linearized[T]    // MLP and Linear only
 	flin0    *tensor.Tensor[T] // lin.Eval at theta_0
 	targets  *mat.Dense
+	sym      *mat.SymDense // Theta_t for Spectrum and Targets
 	scale    float64
 	records  []LazyRecord
 	enc      *json.Encoder
@@ -400,12 +401,10 @@ func (p *LazyProbe[T]) measure(step, epoch int, kt *tensor.Tensor[T]) (LazyRecor
 	}
 	if p.cfg.Spectrum || p.targets != nil {
 		n := kt.Dim(0)
-		k := mat.NewSymDense(n, nil)
-		for i := 0; i < n; i++ {
-			for j := i; j < n; j++ {
-				k.SetSym(i, j, float64(kt.At(i, j)))
-			}
-		}
+		// A view of kt in float64; in float32, one conversion into a
+		// buffer reused from record to record.
+		p.sym = symOf(p.sym, kt)
+		k := p.sym
 		if p.cfg.Spectrum {
 			ev, err := Spectrum(k)
 			if err != nil {

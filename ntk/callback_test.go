@@ -100,12 +100,12 @@ func runTrainer(t *testing.T, m nn.Module[float64], ds *data.Dataset[float64], b
 func TestLazyProbeWidth(t *testing.T) {
 	const eta, steps, every = 1.0, 200, 20
 	ds, probe := lazyRegression()
-	k, err := Arch{Depth: 1}.Kernels(tensor.ToDense(ds.X), nil)
+	k, err := Arch{Depth: 1}.Gram(tensor.ToDense(ds.X))
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := ds.Len()
-	etaMax, err := MaxLearningRate(mat.NewSymDense(n, k.NTK.RawMatrix().Data), n, 0)
+	etaMax, err := MaxLearningRate(k.NTK, n, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,11 +214,11 @@ func TestLazyProbeStepZero(t *testing.T) {
 				t.Errorf("model %d: %d JSON lines, want 2", i, strings.Count(out.String(), "\n"))
 			}
 			if !full {
-				k0, err := Empirical(m, x, nil, Options{})
+				k0, err := EmpiricalGram(nil, m, x, Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				ev, err := Spectrum(mat.NewSymDense(6, k0.Data()))
+				ev, err := Spectrum(k0)
 				if err != nil {
 					t.Fatal(err)
 				}

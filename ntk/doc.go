@@ -51,7 +51,10 @@
 // Sigma (the NNGP kernel; Neal 1996, Lee et al. 2018, Matthews et al. 2018)
 // and the NTK becomes deterministic and constant during training (Jacot et
 // al. 2018). Arch.Kernels evaluates neural-tangents' recursion for
-// serial(Dense, act, ..., Dense):
+// serial(Dense, act, ..., Dense), with act named by the activation
+// vocabulary of the networks (nn.Activation: relu, leaky_relu, erf,
+// identity have closed forms; any other is an error), and Arch.Gram the
+// same kernels of one input set with itself as symmetric matrices:
 //
 //	K0(x, x')  = x . x' / d,                     Theta0 = 0
 //	Dense:     Sigma = W_std^2 K + b_std^2,       Theta = Sigma + W_std^2 Theta
@@ -65,7 +68,7 @@
 //
 //	ReLU (arc-cosine kernel of degree 1, Cho & Saul 2009):
 //	    K = sqrt(q1 q2) (sin theta + (pi - theta) cos theta) / (2 pi),  Kdot = (pi - theta) / (2 pi)
-//	ABReLU a min(x,0) + b max(x,0) (leaky ReLU: a = slope, b = 1), with f = (a-b)^2 / (2 pi):
+//	a min(x,0) + b max(x,0) (neural-tangents' ABRelu; leaky ReLU: a = nn.LeakySlope, b = 1), with f = (a-b)^2 / (2 pi):
 //	    Kdot = (a^2 + b^2)/2 - f theta,  K = f sqrt(q1 q2 - c^2) + Kdot c
 //	erf (Williams 1997):
 //	    K = (2/pi) arcsin(2c / sqrt((1 + 2 q1)(1 + 2 q2))),  Kdot = (4/pi) / sqrt((1 + 2 q1)(1 + 2 q2) - 4 c^2)
@@ -94,6 +97,53 @@
 // DiagReg * trace(Theta)/n (Arora et al. 2019 use the same predictor with
 // the convolutional NTK). Gradient descent is stable for eta < 2 N /
 // lambda_max (MaxLearningRate).
+//
+// # Kernel matrices
+//
+// The analysis (Predictor, Spectrum, MaxLearningRate, KernelAlignment,
+// KernelDrift, Arch) works in float64 on gonum matrices, while Empirical
+// computes in the model's precision into a tensor in neural-tangents'
+// [n1, n2(, k, k)] layout. EmpiricalGram and EmpiricalCross return the
+// empirical kernel in the analysis' form instead: the training kernel as a
+// *mat.SymDense (which is what Arch.Gram returns too) and a test x train
+// kernel as a *mat.Dense, so that a kernel flows into a prediction without
+// conversion code:
+//
+//	kTrain, _ := ntk.EmpiricalGram(nil, model, xTrain, ntk.Options{})
+//	kTest, _ := ntk.EmpiricalCross(nil, model, xTest, xTrain, ntk.Options{})
+//	p, _ := ntk.NewPredictor(kTrain, yTrain, ntk.PredictOptions{DiagReg: 1e-4})
+//	_, fTest, _ := p.Infinite(nil, nil, kTest)
+//
+// They copy only what must be copied. A traced float64 kernel is computed
+// straight into the matrix's storage. A float32 kernel is converted to
+// float64 once (float32 storage cannot be viewed as float64), and a full
+// kernel is permuted once from [n1, n2, k, k] into the (point, output)
+// order i*k+a of a matrix; the first argument, when not nil, receives the
+// result, so that repeated measurements reuse one matrix. A float64
+// tensor already at hand (Empirical's traced result, features, targets)
+// is viewed without copying by tensor.ToDense, or mat.NewSymDense(n,
+// t.Data()) for a symmetric one. Every symmetric kernel of this package
+// stores both triangles, so a *mat.Dense on the same data is a valid view
+// too.
+//
+// # The NTK study
+//
+// Study is the analysis the "train ntk" command prints: on a seeded subset
+// of a labelled (or regression) dataset, the empirical NTK of an MLP and,
+// when the architecture has one, its analytic infinite-width limit; for
+// each, the spectrum, the largest stable learning rate, the kernel-target
+// alignment and the test score of kernel regression; the test scores of
+// the network and of its linearization trained to convergence; and the
+// relative Frobenius distance between the two kernels:
+//
+//	res, _ := ntk.Study(ctx, model, train, test, ntk.StudyConfig{N: 256, NTest: 256, Seed: 1, DiagReg: 1e-4})
+//	res.Empirical.LambdaMin, res.Empirical.MaxLR, *res.RelFrobenius, *res.Linearized.Accuracy // ...
+//
+// Its StudyResult marshals to the command's ntk.json, field for field (the
+// names and their order are read by scripts); the fields that say where
+// the data and the model came from (Data, SplitSeed, Model.Source) are the
+// caller's to fill. WriteSummary, WriteFigures, WriteKernelCSV and Save
+// write the command's other outputs.
 //
 // # Lazy training
 //

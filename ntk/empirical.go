@@ -72,35 +72,53 @@ type Options struct {
 // mismatched shapes, an unsupported module for Method Structured, and
 // non-finite kernels.
 func Empirical[T tensor.Float](m nn.Module[T], x1, x2 *tensor.Tensor[T], opts Options) (*tensor.Tensor[T], error) {
-	same := x2 == nil
-	if same {
-		x2 = x1
-	}
-	if x1.NDim() != 2 || x2.NDim() != 2 || x1.Dim(1) != x2.Dim(1) {
-		return nil, fmt.Errorf("ntk: inputs of shapes %v and %v are not [n, d] with the same d", x1.Shape(), x2.Shape())
-	}
-	k, err := outputWidth(m, x1.Dim(1))
+	k, err := empiricalWidth(m, x1, x2)
 	if err != nil {
 		return nil, err
 	}
-	n1, n2 := x1.Dim(0), x2.Dim(0)
+	n1, n2 := x1.Dim(0), x1.Dim(0)
+	if x2 != nil {
+		n2 = x2.Dim(0)
+	}
 	var out *tensor.Tensor[T]
 	if opts.Full {
 		out = tensor.New[T](n1, n2, k, k)
 	} else {
 		out = tensor.New[T](n1, n2)
 	}
+	if err := empiricalInto(out, m, x1, x2, k, opts); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// empiricalWidth checks the inputs of Empirical (x2 nil means x1) and
+// returns the output width k of m.
+func empiricalWidth[T tensor.Float](m nn.Module[T], x1, x2 *tensor.Tensor[T]) (int, error) {
+	if x2 == nil {
+		x2 = x1
+	}
+	if x1.NDim() != 2 || x2.NDim() != 2 || x1.Dim(1) != x2.Dim(1) {
+		return 0, fmt.Errorf("ntk: inputs of shapes %v and %v are not [n, d] with the same d", x1.Shape(), x2.Shape())
+	}
+	return outputWidth(m, x1.Dim(1))
+}
+
+// empiricalInto adds the kernel of Empirical into out, which must be
+// zero and of its shape ([n1, n2], or [n1, n2, k, k] with opts.Full);
+// the inputs have been checked by empiricalWidth, which returned k.
+func empiricalInto[T tensor.Float](out *tensor.Tensor[T], m nn.Module[T], x1, x2 *tensor.Tensor[T], k int, opts Options) error {
+	same := x2 == nil
+	if same {
+		x2 = x1
+	}
+	n1, n2 := x1.Dim(0), x2.Dim(0)
 	if n1 == 0 || n2 == 0 {
-		return out, nil
+		return nil
 	}
 	budget := opts.MemoryBudget
 	if budget <= 0 {
 		budget = DefaultMemoryBudget
-	}
-	elem := int64(unsafe.Sizeof(T(0)))
-	blockElems := int64(1)
-	if opts.Full {
-		blockElems = int64(k * k)
 	}
 	net, isDense := denseOf(m)
 	method := opts.Method
@@ -113,52 +131,58 @@ func Empirical[T tensor.Float](m nn.Module[T], x1, x2 *tensor.Tensor[T], opts Op
 	switch method {
 	case Structured:
 		if !isDense {
-			return nil, fmt.Errorf("ntk: structured NTK needs an *nn.MLP or *nn.Linear, got %T", m)
+			return fmt.Errorf("ntk: structured NTK needs an *nn.MLP or *nn.Linear, got %T", m)
 		}
-		c := chunkSize(int64(net.featureLen()), blockElems, elem, budget, max(n1, n2))
+		c := chunkSize[T](int64(net.featureLen()), k, opts.Full, budget, max(n1, n2))
 		feat := func(x *tensor.Tensor[T], i, j int) structuredFeatures[T] { return net.features(x.Rows(i, j)) }
 		blocks(out, x1, x2, same, c, feat, func(i0, j0 int, f1, f2 structuredFeatures[T]) {
 			net.block(out, i0, j0, f1, f2, opts.Params, opts.Full)
 		})
 	case Contraction:
-		p := selectedParams(m, opts.Params)
-		if p == 0 {
-			return nil, errors.New("ntk: no parameter selected")
-		}
-		c := chunkSize(int64(k*p), blockElems, elem, budget, max(n1, n2))
-		var jerr error
-		feat := func(x *tensor.Tensor[T], i, j int) *tensor.Tensor[T] {
-			jac, err := Jacobian(m, x.Rows(i, j), opts.Params)
-			if err != nil && jerr == nil {
-				jerr = err
-			}
-			return jac
-		}
-		blocks(out, x1, x2, same, c, feat, func(i0, j0 int, j1, j2 *tensor.Tensor[T]) {
-			if jerr != nil {
-				return
-			}
-			c1, c2 := j1.Dim(0), j2.Dim(0)
-			if opts.Full {
-				gg := tensor.MatMul(j1.Reshape(c1*k, p), j2.Reshape(c2*k, p), false, true)
-				addFull(out, i0, j0, nil, gg, k)
-			} else {
-				gg := tensor.MatMul(j1.Reshape(c1, k*p), j2.Reshape(c2, k*p), false, true)
-				addTraced(out, i0, j0, gg, 1/T(k))
-			}
-		})
-		if jerr != nil {
-			return nil, jerr
+		if err := contraction(out, m, x1, x2, same, k, budget, opts); err != nil {
+			return err
 		}
 	default:
-		return nil, fmt.Errorf("ntk: unknown Method %d", method)
+		return fmt.Errorf("ntk: unknown Method %d", method)
 	}
 	for _, v := range out.Data() {
 		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, errors.New("ntk: empirical NTK has non-finite elements (check the parameters and inputs)")
+			return errors.New("ntk: empirical NTK has non-finite elements (check the parameters and inputs)")
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// contraction adds J(x1) J(x2)^T into out from per-example Jacobians
+// (Method Contraction).
+func contraction[T tensor.Float](out *tensor.Tensor[T], m nn.Module[T], x1, x2 *tensor.Tensor[T], same bool, k int, budget int64, opts Options) error {
+	p := selectedParams(m, opts.Params)
+	if p == 0 {
+		return errors.New("ntk: no parameter selected")
+	}
+	c := chunkSize[T](int64(k*p), k, opts.Full, budget, max(x1.Dim(0), x2.Dim(0)))
+	var jerr error
+	feat := func(x *tensor.Tensor[T], i, j int) *tensor.Tensor[T] {
+		jac, err := Jacobian(m, x.Rows(i, j), opts.Params)
+		if err != nil && jerr == nil {
+			jerr = err
+		}
+		return jac
+	}
+	blocks(out, x1, x2, same, c, feat, func(i0, j0 int, j1, j2 *tensor.Tensor[T]) {
+		if jerr != nil {
+			return
+		}
+		c1, c2 := j1.Dim(0), j2.Dim(0)
+		if opts.Full {
+			gg := tensor.MatMul(j1.Reshape(c1*k, p), j2.Reshape(c2*k, p), false, true)
+			addFull(out, i0, j0, nil, gg, k)
+		} else {
+			gg := tensor.MatMul(j1.Reshape(c1, k*p), j2.Reshape(c2, k*p), false, true)
+			addTraced(out, i0, j0, gg, 1/T(k))
+		}
+	})
+	return jerr
 }
 
 // blocks walks the (row chunk of x1, row chunk of x2) pairs, computing each
@@ -230,9 +254,15 @@ func mirror[T tensor.Float](out *tensor.Tensor[T]) {
 }
 
 // chunkSize returns the number of rows per chunk so that two chunks of
-// per-example storage perRow plus a c x c block of blockElems elements
-// fit in budget bytes; at least 1, at most n.
-func chunkSize(perRow, blockElems, elem, budget int64, n int) int {
+// perRow elements of per-example storage plus a c x c block of the kernel
+// (k x k elements per pair with full) fit in budget bytes; at least 1, at
+// most n.
+func chunkSize[T tensor.Float](perRow int64, k int, full bool, budget int64, n int) int {
+	elem := int64(unsafe.Sizeof(T(0)))
+	blockElems := int64(1)
+	if full {
+		blockElems = int64(k * k)
+	}
 	c := int64(n)
 	for c > 1 && (2*c*perRow+3*c*c*blockElems)*elem > budget {
 		c = c * 3 / 4

@@ -4,8 +4,6 @@ import (
 	"math"
 	"testing"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
@@ -169,7 +167,7 @@ func TestLinearizedTrainingFollowsPredictor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	theta, err := Empirical[float64](m, x, nil, Options{})
+	kt, err := EmpiricalGram(nil, m, x, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +175,6 @@ func TestLinearizedTrainingFollowsPredictor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kt := mat.NewSymDense(6, theta.Data())
 	p, err := NewPredictor(kt, tensor.ToDense(y), PredictOptions{})
 	if err != nil {
 		t.Fatal(err)

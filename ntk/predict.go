@@ -280,6 +280,12 @@ func MaxLearningRate(kTrain mat.Symmetric, outputs int, momentum float64) (float
 	if outputs == 0 {
 		outputs = kTrain.SymmetricDim()
 	}
+	return maxLearningRate(ev, outputs, momentum)
+}
+
+// maxLearningRate is MaxLearningRate from the ascending spectrum ev of
+// the kernel, for callers that already have it.
+func maxLearningRate(ev []float64, outputs int, momentum float64) (float64, error) {
 	top := ev[len(ev)-1]
 	if top <= 0 {
 		return 0, errors.New("ntk: training kernel has no positive eigenvalue")

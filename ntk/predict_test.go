@@ -14,17 +14,16 @@ func testProblem(t *testing.T, n, m, k int) (ktr *mat.SymDense, kts *mat.Dense, 
 	t.Helper()
 	rng := rand.New(rand.NewPCG(11, 12))
 	x := randInputs(rng, n+m, 3)
-	kk, err := Arch{Depth: 2, BStd: 0.1}.Kernels(x, nil)
+	arch := Arch{Depth: 2, BStd: 0.1}
+	g, err := arch.Gram(x.Slice(0, n, 0, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ktr = mat.NewSymDense(n, nil)
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			ktr.SetSym(i, j, kk.NTK.At(i, j))
-		}
+	cross, err := arch.Kernels(x.Slice(n, n+m, 0, 3), x.Slice(0, n, 0, 3))
+	if err != nil {
+		t.Fatal(err)
 	}
-	kts = mat.DenseCopyOf(kk.NTK.Slice(n, n+m, 0, n))
+	ktr, kts = g.NTK, cross.NTK
 	y, f0, g0 = mat.NewDense(n, k, nil), mat.NewDense(n, k, nil), mat.NewDense(m, k, nil)
 	for _, a := range []*mat.Dense{y, f0, g0} {
 		r, c := a.Dims()

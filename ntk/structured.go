@@ -190,6 +190,7 @@ func addFull[T tensor.Float](out *tensor.Tensor[T], i0, j0 int, m, gg *tensor.Te
 
 // activation returns an nn activation and its derivative, with PyTorch's
 // conventions at kinks (ReLU'(0) = 0, LeakyReLU'(0) = slope), as autograd.
+// TODO(merge): use the vocabulary's Eval
 func activation(a nn.Activation) (f, df func(float64) float64) {
 	sigmoid := func(x float64) float64 {
 		if x >= 0 {

@@ -94,12 +94,11 @@ func lazyRun(t *testing.T, width int, seed uint64, x, y *tensor.Tensor[float64],
 	if err != nil {
 		t.Fatal(err)
 	}
-	theta0, err := Empirical[float64](m, x, nil, Options{})
+	theta0, err := EmpiricalGram(nil, m, x, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := x.Dim(0)
-	p, err := NewPredictor(mat.NewSymDense(n, theta0.Data()), tensor.ToDense(y), PredictOptions{})
+	p, err := NewPredictor(theta0, tensor.ToDense(y), PredictOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +133,11 @@ func lazyRun(t *testing.T, width int, seed uint64, x, y *tensor.Tensor[float64],
 	if err != nil {
 		t.Fatal(err)
 	}
-	thetaT, err := Empirical[float64](m, x, nil, Options{})
+	thetaT, err := EmpiricalGram(nil, m, x, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	drift, err = KernelDriftTensor(theta0, thetaT)
+	drift, err = KernelDrift(theta0, thetaT)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,11 +168,11 @@ func TestLazyTrainingScaling(t *testing.T) {
 	xt := tensor.FromDense(x)
 	y := randTensor(91, n, 1)
 	arch := Arch{Depth: 1}
-	k, err := arch.Kernels(x, nil)
+	k, err := arch.Gram(x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	etaMax, err := MaxLearningRate(mat.NewSymDense(n, k.NTK.RawMatrix().Data), n, 0)
+	etaMax, err := MaxLearningRate(k.NTK, n, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
