@@ -1,8 +1,6 @@
 package ntk
 
 import (
-	"fmt"
-	"math"
 
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
@@ -57,9 +55,12 @@ func (d denseNet[T]) forward(x *tensor.Tensor[T]) forwardCache[T] {
 			}
 			tensor.AddInto(z, z, b)
 		}
-		f, df := activation(l.Act)
-		fc.ders = append(fc.ders, tensor.Apply(nil, z, func(v T) T { return T(df(float64(v))) }))
-		h = tensor.Apply(nil, z, func(v T) T { return T(f(float64(v))) })
+		act := l.Act
+		if act == "" {
+			act = nn.Identity // a Linear's default
+		}
+		fc.ders = append(fc.ders, tensor.Apply(nil, z, func(v T) T { _, d := act.Eval(float64(v)); return T(d) }))
+		h = tensor.Apply(nil, z, func(v T) T { f, _ := act.Eval(float64(v)); return T(f) })
 	}
 	fc.out = h
 	return fc
@@ -190,54 +191,3 @@ func addFull[T tensor.Float](out *tensor.Tensor[T], i0, j0 int, m, gg *tensor.Te
 
 // activation returns an nn activation and its derivative, with PyTorch's
 // conventions at kinks (ReLU'(0) = 0, LeakyReLU'(0) = slope), as autograd.
-// TODO(merge): use the vocabulary's Eval
-func activation(a nn.Activation) (f, df func(float64) float64) {
-	sigmoid := func(x float64) float64 {
-		if x >= 0 {
-			return 1 / (1 + math.Exp(-x))
-		}
-		e := math.Exp(x)
-		return e / (1 + e)
-	}
-	switch a {
-	case "", nn.Identity:
-		return func(x float64) float64 { return x }, func(float64) float64 { return 1 }
-	case nn.ReLU:
-		return func(x float64) float64 { return math.Max(x, 0) }, func(x float64) float64 {
-			if x > 0 {
-				return 1
-			}
-			return 0
-		}
-	case nn.LeakyReLU:
-		return func(x float64) float64 {
-				if x > 0 {
-					return x
-				}
-				return nn.LeakySlope * x
-			}, func(x float64) float64 {
-				if x > 0 {
-					return 1
-				}
-				return nn.LeakySlope
-			}
-	case nn.Tanh:
-		return math.Tanh, func(x float64) float64 { t := math.Tanh(x); return 1 - t*t }
-	case nn.Sigmoid:
-		return sigmoid, func(x float64) float64 { s := sigmoid(x); return s * (1 - s) }
-	case nn.GELU:
-		return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, func(x float64) float64 {
-			return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
-		}
-	case nn.SiLU:
-		return func(x float64) float64 { return x * sigmoid(x) }, func(x float64) float64 {
-			s := sigmoid(x)
-			return s * (1 + x*(1-s))
-		}
-	case nn.Softplus:
-		return func(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }, sigmoid
-	case nn.Erf:
-		return math.Erf, func(x float64) float64 { return 2 / math.SqrtPi * math.Exp(-x*x) }
-	}
-	panic(fmt.Sprintf("ntk: unknown activation %q", a))
-}
