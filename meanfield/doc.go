@@ -86,6 +86,25 @@
 //   - Run trains by full-batch steps on 0.5 mean (f - y)^2 and records loss, output RMS,
 //     relative weight change, mean displacement and kernel drift.
 //
+// # The regime study
+//
+// Study runs the experiment of "train meanfield": for every regime of a
+// StudyConfig and every width m, one Run on a common task (n points uniform on
+// the sphere of radius sqrt(d), labelled by a tanh teacher with 8 hidden
+// units), and a StudyRow of the last step: mean displacement, relative weight
+// change, kernel drift, output RMS at initialization, final loss, and the
+// sliced W2 distance of the final particle measure to the widest network's
+// (which goes to 0 as m grows in mean field). Per regime, StudySlopes holds
+// the least-squares slope of log(column) against log(m), the exponent to
+// compare with the predictions above: 0 for displacement, weight change and
+// kernel drift in mean field, -1/2 (and -1 for the drift) under NTK scaling,
+// -1/2 for the output at initialization in mean field. StudyResult writes
+// itself as JSON lines (WriteJSONL), a table with the predictions (WriteTable)
+// and a log-log figure (WriteFigures); with StudyConfig.Dir, the traces and
+// particle clouds of the finished runs are written as the study goes, so an
+// interrupted study keeps them. ParseRegimes reads regimes as a command line
+// names them (mf, ntk, lazy, all).
+//
 // # What the tests establish (tanh, d = 8, 32 teacher points, T = 100 steps at eta = 1)
 //
 //   - NTK scaling: relative weight change and mean displacement slopes -0.5 +- 0.15

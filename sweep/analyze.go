@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/gradflow/gradflow/internal/powerlaw"
 )
 
 // RunResult is the content of one result file.
@@ -30,9 +32,13 @@ type Report struct {
 
 // Analyze loads the sweep in dir (written by Run or Merge). Runs without a
 // complete result file are listed in Report.Missing, not an error, so a
-// partial sweep can be inspected.
+// partial sweep can be inspected. A dir without config.json gives an error
+// that wraps os.ErrNotExist.
 func Analyze(dir string) (*Report, error) {
 	c, err := LoadConfig(filepath.Join(dir, configFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("sweep: %s is not a sweep output directory (no %s): %w", dir, configFile, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -224,31 +230,7 @@ func (r *Report) Fit(metric string, g Group, step int) (Fit, error) {
 // LogLogSlope is the least-squares slope of log y against log x over the
 // points where x and y are positive and finite: the exponent b of a power
 // law y ~ x^b. It returns NaN with fewer than two such points.
-func LogLogSlope(x, y []float64) float64 {
-	var lx, ly []float64
-	for i := range x {
-		if x[i] > 0 && y[i] > 0 && !math.IsInf(x[i], 0) && !math.IsInf(y[i], 0) {
-			lx = append(lx, math.Log(x[i]))
-			ly = append(ly, math.Log(y[i]))
-		}
-	}
-	if len(lx) < 2 {
-		return math.NaN()
-	}
-	var mx, my float64
-	for i := range lx {
-		mx += lx[i]
-		my += ly[i]
-	}
-	mx /= float64(len(lx))
-	my /= float64(len(lx))
-	var sxy, sxx float64
-	for i := range lx {
-		sxy += (lx[i] - mx) * (ly[i] - my)
-		sxx += (lx[i] - mx) * (lx[i] - mx)
-	}
-	return sxy / sxx
-}
+func LogLogSlope(x, y []float64) float64 { return powerlaw.Slope(x, y) }
 
 // logSlope is LogLogSlope over integer widths, skipping NaN values.
 func logSlope(w []int, v []float64) (float64, bool) {
@@ -304,18 +286,12 @@ func (r *Report) WriteTables(w io.Writer) error {
 		fmt.Fprintf(tw, "\tn=%d", wd)
 	}
 	fmt.Fprintf(tw, "\tslope\t95%% CI (t over seeds)\n")
-	for _, g := range r.Groups() {
-		for _, m := range r.Metrics() {
-			f, err := r.Fit(m, g, -1)
-			if err != nil {
-				continue
-			}
-			fmt.Fprintf(tw, "%s\t%s", g, m)
-			for _, v := range f.Mean {
-				fmt.Fprintf(tw, "\t%.4g", v)
-			}
-			fmt.Fprintf(tw, "\t%+.3f\t[%+.3f, %+.3f]\n", f.Slope, f.Lo, f.Hi)
+	for _, f := range r.Fits() {
+		fmt.Fprintf(tw, "%s\t%s", f.Group, f.Metric)
+		for _, v := range f.Mean {
+			fmt.Fprintf(tw, "\t%.4g", v)
 		}
+		fmt.Fprintf(tw, "\t%+.3f\t[%+.3f, %+.3f]\n", f.Slope, f.Lo, f.Hi)
 	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintf(tw, "missing runs: %d (%s ...)\n", len(r.Missing), r.Missing[0])

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,6 +53,31 @@ type Config struct {
 	WStd float64 `json:"wstd,omitempty"`
 	BStd float64 `json:"bstd,omitempty"`
 }
+
+// ExampleConfig is a small sweep as a JSON configuration file (what
+// "train sweep init" writes and "train sweep" runs without -config): NTK,
+// mean-field and muP scaling of a two-layer tanh net on a teacher on the
+// sphere, small enough to finish in seconds on a laptop and wide enough (6
+// widths over a factor 32, 4 seeds) for the slopes to mean something:
+// weight change ~ n^-1/2 under NTK, displacement ~ n^0 under mean field and
+// muP.
+const ExampleConfig = `{
+  "name": "example: NTK vs mean-field vs muP scaling of a two-layer tanh net",
+  "dataset": {"kind": "teacher-sphere", "n": 32, "dim": 8, "seed": 1},
+  "widths": [64, 128, 256, 512, 1024, 2048],
+  "depth": 1,
+  "activation": "tanh",
+  "parameterizations": ["ntk", "meanfield", "mup"],
+  "seeds": [1, 2, 3, 4],
+  "lrs": [0.5],
+  "optimizers": ["sgd"],
+  "steps": 100,
+  "batch_size": 0,
+  "log_every": 10,
+  "kernel_every": 0,
+  "kernel_points": 16
+}
+`
 
 // Dataset selects the training data of a sweep, generated from its own seed
 // so that every run of a sweep sees the same data.
@@ -261,6 +287,26 @@ func lineCol(b []byte, off int) (line, col int) {
 	line = 1 + bytes.Count(b[:off], []byte{'\n'})
 	col = off - bytes.LastIndexByte(b[:off], '\n')
 	return line, col
+}
+
+// ParseParameterizations reads a comma-separated list of
+// parameterizations as a command line takes it: the names of
+// nn.Parameterization and the short forms sp (standard) and mf
+// (meanfield), in the order given, each once.
+func ParseParameterizations(s string) ([]nn.Parameterization, error) {
+	names := map[string]nn.Parameterization{"sp": nn.Standard, "standard": nn.Standard, "ntk": nn.NTK,
+		"mf": nn.MeanField, "meanfield": nn.MeanField, "mup": nn.MuP}
+	var out []nn.Parameterization
+	for _, name := range strings.Split(s, ",") {
+		p, ok := names[strings.TrimSpace(name)]
+		if !ok {
+			return nil, fmt.Errorf("sweep: unknown parameterization %q (want mup, sp, ntk or mf)", strings.TrimSpace(name))
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // RunSpec is one point of the grid.

@@ -2,15 +2,15 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"text/tabwriter"
 
-	"gonum.org/v1/plot/plotter"
-
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/figure"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
 	"github.com/gradflow/gradflow/train"
@@ -219,21 +219,23 @@ func (r *CoordResult) WriteTable(w io.Writer) error {
 
 // WriteFigures writes, for every parameterization, coordcheck_<p>.png and
 // .svg: mean |h_l(t)| against the width on log-log axes, one line per layer
-// and t, as the mup library's plot_coord_data.
+// and t, as the mup library's plot_coord_data. Non-positive and non-finite
+// values (a network that blew up) cannot be drawn on a log axis and are left
+// out; a parameterization with none left gets no figure.
 func (r *CoordResult) WriteFigures(dir string) error {
 	for _, p := range r.Config.Parameterizations {
-		var lines []series
+		fig := sweepFigure("coordinate check, "+string(p)+" "+r.Config.Optimizer, "width", "mean |h|", true)
 		for l := 0; l <= r.Config.Depth; l++ {
 			for t := 1; t <= r.Config.Steps; t++ {
-				var xy plotter.XYs
+				s := figure.Series{Name: fmt.Sprintf("layer %d t=%d", l, t)}
 				for _, wd := range r.Config.Widths {
 					row, _ := r.Value(p, l, t, wd)
-					xy = append(xy, plotter.XY{X: float64(wd), Y: row.Mean})
+					s.X, s.Y = append(s.X, float64(wd)), append(s.Y, row.Mean)
 				}
-				lines = append(lines, series{fmt.Sprintf("layer %d t=%d", l, t), xy})
+				fig.Series = append(fig.Series, s)
 			}
 		}
-		if err := savePlot(dir, "coordcheck_"+string(p), "coordinate check, "+string(p)+" "+r.Config.Optimizer, "width", "mean |h|", true, true, lines); err != nil {
+		if err := fig.Save(dir, "coordcheck_"+string(p)); err != nil && !errors.Is(err, figure.ErrEmpty) {
 			return err
 		}
 	}

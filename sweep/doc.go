@@ -27,14 +27,19 @@
 // sharding. A result file is written under a temporary name and renamed when
 // complete (its last line is {"done": true}); Run skips complete runs, so
 // re-running after an interruption resumes. Run i of the canonical order
-// belongs to shard i mod Count. Merge copies shard outputs into one
-// directory, which is then byte-identical to a single-machine run (tested).
+// belongs to shard i mod Count (Shard.Runs lists a shard's runs). Merge
+// copies shard outputs into one directory, which is then byte-identical to a
+// single-machine run (tested). ExampleConfig is a small sweep to start from;
+// ParseParameterizations reads parameterizations as a command line names
+// them (sp and mf for standard and meanfield).
 //
 // The command line is cmd/train's "train sweep" (install it once with
 // go install github.com/gradflow/gradflow/cmd/train@latest; "train sweep
 // init sweep.json" writes an example configuration). A Slurm job array (one
 // task per shard; --shard-count makes it read SLURM_ARRAY_TASK_ID,
-// SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT through ShardFromEnv):
+// SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT through ShardFromJobArray,
+// which, unlike ShardFromEnv, refuses to run the whole sweep outside a job
+// array):
 //
 //	#!/bin/bash
 //	#SBATCH --job-name=widthsweep
@@ -94,8 +99,12 @@
 // (Metric names: loss, accuracy, test_loss, test_accuracy, weight_change,
 // kernel_drift, displacement, coord[l], coord_delta[l]) separately for each seed, and reports the mean
 // slope with a 95% Student-t confidence interval over seeds (mean +-
-// t_{0.975,S-1} sd/sqrt(S)). WriteTables and WriteFigures (PNG and SVG with
-// gonum.org/v1/plot) report every group and default metric.
+// t_{0.975,S-1} sd/sqrt(S)). Report.Fits fits every group and metric of
+// Report.Metrics; WriteTables prints them, WriteFits writes them as JSON lines
+// (a Fit's JSON form is one flat object; its NaNs are null), WriteFigures
+// draws them (PNG and SVG, through internal/figure), and Save leaves
+// slopes.jsonl and the figures in the sweep's directory. LogLogSlope is the
+// power-law fit behind every slope, shared with package meanfield.
 //
 // # Coordinate check
 //
@@ -105,7 +114,11 @@
 // flat in the width (tested: ratio within 1/1.2..1.2 for widths 4x apart,
 // hidden layers t = 1..3 and the change of the output at t = 2, 3); in SP with
 // SGD the hidden and output changes grow with the width (Yang and Hu 2021:
-// like n^1/2 and n) and the network blows up.
+// like n^1/2 and n) and the network blows up. CoordResult.Slopes gives the
+// verdict, the log-log slope of every layer's mean |h| and of its change at
+// the last step (WriteSlopes prints them after WriteTable); WriteJSONL writes
+// the cells (a blown-up cell's infinite values as null), and Save writes
+// coordcheck.jsonl and the figures.
 //
 // # References
 //

@@ -13,29 +13,15 @@ import (
 // which then holds what a single-machine Run of the whole sweep writes: the
 // same config.json and the same result files, byte for byte (each run is
 // deterministic, and Merge copies files without rewriting them). It refuses
+// the destination as a source, a source without a sweep's config.json,
 // sources with another configuration, incomplete result files, and two
 // different files for one run; it returns an error naming the missing runs
 // if the shards together do not cover the grid (the runs present are still
 // copied, so a later Merge can complete dst).
 func Merge(dst string, srcs ...string) error {
-	if len(srcs) == 0 {
-		return errors.New("sweep: merge: no source directories")
-	}
-	var cfgBytes []byte
-	for _, s := range srcs {
-		b, err := os.ReadFile(filepath.Join(s, configFile))
-		if err != nil {
-			return fmt.Errorf("sweep: merge: %w", err)
-		}
-		if cfgBytes == nil {
-			cfgBytes = b
-		} else if !bytes.Equal(b, cfgBytes) {
-			return fmt.Errorf("sweep: merge: %s and %s hold different sweeps", filepath.Join(srcs[0], configFile), filepath.Join(s, configFile))
-		}
-	}
-	c, err := ParseConfig(cfgBytes)
+	cfgBytes, c, err := sourceConfig(dst, srcs)
 	if err != nil {
-		return fmt.Errorf("sweep: merge: %s: %w", filepath.Join(srcs[0], configFile), err)
+		return err
 	}
 	if err := os.MkdirAll(filepath.Join(dst, runsDir), 0o755); err != nil {
 		return err
@@ -88,4 +74,37 @@ func Merge(dst string, srcs ...string) error {
 		return fmt.Errorf("sweep: merge: %d of %d runs missing: %s", len(missing), len(c.Runs()), strings.Join(show, ", "))
 	}
 	return nil
+}
+
+// sourceConfig returns the config.json the sources srcs of a merge into dst
+// share, and the sweep it holds. It refuses before anything is written:
+// no sources, dst among them, a source without a config.json, and sources
+// of different sweeps.
+func sourceConfig(dst string, srcs []string) ([]byte, Config, error) {
+	if len(srcs) == 0 {
+		return nil, Config{}, errors.New("sweep: merge: no source directories")
+	}
+	var cfgBytes []byte
+	for _, s := range srcs {
+		if filepath.Clean(s) == filepath.Clean(dst) {
+			return nil, Config{}, configErrorf("sweep: merge: source %s is the destination", s)
+		}
+		b, err := os.ReadFile(filepath.Join(s, configFile))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, Config{}, configErrorf("sweep: merge: %s is not a sweep output directory (no %s)", s, configFile)
+		}
+		if err != nil {
+			return nil, Config{}, fmt.Errorf("sweep: merge: %w", err)
+		}
+		if cfgBytes == nil {
+			cfgBytes = b
+		} else if !bytes.Equal(b, cfgBytes) {
+			return nil, Config{}, fmt.Errorf("sweep: merge: %s and %s hold different sweeps", filepath.Join(srcs[0], configFile), filepath.Join(s, configFile))
+		}
+	}
+	c, err := ParseConfig(cfgBytes)
+	if err != nil {
+		return nil, Config{}, fmt.Errorf("sweep: merge: %s: %w", filepath.Join(srcs[0], configFile), err)
+	}
+	return cfgBytes, c, nil
 }

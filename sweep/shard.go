@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -30,6 +31,17 @@ func (s Shard) norm() Shard {
 func (s Shard) Owns(i int) bool {
 	s = s.norm()
 	return i%s.Count == s.Index
+}
+
+// Runs returns the runs of c that belong to s, in canonical order.
+func (s Shard) Runs(c Config) []RunSpec {
+	var out []RunSpec
+	for _, r := range c.Runs() {
+		if s.Owns(r.Index) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // String returns "i/n".
@@ -112,6 +124,32 @@ func ShardFromEnv(count int) (Shard, error) {
 		return s, nil
 	}
 	return All, nil
+}
+
+// ErrNoJobArray is the error of ShardFromJobArray outside a job array.
+var ErrNoJobArray = errors.New("sweep: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set")
+
+// ShardFromJobArray is ShardFromEnv for a process that must be a task of a
+// job array of count tasks (count > 0). Unlike ShardFromEnv, it refuses to
+// run outside a job array, which would silently repeat the work of every
+// other shard, and a Slurm array whose SLURM_ARRAY_TASK_COUNT is not count.
+func ShardFromJobArray(count int) (Shard, error) {
+	if count <= 0 {
+		return Shard{}, fmt.Errorf("sweep: shard count %d: want a positive count", count)
+	}
+	_, slurm := os.LookupEnv("SLURM_ARRAY_TASK_ID")
+	_, k8s := os.LookupEnv("JOB_COMPLETION_INDEX")
+	if !slurm && !k8s {
+		return Shard{}, ErrNoJobArray
+	}
+	s, err := ShardFromEnv(count)
+	if err != nil {
+		return s, err
+	}
+	if s.Count != count {
+		return s, fmt.Errorf("sweep: shard count %d, but the job array has %d tasks (SLURM_ARRAY_TASK_COUNT)", count, s.Count)
+	}
+	return s, nil
 }
 
 func envInt(name, v string) (int, error) {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gradflow/gradflow/sweep"
 )
 
 // TestCoordCheck runs muP and SP on widths 64..256 and checks the outputs
@@ -45,11 +47,11 @@ func TestCoordCheck(t *testing.T) {
 		series[key+"/delta"] = append(series[key+"/delta"], r["delta"].(float64))
 	}
 	for _, l := range []string{"0", "1"} {
-		if s := logLogSlope(ws, series["mup/"+l+"/mean"]); math.Abs(s) > 0.1 {
+		if s := sweep.LogLogSlope(ws, series["mup/"+l+"/mean"]); math.Abs(s) > 0.1 {
 			t.Errorf("muP hidden layer %s: mean |h| slope %.3f at t=3, want flat (|slope| <= 0.1)", l, s)
 		}
 	}
-	sp, mup := logLogSlope(ws, series["standard/2/delta"]), logLogSlope(ws, series["mup/2/delta"])
+	sp, mup := sweep.LogLogSlope(ws, series["standard/2/delta"]), sweep.LogLogSlope(ws, series["mup/2/delta"])
 	if !(sp > mup+0.5) {
 		t.Errorf("output change slope: SP %.3f, muP %.3f; want SP's to exceed muP's by 0.5", sp, mup)
 	}

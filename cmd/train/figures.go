@@ -3,27 +3,27 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
-
+	"github.com/gradflow/gradflow/internal/figure"
 	"github.com/gradflow/gradflow/train"
 )
 
 // writeFigures draws loss.{png,svg} and accuracy.{png,svg} from the
 // run's metrics.jsonl (so a resumed run's figures cover the whole run).
+// A figure with nothing to draw (no accuracy for a regression, or only
+// non-finite losses) is not written.
 func writeFigures(dir string) error {
 	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var trainLoss, testLoss, trainAcc, testAcc plotter.XYs
+	loss := stepFigure("loss")
+	acc := stepFigure("accuracy")
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<16), 1<<24)
 	for line := 1; sc.Scan(); line++ {
@@ -32,48 +32,39 @@ func writeFigures(dir string) error {
 			return fmt.Errorf("metrics.jsonl line %d: %w", line, err)
 		}
 		x := float64(r.Step)
-		trainLoss = append(trainLoss, plotter.XY{X: x, Y: r.Loss})
+		loss.add(0, x, r.Loss)
 		if r.Accuracy != nil {
-			trainAcc = append(trainAcc, plotter.XY{X: x, Y: *r.Accuracy})
+			acc.add(0, x, *r.Accuracy)
 		}
 		if m, ok := r.Evals["test"]; ok {
-			testLoss = append(testLoss, plotter.XY{X: x, Y: m["loss"]})
+			loss.add(1, x, m["loss"])
 			if a, ok := m["accuracy"]; ok {
-				testAcc = append(testAcc, plotter.XY{X: x, Y: a})
+				acc.add(1, x, a)
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	if err := lineFigure(dir, "loss", "loss", trainLoss, testLoss); err != nil {
-		return err
-	}
-	if len(trainAcc) > 0 || len(testAcc) > 0 {
-		return lineFigure(dir, "accuracy", "accuracy", trainAcc, testAcc)
-	}
-	return nil
-}
-
-func lineFigure(dir, name, ylabel string, trainXY, testXY plotter.XYs) error {
-	p := plot.New()
-	p.Title.Text = name
-	p.X.Label.Text = "step"
-	p.Y.Label.Text = ylabel
-	var args []any
-	if len(trainXY) > 0 {
-		args = append(args, "train", trainXY)
-	}
-	if len(testXY) > 0 {
-		args = append(args, "test", testXY)
-	}
-	if err := plotutil.AddLinePoints(p, args...); err != nil {
-		return err
-	}
-	for _, ext := range []string{".png", ".svg"} {
-		if err := p.Save(6*vg.Inch, 4*vg.Inch, filepath.Join(dir, name+ext)); err != nil {
+	for _, p := range []stepPlot{loss, acc} {
+		if err := p.Save(dir, p.Title); err != nil && !errors.Is(err, figure.ErrEmpty) {
 			return err
 		}
 	}
 	return nil
+}
+
+// stepPlot is a figure of a quantity against the step, with a train and a
+// test line.
+type stepPlot struct{ figure.Plot }
+
+func stepFigure(name string) stepPlot {
+	return stepPlot{figure.Plot{Title: name, XLabel: "step", YLabel: name, Markers: true,
+		Series: []figure.Series{{Name: "train"}, {Name: "test"}}}}
+}
+
+// add appends the point (x, y) to line i (0 train, 1 test).
+func (p stepPlot) add(i int, x, y float64) {
+	s := &p.Series[i]
+	s.X, s.Y = append(s.X, x), append(s.Y, y)
 }

@@ -2,18 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"path/filepath"
 	"runtime"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/gradflow/gradflow/sweep"
 )
@@ -79,40 +73,11 @@ example:
   train sweep init sweep.json
 `
 
-// exampleSweepConfig is the sweep run without -config and written by
-// "train sweep init": NTK, mean-field and muP scaling of a two-layer tanh
-// net on a teacher on the sphere, small enough to finish in seconds on a
-// laptop and wide enough (6 widths over a factor 32, 4 seeds) for the
-// slopes to mean something: weight change ~ n^-1/2 under NTK, displacement
-// ~ n^0 under mean field and muP.
-const exampleSweepConfig = `{
-  "name": "example: NTK vs mean-field vs muP scaling of a two-layer tanh net",
-  "dataset": {"kind": "teacher-sphere", "n": 32, "dim": 8, "seed": 1},
-  "widths": [64, 128, 256, 512, 1024, 2048],
-  "depth": 1,
-  "activation": "tanh",
-  "parameterizations": ["ntk", "meanfield", "mup"],
-  "seeds": [1, 2, 3, 4],
-  "lrs": [0.5],
-  "optimizers": ["sgd"],
-  "steps": 100,
-  "batch_size": 0,
-  "log_every": 10,
-  "kernel_every": 0,
-  "kernel_points": 16
-}
-`
-
 // sweepFlags are the flags of "train sweep".
 type sweepFlags struct {
-	config     string
-	out        string
-	workers    int
-	shard      string
-	shardCount int
-	json       bool
-	noFigures  bool
-	example    string
+	config, out, shard, example string
+	workers, shardCount         int
+	json, noFigures             bool
 }
 
 func (f *sweepFlags) register(fs *flag.FlagSet) {
@@ -158,23 +123,13 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	// With -json, stdout carries nothing but JSON lines.
-	human := stdout
-	if f.json {
-		human = stderr
-	}
-	runs := cfg.Runs()
-	mine := 0
-	for _, r := range runs {
-		if shard.Owns(r.Index) {
-			mine++
-		}
-	}
+	human := humanOut(f.json, stdout, stderr)
+	runs, mine := len(cfg.Runs()), len(shard.Runs(cfg))
 	name := cfg.Name
 	if f.config == "" {
 		name += " (built-in; train sweep init FILE writes it)"
 	}
-	fmt.Fprintf(human, "gradflow sweep %s: %d runs, shard %s holds %d; %d workers; results in %s\n", name, len(runs), shard, mine, f.workers, f.out)
+	fmt.Fprintf(human, "gradflow sweep %s: %d runs, shard %s holds %d; %d workers; results in %s\n", name, runs, shard, mine, f.workers, f.out)
 	// An output path that cannot be created is the user's to fix, unlike
 	// the I/O failures sweep.Run may meet later.
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
@@ -208,26 +163,13 @@ func runSweepMerge(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usagef("sweep merge: -out DST is required (see train sweep merge -h)")
 	}
-	if len(srcs) == 0 {
-		return usagef("sweep merge: no source directories (see train sweep merge -h)")
-	}
-	for _, s := range srcs {
-		if filepath.Clean(s) == filepath.Clean(*out) {
-			return usagef("sweep merge: source %s is the destination", s)
-		}
-		if _, err := os.Stat(filepath.Join(s, "config.json")); err != nil {
-			return usagef("sweep merge: %s is not a sweep output directory (no config.json)", s)
-		}
-	}
 	// Every failure of Merge is about the directories the user named
-	// (different sweeps, unfinished runs, conflicting files): input errors.
+	// (none, not sweeps, different sweeps, unfinished runs, conflicting
+	// files): input errors.
 	if err := sweep.Merge(*out, srcs...); err != nil {
 		return usageError{err}
 	}
-	human := stdout
-	if *asJSON {
-		human = stderr
-	}
+	human := humanOut(*asJSON, stdout, stderr)
 	fmt.Fprintf(human, "merged %d directories into %s\n", len(srcs), *out)
 	return sweepReport(*out, stdout, human, *asJSON, !*noFigures)
 }
@@ -279,31 +221,29 @@ func runSweepInit(args []string, stdout, stderr io.Writer) error {
 // for "-"; it never overwrites a file, which may be a user's edited sweep.
 func writeExampleSweep(path string, stdout io.Writer) error {
 	if path == "-" {
-		_, err := io.WriteString(stdout, exampleSweepConfig)
+		_, err := io.WriteString(stdout, sweep.ExampleConfig)
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return usagef("sweep: %s exists; not overwriting it", path)
-		}
+	if errors.Is(err, os.ErrExist) {
+		return usagef("sweep: %s exists; not overwriting it", path)
+	} else if err != nil {
 		return usageError{err}
 	}
-	if _, err := io.WriteString(f, exampleSweepConfig); err != nil {
-		f.Close()
-		return err
+	_, err = io.WriteString(f, sweep.ExampleConfig)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if err == nil {
+		fmt.Fprintf(stdout, "wrote %s; run it with: train sweep -config %s -out out/sweep\n", path, path)
 	}
-	fmt.Fprintf(stdout, "wrote %s; run it with: train sweep -config %s -out out/sweep\n", path, path)
-	return nil
+	return err
 }
 
 // loadSweepConfig reads the -config file, or the built-in example for "".
 func loadSweepConfig(path string) (sweep.Config, error) {
 	if path == "" {
-		return sweep.ParseConfig([]byte(exampleSweepConfig))
+		return sweep.ParseConfig([]byte(sweep.ExampleConfig))
 	}
 	cfg, err := sweep.LoadConfig(path)
 	if err != nil {
@@ -326,22 +266,12 @@ func sweepShard(spec string, count int, stderr io.Writer) (sweep.Shard, error) {
 			return s, usagef("-shard: %v", err)
 		}
 		return s, nil
-	case count < 0:
-		return sweep.Shard{}, usagef("sweep: -shard-count %d: want a positive count", count)
-	case count > 0:
-		_, slurm := os.LookupEnv("SLURM_ARRAY_TASK_ID")
-		_, k8s := os.LookupEnv("JOB_COMPLETION_INDEX")
-		if !slurm && !k8s {
-			// Running the whole sweep here would silently repeat the
-			// work of every other shard.
-			return sweep.Shard{}, usagef("sweep: -shard-count %d: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set (use -shard i/%d outside a job array)", count, count)
-		}
-		s, err := sweep.ShardFromEnv(count)
-		if err != nil {
-			return s, usageError{err}
-		}
-		if s.Count != count {
-			return s, usagef("sweep: -shard-count %d, but the job array has %d tasks (SLURM_ARRAY_TASK_COUNT)", count, s.Count)
+	case count != 0:
+		s, err := sweep.ShardFromJobArray(count)
+		if errors.Is(err, sweep.ErrNoJobArray) {
+			return s, usagef("-shard-count %d: %v (use -shard i/%d outside a job array)", count, err, count)
+		} else if err != nil {
+			return s, usagef("-shard-count: %v", err)
 		}
 		return s, nil
 	}
@@ -361,14 +291,11 @@ func sweepError(err error) error {
 	return err
 }
 
-// analyzeSweep loads a sweep directory, turning a missing or unreadable
-// config.json into an input error.
+// analyzeSweep loads a sweep directory; every failure (no sweep there, an
+// unreadable or foreign result file) is about the directory the user named.
 func analyzeSweep(dir string) (*sweep.Report, error) {
 	rep, err := sweep.Analyze(dir)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, usagef("sweep: %s is not a sweep output directory (no config.json)", dir)
-		}
 		return nil, usageError{err}
 	}
 	return rep, nil
@@ -384,126 +311,21 @@ func sweepReport(dir string, stdout, human io.Writer, asJSON, figures bool) erro
 	if err := printSweep(rep, stdout, asJSON); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "slopes.jsonl"))
-	if err != nil {
+	if err := rep.Save(dir, figures); err != nil {
 		return err
 	}
-	err = writeSweepFits(rep, f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	written := []string{"config.json", "runs/*.jsonl", "slopes.jsonl"}
+	written := "config.json runs/*.jsonl slopes.jsonl"
 	if figures {
-		if err := rep.WriteFigures(filepath.Join(dir, "figures")); err != nil {
-			return fmt.Errorf("figures: %w", err)
-		}
-		written = append(written, "figures/*.png/svg")
+		written += " figures/*.png/svg"
 	}
-	fmt.Fprintf(human, "outputs in %s: %s\n", dir, strings.Join(written, " "))
+	fmt.Fprintf(human, "outputs in %s: %s\n", dir, written)
 	return nil
 }
 
 // printSweep writes the slope table, or with asJSON one JSON line per fit.
 func printSweep(rep *sweep.Report, w io.Writer, asJSON bool) error {
 	if asJSON {
-		return writeSweepFits(rep, w)
+		return rep.WriteFits(w)
 	}
 	return rep.WriteTables(w)
-}
-
-// sweepFit is the JSON form of a sweep.Fit; NaNs (a width without a
-// positive value, an interval from one seed) become null.
-type sweepFit struct {
-	Parameterization string     `json:"parameterization"`
-	LR               float64    `json:"lr"`
-	Optimizer        string     `json:"optimizer"`
-	Metric           string     `json:"metric"`
-	Step             int        `json:"step"`
-	Widths           []int      `json:"widths"`
-	Mean             []*float64 `json:"mean"` // geometric mean over seeds per width
-	PerSeed          []float64  `json:"per_seed_slopes"`
-	Slope            float64    `json:"slope"`
-	Lo               *float64   `json:"ci_lo"`
-	Hi               *float64   `json:"ci_hi"`
-}
-
-// writeSweepFits writes one JSON line per group and metric of
-// rep.Metrics(), in the order of the table.
-func writeSweepFits(rep *sweep.Report, w io.Writer) error {
-	enc := json.NewEncoder(w)
-	for _, g := range rep.Groups() {
-		for _, m := range rep.Metrics() {
-			f, err := rep.Fit(m, g, -1)
-			if err != nil {
-				continue // the metric was never measured or positive for two widths
-			}
-			line := sweepFit{Parameterization: g.Parameterization, LR: g.LR, Optimizer: g.Optimizer, Metric: m,
-				Step: f.Step, Widths: f.Widths, PerSeed: f.PerSeed, Slope: f.Slope, Lo: finite(f.Lo), Hi: finite(f.Hi)}
-			for _, v := range f.Mean {
-				line.Mean = append(line.Mean, finite(v))
-			}
-			if err := enc.Encode(line); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// finite returns &v, or nil (JSON null) for a NaN or infinity, which JSON
-// cannot represent.
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
-
-// parseFlagsAndArgs is parseFlags for commands that take positional
-// arguments: flags may come before, between or after them.
-func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	var pos []string
-	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return nil, err
-		}
-		if err != nil {
-			return nil, usageError{fmt.Errorf("%s: %w (see train %s -h)", fs.Name(), err, fs.Name())}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
-// intList parses a comma-separated list of positive integers (widths) for
-// the flag -name, sorted and without duplicates.
-func intList(name, s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		v, err := strconv.Atoi(f)
-		if err != nil || v <= 0 {
-			return nil, usagef("-%s %q: %q is not a positive integer", name, s, f)
-		}
-		out = append(out, v)
-	}
-	if len(out) == 0 {
-		return nil, usagef("-%s %q: want a comma-separated list such as 64,128,256", name, s)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
 }

@@ -111,9 +111,21 @@ func (f Plot) Save(dir, name string) error {
 	if drawn == 0 {
 		return ErrEmpty
 	}
+	widenLog(&p.X, f.LogX)
+	widenLog(&p.Y, f.LogY)
 	p.Legend.Top = !f.LegendBottom
 	p.Legend.Left = f.LegendLeft
 	return save(p, dir, name, f.Width, f.Height)
+}
+
+// widenLog gives a logarithmic axis whose points share one value (a single
+// width, a flat line) a range of a factor 4 around it: plot widens such an
+// axis by -1 and +1, which for a value below 1 reaches zero or below and
+// cannot be drawn on a log scale.
+func widenLog(a *plot.Axis, log bool) {
+	if log && a.Min == a.Max {
+		a.Min, a.Max = a.Min/2, a.Max*2
+	}
 }
 
 // keep returns the drawable points of s and their error bars.

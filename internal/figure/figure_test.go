@@ -31,6 +31,13 @@ func TestPlotSave(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFiles(t, dir, "lines")
+	// A single point (one width) on log axes gets a range around it,
+	// even below 1, where widening by +-1 would reach zero.
+	one := Plot{LogX: true, LogY: true, Series: []Series{{X: []float64{64}, Y: []float64{0.14}}}}
+	if err := one.Save(dir, "one"); err != nil {
+		t.Fatalf("Save of a single point on log axes: %v", err)
+	}
+	checkFiles(t, dir, "one")
 	// Points a log axis cannot show are dropped; nothing left is ErrEmpty
 	// and writes no file.
 	empty := Plot{LogY: true, Series: []Series{{X: []float64{1, 2}, Y: []float64{0, math.NaN()}}}}

@@ -1,0 +1,28 @@
+package powerlaw
+
+import (
+	"math"
+	"testing"
+)
+
+func TestSlope(t *testing.T) {
+	x := []float64{16, 64, 256, 1024}
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = 3 * math.Pow(v, -0.5)
+	}
+	// An exact power law: the fit is exact up to rounding of the logs.
+	if s := Slope(x, y); math.Abs(s+0.5) > 1e-12 {
+		t.Errorf("Slope of 3 x^-0.5 = %v, want -0.5", s)
+	}
+	// Points a logarithm cannot take are skipped, not fitted.
+	yBad := append([]float64(nil), y...)
+	yBad[1], yBad[2] = 0, math.Inf(1)
+	if s := Slope(x, yBad); math.Abs(s+0.5) > 1e-12 {
+		t.Errorf("Slope with a zero and an infinity = %v, want -0.5 from the other two", s)
+	}
+	yBad[0] = math.NaN()
+	if s := Slope(x, yBad); !math.IsNaN(s) {
+		t.Errorf("Slope with one usable point = %v, want NaN", s)
+	}
+}
