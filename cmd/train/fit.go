@@ -183,7 +183,7 @@ func buildFit[T tensor.Float](cfg fitConfig, metrics io.Writer, callbacks ...tra
 		return nil, err
 	}
 	f := &fitParts[T]{tk: tk}
-	if f.dims, err = parseArch(cfg.Arch, tk.train.Dim(), tk.outputs); err != nil {
+	if f.dims, err = parseArch(cfg.Arch, tk.Train.Dim(), tk.Outputs); err != nil {
 		return nil, err
 	}
 	mcfg, err := modelConfig(cfg, f.dims)
@@ -206,12 +206,12 @@ func buildFit[T tensor.Float](cfg fitConfig, metrics io.Writer, callbacks ...tra
 	if err != nil {
 		return nil, err
 	}
-	if f.loader, err = data.NewLoader(tk.train, data.LoaderConfig{BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed, OneHot: oneHot}); err != nil {
+	if f.loader, err = data.NewLoader(tk.Train, data.LoaderConfig{BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed, OneHot: oneHot}); err != nil {
 		return nil, usageError{err}
 	}
 	f.tr, err = train.New(train.Config[T]{
 		Model: f.model, Loss: loss, Optimizer: opt, Schedule: sched, Train: f.loader,
-		Evals:  []train.Eval[T]{{Name: "test", Data: tk.test}},
+		Evals:  []train.Eval[T]{{Name: "test", Data: tk.Test}},
 		Epochs: cfg.Epochs, Steps: cfg.Steps, LogEvery: cfg.LogEvery, Metrics: metrics,
 		Callbacks: callbacks, ClipNorm: cfg.ClipNorm, Checkpoint: filepath.Join(cfg.Out, "checkpoint.ckpt"), CheckpointEvery: cfg.CkptEvery,
 	})
@@ -250,7 +250,7 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, resume bool, stdout
 		metrics.w = io.MultiWriter(mf, stdout)
 	}
 	fmt.Fprintf(stdout, "gradflow fit: %s (%d train, %d test), MLP %s %s/%s, %s lr %g, batch %d, %s, %d threads\n",
-		f.tk.name, f.tk.train.Len(), f.tk.test.Len(), joinInts(f.dims), cfg.Activation, cfg.Param, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
+		f.tk.Name, f.tk.Train.Len(), f.tk.Test.Len(), joinInts(f.dims), cfg.Activation, cfg.Param, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
 	start, startStep := time.Now(), f.tr.StepCount()
 	res, runErr := f.tr.Run(ctx)
 	prog.done()
@@ -294,7 +294,7 @@ func openMetrics[T tensor.Float](tr *train.Trainer[T], dir string, resume bool) 
 // reportFit prints the end of a fit: its length and the final train and
 // test metrics.
 func reportFit[T tensor.Float](stdout io.Writer, f *fitParts[T], cfg fitConfig, res train.Result, startStep int, took time.Duration) error {
-	trainLoss, trainAcc, err := f.tr.Evaluate(f.tk.train)
+	trainLoss, trainAcc, err := f.tr.Evaluate(f.tk.Train)
 	if err != nil {
 		return err
 	}
@@ -303,7 +303,7 @@ func reportFit[T tensor.Float](stdout io.Writer, f *fitParts[T], cfg fitConfig, 
 		// No record in this session: a resumed run that had already
 		// reached its budget. Its final model is the checkpoint's, so
 		// evaluating it gives the metrics of the run's last record.
-		l, a, err := f.tr.Evaluate(f.tk.test)
+		l, a, err := f.tr.Evaluate(f.tk.Test)
 		if err != nil {
 			return err
 		}
@@ -314,7 +314,7 @@ func reportFit[T tensor.Float](stdout io.Writer, f *fitParts[T], cfg fitConfig, 
 	} else {
 		fmt.Fprintf(stdout, "done in %.1fs: %d steps, %d epochs (%s)\n", took.Seconds(), res.Steps, res.Epochs, res.Stopped)
 	}
-	if f.tk.classes > 0 && f.loss.Classification() {
+	if f.tk.Classes > 0 && f.loss.Classification() {
 		fmt.Fprintf(stdout, "train accuracy %.2f%%  loss %.4f\ntest  accuracy %.2f%%  loss %.4f\n", 100*trainAcc, trainLoss, 100*last["accuracy"], last["loss"])
 	} else {
 		fmt.Fprintf(stdout, "train loss %.5f\ntest  loss %.5f\n", trainLoss, last["loss"])
@@ -383,7 +383,7 @@ func modelConfig(cfg fitConfig, dims []int) (nn.MLPConfig, error) {
 }
 
 func lossFor[T tensor.Float](name string, tk *task[T]) (train.Loss[T], bool, error) {
-	classes := tk.classes > 0
+	classes := tk.Classes > 0
 	switch name {
 	case "auto":
 		if classes {
@@ -392,7 +392,7 @@ func lossFor[T tensor.Float](name string, tk *task[T]) (train.Loss[T], bool, err
 		return &train.MSE[T]{}, false, nil
 	case "ce":
 		if !classes {
-			return nil, false, usagef("-loss ce needs class labels; %s is a regression dataset", tk.name)
+			return nil, false, usagef("-loss ce needs class labels; %s is a regression dataset", tk.Name)
 		}
 		return &train.CrossEntropy[T]{}, false, nil
 	case "mse", "half_mse":

@@ -226,13 +226,13 @@ func landscapeData[T tensor.Float](cfg landscapeConfig) (*task[T], *data.Dataset
 	// Min-max scaling of the standardized task is that of the raw features
 	// (pixels/16 for digits, the scale of the edge-of-stability setup).
 	if cfg.Inputs == "minmax" {
-		if _, err := data.FitScaler(data.MinMax, tk.train, tk.test); err != nil {
+		if _, err := data.FitScaler(data.MinMax, tk.Train, tk.Test); err != nil {
 			return nil, nil, usagef("landscape: -inputs minmax: %v", err)
 		}
 	}
-	trainSet := tk.train
+	trainSet := tk.Train
 	if cfg.Examples > trainSet.Len() {
-		return nil, nil, usagef("landscape: -n %d, but %s has %d training examples", cfg.Examples, tk.name, trainSet.Len())
+		return nil, nil, usagef("landscape: -n %d, but %s has %d training examples", cfg.Examples, tk.Name, trainSet.Len())
 	}
 	if cfg.Examples > 0 && cfg.Examples < trainSet.Len() {
 		trainSet = trainSet.Subset(rand.New(rand.NewPCG(cfg.Seed, 0x6c73)).Perm(trainSet.Len())[:cfg.Examples])
@@ -252,9 +252,9 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 		return sc, usagef("landscape: -subset %d is larger than the %d training examples (-n)", subset, n)
 	}
 	if cfg.Arch == "auto" || cfg.Arch == "" {
-		cfg.Arch = fmt.Sprintf("%d-32-32-%d", trainSet.Dim(), tk.outputs)
+		cfg.Arch = fmt.Sprintf("%d-32-32-%d", trainSet.Dim(), tk.Outputs)
 	}
-	dims, err := parseArch(cfg.Arch, trainSet.Dim(), tk.outputs)
+	dims, err := parseArch(cfg.Arch, trainSet.Dim(), tk.Outputs)
 	if err != nil {
 		return sc, err
 	}
@@ -296,7 +296,7 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 	if cfg.TraceProbes > 0 {
 		sc.Trace = &landscape.TraceBudget{Probes: cfg.TraceProbes}
 	}
-	sc.Train, sc.Test, sc.DataName, sc.Batch, sc.Subset = trainSet, tk.test, tk.name, batch, subset
+	sc.Train, sc.Test, sc.DataName, sc.Batch, sc.Subset = trainSet, tk.Test, tk.Name, batch, subset
 	sc.Epochs, sc.Steps, sc.ClipNorm, sc.Every, sc.Seed, sc.LojTail = cfg.Epochs, cfg.Steps, cfg.ClipNorm, cfg.Every, cfg.Seed, cfg.LojTail
 	// muP and mean field scale the rates per layer (nn.Param.LRScale).
 	sc.PlainGD = cfg.Opt == "sgd" && cfg.Momentum == 0 && mcfg.Parameterization != nn.MuP && mcfg.Parameterization != nn.MeanField
@@ -342,7 +342,7 @@ func landscapeRun[T tensor.Float](ctx context.Context, cfg landscapeConfig, expl
 	}
 	model := sc.Model.(*nn.MLP[T])
 	fmt.Fprintf(human, "gradflow landscape: %s (%d train, %d test; %s inputs), MLP %s %s/%s, loss %s, %s lr %g, batch %d, %s\nprobe: %s\n",
-		tk.name, trainSet.Len(), tk.test.Len(), cfg.Inputs, joinInts(model.Config.Dims), cfg.Activation, cfg.Param, cfg.Loss, cfg.Opt, cfg.LR, sc.Batch, cfg.DType, study.Describe())
+		tk.Name, trainSet.Len(), tk.Test.Len(), cfg.Inputs, joinInts(model.Config.Dims), cfg.Activation, cfg.Param, cfg.Loss, cfg.Opt, cfg.LR, sc.Batch, cfg.DType, study.Describe())
 	res, runErr := study.Run(ctx)
 	prog.done()
 	if res == nil {

@@ -245,7 +245,7 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, stdout io.Writer
 		infinite.Init = *cfg.fitInit
 		sc.Infinite = &infinite
 	}
-	res, err := ntk.Study(ctx, model, tk.train, tk.test, sc)
+	res, err := ntk.Study(ctx, model, tk.Train, tk.Test, sc)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("%w before the analysis finished (nothing written)", errInterrupted)
@@ -254,7 +254,7 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, stdout io.Writer
 	case err != nil:
 		return err
 	}
-	res.Data, res.SplitSeed, res.DType, res.Model.Source = tk.name, cfg.splitSeed, cfg.DType, "init"
+	res.Data, res.SplitSeed, res.DType, res.Model.Source = tk.Name, cfg.splitSeed, cfg.DType, "init"
 	if cfg.Model != "" {
 		res.Model.Source = cfg.Model
 		if cfg.fitInit == nil {
@@ -286,11 +286,11 @@ func ntkModel[T tensor.Float](cfg ntkConfig, tk *task[T]) (*nn.MLP[T], error) {
 		return nil, usageError{err}
 	}
 	dims := model.Config.Dims
-	if dims[0] != tk.train.Dim() {
-		return nil, usagef("-model %s: input width %d, but the data has %d features", cfg.Model, dims[0], tk.train.Dim())
+	if dims[0] != tk.Train.Dim() {
+		return nil, usagef("-model %s: input width %d, but the data has %d features", cfg.Model, dims[0], tk.Train.Dim())
 	}
-	if dims[len(dims)-1] != tk.outputs {
-		return nil, usagef("-model %s: output width %d, but the data needs %d outputs", cfg.Model, dims[len(dims)-1], tk.outputs)
+	if dims[len(dims)-1] != tk.Outputs {
+		return nil, usagef("-model %s: output width %d, but the data needs %d outputs", cfg.Model, dims[len(dims)-1], tk.Outputs)
 	}
 	return model, nil
 }
@@ -298,7 +298,7 @@ func ntkModel[T tensor.Float](cfg ntkConfig, tk *task[T]) (*nn.MLP[T], error) {
 // ntkInitModel builds the model at initialization that -arch, -act,
 // -param, -init, -wstd, -bstd and -seed describe.
 func ntkInitModel[T tensor.Float](cfg ntkConfig, tk *task[T]) (*nn.MLP[T], error) {
-	dims, err := parseArch(cfg.Arch, tk.train.Dim(), tk.outputs)
+	dims, err := parseArch(cfg.Arch, tk.Train.Dim(), tk.Outputs)
 	if err != nil {
 		return nil, err
 	}
