@@ -1,7 +1,6 @@
 package ntk
 
 import (
-
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
 )
