@@ -131,7 +131,23 @@ func coordRun(ctx context.Context, c Config, spec RunSpec, ds *data.Dataset[floa
 		return err
 	}
 	_, err = tr.Run(ctx)
+	var div *train.DivergenceError
+	if errors.As(err, &div) {
+		// The network blew up, which is what a coordinate check of SP at
+		// a large rate is there to show: the coordinates from the step
+		// that could not be taken on are infinite.
+		cc.blowUp(div.Step)
+		return nil
+	}
 	return err
+}
+
+// blowUp adds +Inf to the cells of t = from, ..., the last.
+func (cc *coordCallback) blowUp(from int) {
+	for i := from * cc.layers; i < len(cc.mean); i++ {
+		cc.mean[i] += math.Inf(1)
+		cc.delta[i] += math.Inf(1)
+	}
 }
 
 // coordCallback adds, after step t, mean |h_l| and mean |h_l - h_l(0)| of

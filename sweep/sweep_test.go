@@ -316,3 +316,19 @@ func TestCoordCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCoordCheckBlowUp: SP at a large rate blows up; the check says so
+// with infinite cells from the step that could not be taken on, instead
+// of failing, and the cells before it stay finite.
+func TestCoordCheckBlowUp(t *testing.T) {
+	r, err := CoordCheck(context.Background(), CoordConfig{Dataset: Dataset{Kind: "teacher", N: 32, Dim: 8, Seed: 1}, Widths: []int{1024},
+		Parameterizations: []nn.Parameterization{nn.Standard}, Seeds: []uint64{1}, LR: 50, Steps: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := r.Value(nn.Standard, 0, 1, 1024)
+	last, _ := r.Value(nn.Standard, 2, 5, 1024)
+	if math.IsInf(first.Mean, 0) || math.IsNaN(first.Mean) || !math.IsInf(last.Mean, 1) {
+		t.Errorf("t=1 layer 0 mean %v (want finite), t=5 output mean %v (want +Inf)", first.Mean, last.Mean)
+	}
+}
