@@ -5,11 +5,13 @@
 # outputs are byte-identical: stdout, every JSON/JSONL/CSV file, config.json
 # and model.safetensors. Wall-clock fields are removed first
 # ("time", "samples_per_sec", "seconds_*" in JSON; "done in 1.2s",
-# "(0.03s)" in text). Figures (PNG/SVG) and checkpoints (they store the
-# elapsed time) are not compared.
+# "(0.03s)" and the thread count of fit's first line in text). Figures
+# (PNG/SVG) and checkpoints (they store the elapsed time) are not compared.
 #
 # It is how a refactoring shows that it changed no result: run it against
-# the revision before the change.
+# the revision before the change. With REV = --procs it compares the working
+# tree with itself at GOMAXPROCS=1 and GOMAXPROCS=2 (results must not depend
+# on the number of threads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rev=${1:?usage: .ci/golden.sh REV [--mnist]}
@@ -17,9 +19,15 @@ mnist=${2:-}
 work=$(mktemp -d)
 trap 'git worktree remove --force "$work/base-src" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
-git worktree add --detach "$work/base-src" "$rev" >/dev/null 2>&1
-(cd "$work/base-src" && go build -o "$work/base" ./cmd/train)
 go build -o "$work/new" ./cmd/train
+procsA= procsB=
+if [ "$rev" = --procs ]; then
+  cp "$work/new" "$work/base"
+  procsA=1 procsB=2
+else
+  git worktree add --detach "$work/base-src" "$rev" >/dev/null 2>&1
+  (cd "$work/base-src" && go build -o "$work/base" ./cmd/train)
+fi
 
 cmds=(fit ntk landscape meanfield coordcheck sweep)
 run() { # bin outdir
@@ -35,13 +43,13 @@ run() { # bin outdir
   fi
 }
 # Both runs write to the same directory (config.json records -out).
-run "$work/base" "$work/o" && mv "$work/o" "$work/a"
-run "$work/new" "$work/o" && mv "$work/o" "$work/b"
+GOMAXPROCS=${procsA:-${GOMAXPROCS:-}} run "$work/base" "$work/o" && mv "$work/o" "$work/a"
+GOMAXPROCS=${procsB:-${GOMAXPROCS:-}} run "$work/new" "$work/o" && mv "$work/o" "$work/b"
 
 # normalize FILE: wall-clock values replaced by 0.
 normalize() {
   sed -E -e 's/"(time|samples_per_sec|seconds[a-z_]*)": ?[-0-9.eE+]+/"\1":0/g' \
-    -e 's/done in [0-9.]+s/done in Xs/' -e 's/\([0-9.]+s\)/(Xs)/g' "$1"
+    -e 's/done in [0-9.]+s/done in Xs/' -e 's/\([0-9.]+s\)/(Xs)/g' -e 's/, [0-9]+ threads$/, N threads/' "$1"
 }
 fail=0
 while IFS= read -r f; do
