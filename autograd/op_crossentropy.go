@@ -42,23 +42,8 @@ func CrossEntropy[T Float](logits *Var[T], labels []int32) *Var[T] {
 	}
 	// p holds exp(z - max) and then the softmax, for the backward pass.
 	p := v.aux(n, c)
-	pd, z := p.Data(), logits.value.Data()
-	for r := 0; r < n*c; r += c {
-		row := z[r : r+c]
-		m := row[0]
-		for _, x := range row[1:] {
-			if x > m || x != x {
-				m = x
-			}
-		}
-		if math.IsInf(float64(m), 0) {
-			m = 0 // an infinite shift would turn the row into NaNs
-		}
-		o := pd[r : r+c]
-		for j, x := range row {
-			o[j] = x - m
-		}
-	}
+	pd := p.Data()
+	shiftByRowMax(pd, logits.value.Data(), c)
 	// The picked shifted logit is read before the exponentials overwrite it.
 	var loss float64
 	for i, k := range labels {

@@ -42,15 +42,13 @@ func (logSoftmaxOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 // Softmax returns exp(a - logsumexp(a)) along axis.
 func Softmax[T Float](a *Var[T], axis int) *Var[T] { return Exp(LogSoftmax(a, axis)) }
 
-// logSoftmaxRows computes the log-softmax of each contiguous row of length
-// n as (x - m) - log(sum(exp(x - m))) with m the row maximum. Subtracting
-// the maximum first, rather than x - (m + log sum), keeps the result exact
-// when the logits are large (1e4 + log 3 would round away log 3's last
-// digits); the exponentials run as one vector kernel over all rows.
-func logSoftmaxRows[T Float](out, scratch, x *tensor.Tensor[T], n int) {
-	d, e, s := out.Data(), scratch.Data(), x.Data()
-	for r := 0; r < len(d); r += n {
-		row := s[r : r+n]
+// shiftByRowMax writes x - max(row) into dst for each contiguous row of
+// length n of x (a NaN in a row is its maximum; an infinite maximum shifts
+// by 0, since shifting by it would turn the row into NaNs): the first pass
+// of a numerically stable softmax.
+func shiftByRowMax[T Float](dst, x []T, n int) {
+	for r := 0; r < len(x); r += n {
+		row := x[r : r+n]
 		m := row[0]
 		for _, z := range row[1:] {
 			if z > m || z != z {
@@ -58,13 +56,23 @@ func logSoftmaxRows[T Float](out, scratch, x *tensor.Tensor[T], n int) {
 			}
 		}
 		if math.IsInf(float64(m), 0) {
-			m = 0 // an infinite shift would turn the row into NaNs
+			m = 0
 		}
-		o := d[r : r+n]
+		o := dst[r : r+n]
 		for i, z := range row {
 			o[i] = z - m
 		}
 	}
+}
+
+// logSoftmaxRows computes the log-softmax of each contiguous row of length
+// n as (x - m) - log(sum(exp(x - m))) with m the row maximum. Subtracting
+// the maximum first, rather than x - (m + log sum), keeps the result exact
+// when the logits are large (1e4 + log 3 would round away log 3's last
+// digits); the exponentials run as one vector kernel over all rows.
+func logSoftmaxRows[T Float](out, scratch, x *tensor.Tensor[T], n int) {
+	d, e := out.Data(), scratch.Data()
+	shiftByRowMax(d, x.Data(), n)
 	tensor.ExpInto(scratch, out)
 	for r := 0; r < len(d); r += n {
 		var sum float64
