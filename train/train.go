@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gradflow/gradflow/autograd"
@@ -56,9 +58,15 @@ type Config[T tensor.Float] struct {
 	EarlyStop *EarlyStop
 	// ClipNorm > 0 rescales the gradient to at most this global norm.
 	ClipNorm float64
+	// MaxLossRatio > 0 stops the run as diverged when a step's loss
+	// exceeds MaxLossRatio times the first step's (StepConfig.MaxLossRatio).
+	MaxLossRatio float64
 	// Checkpoint, when non-empty, is the file a checkpoint is written to
 	// every CheckpointEvery steps (if > 0), at the end of every epoch, and
 	// when the run ends or is cancelled.
+	// When the run diverges, the state before the diverged step goes to
+	// LastFiniteCheckpoint(Checkpoint) instead, and Checkpoint is left as
+	// it was.
 	Checkpoint      string
 	CheckpointEvery int
 }
@@ -105,7 +113,7 @@ var ErrStop = errors.New("train: stop requested")
 type Result struct {
 	Steps, Epochs int
 	Last          Record
-	Stopped       string // "steps", "epochs", "early_stop", "callback", "cancelled"
+	Stopped       string // "steps", "epochs", "early_stop", "callback", "cancelled", "diverged", "error"
 }
 
 // Trainer runs a Config.
@@ -157,7 +165,7 @@ func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
 	case cfg.LogEvery < 0 || cfg.CheckpointEvery < 0 || cfg.ClipNorm < 0 || cfg.EvalBatch < 0:
 		return nil, errors.New("train: LogEvery, CheckpointEvery, ClipNorm and EvalBatch must not be negative")
 	}
-	st, err := NewStepper(StepConfig[T]{Model: cfg.Model, Loss: cfg.Loss, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule, ClipNorm: cfg.ClipNorm})
+	st, err := NewStepper(StepConfig[T]{Model: cfg.Model, Loss: cfg.Loss, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule, ClipNorm: cfg.ClipNorm, MaxLossRatio: cfg.MaxLossRatio})
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +245,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return finish("cancelled", err)
 		}
+		before := cfg.Train.State()
 		if !cfg.Train.Next() {
 			// End of an epoch: the loader has moved to the next one. The
 			// record is skipped when a LogEvery record just covered the
@@ -261,7 +270,11 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 			if errors.Is(err, ErrStop) {
 				return finish("callback", nil)
 			}
-			return finish("error", err)
+			var div *DivergenceError
+			if errors.As(err, &div) && cfg.Checkpoint != "" {
+				err = tr.saveLastFinite(div, before)
+			}
+			return finish("diverged", err)
 		}
 		if cfg.LogEvery > 0 && tr.st.count%cfg.LogEvery == 0 {
 			if err := tr.record(); err != nil {
@@ -289,13 +302,59 @@ func (tr *Trainer[T]) stopReason() string {
 // DivergenceError reports a non-finite loss or gradient.
 type DivergenceError struct {
 	Step  int
-	What  string // "loss" or "gradient"
+	What  string // "loss", "gradient norm" or "loss explosion"
 	Value float64
+	// Initial is the first loss of the run's session (for a loss
+	// explosion: Value exceeded Initial * StepConfig.MaxLossRatio).
+	Initial float64
+	// Checkpoint, if not empty, is the file holding the state before the
+	// diverged step (parameters, optimizer, loader positioned at the
+	// diverged step's batch): a Trainer that resumes from it with a
+	// smaller learning rate retries that step.
+	Checkpoint string
 }
 
 // Error implements error.
 func (e *DivergenceError) Error() string {
-	return fmt.Sprintf("train: diverged at step %d: %s is %v (parameters keep their values from before this step)", e.Step, e.What, e.Value)
+	var what string
+	if e.What == "loss explosion" {
+		what = fmt.Sprintf("the loss %.4g is over %.4g times the first loss %.4g", e.Value, e.Value/e.Initial, e.Initial)
+	} else {
+		what = fmt.Sprintf("%s is %v", e.What, e.Value)
+	}
+	if e.Checkpoint != "" {
+		return fmt.Sprintf("train: diverged at step %d: %s; the last finite state (after step %d) is in %s", e.Step, what, e.Step-1, e.Checkpoint)
+	}
+	return fmt.Sprintf("train: diverged at step %d: %s (parameters keep their values from before this step)", e.Step, what)
+}
+
+// LastFiniteCheckpoint is the file a Trainer writes the state before a
+// diverged step to: the checkpoint's name with ".last-finite" before its
+// extension. The regular checkpoint is left as it was.
+func LastFiniteCheckpoint(checkpoint string) string {
+	ext := filepath.Ext(checkpoint)
+	return strings.TrimSuffix(checkpoint, ext) + ".last-finite" + ext
+}
+
+// saveLastFinite writes the state before the diverged step div, with the
+// loader back at before (the position that delivers the step's batch), to
+// LastFiniteCheckpoint, and records the file in div.
+func (tr *Trainer[T]) saveLastFinite(div *DivergenceError, before data.LoaderState) error {
+	ld := tr.cfg.Train
+	after := ld.State()
+	if err := ld.Restore(before); err != nil {
+		return err
+	}
+	path := LastFiniteCheckpoint(tr.cfg.Checkpoint)
+	err := tr.SaveCheckpoint(path)
+	if rerr := ld.Restore(after); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("%w (and saving the last finite state failed: %v)", div, err)
+	}
+	div.Checkpoint = path
+	return div
 }
 
 // trainStep runs the stepper on b and accumulates the metrics of the next
