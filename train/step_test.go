@@ -260,3 +260,24 @@ func TestLossExplosion(t *testing.T) {
 		t.Errorf("MaxLossRatio 0 still checks: %v", err)
 	}
 }
+
+// TestDivergedRunRecords: the steps before a divergence are recorded
+// (metrics show the climb), after the last regular record.
+func TestDivergedRunRecords(t *testing.T) {
+	s := newSetup[float64](t, 1, 32, 5)
+	var metrics strings.Builder
+	cfg := s.config()
+	cfg.Epochs, cfg.MaxLossRatio, cfg.Metrics, cfg.Evals = 5, 1000, &metrics, nil
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background())
+	var div *DivergenceError
+	if !errors.As(err, &div) {
+		t.Fatalf("want a divergence, got %v", err)
+	}
+	if res.Last.Step != div.Step-1 || !strings.Contains(metrics.String(), `"step":`) {
+		t.Fatalf("last record at step %d (metrics %q), want one at %d", res.Last.Step, metrics.String(), div.Step-1)
+	}
+}

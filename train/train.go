@@ -218,8 +218,11 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 	tr.recordStart = tr.start
 	res := Result{}
 	finish := func(why string, err error) (Result, error) {
-		if tr.stepsSinceRecord > 0 && err == nil {
-			if rerr := tr.record(); rerr != nil && !errors.Is(rerr, ErrStop) {
+		// A diverged run records the steps before the diverged one too, so
+		// that its metrics show the climb.
+		var div *DivergenceError
+		if tr.stepsSinceRecord > 0 && (err == nil || errors.As(err, &div)) {
+			if rerr := tr.record(); rerr != nil && !errors.Is(rerr, ErrStop) && err == nil {
 				err = rerr
 			}
 		}
