@@ -216,83 +216,110 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 	cfg := &tr.cfg
 	tr.start = time.Now()
 	tr.recordStart = tr.start
-	res := Result{}
-	finish := func(why string, err error) (Result, error) {
-		// A diverged run records the steps before the diverged one too, so
-		// that its metrics show the climb.
-		var div *DivergenceError
-		if tr.stepsSinceRecord > 0 && (err == nil || errors.As(err, &div)) {
-			if rerr := tr.record(); rerr != nil && !errors.Is(rerr, ErrStop) && err == nil {
-				err = rerr
-			}
-		}
-		if cfg.Checkpoint != "" && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-			if cerr := tr.SaveCheckpoint(cfg.Checkpoint); cerr != nil && err == nil {
-				err = cerr
-			}
-		}
-		res.Steps, res.Epochs, res.Last, res.Stopped = tr.st.count, tr.epoch, tr.last, why
-		if a := res.Last.Accuracy; a != nil {
-			acc := *a // the trainer's slot is overwritten by the next record
-			res.Last.Accuracy = &acc
-		}
-		return res, err
-	}
 	for {
-		if cfg.Epochs > 0 && tr.epoch >= cfg.Epochs {
-			return finish("epochs", nil)
-		}
-		if cfg.Steps > 0 && tr.st.count >= cfg.Steps {
-			return finish("steps", nil)
-		}
-		if err := ctx.Err(); err != nil {
-			return finish("cancelled", err)
+		switch {
+		case cfg.Epochs > 0 && tr.epoch >= cfg.Epochs:
+			return tr.finish("epochs", nil)
+		case cfg.Steps > 0 && tr.st.count >= cfg.Steps:
+			return tr.finish("steps", nil)
+		case ctx.Err() != nil:
+			return tr.finish("cancelled", ctx.Err())
 		}
 		before := cfg.Train.State()
-		if !cfg.Train.Next() {
-			// End of an epoch: the loader has moved to the next one. The
-			// record is skipped when a LogEvery record just covered the
-			// same steps.
-			tr.epoch++
-			if tr.stepsSinceRecord > 0 {
-				if err := tr.record(); err != nil {
-					if errors.Is(err, ErrStop) {
-						return finish(tr.stopReason(), nil)
-					}
-					return finish("error", err)
-				}
-			}
-			if cfg.Checkpoint != "" {
-				if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
-					return finish("error", err)
-				}
-			}
-			continue
+		var why string
+		var err error
+		if cfg.Train.Next() {
+			why, err = tr.step(cfg.Train.Batch(), before)
+		} else {
+			why, err = tr.endEpoch()
 		}
-		if err := tr.trainStep(cfg.Train.Batch()); err != nil {
-			if errors.Is(err, ErrStop) {
-				return finish("callback", nil)
-			}
-			var div *DivergenceError
-			if errors.As(err, &div) && cfg.Checkpoint != "" {
-				err = tr.saveLastFinite(div, before)
-			}
-			return finish("diverged", err)
-		}
-		if cfg.LogEvery > 0 && tr.st.count%cfg.LogEvery == 0 {
-			if err := tr.record(); err != nil {
-				if errors.Is(err, ErrStop) {
-					return finish(tr.stopReason(), nil)
-				}
-				return finish("error", err)
-			}
-		}
-		if cfg.Checkpoint != "" && cfg.CheckpointEvery > 0 && tr.st.count%cfg.CheckpointEvery == 0 {
-			if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
-				return finish("error", err)
-			}
+		if why != "" {
+			return tr.finish(why, err)
 		}
 	}
+}
+
+// step runs one step on b (which the loader delivered from position
+// before) with its record and checkpoint; a non-empty why ends the run.
+func (tr *Trainer[T]) step(b *data.Batch[T], before data.LoaderState) (why string, err error) {
+	cfg := &tr.cfg
+	if err := tr.trainStep(b); err != nil {
+		var div *DivergenceError
+		switch {
+		case errors.Is(err, ErrStop):
+			return "callback", nil
+		case errors.As(err, &div):
+			if cfg.Checkpoint != "" {
+				err = tr.saveLastFinite(div, before)
+			}
+			return "diverged", err
+		}
+		return "error", err
+	}
+	if cfg.LogEvery > 0 && tr.st.count%cfg.LogEvery == 0 {
+		if why, err := tr.recordOrStop(); why != "" {
+			return why, err
+		}
+	}
+	if cfg.Checkpoint != "" && cfg.CheckpointEvery > 0 && tr.st.count%cfg.CheckpointEvery == 0 {
+		if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
+			return "error", err
+		}
+	}
+	return "", nil
+}
+
+// endEpoch counts the epoch the loader just finished, records it (unless a
+// LogEvery record just covered the same steps) and checkpoints.
+func (tr *Trainer[T]) endEpoch() (why string, err error) {
+	tr.epoch++
+	if tr.stepsSinceRecord > 0 {
+		if why, err := tr.recordOrStop(); why != "" {
+			return why, err
+		}
+	}
+	if tr.cfg.Checkpoint != "" {
+		if err := tr.SaveCheckpoint(tr.cfg.Checkpoint); err != nil {
+			return "error", err
+		}
+	}
+	return "", nil
+}
+
+// recordOrStop writes a record; a non-empty why ends the run (early
+// stopping or a callback's ErrStop without error, else the error).
+func (tr *Trainer[T]) recordOrStop() (why string, err error) {
+	if err := tr.record(); err != nil {
+		if errors.Is(err, ErrStop) {
+			return tr.stopReason(), nil
+		}
+		return "error", err
+	}
+	return "", nil
+}
+
+// finish ends a run: the record of the steps since the last one (also for
+// a diverged run, so that its metrics show the climb), the final
+// checkpoint (not for a diverged run or an error) and the Result.
+func (tr *Trainer[T]) finish(why string, err error) (Result, error) {
+	cfg := &tr.cfg
+	var div *DivergenceError
+	if tr.stepsSinceRecord > 0 && (err == nil || errors.As(err, &div)) {
+		if rerr := tr.record(); rerr != nil && !errors.Is(rerr, ErrStop) && err == nil {
+			err = rerr
+		}
+	}
+	if cfg.Checkpoint != "" && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		if cerr := tr.SaveCheckpoint(cfg.Checkpoint); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	res := Result{Steps: tr.st.count, Epochs: tr.epoch, Last: tr.last, Stopped: why}
+	if a := res.Last.Accuracy; a != nil {
+		acc := *a // the trainer's slot is overwritten by the next record
+		res.Last.Accuracy = &acc
+	}
+	return res, err
 }
 
 func (tr *Trainer[T]) stopReason() string {
