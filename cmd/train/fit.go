@@ -366,9 +366,8 @@ func modelConfig(cfg fitConfig, dims []int) (nn.MLPConfig, error) {
 	if err != nil {
 		return nn.MLPConfig{}, usagef("-act: %v", err)
 	}
-	params := map[string]nn.Parameterization{"sp": nn.Standard, "standard": nn.Standard, "ntk": nn.NTK, "mf": nn.MeanField, "meanfield": nn.MeanField, "mup": nn.MuP}
-	p, ok := params[cfg.Param]
-	if !ok {
+	p, err := nn.ParseParameterization(cfg.Param)
+	if err != nil {
 		return nn.MLPConfig{}, usagef("-param %q: want sp, ntk, mf or mup", cfg.Param)
 	}
 	init := nn.Init(cfg.Init)
