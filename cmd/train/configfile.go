@@ -6,7 +6,6 @@ import (
 	"flag"
 	"io"
 	"maps"
-	"math"
 	"os"
 	"slices"
 	"strings"
@@ -67,6 +66,7 @@ func applyConfigFile(cfg any, path string) (map[string]bool, error) {
 // applyConfigFile accepts. A setting that is not a finite number is a
 // usage error of command cmd: JSON cannot record it.
 func configJSON(cmd string, cfg any, omit func(name string) bool) ([]byte, error) {
+	// In the order of the flag names, so that the first error is stable.
 	settings := settingsOf(cfg)
 	slices.SortFunc(settings, func(a, b setting) int { return strings.Compare(a.name, b.name) })
 	obj := map[string]any{}
@@ -74,7 +74,7 @@ func configJSON(cmd string, cfg any, omit func(name string) bool) ([]byte, error
 		if omit != nil && omit(s.name) {
 			continue
 		}
-		if x, ok := s.v.Interface().(float64); ok && (math.IsNaN(x) || math.IsInf(x, 0)) {
+		if x, ok := s.v.Interface().(float64); ok && !finite(x) {
 			return nil, usagef("%s: -%s %v cannot be recorded in config.json (want a finite number)", cmd, s.name, x)
 		}
 		obj[s.key] = s.v.Interface()
