@@ -16,6 +16,7 @@ import (
 
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/outfile"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/ntk"
 	"github.com/gradflow/gradflow/optim"
@@ -113,6 +114,7 @@ func Run(ctx context.Context, cfg Config, outDir string, shard Shard, workers in
 	for _, r := range all {
 		if shard.Owns(r.Index) && !complete(RunFile(outDir, r)) {
 			todo = append(todo, r)
+			removeTemp(RunFile(outDir, r))
 		}
 	}
 	if workers <= 0 {
@@ -184,28 +186,20 @@ func writeConfig(outDir string, c Config) error {
 	return writeAtomic(path, b)
 }
 
-// writeAtomic writes b to a temporary file next to path and renames it,
-// so that path is either absent or complete.
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
+// writeAtomic writes b to a temporary file next to path, syncs and renames
+// it, so that path is either absent or complete (outfile.WriteBytes).
+func writeAtomic(path string, b []byte) error { return outfile.WriteBytes(path, b) }
+
+// removeTemp removes the temporary files that an interrupted write of the
+// result file path left (its run is redone; no other shard owns it).
+func removeTemp(path string) {
+	dir, base := filepath.Split(path)
+	for _, pattern := range []string{"." + base + ".tmp*", base + ".tmp*"} {
+		old, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, f := range old {
+			os.Remove(f)
+		}
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // complete reports whether path is a finished result file (ends with the
