@@ -12,8 +12,9 @@ import (
 // Progress is a Callback that shows a run to the person watching it, on w
 // (stderr, typically): on a terminal a bar with the step, epoch, loss and
 // learning rate, redrawn at most ten times a second; at every record a line
-// with the record's metrics, on a terminal or not. Call Done when Run
-// returns, to erase the bar.
+// with the record's metrics, on a terminal or not; elsewhere, when no line
+// has been printed for a while (2 s after the start, then 10 s), a line
+// with the step. Call Done when Run returns, to erase the bar.
 type Progress[T tensor.Float] struct {
 	r     *progress.Reporter
 	total int
@@ -30,8 +31,11 @@ func (p *Progress[T]) SetTotal(steps int) { p.total = steps }
 
 // OnStep implements Callback.
 func (p *Progress[T]) OnStep(s *Step[T]) error {
-	if p.r.Due() {
+	switch {
+	case p.r.Due():
 		p.r.Bar(s.Step, p.total, fmt.Sprintf("epoch %d  loss %.4f  lr %.3g", s.Epoch+1, s.Loss, s.LR))
+	case p.r.LogDue():
+		p.r.Println(fmt.Sprintf("step %d/%d  epoch %d  loss %.4f  lr %.3g", s.Step, p.total, s.Epoch+1, s.Loss, s.LR))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestProgress: one line per record off a terminal, naming the epoch,
@@ -12,6 +13,7 @@ func TestProgress(t *testing.T) {
 	s := newSetup[float32](t, 1, 16, 0.05)
 	var out strings.Builder
 	p := NewProgress[float32](&out, 0)
+	p.r.Delay = time.Hour // no step line on a slow machine: records only
 	cfg := s.config()
 	cfg.Epochs, cfg.Steps, cfg.Callbacks = 2, 0, []Callback[float32]{p}
 	tr, err := New(cfg)

@@ -3,6 +3,7 @@
 // line redrawn in place (a bar for work that counts its steps, the elapsed
 // time for work that does not) and, between redraws, lines that stay. When
 // the writer is not a terminal (a log file, a pipe, a batch job), nothing
-// is redrawn: only the lines that stay are written, and work without a
-// step count prints one line after Delay and another every Every.
+// is redrawn: only the lines that stay are written, and work that prints
+// none of its own prints one after Delay and another every Every (Busy for
+// work without a step count, LogDue for work that counts its steps).
 package progress

@@ -21,15 +21,17 @@ type Reporter struct {
 	w        io.Writer
 	tty      bool
 	mu       sync.Mutex
+	start    time.Time // of the Reporter
 	drawn    bool      // a status line is on the terminal
 	lastDraw time.Time // of the status line
+	lastLine time.Time // of the last line that stays
 	partial  []byte    // an unfinished line given to Write
 }
 
 // New returns a Reporter writing to w; it redraws a status line only when
 // w is a terminal.
 func New(w io.Writer) *Reporter {
-	r := &Reporter{w: w, Delay: 2 * time.Second, Every: 10 * time.Second}
+	r := &Reporter{w: w, Delay: 2 * time.Second, Every: 10 * time.Second, start: time.Now()}
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			r.tty = true
@@ -45,6 +47,21 @@ func (r *Reporter) Due() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.tty && time.Since(r.lastDraw) >= 100*time.Millisecond
+}
+
+// LogDue reports whether work that counts steps should print a line that
+// stays now, when w is not a terminal (where Bar draws nothing): Delay
+// after the Reporter was made, then Every after the last line.
+func (r *Reporter) LogDue() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tty {
+		return false
+	}
+	if r.lastLine.IsZero() {
+		return time.Since(r.start) >= r.Delay
+	}
+	return time.Since(r.lastLine) >= r.Every
 }
 
 // Bar draws the status line "[=====     ]  50%  done/total  detail" on a
@@ -74,6 +91,7 @@ func (r *Reporter) Println(line string) {
 	defer r.mu.Unlock()
 	r.clear()
 	fmt.Fprintln(r.w, line)
+	r.lastLine = time.Now()
 }
 
 // Write writes every complete line of p as Println does, keeping an

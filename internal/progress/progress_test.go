@@ -95,3 +95,26 @@ func TestTerminal(t *testing.T) {
 		t.Fatalf("wrote %q, want %q", got, want)
 	}
 }
+
+// TestLogDue: off a terminal, a line is due Delay after the start and then
+// Every after the last line; on a terminal never (the bar shows it).
+func TestLogDue(t *testing.T) {
+	var b syncBuffer
+	r := New(&b)
+	r.Delay, r.Every = 0, time.Hour
+	if !r.LogDue() {
+		t.Fatal("no line due after Delay 0")
+	}
+	r.Println("step 10/100")
+	if r.LogDue() {
+		t.Error("a line due right after one was printed (Every is an hour)")
+	}
+	r.Every = 0
+	if !r.LogDue() {
+		t.Error("no line due after Every 0")
+	}
+	r.tty = true
+	if r.LogDue() {
+		t.Error("a line due on a terminal")
+	}
+}
