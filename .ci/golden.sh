@@ -57,7 +57,7 @@ while IFS= read -r f; do
   if [ ! -e "$work/b/$rel" ]; then echo "missing in new: $rel"; fail=1; continue; fi
   case "$f" in
   *.safetensors) cmp -s "$f" "$work/b/$rel" || { echo "differs: $rel"; fail=1; } ;;
-  *) diff <(normalize "$f") <(normalize "$work/b/$rel") >/dev/null || { echo "differs: $rel"; diff <(normalize "$f") <(normalize "$work/b/$rel") | head -5; fail=1; } ;;
+  *) diff <(normalize "$f") <(normalize "$work/b/$rel") >/dev/null || { echo "differs: $rel"; diff <(normalize "$f") <(normalize "$work/b/$rel") | head -5 || true; fail=1; } ;;
   esac
 done < <(find "$work/a" -type f \( -name '*.stdout' -o -name '*.json' -o -name '*.jsonl' -o -name '*.csv' -o -name '*.safetensors' \) | sort)
 n=$(find "$work/a" -type f \( -name '*.stdout' -o -name '*.json' -o -name '*.jsonl' -o -name '*.csv' -o -name '*.safetensors' \) | wc -l)

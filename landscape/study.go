@@ -47,6 +47,9 @@ type StudyConfig[T tensor.Float] struct {
 	Epochs, Steps int
 	// ClipNorm > 0 rescales the gradient to at most this global norm.
 	ClipNorm float64
+	// MaxLossRatio > 0 stops the run as diverged when a step's loss
+	// exceeds this multiple of the first step's (train.Config.MaxLossRatio).
+	MaxLossRatio float64
 	// Callbacks observe the steps of the run after the probe (a progress
 	// display, say). They are not passed the records: the run records at
 	// the end of every epoch, which for full batches is every step, and
@@ -129,7 +132,7 @@ func NewStudy[T tensor.Float](cfg StudyConfig[T]) (*Study[T], error) {
 	}
 	s.trainer, err = train.New(train.Config[T]{
 		Model: cfg.Model, Loss: cfg.Loss, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule, Train: loader,
-		Epochs: cfg.Epochs, Steps: cfg.Steps, ClipNorm: cfg.ClipNorm,
+		Epochs: cfg.Epochs, Steps: cfg.Steps, ClipNorm: cfg.ClipNorm, MaxLossRatio: cfg.MaxLossRatio,
 		Callbacks: callbacks,
 	})
 	if err != nil {

@@ -114,6 +114,7 @@ func Run(ctx context.Context, cfg Config, outDir string, shard Shard, workers in
 	for _, r := range all {
 		if shard.Owns(r.Index) && !complete(RunFile(outDir, r)) {
 			todo = append(todo, r)
+			removeTemp(RunFile(outDir, r))
 		}
 	}
 	if workers <= 0 {
@@ -183,6 +184,18 @@ func writeConfig(outDir string, c Config) error {
 		return err
 	}
 	return outfile.WriteBytes(path, b)
+}
+
+// removeTemp removes the temporary files that an interrupted write of the
+// result file path left (its run is redone; no other shard owns it).
+func removeTemp(path string) {
+	dir, base := filepath.Split(path)
+	for _, pattern := range []string{"." + base + ".tmp*", base + ".tmp*"} {
+		old, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, f := range old {
+			os.Remove(f)
+		}
+	}
 }
 
 // complete reports whether path is a finished result file (ends with the

@@ -332,3 +332,32 @@ func TestCoordCheckBlowUp(t *testing.T) {
 		t.Errorf("t=1 layer 0 mean %v (want finite), t=5 output mean %v (want +Inf)", first.Mean, last.Mean)
 	}
 }
+
+// TestRunRemovesStaleTemp: the temporary result file a killed run left is
+// removed when the sweep runs again (the run is redone), whatever the
+// pattern of the version that wrote it.
+func TestRunRemovesStaleTemp(t *testing.T) {
+	c := smallSweep()
+	c.Widths, c.Parameterizations, c.Seeds = []int{16}, c.Parameterizations[:1], c.Seeds[:1]
+	dir := t.TempDir()
+	spec := c.Runs()[0]
+	if err := os.MkdirAll(filepath.Join(dir, runsDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := RunFile(dir, spec)
+	stale := []string{filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp123"), path + ".tmp456"}
+	for _, f := range stale {
+		os.WriteFile(f, []byte(`{"run":`), 0o644)
+	}
+	if err := Run(context.Background(), c, dir, All, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range stale {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("stale %s still there", filepath.Base(f))
+		}
+	}
+	if !complete(path) {
+		t.Error("the run was not redone")
+	}
+}

@@ -46,6 +46,20 @@
 // uninterrupted one, because every source of change (data order, learning
 // rate at step t, optimizer buffers) is a function of what was saved.
 //
+// # Run directories
+//
+// A command that writes a run's files into a directory opens it with
+// OpenRunDir: it takes a lock file holding the process id (refusing a
+// directory another live process holds, taking over the lock of one that
+// died), refuses a directory that already holds a run unless told to
+// resume or overwrite it, and removes the temporary files a killed writer
+// left. Every file is then written atomically (temporary file, fsync,
+// rename), except metrics.jsonl, which grows by appends and is cut back to
+// the checkpoint's step on resume. A run that diverged keeps its last
+// finite state, LastFiniteCheckpoint of the checkpoint and of the model;
+// ResumeFromDir continues from it. Progress is a callback that shows a run
+// on a terminal or in a log.
+//
 // # Metrics
 //
 // Every LogEvery steps (and at the end of each epoch) a Record with the

@@ -1,14 +1,16 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gradflow/gradflow/tensor"
+	"github.com/gradflow/gradflow/train"
 )
 
 // This file holds the plumbing the commands share: lists and positional
@@ -55,14 +57,60 @@ func intList(name, s string) ([]int, error) {
 	return slices.Compact(out), nil
 }
 
-// prepareOut creates the output directory dir and records the settings
-// there as config.json (b from configJSON). A directory that cannot be
-// created is the user's to fix.
-func prepareOut(dir string, b []byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return usageError{err}
+// openOut opens the output directory dir of command cmd (train.OpenRunDir)
+// and turns a refusal into a usage error that says what to do.
+func openOut(cmd, dir string, mode train.RunMode) (*train.RunDir, error) {
+	rd, err := train.OpenRunDir(dir, mode)
+	var exists *train.ExistingRunError
+	switch {
+	case errors.As(err, &exists) && cmd == "fit":
+		return nil, usagef("fit: -out %v; continue it with train fit -resume %s, replace it with -overwrite, or choose another -out", err, dir)
+	case errors.As(err, &exists):
+		return nil, usagef("%s: -out %v; replace it with -overwrite or choose another -out", cmd, err)
+	case errors.As(err, new(*train.LockedError)):
+		return nil, usagef("%s: %v", cmd, err)
+	case err != nil:
+		return nil, usagef("%s: -out: %v", cmd, err)
 	}
-	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
+	return rd, nil
+}
+
+// overwriteUsage is the usage text of -overwrite.
+const overwriteUsage = "replace the run in -out (a directory holding a run is refused otherwise)"
+
+// runMode is the train.RunMode of -overwrite.
+func runMode(overwrite bool) train.RunMode {
+	if overwrite {
+		return train.OverwriteRun
+	}
+	return train.NewRun
+}
+
+// parseArch is train.ParseArch for the flag -arch.
+func parseArch(spec string, in, out int) ([]int, error) {
+	dims, err := train.ParseArch(spec, in, out)
+	if err != nil {
+		return nil, usagef("-arch %v", err)
+	}
+	return dims, nil
+}
+
+// parseLoss is train.ParseLoss for the flag -loss and the task tk.
+func parseLoss[T tensor.Float](name string, tk *task[T]) (train.Loss[T], bool, error) {
+	l, oneHot, err := train.ParseLoss[T](name, tk.Classes > 0)
+	if err != nil {
+		return nil, false, usagef("-loss %v", err)
+	}
+	return l, oneHot, nil
+}
+
+// joinInts writes widths as "64-128-10".
+func joinInts(d []int) string {
+	s := make([]string, len(d))
+	for i, v := range d {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, "-")
 }
 
 // rule is a check of settings: bad says whether it fails, msg what is

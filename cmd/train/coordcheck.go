@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gradflow/gradflow/internal/progress"
+	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/sweep"
 )
@@ -61,8 +63,9 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f := ccFlags{Param: "mup,sp", Widths: "128,256,512,1024,2048", Steps: 3, Seeds: 4, LR: 0.1, Opt: "sgd",
 		Depth: 2, Act: "relu", N: 32, Dim: 8, Out: "out/coordcheck"}
 	fs := newFlags("coordcheck", coordcheckUsage, stderr)
-	bindFlags(fs, &f)
-	if _, err := parseWithConfig(fs, &f, args, stdout); err != nil {
+	settings.Bind(fs, &f)
+	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	if err != nil {
 		return err
 	}
 	cc, err := f.check()
@@ -73,10 +76,17 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	rd, err := openOut("coordcheck", f.Out, mode)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
 	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow coordcheck: MLP %d-[%d hidden x width]-1 %s, %s lr %g, t = 1..%d, %d seeds\n",
 		f.Dim, f.Depth, cc.Activation, f.Opt, f.LR, f.Steps, f.Seeds)
+	stop := progress.New(stderr).Busy(fmt.Sprintf("coordcheck: training %d widths x %d parameterizations x %d seeds", len(cc.Widths), len(cc.Parameterizations), f.Seeds))
 	res, err := sweep.CoordCheck(ctx, cc)
+	stop()
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%w: coordinate check stopped before it finished", errInterrupted)
 	}
@@ -85,10 +95,10 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 		// sweep package refuses, still the user's to change.
 		return usageError{err}
 	}
-	if err := prepareOut(f.Out, config); err != nil {
+	if err := rd.Begin(config); err != nil {
 		return err
 	}
-	if err := res.Save(f.Out, !f.NoFigures); err != nil {
+	if err := rd.Stage(func(dir string) error { return res.Save(dir, !f.NoFigures) }); err != nil {
 		return err
 	}
 	if f.JSON {

@@ -60,7 +60,7 @@ func TestCoordCheck(t *testing.T) {
 			t.Errorf("output %s missing or empty (%v)", f, err)
 		}
 	}
-	code, out, errs = runCLI(t, "coordcheck", "-param", "ntk", "-widths", "16,32", "-seeds", "1", "-opt", "adam", "-lr", "0.01", "-json", "-no-figures", "-out", dir)
+	code, out, errs = runCLI(t, "coordcheck", "-param", "ntk", "-widths", "16,32", "-seeds", "1", "-opt", "adam", "-lr", "0.01", "-json", "-no-figures", "-out", dir, "-overwrite")
 	if n := len(jsonLines(t, out)); code != 0 || n != 3*3*2 {
 		t.Errorf("-json: exit %d (%s), %d lines, want 18", code, errs, n)
 	}

@@ -11,12 +11,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/landscape"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
@@ -97,7 +95,7 @@ func defaultLandscape() landscapeConfig {
 // register declares the fit's flags, with the usage texts changed where
 // landscape reads them differently, and the probe's own flags.
 func (c *landscapeConfig) register(fs *flag.FlagSet) {
-	bindFlags(fs, c)
+	settings.Bind(fs, c)
 	reword := map[string]string{
 		"arch":       `layer widths, e.g. 64-32-32-10; "auto" = input-32-32-output`,
 		"init":       "weight init: default (the parameterization's, scaled by -wstd), torch, he_normal, lecun_normal, glorot_uniform, orthogonal, ...",
@@ -118,7 +116,8 @@ func runLandscape(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cfg := defaultLandscape()
 	fs := newFlags("landscape", landscapeUsage, stderr)
 	cfg.register(fs)
-	if _, err := parseWithConfig(fs, &cfg, args, stdout); err != nil {
+	_, mode, err := parseWithConfig(fs, &cfg, args, stdout)
+	if err != nil {
 		return err
 	}
 	explicit := map[string]bool{}
@@ -129,22 +128,24 @@ func runLandscape(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if cfg.Threads > 0 {
 		runtime.GOMAXPROCS(cfg.Threads)
 	}
-	switch cfg.DType {
-	case "f32", "float32":
-		return landscapeRun[float32](ctx, cfg, explicit, stdout, stderr)
-	case "f64", "float64":
-		return landscapeRun[float64](ctx, cfg, explicit, stdout, stderr)
+	rd, err := openOut("landscape", cfg.Out, mode)
+	if err != nil {
+		return err
 	}
-	return usagef("landscape: -dtype %q: want f32 or f64", cfg.DType)
+	defer rd.Close()
+	if cfg.DType == "f32" || cfg.DType == "float32" {
+		return landscapeRun[float32](ctx, cfg, explicit, rd, stdout, stderr)
+	}
+	return landscapeRun[float64](ctx, cfg, explicit, rd, stdout, stderr)
 }
 
 // check validates what can be checked before the data is loaded, naming
 // the flag at fault. explicit holds the flags given on the command line.
 func (c *landscapeConfig) check(explicit map[string]bool) error {
-	err := checkRules("landscape",
+	err := checkRules("landscape", append(c.trainingRules(),
+		rule{c.Epochs == 0 && c.Steps == 0, "-epochs 0 -steps 0: give a positive -steps or -epochs (or both)"},
 		rule{c.LogEvery != 0, "-log-every is not used (the probe measures every -every steps); leave it 0"},
 		rule{c.CkptEvery != 0, "-ckpt-every is not used (landscape writes no checkpoints); leave it 0"},
-		rule{c.Threads < 0, fmt.Sprintf("-threads %d is negative", c.Threads)},
 		rule{c.Examples < 0, fmt.Sprintf("-n %d is negative", c.Examples)},
 		rule{c.Inputs != "minmax" && c.Inputs != "standardize", fmt.Sprintf("-inputs %q: want minmax or standardize", c.Inputs)},
 		rule{!positive(c.WStd), fmt.Sprintf("-wstd %v: want a positive number", c.WStd)},
@@ -160,37 +161,19 @@ func (c *landscapeConfig) check(explicit map[string]bool) error {
 		rule{c.PLStarExamples < 0, fmt.Sprintf("-plstar %d is negative", c.PLStarExamples)},
 		rule{!(c.LojTail > 0 && c.LojTail <= 1), fmt.Sprintf("-loj-tail %v: want a fraction in (0, 1]", c.LojTail)},
 		rule{explicit["noise-batches"] && !c.Noise, "-noise-batches needs -noise"},
-	)
+	)...)
 	if err != nil {
 		return err
 	}
-	_, err = lsNoiseBatches(c.NoiseBatches, math.MaxInt) // the syntax
+	_, err = noiseBatches(c.NoiseBatches, math.MaxInt) // the syntax
 	return err
 }
 
-// lsNoiseBatches parses -noise-batches for a probe subset of n examples.
-// "auto" keeps the sizes 1, 10, 100 that fit; explicit sizes larger than
-// the subset are an error.
-func lsNoiseBatches(spec string, n int) ([]int, error) {
-	if spec == "none" || spec == "" {
-		return nil, nil
-	}
-	auto, list := spec == "auto", spec
-	if auto {
-		list = "1,10,100"
-	}
-	var bs []int
-	for _, f := range strings.Split(list, ",") {
-		b, err := strconv.Atoi(strings.TrimSpace(f))
-		switch {
-		case err != nil || b < 1:
-			return nil, usagef("landscape: -noise-batches %q: %q is not a positive batch size", spec, f)
-		case auto && b > n:
-			continue
-		case b > n:
-			return nil, usagef("landscape: -noise-batches %q: %d is larger than the probe's subset (%d examples)", spec, b, n)
-		}
-		bs = append(bs, b)
+// noiseBatches is landscape.ParseNoiseBatches for -noise-batches.
+func noiseBatches(spec string, n int) ([]int, error) {
+	bs, err := landscape.ParseNoiseBatches(spec, n)
+	if err != nil {
+		return nil, usagef("landscape: -noise-batches %v", err)
 	}
 	return bs, nil
 }
@@ -245,7 +228,7 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 	if sc.Model, err = nn.NewMLP[T](mcfg, rand.New(rand.NewPCG(cfg.Seed, 0x1417))); err != nil {
 		return sc, usageError{err}
 	}
-	if sc.Loss, sc.OneHot, err = lossFor[T](cfg.Loss, tk); err != nil {
+	if sc.Loss, sc.OneHot, err = parseLoss[T](cfg.Loss, tk); err != nil {
 		return sc, err
 	}
 	_, isMSE := sc.Loss.(*train.MSE[T])
@@ -262,7 +245,7 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 			return sc, usagef("landscape: -noise needs a subset of at least 2 examples (-subset, -n)")
 		}
 		sc.Noise = &landscape.NoiseBudget{}
-		if sc.Noise.BatchSizes, err = lsNoiseBatches(cfg.NoiseBatches, subset); err != nil {
+		if sc.Noise.BatchSizes, err = noiseBatches(cfg.NoiseBatches, subset); err != nil {
 			return sc, err
 		}
 	}
@@ -276,7 +259,8 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 		sc.Trace = &landscape.TraceBudget{Probes: cfg.TraceProbes}
 	}
 	sc.Train, sc.Test, sc.DataName, sc.Batch, sc.Subset = trainSet, tk.Test, tk.Name, batch, subset
-	sc.Epochs, sc.Steps, sc.ClipNorm, sc.Every, sc.Seed, sc.LojTail = cfg.Epochs, cfg.Steps, cfg.ClipNorm, cfg.Every, cfg.Seed, cfg.LojTail
+	sc.Epochs, sc.Steps, sc.ClipNorm, sc.MaxLossRatio = cfg.Epochs, cfg.Steps, cfg.ClipNorm, cfg.MaxLoss
+	sc.Every, sc.Seed, sc.LojTail = cfg.Every, cfg.Seed, cfg.LojTail
 	// muP and mean field scale the rates per layer (nn.Param.LRScale).
 	sc.PlainGD = cfg.Opt == "sgd" && cfg.Momentum == 0 && mcfg.Parameterization != nn.MuP && mcfg.Parameterization != nn.MeanField
 	sc.Sharpness = landscape.SharpnessBudget{K: cfg.TopK, Iters: cfg.LanczosIters, Tol: cfg.LanczosTol}
@@ -285,8 +269,8 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 }
 
 // landscapeRun trains one model as cfg says with the probe attached, and
-// writes the outputs.
-func landscapeRun[T tensor.Float](ctx context.Context, cfg landscapeConfig, explicit map[string]bool, stdout, stderr io.Writer) error {
+// writes the outputs into rd.
+func landscapeRun[T tensor.Float](ctx context.Context, cfg landscapeConfig, explicit map[string]bool, rd *train.RunDir, stdout, stderr io.Writer) error {
 	tk, trainSet, err := landscapeData[T](cfg)
 	if err != nil {
 		return err
@@ -295,25 +279,28 @@ func landscapeRun[T tensor.Float](ctx context.Context, cfg landscapeConfig, expl
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return usageError{err}
-	}
-	if err := lsWriteJSON(filepath.Join(cfg.Out, "config.json"), cfg); err != nil {
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := rd.Begin(append(b, '\n')); err != nil {
 		return err
 	}
-	jf, err := os.Create(filepath.Join(cfg.Out, "landscape.jsonl"))
+	// landscape.jsonl grows by one measurement a line, like metrics.jsonl.
+	jf, err := os.Create(rd.Path("landscape.jsonl"))
 	if err != nil {
 		return err
 	}
 	defer jf.Close()
 	// With -json, stdout carries only the JSON lines, so that it can be
 	// piped to a JSON tool; the human-readable text moves to stderr.
-	human := stdout
+	human := humanOut(cfg.JSON, stdout, stderr)
 	sc.Out = jf
 	if cfg.JSON {
-		human, sc.Out = stderr, io.MultiWriter(jf, stdout)
+		sc.Out = io.MultiWriter(jf, stdout)
 	}
-	prog := newProgress[T](stderr, cfg.Epochs, cfg.Steps, (trainSet.Len()+sc.Batch-1)/sc.Batch, !cfg.JSON)
+	perEpoch := (trainSet.Len() + sc.Batch - 1) / sc.Batch
+	prog := train.NewProgress[T](stderr, cfg.Steps)
+	if cfg.Epochs > 0 && (cfg.Steps == 0 || cfg.Epochs*perEpoch < cfg.Steps) {
+		prog.SetTotal(cfg.Epochs * perEpoch)
+	}
 	sc.Callbacks = []train.Callback[T]{prog}
 	study, err := landscape.NewStudy(sc)
 	if err != nil {
@@ -323,20 +310,21 @@ func landscapeRun[T tensor.Float](ctx context.Context, cfg landscapeConfig, expl
 	fmt.Fprintf(human, "gradflow landscape: %s (%d train, %d test; %s inputs), MLP %s %s/%s, loss %s, %s lr %g, batch %d, %s\nprobe: %s\n",
 		tk.Name, trainSet.Len(), tk.Test.Len(), cfg.Inputs, joinInts(model.Config.Dims), cfg.Activation, cfg.Param, cfg.Loss, cfg.Opt, cfg.LR, sc.Batch, cfg.DType, study.Describe())
 	res, runErr := study.Run(ctx)
-	prog.done()
+	prog.Done()
 	if res == nil {
 		return runErr
 	}
 	// Whatever ended the run, what was measured is written out.
-	if err := lsWriteJSON(filepath.Join(cfg.Out, "landscape.json"), res); err != nil {
+	if err := rd.WriteJSON("landscape.json", res); err != nil {
 		return err
 	}
-	if err := model.SaveFile(filepath.Join(cfg.Out, "model.safetensors")); err != nil {
+	if err := rd.WriteFile(train.ModelFile, model.Save); err != nil {
 		return err
 	}
 	var figures []string
 	if !cfg.NoFigures {
-		if figures, err = res.WriteFigures(cfg.Out); err != nil {
+		err := rd.Stage(func(dir string) (err error) { figures, err = res.WriteFigures(dir); return err })
+		if err != nil {
 			return fmt.Errorf("figures: %w", err)
 		}
 	}
@@ -350,13 +338,4 @@ func landscapeRun[T tensor.Float](ctx context.Context, cfg landscapeConfig, expl
 		return fmt.Errorf("%w at step %d; the measurements so far are in %s", errInterrupted, res.Steps, cfg.Out)
 	}
 	return runErr
-}
-
-// lsWriteJSON writes v as indented JSON to path.
-func lsWriteJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

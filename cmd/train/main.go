@@ -71,6 +71,10 @@ func topUsage() string {
 Run "train <command> -h" (or "train help <command>") for a command's flags
 and an example; "train [flags]" with no command runs fit.
 
+A command refuses an -out directory that holds a run, or that another run
+is writing to: continue a fit with "train fit -resume DIR", or replace the
+run with -overwrite. With -json, stdout carries JSON lines only.
+
 Exit status: 0 ok, 1 runtime failure, 2 usage or input error (one line on
 stderr), 130 interrupted (after writing what can be resumed).
 `)
@@ -135,19 +139,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		return 2
 	}
 	err := commands[i].run(ctx, args, stdout, stderr)
-	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	// Errors of package train start with "train: " too: one is enough.
+	fmt.Fprintln(stderr, "train:", strings.TrimPrefix(err.Error(), "train: "))
+	switch {
 	case errors.Is(err, errInterrupted):
-		fmt.Fprintln(stderr, "train:", err)
 		return 130
 	case errors.As(err, new(usageError)):
-		fmt.Fprintln(stderr, "train:", err)
 		return 2
-	default:
-		fmt.Fprintln(stderr, "train:", err)
-		return 1
 	}
+	return 1
 }
 
 var errInterrupted = errors.New("interrupted")

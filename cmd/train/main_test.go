@@ -83,7 +83,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"fit", "-arch", "10-32-10", "-out", dir}, "input width 10, but the data has 64"},
 		{[]string{"fit", "-arch", "64-32-7", "-out", dir}, "output width 7"},
 		{[]string{"fit", "-opt", "lbfgs", "-out", dir}, "lbfgs"},
-		{[]string{"fit", "-lr", "-1", "-out", dir}, "LR"},
+		{[]string{"fit", "-lr", "-1", "-out", dir}, "-lr -1"},
 		{[]string{"fit", "-data", "mnist:" + dir, "-out", dir}, dir},
 		{[]string{"fit", "-dtype", "f16"}, "f16"},
 		{[]string{"fit", "-schedule", "cosine"}, "-steps"},

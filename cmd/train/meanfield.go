@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 
+	"github.com/gradflow/gradflow/internal/progress"
+	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/meanfield"
 	"github.com/gradflow/gradflow/nn"
 )
@@ -68,8 +70,9 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f := mfFlags{Regime: "mf,ntk", Alpha: 4, Widths: "64,256,1024,4096", Steps: 100, LR: 1, Seed: 1,
 		N: 32, Dim: 8, Act: "tanh", Every: 10, Out: "out/meanfield"}
 	fs := newFlags("meanfield", meanfieldUsage, stderr)
-	bindFlags(fs, &f)
-	if _, err := parseWithConfig(fs, &f, args, stdout); err != nil {
+	settings.Bind(fs, &f)
+	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	if err != nil {
 		return err
 	}
 	sc, err := f.study()
@@ -80,13 +83,20 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if err := prepareOut(f.Out, config); err != nil {
+	rd, err := openOut("meanfield", f.Out, mode)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	if err := rd.Begin(config); err != nil {
 		return err
 	}
 	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow meanfield: two-layer %s net on a teacher (n=%d, d=%d, sphere), %d steps at lr %g, seed %d\n",
 		sc.Activation, sc.N, sc.Dim, sc.Steps, sc.LR, sc.Seed)
+	stop := progress.New(stderr).Busy(fmt.Sprintf("meanfield: training %d regimes x %d widths", len(sc.Regimes), len(sc.Widths)))
 	res, err := meanfield.Study(ctx, sc)
+	stop()
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%w: the finished widths are in %s/meanfield.jsonl", errInterrupted, f.Out)
 	}
@@ -103,7 +113,7 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	written := "config.json meanfield.jsonl summary.jsonl particles/*.csv"
 	if !f.NoFigures {
-		if err := res.WriteFigures(f.Out); err != nil {
+		if err := rd.Stage(res.WriteFigures); err != nil {
 			return fmt.Errorf("figures: %w", err)
 		}
 		written += " displacement.png/svg"

@@ -14,9 +14,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gradflow/gradflow/internal/progress"
+	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/ntk"
 	"github.com/gradflow/gradflow/tensor"
+	"github.com/gradflow/gradflow/train"
 )
 
 const ntkUsage = `usage: train ntk [flags]
@@ -71,7 +74,7 @@ type ntkConfig struct {
 	Threads   int     `json:"threads" help:"worker threads (GOMAXPROCS); 0 keeps the default"`
 	Out       string  `json:"out" help:"output directory"`
 	CSV       bool    `json:"csv" help:"also write the training kernels as CSV (kernel.csv, kernel_analytic.csv)"`
-	JSON      bool    `json:"json" help:"also print the results (ntk.json) as one JSON line on stdout, after the summary"`
+	JSON      bool    `json:"json" help:"print the results (ntk.json) as one JSON line on stdout (the summary goes to stderr)"`
 	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
 
 	// torchAct is -act given with -model: the activation of a plain
@@ -98,8 +101,8 @@ func defaultNTK() ntkConfig {
 func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := defaultNTK()
 	fs := newFlags("ntk", ntkUsage, stderr)
-	bindFlags(fs, &cfg)
-	fromFile, err := parseWithConfig(fs, &cfg, args, stdout)
+	settings.Bind(fs, &cfg)
+	fromFile, mode, err := parseWithConfig(fs, &cfg, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -136,13 +139,15 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.Threads > 0 {
 		runtime.GOMAXPROCS(cfg.Threads)
 	}
-	switch cfg.DType {
-	case "f64", "float64":
-		return ntkRun[float64](ctx, cfg, stdout)
-	case "f32", "float32":
-		return ntkRun[float32](ctx, cfg, stdout)
+	rd, err := openOut("ntk", cfg.Out, mode)
+	if err != nil {
+		return err
 	}
-	return usagef("ntk: -dtype %q: want f64 or f32", cfg.DType)
+	defer rd.Close()
+	if cfg.DType == "f32" || cfg.DType == "float32" {
+		return ntkRun[float32](ctx, cfg, rd, stdout, stderr)
+	}
+	return ntkRun[float64](ctx, cfg, rd, stdout, stderr)
 }
 
 // check rejects settings no run can use.
@@ -153,7 +158,8 @@ func (c *ntkConfig) check() error {
 		rule{c.BudgetMB < 0, fmt.Sprintf("-budget %d is negative", c.BudgetMB)},
 		rule{c.DiagReg < 0 || !finite(c.DiagReg), fmt.Sprintf("-diag-reg %v must be finite and non-negative", c.DiagReg)},
 		rule{c.Threads < 0, fmt.Sprintf("-threads %d is negative", c.Threads)},
-		rule{c.TestFrac <= 0 || c.TestFrac >= 1, fmt.Sprintf("-test-frac %v must be in (0, 1)", c.TestFrac)},
+		rule{!(c.TestFrac > 0 && c.TestFrac < 1), fmt.Sprintf("-test-frac %v must be in (0, 1)", c.TestFrac)},
+		rule{!slices.Contains([]string{"f32", "float32", "f64", "float64"}, c.DType), fmt.Sprintf("-dtype %q: want f64 or f32", c.DType)},
 	)
 }
 
@@ -185,7 +191,7 @@ func (c *ntkConfig) fromModel(set map[string]bool, given func(string) string) er
 		return nil // a model from elsewhere
 	}
 	fc := defaultFit()
-	if err := readConfig(path, &fc); err != nil {
+	if _, err := applyConfigFile(&fc, path); err != nil {
 		return err
 	}
 	if mc, err := modelConfig(fc, nil); err == nil {
@@ -207,7 +213,7 @@ func (c *ntkConfig) fromModel(set map[string]bool, given func(string) string) er
 
 // ntkRun loads the data and the model in precision T, runs ntk.Study and
 // writes its results.
-func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, stdout io.Writer) error {
+func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, rd *train.RunDir, stdout, stderr io.Writer) error {
 	tk, err := loadTask[T](cfg.Data, cfg.TestFrac, cfg.splitSeed)
 	if err != nil {
 		return err
@@ -228,7 +234,9 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, stdout io.Writer
 		infinite.Init = *cfg.fitInit
 		sc.Infinite = &infinite
 	}
+	stop := progress.New(stderr).Busy(fmt.Sprintf("ntk: computing the kernels of %d training and %d test points", min(cfg.N, tk.Train.Len()), min(cfg.NTest, tk.Test.Len())))
 	res, err := ntk.Study(ctx, model, tk.Train, tk.Test, sc)
+	stop()
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("%w before the analysis finished (nothing written)", errInterrupted)
@@ -244,7 +252,7 @@ func ntkRun[T tensor.Float](ctx context.Context, cfg ntkConfig, stdout io.Writer
 			res.Model.Init = "unknown (assumed default)"
 		}
 	}
-	return writeNTK(cfg, res, stdout)
+	return writeNTK(cfg, res, rd, humanOut(cfg.JSON, stdout, stderr), stdout)
 }
 
 // ntkModel loads -model or builds a model at initialization, and checks
@@ -301,20 +309,24 @@ func ntkInitModel[T tensor.Float](cfg ntkConfig, tk *task[T]) (*nn.MLP[T], error
 	return model, nil
 }
 
-// writeNTK writes the study and config.json into -out, and prints the
-// summary (and with -json the JSON line of ntk.json).
-func writeNTK(cfg ntkConfig, res *ntk.StudyResult, stdout io.Writer) error {
-	if err := prepareOut(cfg.Out, cfg.configJSON); err != nil {
+// writeNTK writes the study and config.json into rd, and prints the
+// summary to human (and with -json the JSON line of ntk.json to stdout).
+func writeNTK(cfg ntkConfig, res *ntk.StudyResult, rd *train.RunDir, human, stdout io.Writer) error {
+	if err := rd.Begin(cfg.configJSON); err != nil {
 		return err
 	}
-	written, err := res.Save(cfg.Out, ntk.SaveOptions{CSV: cfg.CSV, Figures: !cfg.NoFigures})
+	var written []string
+	err := rd.Stage(func(dir string) (err error) {
+		written, err = res.Save(dir, ntk.SaveOptions{CSV: cfg.CSV, Figures: !cfg.NoFigures})
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	if err := res.WriteSummary(stdout); err != nil {
+	if err := res.WriteSummary(human); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "outputs in %s: config.json %s\n", cfg.Out, strings.Join(written, " "))
+	fmt.Fprintf(human, "outputs in %s: config.json %s\n", cfg.Out, strings.Join(written, " "))
 	if cfg.JSON {
 		return json.NewEncoder(stdout).Encode(res) // json.Marshal's bytes and a newline
 	}

@@ -42,8 +42,8 @@ func TestNTKAtInit(t *testing.T) {
 	}
 	for _, want := range []string{"gradflow ntk: digits, 300 train x 200 test points, MLP 64-128-128-10 relu/ntk at init (seed 1)",
 		"empirical NTK", "analytic NTK", "kernel regression, empirical NTK", "lambda_min", "outputs in " + dir + ": config.json ntk.json kernel.csv"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("summary lacks %q:\n%s", want, out)
+		if !strings.Contains(errs, want) {
+			t.Errorf("summary (on stderr with -json) lacks %q:\n%s", want, errs)
 		}
 	}
 	r := readNTK(t, dir)
@@ -71,8 +71,11 @@ func TestNTKAtInit(t *testing.T) {
 			t.Errorf("output %s missing or empty (%v)", f, err)
 		}
 	}
-	// -json: the last stdout line is ntk.json, compacted.
+	// -json: stdout is one line, ntk.json compacted.
 	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1 {
+		t.Errorf("-json: stdout has %d lines, want the JSON line only", len(lines))
+	}
 	file, err := os.ReadFile(filepath.Join(dir, "ntk.json"))
 	if err != nil {
 		t.Fatal(err)

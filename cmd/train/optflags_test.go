@@ -193,22 +193,22 @@ func TestOptFlagsNotApplicable(t *testing.T) {
 	oneLineUsage(t, []string{"fit", "-config", cfg, "-out", dir}, "-dampening", "-opt adam")
 }
 
-// TestOptFlagsInvalid: out-of-range values are refused by optim's own
-// validation, in one line naming the setting.
+// TestOptFlagsInvalid: out-of-range values (PyTorch's ranges, as optim
+// checks them) are refused in one line naming the flag.
 func TestOptFlagsInvalid(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"-opt", "adam", "-eps", "-1"}, "Eps = -1"},
-		{[]string{"-opt", "adam", "-beta1", "1"}, "Beta1 = 1"},
-		{[]string{"-opt", "adamw", "-beta2", "-0.1"}, "Beta2 = -0.1"},
-		{[]string{"-opt", "rmsprop", "-alpha", "-1"}, "Alpha = -1"},
-		{[]string{"-opt", "adagrad", "-lr-decay", "-1"}, "LRDecay = -1"},
-		{[]string{"-opt", "adagrad", "-initial-accumulator-value", "-1"}, "InitialAccumulatorValue = -1"},
-		{[]string{"-opt", "sgd", "-dampening", "NaN"}, "Dampening = NaN"},
-		{[]string{"-opt", "sgd", "-nesterov", "-dampening", "0.1"}, "Nesterov"},
+		{[]string{"-opt", "adam", "-eps", "-1"}, "-eps -1"},
+		{[]string{"-opt", "adam", "-beta1", "1"}, "-beta1 1"},
+		{[]string{"-opt", "adamw", "-beta2", "-0.1"}, "-beta2 -0.1"},
+		{[]string{"-opt", "rmsprop", "-alpha", "-1"}, "-alpha -1"},
+		{[]string{"-opt", "adagrad", "-lr-decay", "-1"}, "-lr-decay -1"},
+		{[]string{"-opt", "adagrad", "-initial-accumulator-value", "-1"}, "-initial-accumulator-value -1"},
+		{[]string{"-opt", "sgd", "-dampening", "NaN"}, "-dampening NaN"},
+		{[]string{"-opt", "sgd", "-nesterov", "-dampening", "0.1"}, "-nesterov needs -momentum > 0"},
 	}
 	for _, c := range cases {
 		oneLineUsage(t, append([]string{"fit", "-out", dir}, c.args...), c.want)

@@ -8,7 +8,10 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/gradflow/gradflow/internal/progress"
+	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/sweep"
+	"github.com/gradflow/gradflow/train"
 )
 
 const sweepUsage = `usage: train sweep [flags]
@@ -56,8 +59,10 @@ example:
 const sweepAnalyzeUsage = `usage: train sweep analyze [flags] DIR
 
 Loads the sweep in DIR (written by "train sweep" or "train sweep merge") and
-prints its slope table; runs without a finished result file are counted as
-missing. It writes nothing unless -figures is given.
+prints its slope table. Runs without a finished result file are missing: a
+sweep with missing runs is an error (exit status 1) unless -partial is
+given, and then the table counts them. It writes nothing unless -figures is
+given.
 
 example:
   train sweep analyze -figures out/sweep/figures out/sweep
@@ -98,7 +103,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	f := sweepFlags{Out: "out/sweep", Workers: runtime.GOMAXPROCS(0)}
 	fs := newFlags("sweep", sweepUsage, stderr)
-	bindFlags(fs, &f)
+	settings.Bind(fs, &f)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -122,13 +127,21 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.Config == "" {
 		name += " (built-in; train sweep init FILE writes it)"
 	}
-	fmt.Fprintf(human, "gradflow sweep %s: %d runs, shard %s holds %d; %d workers; results in %s\n", name, runs, shard, mine, f.Workers, f.Out)
-	// An output path that cannot be created is the user's to fix, unlike
-	// the I/O failures sweep.Run may meet later.
-	if err := os.MkdirAll(f.Out, 0o755); err != nil {
-		return usageError{err}
+	// Shards may share the directory; two processes running the same
+	// shard there may not. A path that cannot be created is the user's to
+	// fix, unlike the I/O failures sweep.Run may meet later.
+	rd, err := train.OpenSharedDir(f.Out, "shard-"+shard.String())
+	if errors.As(err, new(*train.LockedError)) {
+		return usagef("sweep: shard %s of %v", shard, err)
+	} else if err != nil {
+		return usagef("sweep: -out: %v", err)
 	}
-	err = sweep.Run(ctx, cfg, f.Out, shard, f.Workers, stderr)
+	defer rd.Close()
+	fmt.Fprintf(human, "gradflow sweep %s: %d runs, shard %s holds %d; %d workers; results in %s\n", name, runs, shard, mine, f.Workers, f.Out)
+	rep := progress.New(stderr)
+	stop := rep.Busy(fmt.Sprintf("sweep: training the %d runs of shard %s", mine, shard))
+	err = sweep.Run(ctx, cfg, f.Out, shard, f.Workers, rep)
+	stop()
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%w: the sweep is resumable: run the same command again and the finished runs in %s are kept", errInterrupted, f.Out)
 	}
@@ -172,6 +185,7 @@ func runSweepAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sweep analyze", sweepAnalyzeUsage, stderr)
 	asJSON := fs.Bool("json", false, "print the slope fits as JSON lines instead of the table")
 	figures := fs.String("figures", "", "also write the figures into this directory")
+	partial := fs.Bool("partial", false, "analyze a sweep with missing runs (by default an error, exit status 1)")
 	dirs, err := parseFlagsAndArgs(fs, args, stdout)
 	if err != nil {
 		return err
@@ -182,6 +196,10 @@ func runSweepAnalyze(args []string, stdout, stderr io.Writer) error {
 	rep, err := analyzeSweep(dirs[0])
 	if err != nil {
 		return err
+	}
+	if n := len(rep.Missing); n > 0 && !*partial {
+		return fmt.Errorf("sweep analyze: %s is missing %d of %d runs (%s ...): run the sweep (or its missing shards) again to finish them, or give -partial to analyze the finished ones",
+			dirs[0], n, len(rep.Config.Runs()), rep.Missing[0])
 	}
 	if err := printSweep(rep, stdout, *asJSON); err != nil {
 		return err

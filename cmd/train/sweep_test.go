@@ -117,6 +117,15 @@ func TestSweepShardsMergeEqualsSingle(t *testing.T) {
 			t.Errorf("shard %d: %d result files, want 6", i, n)
 		}
 	}
+	// A shard alone is a sweep with missing runs: analyze says so and
+	// exits 1, unless told -partial.
+	code, out, errs = runCLI(t, "sweep", "analyze", s0)
+	if code != 1 || out != "" || !strings.Contains(errs, "missing 6 of 12 runs") || !strings.Contains(errs, "-partial") {
+		t.Errorf("analyze of one shard: exit %d, stdout %q, stderr %q; want 1 naming the missing runs and -partial", code, out, errs)
+	}
+	if code, out, errs = runCLI(t, "sweep", "analyze", "-partial", s0); code != 0 || !strings.Contains(out, "missing runs: 6") {
+		t.Errorf("analyze -partial: exit %d (%s), output:\n%s", code, errs, out)
+	}
 	// Flags after the sources are accepted too.
 	code, out, errs = runCLI(t, "sweep", "merge", s0, s1, "-out", merged)
 	if code != 0 {

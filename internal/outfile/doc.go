@@ -1,11 +1,13 @@
-// Package outfile writes output files atomically: the contents go to a
-// temporary file beside the target (named "." + base + ".tmp*", so a
-// directory listing shows what it is and a run can remove leftovers of a
-// killed one with TempPattern), which is fsynced and renamed over the
-// target, and the directory is fsynced to persist the rename. A reader,
-// or a run resumed after a crash, sees the old file or the new one, never
-// a torn one. Write takes the function that writes the contents, the form
-// every result type's WriteJSONL, WriteCSV and WriteTable methods have, so
-// that commands and library calls do not each repeat the buffering and the
-// error handling of Flush, Sync and Close (where a full disk is reported).
+// Package outfile writes output files atomically: Write fills a file from a
+// function that writes to an io.Writer (the form every result type's
+// WriteJSONL, WriteCSV and WriteTable methods have), and Stage commits the
+// files a function writes into a directory (library calls such as
+// StudyResult.Save and the figure helpers, which take a directory). Either
+// way each file goes to a temporary name in its final directory, is synced
+// and renamed over the old one, so a reader (or the next run after a crash
+// or kill -9) sees the old file or the new complete one, never a part.
+//
+// The temporary names start with "." and contain ".tmp" (IsTemp), like the
+// checkpoints' of package train, so that whoever holds an output directory
+// (train.OpenRunDir) can remove what a killed process left behind.
 package outfile
