@@ -281,3 +281,20 @@ func TestDivergedRunRecords(t *testing.T) {
 		t.Fatalf("last record at step %d (metrics %q), want one at %d", res.Last.Step, metrics.String(), div.Step-1)
 	}
 }
+
+// TestWriteRecordNonFinite: a record with NaN and Inf values (evaluating
+// diverged parameters) is written with nulls (a NaN accuracy is left
+// out, as an absent one), not lost.
+func TestWriteRecordNonFinite(t *testing.T) {
+	acc := math.NaN()
+	r := Record{Step: 3, Loss: math.Inf(1), Accuracy: &acc, GradNorm: math.NaN(), LR: 0.1,
+		Evals: map[string]map[string]float64{"test": {"loss": math.NaN(), "accuracy": 0.5}}}
+	var b strings.Builder
+	if err := writeRecord(&b, &r); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"step":3,"epoch":0,"loss":null,"grad_norm":null,"lr":0.1,"samples_per_sec":0,"time":0,"eval":{"test":{"accuracy":0.5,"loss":null}}}` + "\n"
+	if b.String() != want {
+		t.Errorf("got  %s want %s", b.String(), want)
+	}
+}

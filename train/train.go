@@ -476,17 +476,13 @@ func (tr *Trainer[T]) record() error {
 }
 
 // writeRecord writes r as one JSON line; NaN and Inf (which JSON cannot
-// hold) are written as null.
+// hold: a record of diverged parameters evaluates to NaN) are written as
+// null.
 func writeRecord(w io.Writer, r *Record) error {
 	type alias Record
 	b, err := json.Marshal((*alias)(r))
 	if err != nil {
-		// A NaN loss (an empty record) is the only expected cause.
-		cp := *r
-		if math.IsNaN(cp.Loss) || math.IsInf(cp.Loss, 0) {
-			cp.Loss = 0
-		}
-		b, err = json.Marshal((*alias)(&cp))
+		b, err = json.Marshal(nullable(r))
 		if err != nil {
 			return err
 		}
@@ -494,6 +490,44 @@ func writeRecord(w io.Writer, r *Record) error {
 	b = append(b, '\n')
 	_, err = w.Write(b)
 	return err
+}
+
+// recordJSON is Record with every number that can be non-finite a pointer,
+// nil (null) for NaN and Inf.
+type recordJSON struct {
+	Step          int                            `json:"step"`
+	Epoch         int                            `json:"epoch"`
+	Loss          *float64                       `json:"loss"`
+	Accuracy      *float64                       `json:"accuracy,omitempty"`
+	GradNorm      *float64                       `json:"grad_norm"`
+	LR            *float64                       `json:"lr"`
+	SamplesPerSec *float64                       `json:"samples_per_sec"`
+	Time          *float64                       `json:"time"`
+	Evals         map[string]map[string]*float64 `json:"eval,omitempty"`
+}
+
+func nullable(r *Record) recordJSON {
+	f := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	out := recordJSON{Step: r.Step, Epoch: r.Epoch, Loss: f(r.Loss), GradNorm: f(r.GradNorm), LR: f(r.LR),
+		SamplesPerSec: f(r.SamplesPerSec), Time: f(r.Time)}
+	if r.Accuracy != nil {
+		out.Accuracy = f(*r.Accuracy)
+	}
+	if r.Evals != nil {
+		out.Evals = make(map[string]map[string]*float64, len(r.Evals))
+		for name, m := range r.Evals {
+			out.Evals[name] = make(map[string]*float64, len(m))
+			for k, v := range m {
+				out.Evals[name][k] = f(v)
+			}
+		}
+	}
+	return out
 }
 
 // Evaluate returns the mean loss and the accuracy (0 unless the loss is a
