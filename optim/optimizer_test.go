@@ -526,3 +526,50 @@ func TestGradNormLargeFloat32(t *testing.T) {
 		t.Errorf("GradNorm = %v, want %v", got, want)
 	}
 }
+
+// TestAllParams: every optimizer lists the parameters of all its groups,
+// in order, in a slice the caller may modify.
+func TestAllParams(t *testing.T) {
+	ps := freshParams()
+	extra := &Param[float64]{Name: "extra", Value: tensor.FromSlice([]float64{1, 2}, 2), Grad: tensor.New[float64](2)}
+	for _, name := range Names {
+		spec, err := DefaultSpec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.LR = 0.1
+		o, err := New(ps, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, ok := o.(ParamLister[float64])
+		if !ok {
+			t.Fatalf("%s does not implement ParamLister", name)
+		}
+		switch g := o.(type) {
+		case *SGD[float64]:
+			err = g.AddGroup(SGDConfig{LR: 0.01}, extra)
+		case *Adam[float64]:
+			err = g.AddGroup(AdamConfig{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, extra)
+		default:
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := l.AllParams()
+		want := append(append([]*Param[float64](nil), ps...), extra)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d parameters, want %d", name, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s: parameter %d is %q, want %q", name, i, got[i].Name, want[i].Name)
+			}
+		}
+		got[0] = nil
+		if l.AllParams()[0] != ps[0] {
+			t.Errorf("%s: AllParams returns the optimizer's own slice", name)
+		}
+	}
+}
