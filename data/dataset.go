@@ -149,6 +149,9 @@ type SplitSpec struct {
 // returned as nil, so Validation 0 gives a nil val. The rows of each part
 // are in random order. The same rng state gives the same split.
 func (ds *Dataset[T]) Split(rng *rand.Rand, spec SplitSpec) (train, val, test *Dataset[T], err error) {
+	if rng == nil {
+		return nil, nil, nil, errNilRNG("data.Dataset.Split")
+	}
 	fv, ft := spec.Validation, spec.Test
 	if !(fv >= 0 && fv < 1) || !(ft >= 0 && ft < 1) || !(fv+ft < 1) {
 		return nil, nil, nil, fmt.Errorf("data: split fractions validation %v, test %v: each must be in [0, 1), their sum below 1", fv, ft)

@@ -49,6 +49,18 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			_, e := NewSAGA(p, &leastSquares{a: newRegression(rand.New(rand.NewPCG(1, 1)), 5, 2, 0, 0).a}, VRConfig[float64]{LR: 1, BatchSize: 6}, nil)
 			return e
 		}()},
+		{"NewSAGA: rng is nil", func() error {
+			_, e := NewSAGA(p, &leastSquares{a: newRegression(rand.New(rand.NewPCG(1, 1)), 5, 2, 0, 0).a}, VRConfig[float64]{LR: 1}, nil)
+			return e
+		}()},
+		{"NewSVRG: rng is nil", func() error {
+			_, e := NewSVRG(p, &leastSquares{a: newRegression(rand.New(rand.NewPCG(1, 1)), 5, 2, 0, 0).a}, VRConfig[float64]{LR: 1}, nil)
+			return e
+		}()},
+		{"NewSVRG: the objective is nil", func() error {
+			_, e := NewSVRG(p, nil, VRConfig[float64]{LR: 1}, rand.New(rand.NewPCG(1, 1)))
+			return e
+		}()},
 		{"T0", RobbinsMonro{C: 1, Alpha: 1}.Validate()},
 		{"Every", StepDecay{Gamma: 0.5}.Validate()},
 		{"Lo", Box[float64]{Lo: 1, Hi: 0}.Validate()},
