@@ -21,6 +21,10 @@
 // the names model files and configurations store. Apply records one on a
 // tape (autograd.Activate); a Linear layer fuses ReLU into its product.
 //
+// Predict is the inference call: a module's output on a batch [n, d], with
+// gradients off on a pooled tape the caller never sees, and an error (not
+// a panic) for a batch the module cannot take.
+//
 // # Parameterizations
 //
 // How init, forward multipliers and learning rates scale with the width
