@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gradflow/gradflow/internal/testutil"
 )
 
 // dataRegion returns the bytes after the header of a safetensors file.
@@ -85,5 +87,23 @@ func TestChecksumMalformed(t *testing.T) {
 	}
 	if _, err := LoadTorch[float32](bytes.NewReader(handSafetensors(nil, w)), TorchOptions{}); err != nil {
 		t.Errorf("a file without a checksum: %v", err)
+	}
+}
+
+// TestResealReachesParsers: the fuzzers' reseal step (FuzzLoad,
+// FuzzLoadTorch) turns a file whose tensor data was changed into one that
+// passes the checksum, so that their inputs reach the parsers behind it.
+func TestResealReachesParsers(t *testing.T) {
+	m, _ := NewMLP[float32](MLPConfig{Dims: []int{3, 4, 2}}, newRNG(1))
+	b := saved(t, m)
+	b[len(b)-2] ^= 0x01
+	if _, err := Load[float32](bytes.NewReader(b)); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("changed data before resealing: error %v, want ErrChecksum", err)
+	}
+	if !testutil.ResealSafetensors(b, ChecksumKey) {
+		t.Fatal("no checksum found to reseal")
+	}
+	if _, err := Load[float32](bytes.NewReader(b)); err != nil {
+		t.Errorf("resealed: %v", err)
 	}
 }
