@@ -75,6 +75,13 @@ type CSVOptions struct {
 	LabelColumn int
 	// Target says how to read the label column.
 	Target TargetKind
+	// Classes, if not nil, declares the class names (at least 2,
+	// distinct, not empty): every label must be one of them, and class i
+	// is Classes[i] whether it occurs or not. It is how labels that look
+	// like numbers but are not class indices (-1 and 1, grades 0.5 apart)
+	// are read as classes. It needs TargetClass and a file without a UCI
+	// header (whose class names it would contradict).
+	Classes []string
 	// NonFinite says whether NaN and ±Inf are refused or kept.
 	NonFinite NonFinitePolicy
 	// Report, if not nil, is called with the position of every value kept
@@ -89,12 +96,19 @@ type CSVOptions struct {
 // ReadCSVFile reads a CSV file (gzip-compressed or not, detected by magic
 // bytes) into a Dataset; see ReadCSV. Errors name the file.
 func ReadCSVFile[T tensor.Float](path string, opt CSVOptions) (*Dataset[T], error) {
+	return readCSVFile[T](path, opt, false)
+}
+
+// readCSVFile is ReadCSVFile; with spec, the remedies that label errors
+// suggest are written as the options of a csv:FILE spec (LoadTask)
+// instead of CSVOptions fields.
+func readCSVFile[T tensor.Float](path string, opt CSVOptions, spec bool) (*Dataset[T], error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
-	return readCSV[T](f, path, opt)
+	return readCSV[T](f, path, opt, spec)
 }
 
 // ReadCSV reads numeric features and a label column from CSV text (or its
@@ -115,15 +129,22 @@ func ReadCSVFile[T tensor.Float](path string, opt CSVOptions) (*Dataset[T], erro
 // Class labels are mapped to indices in sorted order: numerically when
 // every label is a number (so labels 0..k-1 map to themselves when all
 // occur), otherwise lexically; Dataset.Classes keeps the original strings.
-// With a UCI header, labels are already indices into its class names.
+// With a UCI header, labels are already indices into its class names; with
+// opt.Classes, labels must be among the declared names. A label that looks
+// like a number (to strconv.ParseFloat, which includes "NaN" and "Inf")
+// must be a class index, a non-negative integer, unless opt.Classes
+// declares it: -1, 0.5 or 1e999 is far likelier a real-valued target than
+// a class name. Fewer than 2 classes are refused too: no classifier can
+// be trained on them. These label errors wrap ErrLabel.
 func ReadCSV[T tensor.Float](r io.Reader, opt CSVOptions) (*Dataset[T], error) {
-	return readCSV[T](r, "", opt)
+	return readCSV[T](r, "", opt, false)
 }
 
 // csvReader holds the state of one ReadCSV call.
 type csvReader[T tensor.Float] struct {
 	opt   CSVOptions
 	file  string
+	spec  bool // remedies in csv:FILE spec options (see readCSVFile)
 	cr    *csv.Reader
 	names []string // header names, nil without a header
 
@@ -137,6 +158,7 @@ type csvReader[T tensor.Float] struct {
 	ys       []T
 	labels   []int32
 	labelIDs map[string]int32 // label string -> provisional id, in order of appearance
+	declared map[string]int32 // opt.Classes name -> index
 	rows     int
 }
 
@@ -166,7 +188,11 @@ func count(s string) (int, bool) {
 	return v, err == nil && v >= 0
 }
 
-func readCSV[T tensor.Float](r io.Reader, file string, opt CSVOptions) (*Dataset[T], error) {
+func readCSV[T tensor.Float](r io.Reader, file string, opt CSVOptions, spec bool) (*Dataset[T], error) {
+	p := &csvReader[T]{opt: opt, file: file, spec: spec}
+	if err := p.declareClasses(); err != nil {
+		return nil, err
+	}
 	if opt.Comma == '"' || opt.Comma == '\r' || opt.Comma == '\n' || opt.Comma == utf8.RuneError ||
 		(opt.Comment != 0 && opt.Comment == opt.Comma) || (opt.Comma == 0 && opt.Comment == ',') {
 		return nil, &CSVError{File: file, Err: fmt.Errorf("%w: invalid separator %q or comment %q", ErrFormat, opt.Comma, opt.Comment)}
@@ -183,7 +209,7 @@ func readCSV[T tensor.Float](r io.Reader, file string, opt CSVOptions) (*Dataset
 		cr.Comma = opt.Comma
 	}
 	cr.Comment = opt.Comment
-	p := &csvReader[T]{opt: opt, file: file, cr: cr}
+	p.cr = cr
 	return p.read(src)
 }
 
@@ -283,7 +309,7 @@ func (p *csvReader[T]) read(src *source) (*Dataset[T], error) {
 			return nil, err
 		}
 	}
-	if p.opt.Target == TargetClass && p.classes == nil {
+	if p.opt.Target == TargetClass && p.classes == nil && p.declared == nil {
 		p.labelIDs = make(map[string]int32)
 	}
 
@@ -382,6 +408,8 @@ func (p *csvReader[T]) parseUCI(first []string, lines []int) error {
 		return p.errAt(lines, -1, fmt.Errorf("%w: a UCI file has a label column; TargetNone cannot read it", ErrFormat))
 	case len(first) > 2 && p.opt.Target != TargetClass:
 		return p.errAt(lines, -1, fmt.Errorf("%w: the UCI header names classes; read it with TargetClass", ErrFormat))
+	case p.opt.Classes != nil:
+		return p.errAt(lines, -1, fmt.Errorf("%w: classes declared, but a UCI header numbers its classes itself", ErrLabel))
 	}
 	p.uci = true
 	p.uciRows = n
@@ -459,12 +487,22 @@ func (p *csvReader[T]) add(rec []string, lines []int) error {
 		case p.classes != nil:
 			c, err := strconv.ParseFloat(f, 64)
 			if err != nil || c != math.Trunc(c) || c < 0 || c >= float64(len(p.classes)) {
-				return p.errAt(lines, j, fmt.Errorf("%w: label %q is not a class index in [0, %d)", ErrFormat, f, len(p.classes)))
+				return p.errAt(lines, j, fmt.Errorf("%w: label %q is not a class index in [0, %d)", ErrLabel, f, len(p.classes)))
 			}
 			p.labels = append(p.labels, int32(c))
+		case p.declared != nil:
+			c, ok := p.declared[f]
+			if !ok {
+				return p.errAt(lines, j, fmt.Errorf("%w: label %q is not one of the declared classes %s", ErrLabel, f, quoteList(p.opt.Classes)))
+			}
+			p.labels = append(p.labels, c)
 		default:
 			id, ok := p.labelIDs[f]
 			if !ok {
+				if numeric(f) && !classIndex(f) {
+					return p.errAt(lines, j, fmt.Errorf("%w: label %q looks like a number but is not a class index (0, 1, 2, ...): %s; %s",
+						ErrLabel, f, p.realTarget(), p.declare()))
+				}
 				if len(p.labelIDs) == math.MaxInt32 {
 					return p.errAt(lines, j, fmt.Errorf("%w: more than 2^31-1 classes", ErrSize))
 				}
@@ -529,6 +567,8 @@ func (p *csvReader[T]) finish() (*Dataset[T], error) {
 	case p.opt.Target == TargetNone:
 	case p.classes != nil:
 		ds.Labels, ds.NumClasses, ds.Classes = p.labels, len(p.classes), p.classes
+	case p.declared != nil:
+		ds.Labels, ds.NumClasses, ds.Classes = p.labels, len(p.opt.Classes), slices.Clone(p.opt.Classes)
 	default:
 		ds.Classes = sortedClasses(p.labelIDs)
 		rank := make([]int32, len(ds.Classes))
@@ -539,6 +579,9 @@ func (p *csvReader[T]) finish() (*Dataset[T], error) {
 			p.labels[i] = rank[id]
 		}
 		ds.Labels, ds.NumClasses = p.labels, len(ds.Classes)
+	}
+	if ds.Labels != nil && ds.NumClasses < 2 {
+		return nil, p.oneClass(ds.Classes)
 	}
 	if err := ds.Validate(); err != nil {
 		// Unreachable if the parser is right; kept as a cheap guard.
@@ -576,4 +619,83 @@ func sortedClasses(ids map[string]int32) []string {
 		return strings.Compare(a, b)
 	})
 	return names
+}
+
+// declareClasses checks opt.Classes and indexes them.
+func (p *csvReader[T]) declareClasses() error {
+	cls := p.opt.Classes
+	if cls == nil {
+		return nil
+	}
+	bad := func(format string, a ...any) error {
+		return &CSVError{File: p.file, Err: fmt.Errorf("%w: declared classes %s: %s", ErrLabel, quoteList(cls), fmt.Sprintf(format, a...))}
+	}
+	if p.opt.Target != TargetClass {
+		return bad("they need class targets, not a real target or none")
+	}
+	if len(cls) < 2 {
+		return bad("a classifier needs at least 2")
+	}
+	p.declared = make(map[string]int32, len(cls))
+	for i, c := range cls {
+		if c == "" || strings.TrimSpace(c) != c {
+			return bad("name %d is empty or has surrounding space, which a field never has", i+1)
+		}
+		if _, dup := p.declared[c]; dup {
+			return bad("%q declared twice", c)
+		}
+		p.declared[c] = int32(i)
+	}
+	return nil
+}
+
+// classIndex reports whether a label reads as a class index: a finite,
+// non-negative whole number.
+func classIndex(f string) bool {
+	v, err := strconv.ParseFloat(f, 64)
+	return err == nil && v >= 0 && v == math.Trunc(v) && !math.IsInf(v, 0)
+}
+
+// realTarget says how to read a label column of numbers as a real
+// target, and declare how to keep such labels as class names.
+func (p *csvReader[T]) realTarget() string {
+	if p.spec {
+		return fmt.Sprintf("for a real-valued target add ,regression to the csv:%s spec", p.file)
+	}
+	return "for a real-valued target read the column with Target: TargetReal"
+}
+
+func (p *csvReader[T]) declare() string {
+	if p.spec {
+		return fmt.Sprintf("to keep the labels as class names, declare them: add ,classes=NAME:NAME:... to the csv:%s spec", p.file)
+	}
+	return "to keep the labels as class names, declare them in CSVOptions.Classes"
+}
+
+// oneClass is the error for a label column with fewer than 2 classes. It
+// suggests a real target when the one class looks like a number.
+func (p *csvReader[T]) oneClass(classes []string) error {
+	what := "no class"
+	if len(classes) == 1 {
+		what = fmt.Sprintf("one class (%q)", classes[0])
+	}
+	hint := ""
+	if len(classes) == 1 && numeric(classes[0]) {
+		hint = "; " + p.realTarget()
+	}
+	e := &CSVError{File: p.file, Column: p.labelCol + 1,
+		Err: fmt.Errorf("%w: %s in the label column: a classifier needs at least 2%s", ErrLabel, what, hint)}
+	if p.labelCol < len(p.names) {
+		e.Name = p.names[p.labelCol]
+	}
+	return e
+}
+
+// quoteList writes names as ["a" "b"].
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return "[" + strings.Join(q, " ") + "]"
 }

@@ -59,12 +59,12 @@ func TestReadCSVHeaderDetection(t *testing.T) {
 		{"numeric", "1,2,0\n3,4,1\n", CSVOptions{}, 2, false},
 		// String labels in the label column do not make a header.
 		{"string labels", "5.1,3.5,setosa\n4.9,3.0,virginica\n", CSVOptions{}, 2, false},
-		{"names", "x,y,label\n1,2,0\n", CSVOptions{}, 1, true},
+		{"names", "x,y,label\n1,2,0\n3,4,1\n", CSVOptions{}, 2, true},
 		// NaN parses as a number: the line is data (then refused as
 		// non-finite unless kept).
 		{"nan first", "NaN,2,0\n3,4,1\n", CSVOptions{NonFinite: KeepNonFinite}, 2, false},
 		{"forced none", "x,y,label\n1,2,0\n", CSVOptions{Header: HeaderNone}, 0, false},
-		{"forced names", "1,2,3\n4,5,6\n", CSVOptions{Header: HeaderNames}, 1, true},
+		{"forced names", "1,2,3\n4,5,6\n7,8,9\n", CSVOptions{Header: HeaderNames}, 2, true},
 		{"features only", "x,y\n1,2\n", CSVOptions{Target: TargetNone}, 1, true},
 	}
 	for _, c := range cases {
@@ -199,7 +199,7 @@ func TestReadCSVNonFinitePolicy(t *testing.T) {
 		t.Errorf("reported positions %v, want %v", got, want)
 	}
 	// The same 1e39 is finite as a float64.
-	if _, err := ReadCSV[float64](strings.NewReader("1e39,0\n"), CSVOptions{}); err != nil {
+	if _, err := ReadCSV[float64](strings.NewReader("1e39,0\n1,1\n"), CSVOptions{}); err != nil {
 		t.Errorf("float64 refused 1e39: %v", err)
 	}
 }
@@ -300,5 +300,67 @@ func TestUCIFiles(t *testing.T) {
 			t.Errorf("%s: %d x %d, classes %q, counts %v; want %d x %d, %q, %v",
 				c.file, ds.Len(), ds.Dim(), ds.Classes, ds.ClassCounts(), c.n, c.d, c.classes, c.counts)
 		}
+	}
+}
+
+// TestReadCSVLabelRules: labels that look like numbers must be class
+// indices unless declared, declared classes are enforced, and fewer than 2
+// classes are refused; each error wraps ErrLabel (an ErrFormat) and names
+// the line, column and value, or the label column.
+func TestReadCSVLabelRules(t *testing.T) {
+	cases := []struct {
+		name, text   string
+		opt          CSVOptions
+		line, column int
+		col          string
+		says         []string
+	}{
+		{"negative", "x,y,species\n1,2,-1\n3,4,0.5\n5,6,7\n", CSVOptions{}, 2, 3, "species", []string{`"-1"`, "TargetReal", "CSVOptions.Classes"}},
+		{"fraction", "x,y,grade\n1,2,1\n3,4,0.5\n", CSVOptions{}, 3, 3, "grade", []string{`"0.5"`}},
+		{"nan", "1,2,0\n3,4,NaN\n", CSVOptions{}, 2, 3, "", []string{`"NaN"`}},
+		{"overflow", "1,2,0\n3,4,1e999\n", CSVOptions{}, 2, 3, "", []string{`"1e999"`}},
+		// A name among numbers is still a name; the number must be an index.
+		{"mixed", "1,2,3,cat\n4,5,6,-2\n", CSVOptions{}, 2, 4, "", []string{`"-2"`}},
+		{"not declared", "1,2,-1\n3,4,0\n", CSVOptions{Classes: []string{"-1", "1"}}, 2, 3, "", []string{`"0"`, `["-1" "1"]`}},
+		{"one class", "x,y,label\n1,2,a\n3,4,a\n", CSVOptions{}, 0, 3, "label", []string{`one class ("a")`}},
+		{"one numeric class", "1,2,5\n3,4,5\n", CSVOptions{}, 0, 3, "", []string{`one class ("5")`, "TargetReal"}},
+		{"one UCI class", "2,2,only\n1,2,0\n3,4,0\n", CSVOptions{}, 0, 3, "", []string{`one class ("only")`}},
+		{"declared one", "1,2,a\n", CSVOptions{Classes: []string{"a"}}, 0, 0, "", []string{"at least 2"}},
+		{"declared twice", "1,2,a\n", CSVOptions{Classes: []string{"a", "b", "a"}}, 0, 0, "", []string{`"a" declared twice`}},
+		{"declared empty", "1,2,a\n", CSVOptions{Classes: []string{"a", ""}}, 0, 0, "", []string{"empty"}},
+		{"declared real", "1,2,a\n", CSVOptions{Classes: []string{"a", "b"}, Target: TargetReal}, 0, 0, "", []string{"class targets"}},
+		{"declared UCI", "2,2,no,yes\n1,2,0\n3,4,1\n", CSVOptions{Classes: []string{"no", "yes"}}, 1, 0, "", []string{"UCI"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ce := csvErr(t, c.text, c.opt)
+			if !errors.Is(ce, ErrLabel) || !errors.Is(ce, ErrFormat) || ce.Line != c.line || ce.Column != c.column || ce.Name != c.col {
+				t.Errorf("got %v (line %d, column %d, name %q), want ErrLabel at line %d, column %d, name %q",
+					ce, ce.Line, ce.Column, ce.Name, c.line, c.column, c.col)
+			}
+			for _, s := range c.says {
+				if !strings.Contains(ce.Error(), s) {
+					t.Errorf("%v does not say %s", ce, s)
+				}
+			}
+		})
+	}
+	// Non-negative whole numbers are class indices, in any notation.
+	ds, err := readString(t, "x,y,label\n1,2,7\n3,4,3\n5,6,1e1\n", CSVOptions{})
+	if err != nil || !slices.Equal(ds.Classes, []string{"3", "7", "1e1"}) {
+		t.Fatalf("integer labels: %v, classes %q", err, ds.Classes)
+	}
+	// Declared classes keep their order and count, seen or not.
+	ds, err = readString(t, "1,2,1\n3,4,-1\n5,6,1\n", CSVOptions{Classes: []string{"-1", "1", "0"}})
+	if err != nil || ds.NumClasses != 3 || !slices.Equal(ds.Labels, []int32{1, 0, 1}) || !slices.Equal(ds.Classes, []string{"-1", "1", "0"}) {
+		t.Fatalf("declared classes: %v, %d classes %q, labels %v", err, ds.NumClasses, ds.Classes, ds.Labels)
+	}
+	// A file's errors name it.
+	path := filepath.Join(t.TempDir(), "one.csv")
+	if err := os.WriteFile(path, []byte("1,2,5\n3,4,5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadCSVFile[float32](path, CSVOptions{}); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("one class in a file: %v, want the file named", err)
 	}
 }

@@ -27,7 +27,7 @@ const (
 // file or network, so programs can train on real data out of the box.
 // Each call parses a fresh copy (a few milliseconds).
 func Digits[T tensor.Float]() (*Dataset[T], error) {
-	ds, err := readCSV[T](bytes.NewReader(digitsCSV), "embed/digits.csv.gz", CSVOptions{Header: HeaderNone})
+	ds, err := readCSV[T](bytes.NewReader(digitsCSV), "embed/digits.csv.gz", CSVOptions{Header: HeaderNone}, false)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,25 @@
 // integer label naming class name_label; this header is detected too, and
 // n and d are checked against the data. Class labels (any strings) are
 // mapped to indices in sorted order, numerically if all are numbers, and
-// the mapping is kept in Dataset.Classes. Missing values (empty fields,
+// the mapping is kept in Dataset.Classes.
+//
+// A class label is a name or a class index, and the reader refuses, with an
+// error wrapping ErrLabel that names the file, line, column and value, what
+// can be neither:
+//
+//   - a label that parses as a number must be a non-negative whole number
+//     (0, 1, 7, 1e1): -1, 0.5, NaN or 1e999 in a label column is far likelier
+//     a real-valued target read without TargetReal than a class, and would
+//     otherwise silently become a class name;
+//   - CSVOptions.Classes declares the class names (a csv spec's
+//     classes=NAME:NAME:...): then every label must be one of them, whatever
+//     it looks like (the way to keep -1/+1 labels as two classes), and class
+//     i is the i-th declared name, seen or not;
+//   - with a UCI header, labels must be indices into its class names;
+//   - fewer than 2 classes are refused (no classifier can learn from one),
+//     suggesting a real-valued target when the one label is a number.
+//
+// Missing values (empty fields,
 // "?", "NA", "N/A", "null", "none"), malformed numbers and lines with the
 // wrong number of fields are refused with a *CSVError naming the file, line
 // and column; NaN, ±Inf and values that overflow T are refused too, or kept

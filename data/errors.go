@@ -25,7 +25,18 @@ var (
 	ErrNonFinite = errors.New("non-finite value")
 	// ErrCompression reports a corrupt or truncated gzip stream.
 	ErrCompression = errors.New("bad gzip stream")
+	// ErrLabel reports a class label column that cannot be read as
+	// classes: a label that looks like a number but is not a class index,
+	// a label outside the declared classes, or fewer than 2 classes. It
+	// is a kind of ErrFormat: errors.Is(err, ErrFormat) holds for it too.
+	ErrLabel error = labelError{}
 )
+
+// labelError is the type of ErrLabel.
+type labelError struct{}
+
+func (labelError) Error() string        { return "bad class labels" }
+func (labelError) Is(target error) bool { return target == ErrFormat }
 
 // IDXError is the error returned for a malformed IDX stream. Offset counts
 // bytes of the decompressed IDX stream (the header starts at 0), so it

@@ -26,9 +26,11 @@ type Task[T tensor.Float] struct {
 //
 //	digits                         the embedded UCI optical digits (8x8, 10 classes)
 //	mnist:DIR                      the four MNIST IDX files in DIR
-//	csv:FILE[,label=COL][,regression]
+//	csv:FILE[,label=COL][,regression][,classes=NAME:NAME:...]
 //	                               numeric CSV; COL is a header name or a 1-based column
-//	                               number, negative counting from the end (default: last)
+//	                               number, negative counting from the end (default: last;
+//	                               label=0 is refused); classes declares the class names
+//	                               (see CSVOptions.Classes)
 //	synthetic:NAME[,n=N][,d=D]     spirals, gaussians, teacher, sinusoid, linear
 //
 // Errors name the spec and say what it takes.
@@ -65,7 +67,7 @@ func LoadTask[T tensor.Float](spec string, testFrac float64, seed uint64) (*Task
 		if err != nil {
 			return nil, err
 		}
-		ds, err := ReadCSVFile[T](file, opts)
+		ds, err := readCSVFile[T](file, opts, true)
 		if err != nil {
 			return nil, err
 		}
@@ -110,16 +112,29 @@ func csvSpecOptions(rest string) (CSVOptions, string, error) {
 		k, v, _ := strings.Cut(p, "=")
 		switch k {
 		case "label":
-			if n, err := strconv.Atoi(v); err == nil {
-				opts.LabelColumn = n
-			} else {
+			n, err := strconv.Atoi(v)
+			switch {
+			case v == "":
+				return opts, "", fmt.Errorf("--data csv: label= needs a column: a header name or a 1-based column number")
+			case err != nil:
 				opts.LabelName = v
+			case n == 0:
+				// CSVOptions.LabelColumn takes 0 for "the last column",
+				// which a user who counts from 0 would not expect.
+				return opts, "", fmt.Errorf("--data csv: label=0: columns count from 1 (label=1 is the first column, label=-1 the last)")
+			default:
+				opts.LabelColumn = n
 			}
 		case "regression":
 			opts.Target = TargetReal
+		case "classes":
+			opts.Classes = strings.Split(v, ":")
 		default:
-			return opts, "", fmt.Errorf("--data csv: unknown option %q (want label=COL, with COL a header name or a 1-based column number, or regression)", p)
+			return opts, "", fmt.Errorf("--data csv: unknown option %q (want label=COL, with COL a header name or a 1-based column number, regression, or classes=NAME:NAME:...)", p)
 		}
+	}
+	if opts.Classes != nil && opts.Target != TargetClass {
+		return opts, "", fmt.Errorf("--data csv: classes= declares class names; regression reads a real target instead: give one or the other")
 	}
 	return opts, parts[0], nil
 }

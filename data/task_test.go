@@ -1,6 +1,9 @@
 package data
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -37,16 +40,58 @@ func TestLoadTask(t *testing.T) {
 		}
 	}
 	for spec, want := range map[string]string{
-		"digits:x":              "takes no argument",
-		"mnist":                 "needs the directory",
-		"csv:":                  "needs a file name",
-		"csv:a.csv,weird":       `unknown option "weird"`,
-		"synthetic:moons":       "unknown generator",
-		"synthetic:spirals,n=0": "positive integer",
-		"nope":                  `"nope"`,
+		"digits:x":                         "takes no argument",
+		"mnist":                            "needs the directory",
+		"csv:":                             "needs a file name",
+		"csv:a.csv,weird":                  `unknown option "weird"`,
+		"csv:a.csv,label=0":                "columns count from 1",
+		"csv:a.csv,label=":                 "label= needs a column",
+		"csv:a.csv,regression,classes=a:b": "one or the other",
+		"synthetic:moons":                  "unknown generator",
+		"synthetic:spirals,n=0":            "positive integer",
+		"nope":                             `"nope"`,
 	} {
 		if _, err := LoadTask[float32](spec, 0.2, 1); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("LoadTask(%q): error %v, want one containing %q", spec, err, want)
 		}
+	}
+}
+
+// TestLoadTaskLabels: the label errors of a csv spec name the file (and
+// the line and value) and suggest the spec's own options; classes= reads
+// labels that are not class indices as declared classes.
+func TestLoadTaskLabels(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	var pm strings.Builder
+	pm.WriteString("x,y,target\n")
+	for i := range 20 {
+		pm.WriteString(strings.Join([]string{strconv.Itoa(i), strconv.Itoa(i * i % 7), []string{"-1", "1"}[i%2]}, ",") + "\n")
+	}
+	signs := write("signs.csv", pm.String())
+	one := write("one.csv", "1,2,3\n4,5,3\n6,7,3\n")
+	for spec, want := range map[string][]string{
+		"csv:" + signs: {signs + ":2", `"-1"`, "add ,regression to the csv:" + signs + " spec", "add ,classes=NAME:NAME:..."},
+		"csv:" + one:   {one, `one class ("3")`, "add ,regression to the csv:" + one + " spec"},
+	} {
+		_, err := LoadTask[float32](spec, 0.2, 1)
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("LoadTask(%q): error %v, want one containing %q", spec, err, w)
+			}
+		}
+	}
+	tk, err := LoadTask[float32]("csv:"+signs+",classes=-1:1", 0.2, 1)
+	if err != nil || tk.Classes != 2 || tk.Outputs != 2 {
+		t.Fatalf("classes=-1:1: %v", err)
+	}
+	if _, err := LoadTask[float32]("csv:"+signs+",regression", 0.2, 1); err != nil {
+		t.Fatalf(",regression: %v", err)
 	}
 }

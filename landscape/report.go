@@ -152,7 +152,7 @@ func (r *StudyResult) WriteFigures(dir string) ([]string, error) {
 	if len(h) == 0 {
 		return nil, nil
 	}
-	sharp := figure.Plot{Title: "sharpness (top Hessian eigenvalues)", XLabel: "step", YLabel: "eigenvalue", LegendBottom: true}
+	sharp := figure.Plot{Title: "sharpness (top Hessian eigenvalues)", XLabel: "step", YLabel: "eigenvalue"}
 	for i := range len(h[0].Sharpness) {
 		s := figure.Series{Name: fmt.Sprintf("lambda_%d", i+1)}
 		for _, m := range h {

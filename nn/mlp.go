@@ -32,6 +32,21 @@ func (p Parameterization) Valid() bool {
 	return false
 }
 
+// ParseParameterization returns the parameterization named s: one of the
+// names above or the short forms a command line uses, sp (standard) and mf
+// (meanfield).
+func ParseParameterization(s string) (Parameterization, error) {
+	switch s {
+	case "sp", "standard":
+		return Standard, nil
+	case "mf", "meanfield":
+		return MeanField, nil
+	case "ntk", "mup":
+		return Parameterization(s), nil
+	}
+	return "", fmt.Errorf("nn: unknown parameterization %q (want sp, ntk, mf or mup)", s)
+}
+
 // Init names a weight initializer that overrides the parameterization's
 // default weight distribution (the forward multipliers stay).
 type Init string

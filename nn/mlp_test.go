@@ -2,6 +2,8 @@ package nn
 
 import (
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gradflow/gradflow/autograd"
@@ -29,6 +31,22 @@ func TestMLPNamesAndShapes(t *testing.T) {
 	}
 	if n := NumParams[float32](m); n != 7*5+7+6*7+6+3*6+3 {
 		t.Errorf("NumParams = %d", n)
+	}
+}
+
+// TestParseParameterization: every name and short form, and an unknown
+// name refused with the name in the error.
+func TestParseParameterization(t *testing.T) {
+	for s, want := range map[string]Parameterization{"sp": Standard, "standard": Standard, "ntk": NTK,
+		"mf": MeanField, "meanfield": MeanField, "mup": MuP} {
+		if p, err := ParseParameterization(s); err != nil || p != want {
+			t.Errorf("ParseParameterization(%q) = %q, %v; want %q", s, p, err, want)
+		}
+	}
+	for _, s := range []string{"xl", "", "SP", " mup"} {
+		if p, err := ParseParameterization(s); err == nil || !strings.Contains(err.Error(), strconv.Quote(s)) {
+			t.Errorf("ParseParameterization(%q) = %q, %v; want an error naming it", s, p, err)
+		}
 	}
 }
 

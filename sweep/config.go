@@ -290,16 +290,14 @@ func lineCol(b []byte, off int) (line, col int) {
 }
 
 // ParseParameterizations reads a comma-separated list of
-// parameterizations as a command line takes it: the names of
-// nn.Parameterization and the short forms sp (standard) and mf
-// (meanfield), in the order given, each once.
+// parameterizations as a command line takes it (nn.ParseParameterization:
+// the names of nn.Parameterization and the short forms sp and mf), in the
+// order given, each once.
 func ParseParameterizations(s string) ([]nn.Parameterization, error) {
-	names := map[string]nn.Parameterization{"sp": nn.Standard, "standard": nn.Standard, "ntk": nn.NTK,
-		"mf": nn.MeanField, "meanfield": nn.MeanField, "mup": nn.MuP}
 	var out []nn.Parameterization
 	for _, name := range strings.Split(s, ",") {
-		p, ok := names[strings.TrimSpace(name)]
-		if !ok {
+		p, err := nn.ParseParameterization(strings.TrimSpace(name))
+		if err != nil {
 			return nil, fmt.Errorf("sweep: unknown parameterization %q (want mup, sp, ntk or mf)", strings.TrimSpace(name))
 		}
 		if !slices.Contains(out, p) {

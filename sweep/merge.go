@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gradflow/gradflow/internal/outfile"
 )
 
 // Merge combines the output directories of the shards of one sweep into dst,
@@ -30,7 +32,7 @@ func Merge(dst string, srcs ...string) error {
 		if !bytes.Equal(old, cfgBytes) {
 			return configErrorf("sweep: merge: %s holds another sweep", filepath.Join(dst, configFile))
 		}
-	} else if err := writeAtomic(filepath.Join(dst, configFile), cfgBytes); err != nil {
+	} else if err := outfile.WriteBytes(filepath.Join(dst, configFile), cfgBytes); err != nil {
 		return err
 	}
 	var missing []string
@@ -62,7 +64,7 @@ func Merge(dst string, srcs ...string) error {
 		if old, err := os.ReadFile(RunFile(dst, spec)); err == nil && !bytes.Equal(old, found) {
 			return fmt.Errorf("sweep: merge: %s differs from %s", RunFile(dst, spec), RunFile(from, spec))
 		}
-		if err := writeAtomic(RunFile(dst, spec), found); err != nil {
+		if err := outfile.WriteBytes(RunFile(dst, spec), found); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/outfile"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/ntk"
 	"github.com/gradflow/gradflow/optim"
@@ -181,31 +182,7 @@ func writeConfig(outDir string, c Config) error {
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
-	return writeAtomic(path, b)
-}
-
-// writeAtomic writes b to a temporary file next to path and renames it,
-// so that path is either absent or complete.
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return outfile.WriteBytes(path, b)
 }
 
 // complete reports whether path is a finished result file (ends with the
@@ -449,7 +426,7 @@ func runOne(ctx context.Context, c Config, ds, test *data.Dataset[float64], spec
 	if err := enc.Encode(runTrailer{Done: true, DivergedAt: diverged}); err != nil {
 		return "", err
 	}
-	if err := writeAtomic(RunFile(outDir, spec), buf.Bytes()); err != nil {
+	if err := outfile.WriteBytes(RunFile(outDir, spec), buf.Bytes()); err != nil {
 		return "", err
 	}
 	last := recs[len(recs)-1]

@@ -22,6 +22,12 @@ type StepConfig[T tensor.Float] struct {
 	Schedule optim.Schedule
 	// ClipNorm > 0 rescales the gradient to at most this global norm.
 	ClipNorm float64
+	// MaxLossRatio > 0 treats a loss above MaxLossRatio times the first
+	// loss the stepper saw as divergence (a *DivergenceError with What
+	// "loss explosion"), before the update: a run that explodes without
+	// reaching Inf or NaN (Adam at a huge rate climbs to 1e21 and stays
+	// finite) is stopped like one that does. 0 turns the check off.
+	MaxLossRatio float64
 }
 
 // Stepper runs the training step, the one every loop of gradflow uses
@@ -39,6 +45,8 @@ type Stepper[T tensor.Float] struct {
 	base   []float64 // base learning rate of each group
 	count  int
 	last   Step[T]
+	// first is the first finite loss of this stepper (NaN before a step).
+	first float64
 	// source names where batches come from in error messages.
 	source string
 }
@@ -64,6 +72,8 @@ func newStepper[T tensor.Float](cfg StepConfig[T], from string) (*Stepper[T], er
 		return nil, fmt.Errorf("train: %s.Optimizer is nil", from)
 	case !(cfg.ClipNorm >= 0) || math.IsInf(cfg.ClipNorm, 0):
 		return nil, fmt.Errorf("train: %s.ClipNorm = %v, want a finite number >= 0 (0: no clipping)", from, cfg.ClipNorm)
+	case !(cfg.MaxLossRatio >= 0) || math.IsInf(cfg.MaxLossRatio, 0):
+		return nil, fmt.Errorf("train: %s.MaxLossRatio = %v, want a finite number >= 0 (0: no check)", from, cfg.MaxLossRatio)
 	}
 	if cfg.Schedule != nil {
 		if err := cfg.Schedule.Validate(); err != nil {
@@ -74,7 +84,7 @@ func newStepper[T tensor.Float](cfg StepConfig[T], from string) (*Stepper[T], er
 	if err := optimizerHolds(cfg.Optimizer, params, from); err != nil {
 		return nil, err
 	}
-	s := &Stepper[T]{cfg: cfg, params: params, tape: autograd.NewTape[T](), source: "batch"}
+	s := &Stepper[T]{cfg: cfg, params: params, tape: autograd.NewTape[T](), source: "batch", first: math.NaN()}
 	s.base = make([]float64, cfg.Optimizer.NumGroups())
 	for g := range s.base {
 		s.base[g] = cfg.Optimizer.LR(g)
@@ -148,6 +158,11 @@ func (s *Stepper[T]) Step(b *data.Batch[T]) (*Step[T], error) {
 	lv := float64(loss.Item())
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
 		return nil, &DivergenceError{Step: s.count + 1, What: "loss", Value: lv}
+	}
+	if math.IsNaN(s.first) {
+		s.first = lv
+	} else if r := cfg.MaxLossRatio; r > 0 && s.first > 0 && lv > r*s.first {
+		return nil, &DivergenceError{Step: s.count + 1, What: "loss explosion", Value: lv, Initial: s.first}
 	}
 	tp.Backward(loss)
 	gn := optim.GradNorm(s.params)

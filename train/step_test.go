@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gradflow/gradflow/data"
@@ -167,5 +169,115 @@ func TestRunAllocsFullBatch(t *testing.T) {
 	}
 	if a > 0.05 {
 		t.Fatalf("%.2f allocations per step of a full-batch run, want 0", a)
+	}
+}
+
+// TestDivergedRunKeepsLastFiniteState: a run that diverges (here: its
+// loss explodes past 1000 times the first) writes the
+// state before the diverged step to the last-finite checkpoint (the
+// regular one keeps its earlier step), says so in the error, and a
+// trainer with a smaller learning rate resumes from it, retrying that
+// step with the same batch.
+func TestDivergedRunKeepsLastFiniteState(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "run.ckpt")
+	s := newSetup[float64](t, 1, 32, 5)
+	cfg := s.config()
+	cfg.Epochs, cfg.Checkpoint, cfg.CheckpointEvery, cfg.MaxLossRatio = 5, ckpt, 3, 1000
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background())
+	var div *DivergenceError
+	if !errors.As(err, &div) || res.Stopped != "diverged" {
+		t.Fatalf("run at lr 5: stopped %q, error %v; want a divergence", res.Stopped, err)
+	}
+	if want := filepath.Join(dir, "run.last-finite.ckpt"); div.Checkpoint != want || !strings.Contains(err.Error(), want) {
+		t.Fatalf("divergence checkpoint %q (error %q), want %q", div.Checkpoint, err, want)
+	}
+	t.Logf("%v", err)
+	// The regular checkpoint holds an earlier step than the diverged one.
+	rc := newSetup[float64](t, 1, 32, 5).config()
+	rc.Epochs = 5
+	r, err := New(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Resume(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	if r.StepCount() >= div.Step-1 {
+		t.Errorf("regular checkpoint at step %d, diverged at %d: it should not have been overwritten by the diverged state", r.StepCount(), div.Step)
+	}
+	// Resume from the last finite state with a sane rate: the run goes on
+	// from step div.Step-1 and stays finite.
+	s2 := newSetup[float64](t, 1, 32, 0.01)
+	cfg2 := s2.config()
+	cfg2.Steps = div.Step + 20
+	tr2, err := New(cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr2.Resume(div.Checkpoint); err != nil {
+		t.Fatal(err)
+	}
+	if tr2.StepCount() != div.Step-1 {
+		t.Fatalf("resumed at step %d, want %d", tr2.StepCount(), div.Step-1)
+	}
+	if _, err := tr2.Run(context.Background()); err != nil {
+		t.Fatalf("resumed run with lr 0.01: %v", err)
+	}
+}
+
+// TestLossExplosion: with MaxLossRatio set, a loss that grows past that
+// multiple of the first one stops the step as a divergence, before the
+// update; without it the same run goes on.
+func TestLossExplosion(t *testing.T) {
+	run := func(ratio float64) (*Stepper[float64], error) {
+		s := newSetup[float64](t, 1, 32, 5)
+		st, err := NewStepper(StepConfig[float64]{Model: s.model, Loss: &CrossEntropy[float64]{}, Optimizer: s.opt, MaxLossRatio: ratio})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := FullBatch(s.train)
+		for range 30 {
+			if _, err := st.Step(b); err != nil {
+				return st, err
+			}
+		}
+		return st, nil
+	}
+	st, err := run(3)
+	var div *DivergenceError
+	if !errors.As(err, &div) || div.What != "loss explosion" || !(div.Value > 3*div.Initial) {
+		t.Fatalf("lr 5 with MaxLossRatio 3: %v, want a loss explosion", err)
+	}
+	if st.Count() != div.Step-1 {
+		t.Errorf("count %d after an explosion at step %d", st.Count(), div.Step)
+	}
+	if _, err := run(0); errors.As(err, &div) && div.What == "loss explosion" {
+		t.Errorf("MaxLossRatio 0 still checks: %v", err)
+	}
+}
+
+// TestDivergedRunRecords: the steps before a divergence are recorded
+// (metrics show the climb), after the last regular record.
+func TestDivergedRunRecords(t *testing.T) {
+	s := newSetup[float64](t, 1, 32, 5)
+	var metrics strings.Builder
+	cfg := s.config()
+	cfg.Epochs, cfg.MaxLossRatio, cfg.Metrics, cfg.Evals = 5, 1000, &metrics, nil
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background())
+	var div *DivergenceError
+	if !errors.As(err, &div) {
+		t.Fatalf("want a divergence, got %v", err)
+	}
+	if res.Last.Step != div.Step-1 || !strings.Contains(metrics.String(), `"step":`) {
+		t.Fatalf("last record at step %d (metrics %q), want one at %d", res.Last.Step, metrics.String(), div.Step-1)
 	}
 }

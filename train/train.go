@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gradflow/gradflow/autograd"
@@ -57,9 +59,15 @@ type Config[T tensor.Float] struct {
 	EarlyStop *EarlyStop
 	// ClipNorm > 0 rescales the gradient to at most this global norm.
 	ClipNorm float64
+	// MaxLossRatio > 0 stops the run as diverged when a step's loss
+	// exceeds MaxLossRatio times the first step's (StepConfig.MaxLossRatio).
+	MaxLossRatio float64
 	// Checkpoint, when non-empty, is the file a checkpoint is written to
 	// every CheckpointEvery steps (if > 0), at the end of every epoch, and
 	// when the run ends or is cancelled.
+	// When the run diverges, the state before the diverged step goes to
+	// LastFiniteCheckpoint(Checkpoint) instead, and Checkpoint is left as
+	// it was.
 	Checkpoint      string
 	CheckpointEvery int
 }
@@ -106,7 +114,7 @@ var ErrStop = errors.New("train: stop requested")
 type Result struct {
 	Steps, Epochs int
 	Last          Record
-	Stopped       string // "steps", "epochs", "early_stop", "callback", "cancelled"
+	Stopped       string // "steps", "epochs", "early_stop", "callback", "cancelled", "diverged", "error"
 }
 
 // Trainer runs a Config.
@@ -158,7 +166,7 @@ func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
 	case cfg.LogEvery < 0 || cfg.CheckpointEvery < 0 || cfg.ClipNorm < 0 || cfg.EvalBatch < 0:
 		return nil, errors.New("train: LogEvery, CheckpointEvery, ClipNorm and EvalBatch must not be negative")
 	}
-	st, err := newStepper(StepConfig[T]{Model: cfg.Model, Loss: cfg.Loss, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule, ClipNorm: cfg.ClipNorm}, "Config")
+	st, err := newStepper(StepConfig[T]{Model: cfg.Model, Loss: cfg.Loss, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule, ClipNorm: cfg.ClipNorm, MaxLossRatio: cfg.MaxLossRatio}, "Config")
 	if err != nil {
 		return nil, err
 	}
@@ -209,75 +217,110 @@ func (tr *Trainer[T]) Run(ctx context.Context) (Result, error) {
 	cfg := &tr.cfg
 	tr.start = time.Now()
 	tr.recordStart = tr.start
-	res := Result{}
-	finish := func(why string, err error) (Result, error) {
-		if tr.stepsSinceRecord > 0 && err == nil {
-			if rerr := tr.record(); rerr != nil && !errors.Is(rerr, ErrStop) {
-				err = rerr
-			}
-		}
-		if cfg.Checkpoint != "" && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-			if cerr := tr.SaveCheckpoint(cfg.Checkpoint); cerr != nil && err == nil {
-				err = cerr
-			}
-		}
-		res.Steps, res.Epochs, res.Last, res.Stopped = tr.st.count, tr.epoch, tr.last, why
-		if a := res.Last.Accuracy; a != nil {
-			acc := *a // the trainer's slot is overwritten by the next record
-			res.Last.Accuracy = &acc
-		}
-		return res, err
-	}
 	for {
-		if cfg.Epochs > 0 && tr.epoch >= cfg.Epochs {
-			return finish("epochs", nil)
+		switch {
+		case cfg.Epochs > 0 && tr.epoch >= cfg.Epochs:
+			return tr.finish("epochs", nil)
+		case cfg.Steps > 0 && tr.st.count >= cfg.Steps:
+			return tr.finish("steps", nil)
+		case ctx.Err() != nil:
+			return tr.finish("cancelled", ctx.Err())
 		}
-		if cfg.Steps > 0 && tr.st.count >= cfg.Steps {
-			return finish("steps", nil)
+		before := cfg.Train.State()
+		var why string
+		var err error
+		if cfg.Train.Next() {
+			why, err = tr.step(cfg.Train.Batch(), before)
+		} else {
+			why, err = tr.endEpoch()
 		}
-		if err := ctx.Err(); err != nil {
-			return finish("cancelled", err)
-		}
-		if !cfg.Train.Next() {
-			// End of an epoch: the loader has moved to the next one. The
-			// record is skipped when a LogEvery record just covered the
-			// same steps.
-			tr.epoch++
-			if tr.stepsSinceRecord > 0 {
-				if err := tr.record(); err != nil {
-					if errors.Is(err, ErrStop) {
-						return finish(tr.stopReason(), nil)
-					}
-					return finish("error", err)
-				}
-			}
-			if cfg.Checkpoint != "" {
-				if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
-					return finish("error", err)
-				}
-			}
-			continue
-		}
-		if err := tr.trainStep(cfg.Train.Batch()); err != nil {
-			if errors.Is(err, ErrStop) {
-				return finish("callback", nil)
-			}
-			return finish("error", err)
-		}
-		if cfg.LogEvery > 0 && tr.st.count%cfg.LogEvery == 0 {
-			if err := tr.record(); err != nil {
-				if errors.Is(err, ErrStop) {
-					return finish(tr.stopReason(), nil)
-				}
-				return finish("error", err)
-			}
-		}
-		if cfg.Checkpoint != "" && cfg.CheckpointEvery > 0 && tr.st.count%cfg.CheckpointEvery == 0 {
-			if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
-				return finish("error", err)
-			}
+		if why != "" {
+			return tr.finish(why, err)
 		}
 	}
+}
+
+// step runs one step on b (which the loader delivered from position
+// before) with its record and checkpoint; a non-empty why ends the run.
+func (tr *Trainer[T]) step(b *data.Batch[T], before data.LoaderState) (why string, err error) {
+	cfg := &tr.cfg
+	if err := tr.trainStep(b); err != nil {
+		var div *DivergenceError
+		switch {
+		case errors.Is(err, ErrStop):
+			return "callback", nil
+		case errors.As(err, &div):
+			if cfg.Checkpoint != "" {
+				err = tr.saveLastFinite(div, before)
+			}
+			return "diverged", err
+		}
+		return "error", err
+	}
+	if cfg.LogEvery > 0 && tr.st.count%cfg.LogEvery == 0 {
+		if why, err := tr.recordOrStop(); why != "" {
+			return why, err
+		}
+	}
+	if cfg.Checkpoint != "" && cfg.CheckpointEvery > 0 && tr.st.count%cfg.CheckpointEvery == 0 {
+		if err := tr.SaveCheckpoint(cfg.Checkpoint); err != nil {
+			return "error", err
+		}
+	}
+	return "", nil
+}
+
+// endEpoch counts the epoch the loader just finished, records it (unless a
+// LogEvery record just covered the same steps) and checkpoints.
+func (tr *Trainer[T]) endEpoch() (why string, err error) {
+	tr.epoch++
+	if tr.stepsSinceRecord > 0 {
+		if why, err := tr.recordOrStop(); why != "" {
+			return why, err
+		}
+	}
+	if tr.cfg.Checkpoint != "" {
+		if err := tr.SaveCheckpoint(tr.cfg.Checkpoint); err != nil {
+			return "error", err
+		}
+	}
+	return "", nil
+}
+
+// recordOrStop writes a record; a non-empty why ends the run (early
+// stopping or a callback's ErrStop without error, else the error).
+func (tr *Trainer[T]) recordOrStop() (why string, err error) {
+	if err := tr.record(); err != nil {
+		if errors.Is(err, ErrStop) {
+			return tr.stopReason(), nil
+		}
+		return "error", err
+	}
+	return "", nil
+}
+
+// finish ends a run: the record of the steps since the last one (also for
+// a diverged run, so that its metrics show the climb), the final
+// checkpoint (not for a diverged run or an error) and the Result.
+func (tr *Trainer[T]) finish(why string, err error) (Result, error) {
+	cfg := &tr.cfg
+	var div *DivergenceError
+	if tr.stepsSinceRecord > 0 && (err == nil || errors.As(err, &div)) {
+		if rerr := tr.record(); rerr != nil && !errors.Is(rerr, ErrStop) && err == nil {
+			err = rerr
+		}
+	}
+	if cfg.Checkpoint != "" && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		if cerr := tr.SaveCheckpoint(cfg.Checkpoint); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	res := Result{Steps: tr.st.count, Epochs: tr.epoch, Last: tr.last, Stopped: why}
+	if a := res.Last.Accuracy; a != nil {
+		acc := *a // the trainer's slot is overwritten by the next record
+		res.Last.Accuracy = &acc
+	}
+	return res, err
 }
 
 func (tr *Trainer[T]) stopReason() string {
@@ -290,13 +333,59 @@ func (tr *Trainer[T]) stopReason() string {
 // DivergenceError reports a non-finite loss or gradient.
 type DivergenceError struct {
 	Step  int
-	What  string // "loss" or "gradient"
+	What  string // "loss", "gradient norm" or "loss explosion"
 	Value float64
+	// Initial is the first loss of the run's session (for a loss
+	// explosion: Value exceeded Initial * StepConfig.MaxLossRatio).
+	Initial float64
+	// Checkpoint, if not empty, is the file holding the state before the
+	// diverged step (parameters, optimizer, loader positioned at the
+	// diverged step's batch): a Trainer that resumes from it with a
+	// smaller learning rate retries that step.
+	Checkpoint string
 }
 
 // Error implements error.
 func (e *DivergenceError) Error() string {
-	return fmt.Sprintf("train: diverged at step %d: %s is %v (parameters keep their values from before this step)", e.Step, e.What, e.Value)
+	var what string
+	if e.What == "loss explosion" {
+		what = fmt.Sprintf("the loss %.4g is over %.4g times the first loss %.4g", e.Value, e.Value/e.Initial, e.Initial)
+	} else {
+		what = fmt.Sprintf("%s is %v", e.What, e.Value)
+	}
+	if e.Checkpoint != "" {
+		return fmt.Sprintf("train: diverged at step %d: %s; the last finite state (after step %d) is in %s", e.Step, what, e.Step-1, e.Checkpoint)
+	}
+	return fmt.Sprintf("train: diverged at step %d: %s (parameters keep their values from before this step)", e.Step, what)
+}
+
+// LastFiniteCheckpoint is the file a Trainer writes the state before a
+// diverged step to: the checkpoint's name with ".last-finite" before its
+// extension. The regular checkpoint is left as it was.
+func LastFiniteCheckpoint(checkpoint string) string {
+	ext := filepath.Ext(checkpoint)
+	return strings.TrimSuffix(checkpoint, ext) + ".last-finite" + ext
+}
+
+// saveLastFinite writes the state before the diverged step div, with the
+// loader back at before (the position that delivers the step's batch), to
+// LastFiniteCheckpoint, and records the file in div.
+func (tr *Trainer[T]) saveLastFinite(div *DivergenceError, before data.LoaderState) error {
+	ld := tr.cfg.Train
+	after := ld.State()
+	if err := ld.Restore(before); err != nil {
+		return err
+	}
+	path := LastFiniteCheckpoint(tr.cfg.Checkpoint)
+	err := tr.SaveCheckpoint(path)
+	if rerr := ld.Restore(after); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("%w (and saving the last finite state failed: %v)", div, err)
+	}
+	div.Checkpoint = path
+	return div
 }
 
 // trainStep runs the stepper on b and accumulates the metrics of the next

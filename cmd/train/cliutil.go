@@ -1,19 +1,19 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// This file holds the plumbing the study commands (sweep, meanfield,
-// coordcheck) share: lists and positional arguments on the command line,
-// and the output directory.
+// This file holds the plumbing the commands share: lists and positional
+// arguments on the command line, checks of settings, and the output
+// directory.
 
 // parseFlagsAndArgs is parseFlags for commands that take positional
 // arguments: flags may come before, between or after them.
@@ -21,14 +21,8 @@ func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout io.Writer) ([]str
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return nil, err
-		}
-		if err != nil {
-			return nil, usageError{fmt.Errorf("%s: %w (see train %s -h)", fs.Name(), err, fs.Name())}
+		if err := fs.Parse(args); err != nil {
+			return nil, flagError(fs, err, stdout)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -62,14 +56,38 @@ func intList(name, s string) ([]int, error) {
 }
 
 // prepareOut creates the output directory dir and records the settings
-// there as config.json (b from flagConfig). A directory that cannot be
+// there as config.json (b from configJSON). A directory that cannot be
 // created is the user's to fix.
 func prepareOut(dir string, b []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return usageError{err}
 	}
-	return writeFlagConfig(dir, b)
+	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
 }
+
+// rule is a check of settings: bad says whether it fails, msg what is
+// wrong, naming the flag at fault.
+type rule struct {
+	bad bool
+	msg string
+}
+
+// checkRules returns the first failing rule as a usage error of command
+// cmd, or nil.
+func checkRules(cmd string, rules ...rule) error {
+	for _, r := range rules {
+		if r.bad {
+			return usagef("%s: %s", cmd, r.msg)
+		}
+	}
+	return nil
+}
+
+// positive reports whether x is a positive finite number.
+func positive(x float64) bool { return x > 0 && !math.IsInf(x, 1) }
+
+// finite reports whether x is neither NaN nor infinite.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // humanOut is where a command's messages for people go: stdout, or stderr
 // when -json reserves stdout for JSON lines.

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/sweep"
@@ -39,51 +37,46 @@ examples:
   train coordcheck -config out/coordcheck/config.json -seeds 8 -out out/cc8
 `
 
-// ccFlags are the settings of "train coordcheck": the check's fields that
-// a flag sets directly, and the flags that need parsing.
+// ccFlags are the settings of "train coordcheck"; check checks them and
+// returns the coordinate check they describe.
 type ccFlags struct {
-	sweep.CoordConfig
-	params, widths, act, out string
-	seeds                    int
-	json, noFigures          bool
-}
-
-func (f *ccFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.params, "param", "mup,sp", "comma-separated parameterizations: mup, sp, ntk, mf")
-	fs.StringVar(&f.widths, "widths", "128,256,512,1024,2048", "comma-separated hidden widths")
-	fs.IntVar(&f.Steps, "steps", 3, "number of times t = 1 (init) .. steps at which activations are measured")
-	fs.IntVar(&f.seeds, "seeds", 4, "number of seeds (1..seeds) averaged over")
-	fs.Float64Var(&f.LR, "lr", 0.1, "base learning rate (scaled per layer by the parameterization)")
-	fs.StringVar(&f.Optimizer, "opt", "sgd", "optimizer: sgd | adam")
-	fs.IntVar(&f.Depth, "depth", 2, "hidden layers")
-	fs.StringVar(&f.act, "act", "relu", "activation: relu, tanh, gelu, ...")
-	fs.IntVar(&f.Dataset.N, "n", 32, "batch size (points of the teacher task)")
-	fs.IntVar(&f.Dataset.Dim, "dim", 8, "input dimension")
-	fs.StringVar(&f.out, "out", "out/coordcheck", "output directory")
-	fs.BoolVar(&f.json, "json", false, "print the cells as JSON lines on stdout instead of the table")
-	fs.BoolVar(&f.noFigures, "no-figures", false, "skip the PNG/SVG figures")
+	Param     string  `json:"param" help:"comma-separated parameterizations: mup, sp, ntk, mf"`
+	Widths    string  `json:"widths" help:"comma-separated hidden widths"`
+	Steps     int     `json:"steps" help:"number of times t = 1 (init) .. steps at which activations are measured"`
+	Seeds     int     `json:"seeds" help:"number of seeds (1..seeds) averaged over"`
+	LR        float64 `json:"lr" help:"base learning rate (scaled per layer by the parameterization)"`
+	Opt       string  `json:"opt" help:"optimizer: sgd | adam"`
+	Depth     int     `json:"depth" help:"hidden layers"`
+	Act       string  `json:"act" help:"activation: relu, tanh, gelu, ..."`
+	N         int     `json:"n" help:"batch size (points of the teacher task)"`
+	Dim       int     `json:"dim" help:"input dimension"`
+	Out       string  `json:"out" help:"output directory"`
+	JSON      bool    `json:"json" help:"print the cells as JSON lines on stdout instead of the table"`
+	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
 }
 
 // runCoordCheck is "train coordcheck": the check is sweep.CoordCheck; this
 // checks the flags, records them, writes and prints the result.
 func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f, scratch ccFlags
+	f := ccFlags{Param: "mup,sp", Widths: "128,256,512,1024,2048", Steps: 3, Seeds: 4, LR: 0.1, Opt: "sgd",
+		Depth: 2, Act: "relu", N: 32, Dim: 8, Out: "out/coordcheck"}
 	fs := newFlags("coordcheck", coordcheckUsage, stderr)
-	f.register(fs)
-	if _, err := parseWithConfig(fs, args, stdout, scratch.register); err != nil {
+	bindFlags(fs, &f)
+	if _, err := parseWithConfig(fs, &f, args, stdout); err != nil {
 		return err
 	}
-	if err := f.check(); err != nil {
-		return err
-	}
-	config, err := flagConfig(fs, nil)
+	cc, err := f.check()
 	if err != nil {
 		return err
 	}
-	human := humanOut(f.json, stdout, stderr)
+	config, err := configJSON("coordcheck", &f, nil)
+	if err != nil {
+		return err
+	}
+	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow coordcheck: MLP %d-[%d hidden x width]-1 %s, %s lr %g, t = 1..%d, %d seeds\n",
-		f.Dataset.Dim, f.Depth, f.Activation, f.Optimizer, f.LR, f.Steps, f.seeds)
-	res, err := sweep.CoordCheck(ctx, f.CoordConfig)
+		f.Dim, f.Depth, cc.Activation, f.Opt, f.LR, f.Steps, f.Seeds)
+	res, err := sweep.CoordCheck(ctx, cc)
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%w: coordinate check stopped before it finished", errInterrupted)
 	}
@@ -92,13 +85,13 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 		// sweep package refuses, still the user's to change.
 		return usageError{err}
 	}
-	if err := prepareOut(f.out, config); err != nil {
+	if err := prepareOut(f.Out, config); err != nil {
 		return err
 	}
-	if err := res.Save(f.out, !f.noFigures); err != nil {
+	if err := res.Save(f.Out, !f.NoFigures); err != nil {
 		return err
 	}
-	if f.json {
+	if f.JSON {
 		err = res.WriteJSONL(stdout)
 	} else if err = res.WriteTable(stdout); err == nil {
 		err = res.WriteSlopes(stdout)
@@ -107,44 +100,38 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	written := "config.json coordcheck.jsonl"
-	if !f.noFigures {
+	if !f.NoFigures {
 		written += " coordcheck_<param>.png/svg"
 	}
-	fmt.Fprintf(human, "outputs in %s: %s\n", f.out, written)
+	fmt.Fprintf(human, "outputs in %s: %s\n", f.Out, written)
 	return nil
 }
 
-// check checks the flags and completes the coordinate check they
-// describe (on a regression teacher's batch, seeds 1..-seeds); the errors
-// name the flag at fault.
-func (f *ccFlags) check() (err error) {
-	if f.Parameterizations, err = sweep.ParseParameterizations(f.params); err != nil {
-		return usagef("coordcheck: -param %q: %v", f.params, err)
+// check checks the flags and returns the coordinate check they describe
+// (on a regression teacher's batch, seeds 1..-seeds); the errors name the
+// flag at fault.
+func (f *ccFlags) check() (cc sweep.CoordConfig, err error) {
+	if cc.Parameterizations, err = sweep.ParseParameterizations(f.Param); err != nil {
+		return cc, usagef("coordcheck: -param %q: %v", f.Param, err)
 	}
-	if f.Widths, err = intList("widths", f.widths); err != nil {
-		return err
+	if cc.Widths, err = intList("widths", f.Widths); err != nil {
+		return cc, err
 	}
-	if f.Activation, err = nn.ParseActivation(f.act); err != nil {
-		return usagef("coordcheck: -act: %v", err)
+	if cc.Activation, err = nn.ParseActivation(f.Act); err != nil {
+		return cc, usagef("coordcheck: -act: %v", err)
 	}
-	switch {
-	case f.Steps < 1:
-		return usagef("coordcheck: -steps %d: want at least 1", f.Steps)
-	case f.seeds < 1:
-		return usagef("coordcheck: -seeds %d: want at least 1", f.seeds)
-	case !(f.LR > 0) || math.IsInf(f.LR, 0):
-		return usagef("coordcheck: -lr %v: want a positive finite rate", f.LR)
-	case f.Optimizer != "sgd" && f.Optimizer != "adam":
-		return usagef("coordcheck: -opt %q: want sgd or adam", f.Optimizer)
-	case f.Depth < 1:
-		return usagef("coordcheck: -depth %d: want at least 1 hidden layer", f.Depth)
-	case f.Dataset.N <= 0 || f.Dataset.Dim <= 0:
-		return usagef("coordcheck: -n %d, -dim %d: want positive sizes", f.Dataset.N, f.Dataset.Dim)
-	}
-	f.Dataset.Kind, f.Dataset.Seed = "teacher", 1
-	f.Seeds = make([]uint64, f.seeds)
+	err = checkRules("coordcheck",
+		rule{f.Steps < 1, fmt.Sprintf("-steps %d: want at least 1", f.Steps)},
+		rule{f.Seeds < 1, fmt.Sprintf("-seeds %d: want at least 1", f.Seeds)},
+		rule{!positive(f.LR), fmt.Sprintf("-lr %v: want a positive finite rate", f.LR)},
+		rule{f.Opt != "sgd" && f.Opt != "adam", fmt.Sprintf("-opt %q: want sgd or adam", f.Opt)},
+		rule{f.Depth < 1, fmt.Sprintf("-depth %d: want at least 1 hidden layer", f.Depth)},
+		rule{f.N <= 0 || f.Dim <= 0, fmt.Sprintf("-n %d, -dim %d: want positive sizes", f.N, f.Dim)},
+	)
+	cc.Dataset = sweep.Dataset{Kind: "teacher", Seed: 1, N: f.N, Dim: f.Dim}
+	cc.Depth, cc.LR, cc.Optimizer, cc.Steps = f.Depth, f.LR, f.Opt, f.Steps
 	for i := range f.Seeds {
-		f.Seeds[i] = uint64(i + 1)
+		cc.Seeds = append(cc.Seeds, uint64(i+1))
 	}
-	return nil
+	return cc, err
 }

@@ -366,9 +366,8 @@ func modelConfig(cfg fitConfig, dims []int) (nn.MLPConfig, error) {
 	if err != nil {
 		return nn.MLPConfig{}, usagef("-act: %v", err)
 	}
-	params := map[string]nn.Parameterization{"sp": nn.Standard, "standard": nn.Standard, "ntk": nn.NTK, "mf": nn.MeanField, "meanfield": nn.MeanField, "mup": nn.MuP}
-	p, ok := params[cfg.Param]
-	if !ok {
+	p, err := nn.ParseParameterization(cfg.Param)
+	if err != nil {
 		return nn.MLPConfig{}, usagef("-param %q: want sp, ntk, mf or mup", cfg.Param)
 	}
 	init := nn.Init(cfg.Init)
@@ -441,32 +440,21 @@ func checkOptFlags(fs *flag.FlagSet, opt string) error {
 	return err
 }
 
-// optDefaults are the PyTorch defaults that differ from fit's own for a
-// given -opt: fit's -momentum 0.9 and -eps 1e-8 are for SGD and Adam, but
-// torch.optim.RMSprop has momentum 0 and torch.optim.Adagrad eps 1e-10.
-var optDefaults = map[string]map[string]float64{
-	"rmsprop": {"momentum": 0},
-	"adagrad": {"eps": 1e-10},
-}
-
 // applyOptDefaults gives the hyperparameters the user left alone (no flag,
-// and the -config file, if any, kept fit's default) -opt's PyTorch default.
-// config.json records the values used, so -resume keeps them.
+// and the -config file, if any, kept fit's default) -opt's PyTorch default
+// where it differs from fit's own: fit's -momentum 0.9 and -eps 1e-8 are
+// for SGD and Adam, but torch.optim.RMSprop has momentum 0 and
+// torch.optim.Adagrad eps 1e-10. config.json records the values used, so
+// -resume keeps them.
 func applyOptDefaults(fs *flag.FlagSet, cfg *fitConfig) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	d := defaultFit()
-	for name, v := range optDefaults[cfg.Opt] {
-		switch name {
-		case "momentum":
-			if !set[name] && cfg.Momentum == d.Momentum {
-				cfg.Momentum = v
-			}
-		case "eps":
-			if !set[name] && cfg.Eps == d.Eps {
-				cfg.Eps = v
-			}
-		}
+	switch {
+	case cfg.Opt == "rmsprop" && !set["momentum"] && cfg.Momentum == d.Momentum:
+		cfg.Momentum = 0
+	case cfg.Opt == "adagrad" && !set["eps"] && cfg.Eps == d.Eps:
+		cfg.Eps = 1e-10
 	}
 }
 

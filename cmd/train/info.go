@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +19,7 @@ example:
   train info -json
 `
 
-func runInfo(args []string, stdout, stderr io.Writer) error {
+func runInfo(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("info", infoUsage, stderr)
 	js := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args, stdout); err != nil {

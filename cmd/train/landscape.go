@@ -63,21 +63,21 @@ examples:
 type landscapeConfig struct {
 	fitConfig
 
-	Examples       int     `json:"n"`
-	Inputs         string  `json:"inputs"`
-	WStd           float64 `json:"wstd"`
-	Every          int     `json:"every"`
-	Subset         int     `json:"subset"`
-	TopK           int     `json:"top_k"`
-	LanczosIters   int     `json:"lanczos_iters"`
-	LanczosTol     float64 `json:"lanczos_tol"`
-	TraceProbes    int     `json:"trace_probes"`
-	Noise          bool    `json:"noise"`
-	NoiseBatches   string  `json:"noise_batches"`
-	FStar          float64 `json:"fstar"`
-	PLWindow       int     `json:"pl_window"`
-	PLStarExamples int     `json:"plstar"`
-	LojTail        float64 `json:"loj_tail"`
+	Examples       int     `json:"n" help:"training examples, drawn from the training split (0: all of it)"`
+	Inputs         string  `json:"inputs" help:"input scaling fitted on the training split: minmax (each feature to [0, 1]; pixels/16 for digits) | standardize (as fit)"`
+	WStd           float64 `json:"wstd" help:"weight scale sigma_w of the init (the std is wstd/sqrt(fan_in) in sp)"`
+	Every          int     `json:"every" help:"steps between measurements (one is also taken before the first step)"`
+	Subset         int     `json:"subset" help:"examples the probe measures on, a fixed random subset of the -n training examples (0: all)"`
+	TopK           int     `json:"top_k" help:"top Hessian eigenvalues to converge"`
+	LanczosIters   int     `json:"lanczos_iters" help:"largest number of Hessian-vector products per sharpness measurement"`
+	LanczosTol     float64 `json:"lanczos_tol" help:"relative residual tolerance of the eigenvalues"`
+	TraceProbes    int     `json:"trace_probes" help:"Rademacher probes of the Hutchinson trace per measurement (0: no trace)"`
+	Noise          bool    `json:"noise" help:"measure the gradient noise (per-example gradients on the subset)"`
+	NoiseBatches   string  `json:"noise_batches" help:"batch sizes at which to report the minibatch-gradient variance, e.g. \"1,8,64\" (\"auto\": 1,10,100 up to the subset size; \"none\")"`
+	FStar          float64 `json:"fstar" help:"optimal loss f* of the PL ratio and the Lojasiewicz fit (0 for a loss the model can drive to zero)"`
+	PLWindow       int     `json:"pl_window" help:"measurements the running PL constant is the minimum over (0: all so far)"`
+	PLStarExamples int     `json:"plstar" help:"examples of the subset for PL* = lambda_min(NTK Gram) x loss scale, at init and at the end (0: off; mse/half_mse only)"`
+	LojTail        float64 `json:"loj_tail" help:"fraction of the measurements, those with the smallest f - f*, the Lojasiewicz fit uses"`
 }
 
 func defaultLandscape() landscapeConfig {
@@ -94,10 +94,10 @@ func defaultLandscape() landscapeConfig {
 	return c
 }
 
-// register adds the fit's flags, with the usage texts changed where
+// register declares the fit's flags, with the usage texts changed where
 // landscape reads them differently, and the probe's own flags.
 func (c *landscapeConfig) register(fs *flag.FlagSet) {
-	c.fitConfig.register(fs)
+	bindFlags(fs, c)
 	reword := map[string]string{
 		"arch":       `layer widths, e.g. 64-32-32-10; "auto" = input-32-32-output`,
 		"init":       "weight init: default (the parameterization's, scaled by -wstd), torch, he_normal, lecun_normal, glorot_uniform, orthogonal, ...",
@@ -110,30 +110,15 @@ func (c *landscapeConfig) register(fs *flag.FlagSet) {
 	for name, usage := range reword {
 		fs.Lookup(name).Usage = usage
 	}
-	fs.IntVar(&c.Examples, "n", c.Examples, "training examples, drawn from the training split (0: all of it)")
-	fs.StringVar(&c.Inputs, "inputs", c.Inputs, "input scaling fitted on the training split: minmax (each feature to [0, 1]; pixels/16 for digits) | standardize (as fit)")
-	fs.Float64Var(&c.WStd, "wstd", c.WStd, "weight scale sigma_w of the init (the std is wstd/sqrt(fan_in) in sp)")
-	fs.IntVar(&c.Every, "every", c.Every, "steps between measurements (one is also taken before the first step)")
-	fs.IntVar(&c.Subset, "subset", c.Subset, "examples the probe measures on, a fixed random subset of the -n training examples (0: all)")
-	fs.IntVar(&c.TopK, "top-k", c.TopK, "top Hessian eigenvalues to converge")
-	fs.IntVar(&c.LanczosIters, "lanczos-iters", c.LanczosIters, "largest number of Hessian-vector products per sharpness measurement")
-	fs.Float64Var(&c.LanczosTol, "lanczos-tol", c.LanczosTol, "relative residual tolerance of the eigenvalues")
-	fs.IntVar(&c.TraceProbes, "trace-probes", c.TraceProbes, "Rademacher probes of the Hutchinson trace per measurement (0: no trace)")
-	fs.BoolVar(&c.Noise, "noise", c.Noise, "measure the gradient noise (per-example gradients on the subset)")
-	fs.StringVar(&c.NoiseBatches, "noise-batches", c.NoiseBatches, `batch sizes at which to report the minibatch-gradient variance, e.g. "1,8,64" ("auto": 1,10,100 up to the subset size; "none")`)
-	fs.Float64Var(&c.FStar, "fstar", c.FStar, "optimal loss f* of the PL ratio and the Lojasiewicz fit (0 for a loss the model can drive to zero)")
-	fs.IntVar(&c.PLWindow, "pl-window", c.PLWindow, "measurements the running PL constant is the minimum over (0: all so far)")
-	fs.IntVar(&c.PLStarExamples, "plstar", c.PLStarExamples, "examples of the subset for PL* = lambda_min(NTK Gram) x loss scale, at init and at the end (0: off; mse/half_mse only)")
-	fs.Float64Var(&c.LojTail, "loj-tail", c.LojTail, "fraction of the measurements, those with the smallest f - f*, the Lojasiewicz fit uses")
 }
 
 // runLandscape parses the landscape flags (with an optional -config file)
 // and runs.
 func runLandscape(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, scratch := defaultLandscape(), defaultLandscape()
+	cfg := defaultLandscape()
 	fs := newFlags("landscape", landscapeUsage, stderr)
 	cfg.register(fs)
-	if _, err := parseWithConfig(fs, args, stdout, scratch.register); err != nil {
+	if _, err := parseWithConfig(fs, &cfg, args, stdout); err != nil {
 		return err
 	}
 	explicit := map[string]bool{}
@@ -156,36 +141,30 @@ func runLandscape(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // check validates what can be checked before the data is loaded, naming
 // the flag at fault. explicit holds the flags given on the command line.
 func (c *landscapeConfig) check(explicit map[string]bool) error {
-	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-	rules := []struct {
-		bad bool
-		msg string
-	}{
-		{c.LogEvery != 0, "-log-every is not used (the probe measures every -every steps); leave it 0"},
-		{c.CkptEvery != 0, "-ckpt-every is not used (landscape writes no checkpoints); leave it 0"},
-		{c.Threads < 0, fmt.Sprintf("-threads %d is negative", c.Threads)},
-		{c.Examples < 0, fmt.Sprintf("-n %d is negative", c.Examples)},
-		{c.Inputs != "minmax" && c.Inputs != "standardize", fmt.Sprintf("-inputs %q: want minmax or standardize", c.Inputs)},
-		{!(c.WStd > 0) || !finite(c.WStd), fmt.Sprintf("-wstd %v: want a positive number", c.WStd)},
-		{c.Batch < 0, fmt.Sprintf("-batch %d is negative", c.Batch)},
-		{c.Every < 1, fmt.Sprintf("-every %d: want >= 1", c.Every)},
-		{c.Subset < 0, fmt.Sprintf("-subset %d is negative", c.Subset)},
-		{c.TopK < 1, fmt.Sprintf("-top-k %d: want >= 1", c.TopK)},
-		{c.LanczosIters < c.TopK, fmt.Sprintf("-lanczos-iters %d: want >= -top-k (%d)", c.LanczosIters, c.TopK)},
-		{!(c.LanczosTol > 0) || !finite(c.LanczosTol), fmt.Sprintf("-lanczos-tol %v: want a positive number", c.LanczosTol)},
-		{c.TraceProbes < 0 || c.TraceProbes == 1, fmt.Sprintf("-trace-probes %d: want 0 (off) or >= 2 (the standard error needs two)", c.TraceProbes)},
-		{!finite(c.FStar), fmt.Sprintf("-fstar %v is not finite", c.FStar)},
-		{c.PLWindow < 0, fmt.Sprintf("-pl-window %d is negative", c.PLWindow)},
-		{c.PLStarExamples < 0, fmt.Sprintf("-plstar %d is negative", c.PLStarExamples)},
-		{!(c.LojTail > 0 && c.LojTail <= 1), fmt.Sprintf("-loj-tail %v: want a fraction in (0, 1]", c.LojTail)},
-		{explicit["noise-batches"] && !c.Noise, "-noise-batches needs -noise"},
+	err := checkRules("landscape",
+		rule{c.LogEvery != 0, "-log-every is not used (the probe measures every -every steps); leave it 0"},
+		rule{c.CkptEvery != 0, "-ckpt-every is not used (landscape writes no checkpoints); leave it 0"},
+		rule{c.Threads < 0, fmt.Sprintf("-threads %d is negative", c.Threads)},
+		rule{c.Examples < 0, fmt.Sprintf("-n %d is negative", c.Examples)},
+		rule{c.Inputs != "minmax" && c.Inputs != "standardize", fmt.Sprintf("-inputs %q: want minmax or standardize", c.Inputs)},
+		rule{!positive(c.WStd), fmt.Sprintf("-wstd %v: want a positive number", c.WStd)},
+		rule{c.Batch < 0, fmt.Sprintf("-batch %d is negative", c.Batch)},
+		rule{c.Every < 1, fmt.Sprintf("-every %d: want >= 1", c.Every)},
+		rule{c.Subset < 0, fmt.Sprintf("-subset %d is negative", c.Subset)},
+		rule{c.TopK < 1, fmt.Sprintf("-top-k %d: want >= 1", c.TopK)},
+		rule{c.LanczosIters < c.TopK, fmt.Sprintf("-lanczos-iters %d: want >= -top-k (%d)", c.LanczosIters, c.TopK)},
+		rule{!positive(c.LanczosTol), fmt.Sprintf("-lanczos-tol %v: want a positive number", c.LanczosTol)},
+		rule{c.TraceProbes < 0 || c.TraceProbes == 1, fmt.Sprintf("-trace-probes %d: want 0 (off) or >= 2 (the standard error needs two)", c.TraceProbes)},
+		rule{!finite(c.FStar), fmt.Sprintf("-fstar %v is not finite", c.FStar)},
+		rule{c.PLWindow < 0, fmt.Sprintf("-pl-window %d is negative", c.PLWindow)},
+		rule{c.PLStarExamples < 0, fmt.Sprintf("-plstar %d is negative", c.PLStarExamples)},
+		rule{!(c.LojTail > 0 && c.LojTail <= 1), fmt.Sprintf("-loj-tail %v: want a fraction in (0, 1]", c.LojTail)},
+		rule{explicit["noise-batches"] && !c.Noise, "-noise-batches needs -noise"},
+	)
+	if err != nil {
+		return err
 	}
-	for _, r := range rules {
-		if r.bad {
-			return usagef("landscape: %s", r.msg)
-		}
-	}
-	_, err := lsNoiseBatches(c.NoiseBatches, math.MaxInt) // the syntax
+	_, err = lsNoiseBatches(c.NoiseBatches, math.MaxInt) // the syntax
 	return err
 }
 

@@ -26,6 +26,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -41,16 +42,22 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// commands are the subcommands, in the order the help lists them; run
-// dispatches each of them.
-var commands = []struct{ name, summary string }{
-	{"fit", "train an MLP (the default when no command is given)"},
-	{"ntk", "empirical and analytic NTK of an MLP: spectrum, alignment, kernel regression"},
-	{"landscape", "sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run"},
-	{"sweep", "width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init"},
-	{"meanfield", "two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width"},
-	{"coordcheck", "muP coordinate check: mean |activation| per layer for the first steps across widths"},
-	{"info", "print the SIMD tier, blocking parameters, GOMAXPROCS and Go version"},
+// command is a subcommand: its name, its line in the help and the function
+// that runs it on the arguments after its name.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands are the subcommands, in the order the help lists them.
+var commands = []command{
+	{"fit", "train an MLP (the default when no command is given)", runFit},
+	{"ntk", "empirical and analytic NTK of an MLP: spectrum, alignment, kernel regression", runNTK},
+	{"landscape", "sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run", runLandscape},
+	{"sweep", "width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init", runSweep},
+	{"meanfield", "two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width", runMeanfield},
+	{"coordcheck", "muP coordinate check: mean |activation| per layer for the first steps across widths", runCoordCheck},
+	{"info", "print the SIMD tier, blocking parameters, GOMAXPROCS and Go version", runInfo},
 }
 
 // topUsage is the text of "train -h" and "train help".
@@ -111,23 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
-	var err error
-	switch cmd {
-	case "fit":
-		err = runFit(ctx, args, stdout, stderr)
-	case "info":
-		err = runInfo(args, stdout, stderr)
-	case "landscape":
-		err = runLandscape(ctx, args, stdout, stderr)
-	case "ntk":
-		err = runNTK(ctx, args, stdout, stderr)
-	case "sweep":
-		err = runSweep(ctx, args, stdout, stderr)
-	case "meanfield":
-		err = runMeanfield(ctx, args, stdout, stderr)
-	case "coordcheck":
-		err = runCoordCheck(ctx, args, stdout, stderr)
-	case "help":
+	if cmd == "help" {
 		switch {
 		case len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help":
 			fmt.Fprint(stdout, topUsage())
@@ -137,14 +128,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 			return 2
 		}
 		return run(ctx, []string{args[0], "-h"}, stdout, stderr) // "train help fit" = "train fit -h"
-	default:
+	}
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == cmd })
+	if i < 0 {
 		fmt.Fprintf(stderr, "train: unknown command %q (want %s; see train help)\n", cmd, commandList())
 		return 2
 	}
+	err := commands[i].run(ctx, args, stdout, stderr)
 	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errInterrupted):
 		fmt.Fprintln(stderr, "train:", err)
@@ -173,17 +165,22 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, turning flag errors into usage errors (the flag
-// package has already printed the message and usage).
+// parseFlags parses args, which must hold flags only.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	if err == nil {
-		if fs.NArg() > 0 {
-			return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-		}
-		return nil
+	if err := fs.Parse(args); err != nil {
+		return flagError(fs, err, stdout)
 	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// flagError turns an error of fs.Parse into the command's: for -h the
+// usage text on stdout (and flag.ErrHelp, exit status 0), else a usage
+// error that names the command.
+func flagError(fs *flag.FlagSet, err error, stdout io.Writer) error {
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stdout)
 		fs.Usage()
@@ -205,7 +202,7 @@ func preParse(name string, args []string, register func(*flag.FlagSet), extra ..
 	}
 	register(pre)
 	if err := pre.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
-		return nil, usageError{fmt.Errorf("%s: %w (see train %s -h)", name, err, name)}
+		return nil, flagError(pre, err, nil)
 	}
 	out := make(map[string]string, len(extra))
 	for e, v := range vals {

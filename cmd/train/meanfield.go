@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 
 	"github.com/gradflow/gradflow/meanfield"
@@ -45,61 +43,57 @@ examples:
   train meanfield -config out/meanfield/config.json -steps 400 -out out/mf400
 `
 
-// mfFlags are the settings of "train meanfield": the study's fields that
-// a flag sets directly, and the flags that need parsing.
+// mfFlags are the settings of "train meanfield"; study checks them and
+// returns the meanfield.StudyConfig they describe.
 type mfFlags struct {
-	meanfield.StudyConfig
-	regimes, widths, act string
-	json, noFigures      bool
-}
-
-func (f *mfFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.regimes, "regime", "mf,ntk", "comma-separated regimes: mf (mean field), ntk, lazy, or all")
-	fs.Float64Var(&f.Alpha, "alpha", 4, "Chizat-Bach lazy scale A of -regime lazy (alpha(m) = A/m)")
-	fs.StringVar(&f.widths, "widths", "64,256,1024,4096", "comma-separated widths m (numbers of neurons)")
-	fs.IntVar(&f.Steps, "steps", 100, "full-batch gradient steps")
-	fs.Float64Var(&f.LR, "lr", 1, "base learning rate eta (scaled per parameter by 1/(m alpha^2))")
-	fs.Uint64Var(&f.Seed, "seed", 1, "seed of the data and of every network's initialization")
-	fs.IntVar(&f.N, "n", 32, "training points")
-	fs.IntVar(&f.Dim, "dim", 8, "input dimension d")
-	fs.StringVar(&f.act, "act", "tanh", "activation: tanh, relu, erf, sigmoid, gelu, silu, softplus, ...")
-	fs.IntVar(&f.Every, "every", 10, "steps between records in meanfield.jsonl")
-	fs.BoolVar(&f.Symmetric, "symmetric", false, "symmetric initialization (pairs a, -a): f = 0 at init (needs even widths)")
-	fs.StringVar(&f.Dir, "out", "out/meanfield", "output directory")
-	fs.BoolVar(&f.json, "json", false, "print the table as JSON lines on stdout instead")
-	fs.BoolVar(&f.noFigures, "no-figures", false, "skip the PNG/SVG figure")
+	Regime    string  `json:"regime" help:"comma-separated regimes: mf (mean field), ntk, lazy, or all"`
+	Alpha     float64 `json:"alpha" help:"Chizat-Bach lazy scale A of -regime lazy (alpha(m) = A/m)"`
+	Widths    string  `json:"widths" help:"comma-separated widths m (numbers of neurons)"`
+	Steps     int     `json:"steps" help:"full-batch gradient steps"`
+	LR        float64 `json:"lr" help:"base learning rate eta (scaled per parameter by 1/(m alpha^2))"`
+	Seed      uint64  `json:"seed" help:"seed of the data and of every network's initialization"`
+	N         int     `json:"n" help:"training points"`
+	Dim       int     `json:"dim" help:"input dimension d"`
+	Act       string  `json:"act" help:"activation: tanh, relu, erf, sigmoid, gelu, silu, softplus, ..."`
+	Every     int     `json:"every" help:"steps between records in meanfield.jsonl"`
+	Symmetric bool    `json:"symmetric" help:"symmetric initialization (pairs a, -a): f = 0 at init (needs even widths)"`
+	Out       string  `json:"out" help:"output directory"`
+	JSON      bool    `json:"json" help:"print the table as JSON lines on stdout instead"`
+	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figure"`
 }
 
 // runMeanfield is "train meanfield": the study is meanfield.Study; this
 // checks the flags, records them and prints the result.
 func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f, scratch mfFlags
+	f := mfFlags{Regime: "mf,ntk", Alpha: 4, Widths: "64,256,1024,4096", Steps: 100, LR: 1, Seed: 1,
+		N: 32, Dim: 8, Act: "tanh", Every: 10, Out: "out/meanfield"}
 	fs := newFlags("meanfield", meanfieldUsage, stderr)
-	f.register(fs)
-	if _, err := parseWithConfig(fs, args, stdout, scratch.register); err != nil {
+	bindFlags(fs, &f)
+	if _, err := parseWithConfig(fs, &f, args, stdout); err != nil {
 		return err
 	}
-	if err := f.study(); err != nil {
-		return err
-	}
-	config, err := flagConfig(fs, nil)
+	sc, err := f.study()
 	if err != nil {
 		return err
 	}
-	if err := prepareOut(f.Dir, config); err != nil {
+	config, err := configJSON("meanfield", &f, nil)
+	if err != nil {
 		return err
 	}
-	human := humanOut(f.json, stdout, stderr)
+	if err := prepareOut(f.Out, config); err != nil {
+		return err
+	}
+	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow meanfield: two-layer %s net on a teacher (n=%d, d=%d, sphere), %d steps at lr %g, seed %d\n",
-		f.Activation, f.N, f.Dim, f.Steps, f.LR, f.Seed)
-	res, err := meanfield.Study(ctx, f.StudyConfig)
+		sc.Activation, sc.N, sc.Dim, sc.Steps, sc.LR, sc.Seed)
+	res, err := meanfield.Study(ctx, sc)
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%w: the finished widths are in %s/meanfield.jsonl", errInterrupted, f.Dir)
+		return fmt.Errorf("%w: the finished widths are in %s/meanfield.jsonl", errInterrupted, f.Out)
 	}
 	if err != nil {
 		return err
 	}
-	if f.json {
+	if f.JSON {
 		err = res.WriteJSONL(stdout)
 	} else {
 		err = res.WriteTable(stdout)
@@ -108,42 +102,43 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	written := "config.json meanfield.jsonl summary.jsonl particles/*.csv"
-	if !f.noFigures {
-		if err := res.WriteFigures(f.Dir); err != nil {
+	if !f.NoFigures {
+		if err := res.WriteFigures(f.Out); err != nil {
 			return fmt.Errorf("figures: %w", err)
 		}
 		written += " displacement.png/svg"
 	}
-	fmt.Fprintf(human, "outputs in %s: %s\n", f.Dir, written)
+	fmt.Fprintf(human, "outputs in %s: %s\n", f.Out, written)
 	return nil
 }
 
-// study checks the flags and completes the study they describe; the
-// errors name the flag at fault.
-func (f *mfFlags) study() (err error) {
-	if f.Regimes, err = meanfield.ParseRegimes(f.regimes); err != nil {
-		return usagef("meanfield: -regime %q: %v", f.regimes, err)
+// study checks the flags and returns the study they describe; the errors
+// name the flag at fault.
+func (f *mfFlags) study() (sc meanfield.StudyConfig, err error) {
+	if sc.Regimes, err = meanfield.ParseRegimes(f.Regime); err != nil {
+		return sc, usagef("meanfield: -regime %q: %v", f.Regime, err)
 	}
-	if f.Widths, err = intList("widths", f.widths); err != nil {
-		return err
+	if sc.Widths, err = intList("widths", f.Widths); err != nil {
+		return sc, err
 	}
-	if f.Activation, err = nn.ParseActivation(f.act); err != nil {
-		return usagef("meanfield: -act: %v", err)
+	if sc.Activation, err = nn.ParseActivation(f.Act); err != nil {
+		return sc, usagef("meanfield: -act: %v", err)
 	}
-	odd := slices.IndexFunc(f.Widths, func(m int) bool { return m%2 != 0 })
-	switch {
-	case f.Steps <= 0:
-		return usagef("meanfield: -steps %d: want a positive number", f.Steps)
-	case !(f.LR > 0) || math.IsInf(f.LR, 0):
-		return usagef("meanfield: -lr %v: want a positive finite rate", f.LR)
-	case f.N <= 0 || f.Dim <= 0:
-		return usagef("meanfield: -n %d, -dim %d: want positive sizes", f.N, f.Dim)
-	case f.Every <= 0:
-		return usagef("meanfield: -every %d: want a positive number", f.Every)
-	case slices.Contains(f.Regimes, meanfield.Lazy) && (!(f.Alpha > 0) || math.IsInf(f.Alpha, 0)):
-		return usagef("meanfield: -alpha %v: the lazy regime needs a positive finite scale", f.Alpha)
-	case f.Symmetric && odd >= 0:
-		return usagef("meanfield: -symmetric pairs the neurons: width %d is odd", f.Widths[odd])
+	lazy := slices.Contains(sc.Regimes, meanfield.Lazy)
+	err = checkRules("meanfield",
+		rule{f.Steps <= 0, fmt.Sprintf("-steps %d: want a positive number", f.Steps)},
+		rule{!positive(f.LR), fmt.Sprintf("-lr %v: want a positive finite rate", f.LR)},
+		rule{f.N <= 0 || f.Dim <= 0, fmt.Sprintf("-n %d, -dim %d: want positive sizes", f.N, f.Dim)},
+		rule{f.Every <= 0, fmt.Sprintf("-every %d: want a positive number", f.Every)},
+		rule{lazy && !positive(f.Alpha), fmt.Sprintf("-alpha %v: the lazy regime needs a positive finite scale", f.Alpha)},
+	)
+	if err != nil {
+		return sc, err
 	}
-	return nil
+	if odd := slices.IndexFunc(sc.Widths, func(m int) bool { return m%2 != 0 }); f.Symmetric && odd >= 0 {
+		return sc, usagef("meanfield: -symmetric pairs the neurons: width %d is odd", sc.Widths[odd])
+	}
+	sc.Alpha, sc.Symmetric, sc.N, sc.Dim, sc.Seed = f.Alpha, f.Symmetric, f.N, f.Dim, f.Seed
+	sc.LR, sc.Steps, sc.Every, sc.Dir = f.LR, f.Steps, f.Every, f.Out
+	return sc, nil
 }

@@ -62,9 +62,15 @@ func TestMeanfield(t *testing.T) {
 			t.Errorf("%s: displacement slope %.3f, want %.1f +- 0.15", reg, slope[reg], want)
 		}
 	}
+	checkMeanfieldFiles(t, dir, widths)
+}
 
+// checkMeanfieldFiles checks the raw outputs in dir of TestMeanfield's
+// study: the traces, the particle clouds and the figure.
+func checkMeanfieldFiles(t *testing.T, dir string, widths []int) {
+	t.Helper()
 	// meanfield.jsonl: per run a config line and records at steps 0, 10, ..., 50.
-	b, err = os.ReadFile(filepath.Join(dir, "meanfield.jsonl"))
+	b, err := os.ReadFile(filepath.Join(dir, "meanfield.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +110,11 @@ func TestMeanfield(t *testing.T) {
 			t.Errorf("output %s missing or empty (%v)", f, err)
 		}
 	}
+}
 
-	// -json: stdout holds exactly the summary lines.
-	code, out, errs = runCLI(t, "meanfield", "-regime", "mf", "-widths", "32,64", "-steps", "5", "-json", "-no-figures", "-out", dir)
+// TestMeanfieldJSON: with -json, stdout holds exactly the summary lines.
+func TestMeanfieldJSON(t *testing.T) {
+	code, out, errs := runCLI(t, "meanfield", "-regime", "mf", "-widths", "32,64", "-steps", "5", "-json", "-no-figures", "-out", t.TempDir())
 	if n := len(jsonLines(t, out)); code != 0 || n != 3 {
 		t.Errorf("-json: exit %d (%s), %d lines, want 3", code, errs, n)
 	}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -53,11 +52,27 @@ examples:
 
 // ntkConfig holds the settings of one ntk run.
 type ntkConfig struct {
-	Data, Model, Arch, Act, Param, Init, DType, Out string
-	TestFrac, WStd, BStd, DiagReg                   float64
-	N, NTest, BudgetMB, Threads                     int
-	Seed                                            uint64
-	Full, CSV, JSON, NoFigures                      bool
+	Data      string  `json:"data" help:"dataset: digits | mnist:DIR | csv:FILE[,label=COL (header name or 1-based number)][,regression] | synthetic:NAME[,n=N][,d=D] (as for fit)"`
+	TestFrac  float64 `json:"test_frac" help:"fraction held out for testing (datasets without a test split)"`
+	N         int     `json:"n" help:"use at most this many training points for the kernel (a seeded random subset)"`
+	NTest     int     `json:"n_test" help:"use at most this many test points for the predictions"`
+	Model     string  `json:"model" help:"model.safetensors written by train fit, or a PyTorch Sequential's state dict saved with safetensors (give its activation with -act) (default: a new model at initialization)"`
+	Arch      string  `json:"arch" help:"layer widths of the model at init, e.g. 64-512-512-10; \"auto\" = input-128-128-output (wider is closer to the analytic kernel)"`
+	Act       string  `json:"act" help:"hidden activation of the model at init, or of a PyTorch state dict given with -model: relu, leaky_relu, erf, identity (these have analytic kernels), tanh, sigmoid, gelu, silu, softplus"`
+	Param     string  `json:"param" help:"parameterization of the model at init: ntk | sp | mf | mup (analytic kernel: ntk and sp)"`
+	Init      string  `json:"init" help:"weight init of the model at init: default (the parameterization's, which the analytic kernel assumes), torch, he_normal, ..."`
+	WStd      float64 `json:"wstd" help:"weight scale sigma_w of the model at init (neural-tangents' W_std)"`
+	BStd      float64 `json:"bstd" help:"bias scale sigma_b of the model at init (neural-tangents' b_std; 0 and -param ntk: no biases)"`
+	Seed      uint64  `json:"seed" help:"seed of the subsets, the initialization (the same as train fit -seed) and the split (with -model: the fit run's, unless -data or -test-frac is given)"`
+	DType     string  `json:"dtype" help:"f64 | f32: precision of the model and the empirical kernel (the analysis is always float64)"`
+	Full      bool    `json:"full" help:"use the full n*k x n*k kernel over outputs instead of the trace over them"`
+	BudgetMB  int     `json:"budget" help:"scratch memory for the empirical kernel in MB (0: 1024); larger inputs are processed in chunks"`
+	DiagReg   float64 `json:"diag_reg" help:"ridge of kernel regression, relative to the mean diagonal of the kernel (neural-tangents' diag_reg)"`
+	Threads   int     `json:"threads" help:"worker threads (GOMAXPROCS); 0 keeps the default"`
+	Out       string  `json:"out" help:"output directory"`
+	CSV       bool    `json:"csv" help:"also write the training kernels as CSV (kernel.csv, kernel_analytic.csv)"`
+	JSON      bool    `json:"json" help:"also print the results (ntk.json) as one JSON line on stdout, after the summary"`
+	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
 
 	// torchAct is -act given with -model: the activation of a plain
 	// PyTorch state dict, which does not record it.
@@ -79,37 +94,12 @@ func defaultNTK() ntkConfig {
 	}
 }
 
-func (c *ntkConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", c.Data, "dataset: digits | mnist:DIR | csv:FILE[,label=COL (header name or 1-based number)][,regression] | synthetic:NAME[,n=N][,d=D] (as for fit)")
-	fs.Float64Var(&c.TestFrac, "test-frac", c.TestFrac, "fraction held out for testing (datasets without a test split)")
-	fs.IntVar(&c.N, "n", c.N, "use at most this many training points for the kernel (a seeded random subset)")
-	fs.IntVar(&c.NTest, "n-test", c.NTest, "use at most this many test points for the predictions")
-	fs.StringVar(&c.Model, "model", c.Model, "model.safetensors written by train fit, or a PyTorch Sequential's state dict saved with safetensors (give its activation with -act) (default: a new model at initialization)")
-	fs.StringVar(&c.Arch, "arch", c.Arch, "layer widths of the model at init, e.g. 64-512-512-10; \"auto\" = input-128-128-output (wider is closer to the analytic kernel)")
-	fs.StringVar(&c.Act, "act", c.Act, "hidden activation of the model at init, or of a PyTorch state dict given with -model: relu, leaky_relu, erf, identity (these have analytic kernels), tanh, sigmoid, gelu, silu, softplus")
-	fs.StringVar(&c.Param, "param", c.Param, "parameterization of the model at init: ntk | sp | mf | mup (analytic kernel: ntk and sp)")
-	fs.StringVar(&c.Init, "init", c.Init, "weight init of the model at init: default (the parameterization's, which the analytic kernel assumes), torch, he_normal, ...")
-	fs.Float64Var(&c.WStd, "wstd", c.WStd, "weight scale sigma_w of the model at init (neural-tangents' W_std)")
-	fs.Float64Var(&c.BStd, "bstd", c.BStd, "bias scale sigma_b of the model at init (neural-tangents' b_std; 0 and -param ntk: no biases)")
-	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the subsets, the initialization (the same as train fit -seed) and the split (with -model: the fit run's, unless -data or -test-frac is given)")
-	fs.StringVar(&c.DType, "dtype", c.DType, "f64 | f32: precision of the model and the empirical kernel (the analysis is always float64)")
-	fs.BoolVar(&c.Full, "full", c.Full, "use the full n*k x n*k kernel over outputs instead of the trace over them")
-	fs.IntVar(&c.BudgetMB, "budget", c.BudgetMB, "scratch memory for the empirical kernel in MB (0: 1024); larger inputs are processed in chunks")
-	fs.Float64Var(&c.DiagReg, "diag-reg", c.DiagReg, "ridge of kernel regression, relative to the mean diagonal of the kernel (neural-tangents' diag_reg)")
-	fs.IntVar(&c.Threads, "threads", c.Threads, "worker threads (GOMAXPROCS); 0 keeps the default")
-	fs.StringVar(&c.Out, "out", c.Out, "output directory")
-	fs.BoolVar(&c.CSV, "csv", c.CSV, "also write the training kernels as CSV (kernel.csv, kernel_analytic.csv)")
-	fs.BoolVar(&c.JSON, "json", c.JSON, "also print the results (ntk.json) as one JSON line on stdout, after the summary")
-	fs.BoolVar(&c.NoFigures, "no-figures", c.NoFigures, "skip the PNG/SVG figures")
-}
-
 // runNTK parses the ntk flags and runs the analysis.
 func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := defaultNTK()
 	fs := newFlags("ntk", ntkUsage, stderr)
-	cfg.register(fs)
-	scratch := defaultNTK()
-	fromFile, err := parseWithConfig(fs, args, stdout, scratch.register)
+	bindFlags(fs, &cfg)
+	fromFile, err := parseWithConfig(fs, &cfg, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -133,7 +123,7 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// the data split of its fit run: with -model it leaves out the keys
 	// that describe a new model, and -act, -data and -test-frac unless
 	// they were given, so that a rerun from it inherits them again.
-	cfg.configJSON, err = flagConfig(fs, func(name string) bool {
+	cfg.configJSON, err = configJSON("ntk", &cfg, func(name string) bool {
 		inherited := !set[name] && (name == "act" || name == "data" || name == "test-frac")
 		return cfg.Model != "" && (slices.Contains(newModelFlags, name) || inherited)
 	})
@@ -157,21 +147,14 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // check rejects settings no run can use.
 func (c *ntkConfig) check() error {
-	switch {
-	case c.N < 1:
-		return usagef("ntk: -n %d: need at least one training point", c.N)
-	case c.NTest < 1:
-		return usagef("ntk: -n-test %d: need at least one test point", c.NTest)
-	case c.BudgetMB < 0:
-		return usagef("ntk: -budget %d is negative", c.BudgetMB)
-	case c.DiagReg < 0 || math.IsNaN(c.DiagReg) || math.IsInf(c.DiagReg, 0):
-		return usagef("ntk: -diag-reg %v must be finite and non-negative", c.DiagReg)
-	case c.Threads < 0:
-		return usagef("ntk: -threads %d is negative", c.Threads)
-	case c.TestFrac <= 0 || c.TestFrac >= 1:
-		return usagef("ntk: -test-frac %v must be in (0, 1)", c.TestFrac)
-	}
-	return nil
+	return checkRules("ntk",
+		rule{c.N < 1, fmt.Sprintf("-n %d: need at least one training point", c.N)},
+		rule{c.NTest < 1, fmt.Sprintf("-n-test %d: need at least one test point", c.NTest)},
+		rule{c.BudgetMB < 0, fmt.Sprintf("-budget %d is negative", c.BudgetMB)},
+		rule{c.DiagReg < 0 || !finite(c.DiagReg), fmt.Sprintf("-diag-reg %v must be finite and non-negative", c.DiagReg)},
+		rule{c.Threads < 0, fmt.Sprintf("-threads %d is negative", c.Threads)},
+		rule{c.TestFrac <= 0 || c.TestFrac >= 1, fmt.Sprintf("-test-frac %v must be in (0, 1)", c.TestFrac)},
+	)
 }
 
 // newModelFlags describe a model at initialization; the file of -model
@@ -321,14 +304,11 @@ func ntkInitModel[T tensor.Float](cfg ntkConfig, tk *task[T]) (*nn.MLP[T], error
 // writeNTK writes the study and config.json into -out, and prints the
 // summary (and with -json the JSON line of ntk.json).
 func writeNTK(cfg ntkConfig, res *ntk.StudyResult, stdout io.Writer) error {
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return usageError{err}
+	if err := prepareOut(cfg.Out, cfg.configJSON); err != nil {
+		return err
 	}
 	written, err := res.Save(cfg.Out, ntk.SaveOptions{CSV: cfg.CSV, Figures: !cfg.NoFigures})
 	if err != nil {
-		return err
-	}
-	if err := writeFlagConfig(cfg.Out, cfg.configJSON); err != nil {
 		return err
 	}
 	if err := res.WriteSummary(stdout); err != nil {

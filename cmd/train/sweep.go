@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -73,22 +72,16 @@ example:
   train sweep init sweep.json
 `
 
-// sweepFlags are the flags of "train sweep".
+// sweepFlags are the flags of "train sweep" (see bindFlags).
 type sweepFlags struct {
-	config, out, shard, example string
-	workers, shardCount         int
-	json, noFigures             bool
-}
-
-func (f *sweepFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.config, "config", "", "sweep configuration (JSON; see train sweep init); empty: the built-in example")
-	fs.StringVar(&f.out, "out", "out/sweep", "output directory (shards may share it)")
-	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "runs trained at the same time")
-	fs.StringVar(&f.shard, "shard", "", "run only shard i/n of the grid (run index mod n = i)")
-	fs.IntVar(&f.shardCount, "shard-count", 0, "number of shards; the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX")
-	fs.BoolVar(&f.json, "json", false, "print the slope fits as JSON lines on stdout (other messages go to stderr)")
-	fs.BoolVar(&f.noFigures, "no-figures", false, "skip the PNG/SVG figures")
-	fs.StringVar(&f.example, "example-config", "", "write an example configuration to this file (- for stdout) and exit")
+	Config        string `json:"config" help:"sweep configuration (JSON; see train sweep init); empty: the built-in example"`
+	Out           string `json:"out" help:"output directory (shards may share it)"`
+	Workers       int    `json:"workers" help:"runs trained at the same time"`
+	Shard         string `json:"shard" help:"run only shard i/n of the grid (run index mod n = i)"`
+	ShardCount    int    `json:"shard_count" help:"number of shards; the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"`
+	JSON          bool   `json:"json" help:"print the slope fits as JSON lines on stdout (other messages go to stderr)"`
+	NoFigures     bool   `json:"no_figures" help:"skip the PNG/SVG figures"`
+	ExampleConfig string `json:"example_config" help:"write an example configuration to this file (- for stdout) and exit"`
 }
 
 // runSweep dispatches "train sweep" and its sub-subcommands.
@@ -103,51 +96,51 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return runSweepInit(args[1:], stdout, stderr)
 		}
 	}
-	var f sweepFlags
+	f := sweepFlags{Out: "out/sweep", Workers: runtime.GOMAXPROCS(0)}
 	fs := newFlags("sweep", sweepUsage, stderr)
-	f.register(fs)
+	bindFlags(fs, &f)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if f.example != "" {
-		return writeExampleSweep(f.example, stdout)
+	if f.ExampleConfig != "" {
+		return writeExampleSweep(f.ExampleConfig, stdout)
 	}
-	if f.workers < 1 {
-		return usagef("sweep: -workers %d: want at least 1", f.workers)
+	if f.Workers < 1 {
+		return usagef("sweep: -workers %d: want at least 1", f.Workers)
 	}
-	shard, err := sweepShard(f.shard, f.shardCount, stderr)
+	shard, err := sweepShard(f.Shard, f.ShardCount, stderr)
 	if err != nil {
 		return err
 	}
-	cfg, err := loadSweepConfig(f.config)
+	cfg, err := loadSweepConfig(f.Config)
 	if err != nil {
 		return err
 	}
-	human := humanOut(f.json, stdout, stderr)
+	human := humanOut(f.JSON, stdout, stderr)
 	runs, mine := len(cfg.Runs()), len(shard.Runs(cfg))
 	name := cfg.Name
-	if f.config == "" {
+	if f.Config == "" {
 		name += " (built-in; train sweep init FILE writes it)"
 	}
-	fmt.Fprintf(human, "gradflow sweep %s: %d runs, shard %s holds %d; %d workers; results in %s\n", name, runs, shard, mine, f.workers, f.out)
+	fmt.Fprintf(human, "gradflow sweep %s: %d runs, shard %s holds %d; %d workers; results in %s\n", name, runs, shard, mine, f.Workers, f.Out)
 	// An output path that cannot be created is the user's to fix, unlike
 	// the I/O failures sweep.Run may meet later.
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
+	if err := os.MkdirAll(f.Out, 0o755); err != nil {
 		return usageError{err}
 	}
-	err = sweep.Run(ctx, cfg, f.out, shard, f.workers, stderr)
+	err = sweep.Run(ctx, cfg, f.Out, shard, f.Workers, stderr)
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%w: the sweep is resumable: run the same command again and the finished runs in %s are kept", errInterrupted, f.out)
+		return fmt.Errorf("%w: the sweep is resumable: run the same command again and the finished runs in %s are kept", errInterrupted, f.Out)
 	}
 	if err != nil {
 		return sweepError(err)
 	}
 	if shard != sweep.All {
-		fmt.Fprintf(human, "shard %s done (%d runs) in %s\n", shard, mine, f.out)
+		fmt.Fprintf(human, "shard %s done (%d runs) in %s\n", shard, mine, f.Out)
 		fmt.Fprintf(human, "when every shard is done: train sweep merge -out DST SHARD_DIR... (or train sweep analyze DIR if the shards share DIR)\n")
 		return nil
 	}
-	return sweepReport(f.out, stdout, human, f.json, !f.noFigures)
+	return sweepReport(f.Out, stdout, human, f.JSON, !f.NoFigures)
 }
 
 // runSweepMerge is "train sweep merge -out DST SRC...".
