@@ -28,26 +28,39 @@ import (
 
 // fuzzTrainer returns the trainer the checkpoint fuzzers resume into, at
 // step 3 of a run, and the checkpoint of that state.
-func fuzzTrainer(f *testing.F) (*setup[float32], *Trainer[float32], []byte) {
-	s := newSetup[float32](f, 1, 8, 0.05)
+func fuzzTrainer(tb testing.TB) (*setup[float32], *Trainer[float32], []byte) {
+	s := newSetup[float32](tb, 1, 8, 0.05)
 	cfg := s.config()
 	cfg.Steps = 3
+	tr, b := checkpointAfter(tb, cfg)
+	return s, tr, b
+}
+
+// checkpointAfter runs cfg (nothing when cfg.Steps is 0) and returns the
+// trainer and its checkpoint.
+func checkpointAfter(tb testing.TB, cfg Config[float32]) (*Trainer[float32], []byte) {
+	run := cfg.Steps > 0
+	if !run {
+		cfg.Steps = 1
+	}
 	tr, err := New(cfg)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	if _, err := tr.Run(context.Background()); err != nil {
-		f.Fatal(err)
+	if run {
+		if _, err := tr.Run(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	good := filepath.Join(f.TempDir(), "good.ckpt")
-	if err := tr.SaveCheckpoint(good); err != nil {
-		f.Fatal(err)
+	p := filepath.Join(tb.TempDir(), "c.ckpt")
+	if err := tr.SaveCheckpoint(p); err != nil {
+		tb.Fatal(err)
 	}
-	b, err := os.ReadFile(good)
+	b, err := os.ReadFile(p)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	return s, tr, b
+	return tr, b
 }
 
 // trainerState is what a refused checkpoint must leave unchanged: the
@@ -124,38 +137,20 @@ func FuzzResumeBody(f *testing.F) {
 		f.Add(body(good), reseal)
 	}
 	f.Add(body(good)[:len(good)/2], false)
-	for _, variant := range []string{"step 0", "adam"} {
-		cfg := s.config()
-		cfg.Steps = 2
-		if variant == "adam" {
-			o, err := optim.NewAdam(s.model.Params(), optim.DefaultAdam())
-			if err != nil {
-				f.Fatal(err)
-			}
-			cfg.Optimizer = o
-			cfg.EarlyStop = &EarlyStop{Metric: "test.loss", Patience: 3}
-			cfg.LogEvery = 1
-		}
-		other, err := New(cfg)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if variant == "adam" {
-			if _, err := other.Run(context.Background()); err != nil {
-				f.Fatal(err)
-			}
-		}
-		p := filepath.Join(f.TempDir(), "c")
-		if err := other.SaveCheckpoint(p); err != nil {
-			f.Fatal(err)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(body(b), true)
+	// The same run before its first step, and a run with Adam (refused:
+	// another optimizer) and early stopping.
+	cfg := s.config()
+	_, b := checkpointAfter(f, cfg)
+	f.Add(body(b), true)
+	o, err := optim.NewAdam(s.model.Params(), optim.DefaultAdam())
+	if err != nil {
+		f.Fatal(err)
 	}
-	// Training the variants moved the shared model: put it back.
+	cfg.Optimizer, cfg.Steps, cfg.LogEvery = o, 2, 1
+	cfg.EarlyStop = &EarlyStop{Metric: "test.loss", Patience: 3}
+	_, b = checkpointAfter(f, cfg)
+	f.Add(body(b), true)
+	// Training with Adam moved the shared model: put it back.
 	if err := tr.resume("good.ckpt", good); err != nil {
 		f.Fatal(err)
 	}
@@ -206,24 +201,7 @@ func resealSections(b []byte) {
 // resumes and holds the changed values, so the fuzzer's mutations do get
 // past all three checksums.
 func TestResealSectionsReachesParsers(t *testing.T) {
-	s := newSetup[float32](t, 1, 8, 0.05)
-	cfg := s.config()
-	cfg.Steps = 3
-	tr, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "c")
-	if err := tr.SaveCheckpoint(p); err != nil {
-		t.Fatal(err)
-	}
-	ckpt, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tr, ckpt := fuzzTrainer(t)
 	b := ckpt[:len(ckpt)-sha256.Size]
 	// The last bytes of the model section are the last parameter's last
 	// value; the optimizer state ends with a buffer value and the CRC.
