@@ -207,11 +207,8 @@ func ParseSafetensors(b []byte) (*Safetensors, error) {
 
 // verifyChecksum checks data against want, the value of ChecksumKey.
 func verifyChecksum(want string, data []byte) error {
-	if len(want) != 2*sha256.Size || strings.ToLower(want) != want {
-		return fmt.Errorf("safetensors: __metadata__ %q = %q is not a SHA-256 (64 lowercase hexadecimal digits)", ChecksumKey, want)
-	}
 	rec, err := hex.DecodeString(want)
-	if err != nil {
+	if err != nil || len(rec) != sha256.Size || strings.ToLower(want) != want {
 		return fmt.Errorf("safetensors: __metadata__ %q = %q is not a SHA-256 (64 lowercase hexadecimal digits)", ChecksumKey, want)
 	}
 	if got := sha256.Sum256(data); !bytes.Equal(got[:], rec) {
