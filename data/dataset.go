@@ -43,6 +43,9 @@ func (ds *Dataset[T]) Dim() int { return ds.X.Dim(1) }
 // slices have the right lengths. Constructors in this package return
 // valid datasets; Validate is for datasets assembled by hand.
 func (ds *Dataset[T]) Validate() error {
+	if ds == nil {
+		return fmt.Errorf("data: the dataset is nil")
+	}
 	if ds.X == nil {
 		return fmt.Errorf("data: dataset has no features (X is nil)")
 	}
@@ -149,6 +152,12 @@ type SplitSpec struct {
 // returned as nil, so Validation 0 gives a nil val. The rows of each part
 // are in random order. The same rng state gives the same split.
 func (ds *Dataset[T]) Split(rng *rand.Rand, spec SplitSpec) (train, val, test *Dataset[T], err error) {
+	if ds == nil || ds.X == nil {
+		return nil, nil, nil, fmt.Errorf("data.Dataset.Split: the dataset is nil or has no features")
+	}
+	if rng == nil {
+		return nil, nil, nil, errNilRNG("data.Dataset.Split")
+	}
 	fv, ft := spec.Validation, spec.Test
 	if !(fv >= 0 && fv < 1) || !(ft >= 0 && ft < 1) || !(fv+ft < 1) {
 		return nil, nil, nil, fmt.Errorf("data: split fractions validation %v, test %v: each must be in [0, 1), their sum below 1", fv, ft)

@@ -1,9 +1,11 @@
 package data
 
 import (
+	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gradflow/gradflow/tensor"
@@ -173,4 +175,27 @@ func TestSubset(t *testing.T) {
 		}
 	}()
 	ds.Subset([]int{5})
+}
+
+// TestNilArguments: nil datasets, tensors and IDX arrays given to the
+// package's functions are errors, not nil-pointer panics.
+func TestNilArguments(t *testing.T) {
+	var ds *Dataset[float64]
+	var x *tensor.Tensor[float64]
+	calls := map[string]func() error{
+		"NewLoader": func() error { _, err := NewLoader(ds, LoaderConfig{BatchSize: 1}); return err },
+		"Validate":  func() error { return ds.Validate() },
+		"Split":     func() error { _, _, _, err := ds.Split(rand.New(rand.NewPCG(1, 1)), SplitSpec{}); return err },
+		"FitScaler": func() error { _, err := FitScaler(Standardize, ds); return err },
+		"Fit":       func() error { return (&Scaler[float64]{}).Fit(x) },
+		"Transform": func() error { return (&Scaler[float64]{Center: []float64{0}, Scale: []float64{1}}).Transform(x) },
+		"IDXTensor": func() error { _, err := IDXTensor[float64](nil); return err },
+		"WriteIDX":  func() error { return WriteIDX(io.Discard, nil) },
+	}
+	for name, call := range calls {
+		err := catchPanic(call)
+		if err == nil || strings.Contains(err.Error(), "panic") || !strings.Contains(err.Error(), "nil") {
+			t.Errorf("%s: error %v, want one saying what is nil", name, err)
+		}
+	}
 }

@@ -102,6 +102,9 @@ func (a *IDX) At(i int) float64 {
 // check verifies that a is consistent, as ReadIDX guarantees but a
 // hand-built IDX may not be.
 func (a *IDX) check() error {
+	if a == nil {
+		return fmt.Errorf("data: idx array is nil")
+	}
 	size := uint64(a.Type.Size())
 	if size == 0 {
 		return fmt.Errorf("data: idx: unknown element type %v", a.Type)

@@ -54,6 +54,9 @@ type Scaler[T tensor.Float] struct {
 // Fit computes Center and Scale from the columns of the [n, d] tensor x,
 // accumulating in float64 (two passes for the variance, for accuracy).
 func (s *Scaler[T]) Fit(x *tensor.Tensor[T]) error {
+	if x == nil {
+		return fmt.Errorf("data: scaler fit on a nil tensor")
+	}
 	shape := x.Shape()
 	if len(shape) != 2 || shape[0] < 1 || shape[1] < 1 {
 		return fmt.Errorf("data: scaler fit on shape %v, want [n, d] with n, d >= 1", shape)
@@ -162,6 +165,9 @@ func (s *Scaler[T]) check(x *tensor.Tensor[T]) (int, error) {
 	if s.Center == nil {
 		return 0, fmt.Errorf("data: scaler used before Fit")
 	}
+	if x == nil {
+		return 0, fmt.Errorf("data: scaler applied to a nil tensor")
+	}
 	shape := x.Shape()
 	if len(shape) != 2 || shape[1] != len(s.Center) || len(s.Scale) != len(s.Center) {
 		return 0, fmt.Errorf("data: scaler fitted on %d columns, applied to shape %v", len(s.Center), shape)
@@ -174,6 +180,9 @@ func (s *Scaler[T]) check(x *tensor.Tensor[T]) (int, error) {
 // Nil datasets are skipped, so the nil parts returned by Split can be
 // passed directly.
 func FitScaler[T tensor.Float](method ScaleMethod, train *Dataset[T], others ...*Dataset[T]) (*Scaler[T], error) {
+	if train == nil {
+		return nil, fmt.Errorf("data.FitScaler: the training dataset is nil")
+	}
 	s := &Scaler[T]{Method: method}
 	if err := s.Fit(train.X); err != nil {
 		return nil, err

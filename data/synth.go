@@ -53,6 +53,11 @@ type TeacherConfig struct {
 	Noise float64
 }
 
+// errNilRNG is the error of a generator given no random source.
+func errNilRNG(fn string) error {
+	return fmt.Errorf("%s: rng is nil (want a seeded *rand.Rand, e.g. rand.New(rand.NewPCG(seed, 1)))", fn)
+}
+
 // Teacher is a fully connected network with random weights that defines
 // the target function of a teacher-student problem.
 type Teacher[T tensor.Float] struct {
@@ -71,6 +76,9 @@ type Teacher[T tensor.Float] struct {
 // of the activations of package tensor may be used; an empty act is
 // tensor.Identity.
 func NewTeacher[T tensor.Float](rng *rand.Rand, dims []int, act tensor.Activation, biasStd float64) (*Teacher[T], error) {
+	if rng == nil {
+		return nil, errNilRNG("data.NewTeacher")
+	}
 	if len(dims) < 2 {
 		return nil, fmt.Errorf("data: teacher dims %v: need at least input and output widths", dims)
 	}
@@ -137,6 +145,9 @@ func (t *Teacher[T]) Forward(x *tensor.Tensor[T]) *tensor.Tensor[T] {
 // fresh random teacher network (returned, so the student can be compared
 // with it). See TeacherConfig for the targets.
 func TeacherStudent[T tensor.Float](rng *rand.Rand, n int, cfg TeacherConfig) (*Dataset[T], *Teacher[T], error) {
+	if rng == nil {
+		return nil, nil, errNilRNG("data.TeacherStudent")
+	}
 	if n < 1 {
 		return nil, nil, fmt.Errorf("data: teacher-student with %d examples", n)
 	}
@@ -213,6 +224,9 @@ func gaussianMatrix[T tensor.Float](rng *rand.Rand, n, d int, std float64) *tens
 // as the rows of an [n, d] tensor: x = g / |g| with g ~ N(0, I_d), which is
 // uniform because the Gaussian is rotation invariant (Muller, 1959).
 func Sphere[T tensor.Float](rng *rand.Rand, n, d int) (*tensor.Tensor[T], error) {
+	if rng == nil {
+		return nil, errNilRNG("data.Sphere")
+	}
 	if n < 1 || d < 1 {
 		return nil, fmt.Errorf("data: %d points on the sphere in %d dimensions", n, d)
 	}
@@ -258,6 +272,9 @@ func l2norm(g []float64) float64 {
 // about 1 and noise is the noise-to-signal ratio of the standard
 // deviations. It returns the dataset (Y is [n, 1]) and w.
 func LinearRegression[T tensor.Float](rng *rand.Rand, n, d int, noise float64) (*Dataset[T], []T, error) {
+	if rng == nil {
+		return nil, nil, errNilRNG("data.LinearRegression")
+	}
 	if n < 1 || d < 1 || !(noise >= 0) {
 		return nil, nil, fmt.Errorf("data: linear regression with n = %d, d = %d, noise = %v", n, d, noise)
 	}
@@ -270,6 +287,9 @@ func LinearRegression[T tensor.Float](rng *rand.Rand, n, d int, noise float64) (
 // gradient descent from zero converges to the minimum-norm one,
 // X^T (X X^T)^{-1} y, which differs from the planted w returned here.
 func Overparameterized[T tensor.Float](rng *rand.Rand, n, d int) (*Dataset[T], []T, error) {
+	if rng == nil {
+		return nil, nil, errNilRNG("data.Overparameterized")
+	}
 	if n < 1 || d <= n {
 		return nil, nil, fmt.Errorf("data: overparameterized regression needs d > n >= 1, have n = %d, d = %d", n, d)
 	}
@@ -304,6 +324,9 @@ func linear[T tensor.Float](rng *rand.Rand, n, d int, noise float64) (*Dataset[T
 // k-subsets of the d coordinates. It returns the dataset (X = A, Y = y of
 // shape [n, 1]) and b.
 func SparseRegression[T tensor.Float](rng *rand.Rand, n, d, k int, noise float64) (*Dataset[T], []T, error) {
+	if rng == nil {
+		return nil, nil, errNilRNG("data.SparseRegression")
+	}
 	if n < 1 || d < 1 || k < 0 || k > d || !(noise >= 0) {
 		return nil, nil, fmt.Errorf("data: sparse regression with n = %d, d = %d, k = %d, noise = %v", n, d, k, noise)
 	}
@@ -337,6 +360,9 @@ func SparseRegression[T tensor.Float](rng *rand.Rand, n, d, k int, noise float64
 // angle a = 2 pi turns t + pi c and x = t (cos a, sin a) + noise*e with
 // e ~ N(0, I_2): class 1 is class 0 rotated by half a turn.
 func TwoSpirals[T tensor.Float](rng *rand.Rand, n int, turns, noise float64) (*Dataset[T], error) {
+	if rng == nil {
+		return nil, errNilRNG("data.TwoSpirals")
+	}
 	if n < 2 || !(turns > 0) || !(noise >= 0) {
 		return nil, fmt.Errorf("data: two spirals with n = %d (want >= 2), turns = %v, noise = %v", n, turns, noise)
 	}
@@ -363,6 +389,9 @@ func TwoSpirals[T tensor.Float](rng *rand.Rand, n int, turns, noise float64) (*D
 // one) and appear in random order. It returns the dataset and the means as
 // a [k, d] tensor.
 func GaussianMixture[T tensor.Float](rng *rand.Rand, n, d, k int, sep, std float64) (*Dataset[T], *tensor.Tensor[T], error) {
+	if rng == nil {
+		return nil, nil, errNilRNG("data.GaussianMixture")
+	}
 	if n < 1 || d < 1 || k < 1 || !(sep >= 0) || !(std >= 0) {
 		return nil, nil, fmt.Errorf("data: gaussian mixture with n = %d, d = %d, k = %d, sep = %v, std = %v", n, d, k, sep, std)
 	}
@@ -395,6 +424,9 @@ func GaussianMixture[T tensor.Float](rng *rand.Rand, n, d, k int, sep, std float
 // frequencies probe the spectral bias of networks, which fit low
 // frequencies first.
 func Sinusoid[T tensor.Float](rng *rand.Rand, n int, freq, noise float64) (*Dataset[T], error) {
+	if rng == nil {
+		return nil, errNilRNG("data.Sinusoid")
+	}
 	if n < 1 || math.IsNaN(freq) || math.IsInf(freq, 0) || !(noise >= 0) {
 		return nil, fmt.Errorf("data: sinusoid with n = %d, freq = %v, noise = %v", n, freq, noise)
 	}

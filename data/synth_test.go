@@ -1,9 +1,11 @@
 package data
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gradflow/gradflow/tensor"
@@ -498,4 +500,45 @@ func TestTeacherFloat32(t *testing.T) {
 	if !tensor.AllClose(tensor.Convert[float64](d32.Y), d64.Y, 1e-5, 1e-5) {
 		t.Error("float32 and float64 teachers disagree")
 	}
+}
+
+// TestGeneratorsNilRNG: every generator returns an error naming the nil
+// random source instead of panicking in its first draw.
+func TestGeneratorsNilRNG(t *testing.T) {
+	calls := map[string]func() error{
+		"data.NewTeacher": func() error { _, err := NewTeacher[float64](nil, []int{2, 1}, tensor.Tanh, 0); return err },
+		"data.TeacherStudent": func() error {
+			_, _, err := TeacherStudent[float64](nil, 4, TeacherConfig{Dims: []int{2, 1}})
+			return err
+		},
+		"data.Sphere":            func() error { _, err := Sphere[float64](nil, 4, 2); return err },
+		"data.LinearRegression":  func() error { _, _, err := LinearRegression[float64](nil, 4, 2, 0); return err },
+		"data.Overparameterized": func() error { _, _, err := Overparameterized[float64](nil, 2, 4); return err },
+		"data.SparseRegression":  func() error { _, _, err := SparseRegression[float64](nil, 4, 3, 1, 0); return err },
+		"data.TwoSpirals":        func() error { _, err := TwoSpirals[float64](nil, 4, 1, 0); return err },
+		"data.GaussianMixture":   func() error { _, _, err := GaussianMixture[float64](nil, 4, 2, 2, 1, 1); return err },
+		"data.Sinusoid":          func() error { _, err := Sinusoid[float64](nil, 4, 1, 0); return err },
+		"data.Dataset.Split": func() error {
+			ds := &Dataset[float64]{X: tensor.New[float64](4, 1)}
+			_, _, _, err := ds.Split(nil, SplitSpec{Test: 0.5})
+			return err
+		},
+	}
+	for name, call := range calls {
+		err := catchPanic(call)
+		if want := name + ": rng is nil"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", name, err, want)
+		}
+	}
+}
+
+// catchPanic runs f and returns its error, or the value of a panic in f
+// as an error.
+func catchPanic(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return f()
 }

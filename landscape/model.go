@@ -8,6 +8,7 @@ import (
 
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/nilcheck"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
 	"github.com/gradflow/gradflow/train"
@@ -47,9 +48,9 @@ type ModelObjective[T tensor.Float] struct {
 // loader's next call; use BatchOf for a stable copy).
 func NewModelObjective[T tensor.Float](model nn.Module[T], loss train.Loss[T], batch *data.Batch[T]) (*ModelObjective[T], error) {
 	switch {
-	case model == nil:
+	case nilcheck.Nil(model):
 		return nil, errors.New("landscape.NewModelObjective: model is nil")
-	case loss == nil:
+	case nilcheck.Nil(loss):
 		return nil, errors.New("landscape.NewModelObjective: loss is nil")
 	case batch == nil || batch.X == nil || batch.X.NDim() != 2 || batch.X.Dim(0) == 0:
 		return nil, errors.New("landscape.NewModelObjective: batch.X must be a non-empty [n, d] tensor")

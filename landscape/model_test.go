@@ -2,6 +2,7 @@ package landscape
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -147,6 +148,14 @@ func TestModelObjectiveErrors(t *testing.T) {
 	m, ds := tinyProblem(t)
 	if _, err := NewModelObjective[float64](nil, &train.MSE[float64]{}, nil); err == nil {
 		t.Error("nil model: no error")
+	}
+	var nilMLP *nn.MLP[float64]
+	var nilMSE *train.MSE[float64]
+	if _, err := NewModelObjective[float64](nilMLP, &train.MSE[float64]{}, nil); err == nil || !strings.Contains(err.Error(), "model is nil") {
+		t.Errorf("nil *nn.MLP: error %v, want one saying the model is nil", err)
+	}
+	if _, err := NewModelObjective[float64](m, nilMSE, nil); err == nil || !strings.Contains(err.Error(), "loss is nil") {
+		t.Errorf("nil *train.MSE: error %v, want one saying the loss is nil", err)
 	}
 	if _, err := NewModelObjective[float64](m, &train.MSE[float64]{}, &data.Batch[float64]{}); err == nil {
 		t.Error("empty batch: no error")

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/nilcheck"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
 	"github.com/gradflow/gradflow/train"
@@ -137,9 +138,9 @@ type Probe[T tensor.Float] struct {
 // fault.
 func NewProbe[T tensor.Float](cfg ProbeConfig[T]) (*Probe[T], error) {
 	switch {
-	case cfg.Model == nil:
+	case nilcheck.Nil(cfg.Model):
 		return nil, errors.New("landscape.ProbeConfig.Model is nil")
-	case cfg.Loss == nil:
+	case nilcheck.Nil(cfg.Loss):
 		return nil, errors.New("landscape.ProbeConfig.Loss is nil")
 	case cfg.Data == nil || cfg.Data.X == nil || cfg.Data.Len() == 0:
 		return nil, errors.New("landscape.ProbeConfig.Data is nil or empty")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/nilcheck"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
@@ -150,11 +151,11 @@ func (stepsOnly[T]) OnRecord(*train.Record) error { return nil }
 // check validates what the probe and the trainer do not.
 func (c *StudyConfig[T]) check() error {
 	switch {
-	case c.Model == nil:
+	case nilcheck.Nil(c.Model):
 		return errors.New("landscape.StudyConfig.Model is nil")
-	case c.Loss == nil:
+	case nilcheck.Nil(c.Loss):
 		return errors.New("landscape.StudyConfig.Loss is nil")
-	case c.Optimizer == nil || c.Optimizer.NumGroups() == 0:
+	case nilcheck.Nil(c.Optimizer) || c.Optimizer.NumGroups() == 0:
 		return errors.New("landscape.StudyConfig.Optimizer is nil or has no parameter groups")
 	case c.Train == nil || c.Train.X == nil || c.Train.Len() == 0:
 		return errors.New("landscape.StudyConfig.Train is nil or empty")

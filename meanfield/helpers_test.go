@@ -3,6 +3,7 @@ package meanfield
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gradflow/gradflow/data"
@@ -63,4 +64,16 @@ func floats(xs ...int) []float64 {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+// TestNilRNG: New and SlicedW2 return an error naming the nil random
+// source instead of panicking in the first draw.
+func TestNilRNG(t *testing.T) {
+	if _, err := New(Config{InputDim: 2, Width: 4}, nil); err == nil || !strings.Contains(err.Error(), "meanfield.New: rng is nil") {
+		t.Errorf("New: error %v, want one saying rng is nil", err)
+	}
+	p := [][]float64{{0, 1}, {1, 0}}
+	if _, err := SlicedW2(p, p, 3, nil); err == nil || !strings.Contains(err.Error(), "meanfield.SlicedW2: rng is nil") {
+		t.Errorf("SlicedW2: error %v, want one saying rng is nil", err)
+	}
 }

@@ -72,6 +72,12 @@ type Config struct {
 	AdaptiveLR bool
 }
 
+// errNilRNG is the error of a function that draws and was given no random
+// source.
+func errNilRNG(fn string) error {
+	return fmt.Errorf("%s: rng is nil (want a seeded *rand.Rand, e.g. meanfield.NewRNG(seed))", fn)
+}
+
 // withDefaults returns c with defaults filled in, or an error naming the
 // field at fault.
 func (c Config) withDefaults() (Config, error) {
@@ -172,6 +178,9 @@ type Net struct {
 // New builds and initializes a Net from cfg, drawing from rng the w_i, then
 // the b_i (if BStd > 0), then the a_i.
 func New(cfg Config, rng *rand.Rand) (*Net, error) {
+	if rng == nil {
+		return nil, errNilRNG("meanfield.New")
+	}
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

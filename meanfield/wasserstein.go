@@ -65,6 +65,9 @@ func w2sq(x, y []float64) float64 {
 // several pairs of clouds are comparable. SW2 is a metric equivalent to W2 on
 // compact sets and costs O(projections (n log n + n D)).
 func SlicedW2(p, q [][]float64, projections int, rng *rand.Rand) (float64, error) {
+	if rng == nil {
+		return 0, errNilRNG("meanfield.SlicedW2")
+	}
 	if len(p) == 0 || len(q) == 0 {
 		return 0, fmt.Errorf("meanfield: sliced W2 of empty clouds (%d and %d points)", len(p), len(q))
 	}

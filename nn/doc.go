@@ -21,6 +21,21 @@
 // the names model files and configurations store. Apply records one on a
 // tape (autograd.Activate); a Linear layer fuses ReLU into its product.
 //
+// Predict is the inference call: a module's output on a batch [n, d], with
+// gradients off on a pooled tape the caller never sees, and an error (not
+// a panic) for a batch the module cannot take.
+//
+// # Model files
+//
+// Save writes a safetensors file: the state dict under PyTorch's keys, and
+// __metadata__ recording the architecture (so Load rebuilds the model from
+// the file alone) and, under ChecksumKey, the SHA-256 of the tensor data.
+// Every reader here verifies that checksum when a file has one, so a
+// damaged file is an error (wrapping ErrChecksum) instead of a model with
+// a wrong weight; files without it, as PyTorch writes them, load as they
+// are, and PyTorch ignores it as it ignores all metadata. LoadTorch reads
+// a plain PyTorch state dict, given the activations it does not record.
+//
 // # Parameterizations
 //
 // How init, forward multipliers and learning rates scale with the width

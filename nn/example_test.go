@@ -61,3 +61,24 @@ func ExamplePerExampleGrads() {
 	fmt.Println(g.Shape(), nn.NumParams[float64](m))
 	// Output: [5 21] 21
 }
+
+// Predict runs a model on a batch without a tape or gradients: the
+// inference call. A batch the model cannot take is an error, not a panic.
+func ExamplePredict() {
+	m, err := nn.NewMLP[float32](nn.MLPConfig{Dims: []int{4, 16, 3}, Activation: nn.ReLU}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		panic(err)
+	}
+	x := tensor.RandN(rand.New(rand.NewPCG(3, 4)), float32(0), 1, 5, 4)
+	scores, err := nn.Predict[float32](m, x)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(scores.Shape())
+
+	_, err = nn.Predict[float32](m, tensor.New[float32](5, 3))
+	fmt.Println(err)
+	// Output:
+	// [5 3]
+	// nn.Predict: x has 3 columns, but the model takes 4 inputs
+}

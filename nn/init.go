@@ -9,7 +9,8 @@ import (
 
 // The initializers fill a weight tensor [out, in] (fan_in = in, fan_out =
 // out, the layout of torch.nn.Linear) from an explicit random source, so a
-// seed fixes the model bit for bit.
+// seed fixes the model bit for bit. A nil source is a programming error:
+// they panic saying so.
 
 // fans returns fan_in and fan_out of a weight [out, in, ...]: the
 // receptive field (product of trailing dimensions) counts into both, as in
@@ -105,6 +106,9 @@ func TorchLinearBias[T Float](b *tensor.Tensor[T], fanIn int, rng *rand.Rand) {
 func Orthogonal[T Float](w *tensor.Tensor[T], gain float64, rng *rand.Rand) {
 	if w.NDim() != 2 {
 		panic("nn.Orthogonal: need a 2-D tensor, got shape " + shapeStr(w.Shape()))
+	}
+	if rng == nil {
+		panic("nn.Orthogonal: rng is nil")
 	}
 	r, c := w.Dim(0), w.Dim(1)
 	// Work on the tall orientation: k vectors of length n, k <= n.

@@ -1,7 +1,9 @@
 package nn
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,4 +235,94 @@ func runInterop(t *testing.T, command, model, in, out string) jsonTensor {
 		t.Fatal(err)
 	}
 	return y
+}
+
+// TestChecksumInterop checks the checksum against an implementation
+// outside gradflow (interop.py with hashlib): the value gradflow records
+// is the SHA-256 that Python computes over the bytes after the header, a
+// flipped byte makes the two disagree (and gradflow refuse the file), and
+// a file sealed by Python verifies in gradflow. PyTorch loading files that
+// carry the checksum is TestTorchLoadsGradflowFile and
+// TestTorchLoadsLoadTorchModel. Skipped when python3-torch is not
+// installed.
+func TestChecksumInterop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts python3 with torch four times")
+	}
+	if !haveTorch() {
+		t.Skip("python3-torch not installed (apt-get install python3-torch)")
+	}
+	dir := t.TempDir()
+	type sums struct{ Recorded, Computed *string }
+	pythonSums := func(path string) sums {
+		t.Helper()
+		out := path + ".json"
+		cmd := exec.Command(torchPython, filepath.Join(torchDir, "interop.py"), "checksum", path, out)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("interop.py checksum: %v\n%s", err, msg)
+		}
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s sums
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Recorded == nil || s.Computed == nil {
+			t.Fatalf("%s: Python found no recorded checksum (%s)", path, raw)
+		}
+		return s
+	}
+	m, _ := NewMLP[float32](MLPConfig{Dims: []int{4, 7, 3}, Activation: Tanh}, newRNG(5))
+	path := filepath.Join(dir, "model.safetensors")
+	if err := m.SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	st, err := ParseSafetensors(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := pythonSums(path); *s.Recorded != *s.Computed || *s.Computed != st.Metadata[ChecksumKey] {
+		t.Errorf("Python computes %s, the file records %s, gradflow wrote %s", *s.Computed, *s.Recorded, st.Metadata[ChecksumKey])
+	}
+	flipped := filepath.Join(dir, "flipped.safetensors")
+	b := bytes.Clone(raw)
+	b[len(b)-5] ^= 1
+	if err := os.WriteFile(flipped, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s := pythonSums(flipped); *s.Recorded == *s.Computed {
+		t.Error("Python's checksum does not see the flipped byte")
+	}
+	if _, err := LoadFile[float32](flipped); !errors.Is(err, ErrChecksum) {
+		t.Errorf("gradflow loads the flipped file: %v", err)
+	}
+
+	// The other way: PyTorch's plain state dict sealed by Python.
+	sealed := filepath.Join(dir, "sealed.safetensors")
+	cmd := exec.Command(torchPython, filepath.Join(torchDir, "interop.py"), "seal", filepath.Join(torchDir, "torch_plain_mlp.safetensors"), sealed)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("interop.py seal: %v\n%s", err, msg)
+	}
+	opt := TorchOptions{Activations: readPlainIO(t).Activations}
+	got, err := LoadTorchFile[float32](sealed, opt)
+	if err != nil {
+		t.Fatalf("a file sealed by Python: %v", err)
+	}
+	want, err := LoadTorchFile[float32](filepath.Join(torchDir, "torch_plain_mlp.safetensors"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range want.Params() {
+		if !tensor.Equal(p.Value, got.Params()[i].Value) {
+			t.Errorf("%s differs after sealing", p.Name)
+		}
+	}
+	b, _ = os.ReadFile(sealed)
+	b[len(b)-1] ^= 0x80
+	if _, err := LoadTorch[float32](bytes.NewReader(b), opt); !errors.Is(err, ErrChecksum) {
+		t.Errorf("gradflow loads a flipped byte in the Python-sealed file: %v", err)
+	}
 }

@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 
@@ -27,8 +29,14 @@ type Linear[T Float] struct {
 // NewLinear returns a Linear layer in -> out with PyTorch's default
 // initialization (weight and bias uniform on +-1/sqrt(in)), multipliers 1
 // and no activation. prefix names the parameters (prefix+"weight",
-// prefix+"bias").
-func NewLinear[T Float](rng *rand.Rand, prefix string, in, out int, bias bool) *Linear[T] {
+// prefix+"bias"). It returns an error if rng is nil or a width is below 1.
+func NewLinear[T Float](rng *rand.Rand, prefix string, in, out int, bias bool) (*Linear[T], error) {
+	if rng == nil {
+		return nil, errNilRNG("nn.NewLinear")
+	}
+	if in < 1 || out < 1 {
+		return nil, fmt.Errorf("nn.NewLinear: in = %d, out = %d: widths must be at least 1", in, out)
+	}
 	w := tensor.New[T](out, in)
 	TorchLinearWeight(w, rng)
 	var b *tensor.Tensor[T]
@@ -36,7 +44,13 @@ func NewLinear[T Float](rng *rand.Rand, prefix string, in, out int, bias bool) *
 		b = tensor.New[T](out)
 		TorchLinearBias(b, in, rng)
 	}
-	return NewLinearFrom(prefix, w, b)
+	return NewLinearFrom(prefix, w, b), nil
+}
+
+// errNilRNG is the error of a constructor that draws random weights and was
+// given no random source.
+func errNilRNG(fn string) error {
+	return errors.New(fn + ": rng is nil (want a seeded *rand.Rand, e.g. rand.New(rand.NewPCG(seed, 1)))")
 }
 
 // NewLinearFrom returns a Linear layer holding w [out, in] and b [out] (or

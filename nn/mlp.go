@@ -172,8 +172,12 @@ type MLP[T Float] struct {
 }
 
 // NewMLP builds and initializes an MLP from cfg, drawing from rng in layer
-// order (weight then bias). It returns an error if cfg is invalid.
+// order (weight then bias). It returns an error if cfg is invalid or rng
+// is nil.
 func NewMLP[T Float](cfg MLPConfig, rng *rand.Rand) (*MLP[T], error) {
+	if rng == nil {
+		return nil, errNilRNG("nn.NewMLP")
+	}
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

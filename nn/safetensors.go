@@ -2,14 +2,19 @@ package nn
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gradflow/gradflow/tensor"
 )
@@ -33,16 +38,28 @@ type tensorEntry struct {
 	DataOffsets [2]int64 `json:"data_offsets"`
 }
 
+// ChecksumKey is the __metadata__ key under which the files gradflow
+// writes record the SHA-256 of their tensor data (the bytes after the
+// header), as 64 lowercase hexadecimal digits. ParseSafetensors verifies it
+// when present; readers that do not know it (PyTorch's) ignore it, as they
+// ignore all metadata.
+const ChecksumKey = "gradflow.sha256"
+
+// ErrChecksum is wrapped by the error of ParseSafetensors (and so of Load,
+// LoadTorch and their File forms) for a file whose tensor data does not
+// match the checksum in its metadata: a damaged or modified file.
+var ErrChecksum = errors.New("safetensors: the tensor data does not match its checksum")
+
 // WriteSafetensors writes params (name, value) and the metadata to w in
 // the safetensors format, values in T's dtype (F32 or F64), in the order
-// of params.
+// of params. The metadata written is meta plus ChecksumKey, the SHA-256 of
+// the tensor data (a ChecksumKey entry in meta is replaced).
 func WriteSafetensors[T Float](w io.Writer, params []*Param[T], meta map[string]string) error {
 	dtype, size := dtypeOf[T]()
 	header := make(map[string]any, len(params)+1)
-	if len(meta) > 0 {
-		header["__metadata__"] = meta
-	}
 	var off int64
+	sum := sha256.New()
+	var scratch []byte
 	for _, p := range params {
 		if _, dup := header[p.Name]; dup || p.Name == "__metadata__" {
 			return fmt.Errorf("nn: duplicate or reserved tensor name %q", p.Name)
@@ -50,7 +67,20 @@ func WriteSafetensors[T Float](w io.Writer, params []*Param[T], meta map[string]
 		n := int64(p.Value.Len()) * int64(size)
 		header[p.Name] = tensorEntry{Dtype: dtype, Shape: append([]int{}, p.Value.Shape()...), DataOffsets: [2]int64{off, off + n}}
 		off += n
+		// The data is hashed in pieces, so that the file is held in
+		// memory once (below), not twice.
+		d := p.Value.Data()
+		for len(d) > 0 {
+			k := min(len(d), 4096/size)
+			scratch = appendLE(scratch[:0], d[:k])
+			sum.Write(scratch)
+			d = d[k:]
+		}
 	}
+	md := make(map[string]string, len(meta)+1)
+	maps.Copy(md, meta)
+	md[ChecksumKey] = hex.EncodeToString(sum.Sum(nil))
+	header["__metadata__"] = md
 	h, err := json.Marshal(header)
 	if err != nil {
 		return fmt.Errorf("nn: encoding safetensors header: %w", err)
@@ -109,9 +139,11 @@ func (s *Safetensors) Names() []string {
 	return names
 }
 
-// ParseSafetensors parses a whole safetensors file. It checks the header
-// and that every tensor's data lies inside the file with the size its
-// dtype and shape imply, and returns an error naming the first problem.
+// ParseSafetensors parses a whole safetensors file. It checks the header,
+// that every tensor's data lies inside the file with the size its dtype
+// and shape imply, and, when the metadata records one (ChecksumKey), the
+// SHA-256 of the tensor data (an error wrapping ErrChecksum), and returns
+// an error naming the first problem.
 func ParseSafetensors(b []byte) (*Safetensors, error) {
 	if len(b) < 8 {
 		return nil, fmt.Errorf("safetensors: file of %d bytes is shorter than the 8-byte header length", len(b))
@@ -165,7 +197,24 @@ func ParseSafetensors(b []byte) (*Safetensors, error) {
 		}
 		s.entries[name] = e
 	}
+	if want, ok := s.Metadata[ChecksumKey]; ok {
+		if err := verifyChecksum(want, s.data); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// verifyChecksum checks data against want, the value of ChecksumKey.
+func verifyChecksum(want string, data []byte) error {
+	rec, err := hex.DecodeString(want)
+	if err != nil || len(rec) != sha256.Size || strings.ToLower(want) != want {
+		return fmt.Errorf("safetensors: __metadata__ %q = %q is not a SHA-256 (64 lowercase hexadecimal digits)", ChecksumKey, want)
+	}
+	if got := sha256.Sum256(data); !bytes.Equal(got[:], rec) {
+		return fmt.Errorf("%w (SHA-256 %x, __metadata__ %q records %s): the file is damaged or was modified", ErrChecksum, got, ChecksumKey, want)
+	}
+	return nil
 }
 
 // Tensor returns the tensor called name converted to T (exact from F32 to
@@ -284,8 +333,8 @@ func LoadFile[T Float](path string) (*MLP[T], error) {
 // gradflow's metadata (see Load; FromTorch reads a plain state dict).
 func FromSafetensors[T Float](s *Safetensors) (*MLP[T], error) {
 	md := s.Metadata
-	if md == nil {
-		return nil, fmt.Errorf("nn.Load: no __metadata__: the file does not describe an MLP architecture (%s)", useLoadTorch)
+	if md["format"] == "" {
+		return nil, fmt.Errorf("nn.Load: no architecture in __metadata__: the file does not describe an MLP (%s)", useLoadTorch)
 	}
 	if f := md["format"]; f != MLPFormat {
 		return nil, fmt.Errorf("nn.Load: metadata format %q, want %q (%s)", f, MLPFormat, useLoadTorch)

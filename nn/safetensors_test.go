@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/internal/testutil"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -129,20 +130,33 @@ func TestLoadErrors(t *testing.T) {
 
 // FuzzLoad feeds arbitrary bytes to Load: it must return an error or a
 // model, never panic, and a model it returns must survive a round trip.
+// With reseal, the checksum the input records (if any) is first set to the
+// SHA-256 of its tensor data, so that mutated data reaches the parsers
+// behind the checksum; without, the checksum check itself is fuzzed.
+//
+//	go test ./nn -run '^$' -fuzz '^FuzzLoad$' -parallel 1 -fuzztime 1000000x
 func FuzzLoad(f *testing.F) {
 	m, _ := NewMLP[float32](MLPConfig{Dims: []int{2, 3, 2}, Activation: Tanh}, newRNG(1))
 	var buf bytes.Buffer
 	m.Save(&buf)
 	good := buf.Bytes()
-	f.Add(good)
-	f.Add(good[:len(good)/2])
-	f.Add(good[:12])
-	f.Add([]byte{})
-	f.Add(append(binary.LittleEndian.AppendUint64(nil, 2), "{}"...))
+	m64, _ := NewMLP[float64](MLPConfig{Dims: []int{3, 2}, Parameterization: MuP}, newRNG(2))
+	for _, reseal := range []bool{false, true} {
+		f.Add(good, reseal)
+		f.Add(good[:len(good)/2], reseal)
+		f.Add(saved(f, m64), reseal)
+	}
+	f.Add(good[:12], false)
+	f.Add([]byte{}, false)
+	f.Add(append(binary.LittleEndian.AppendUint64(nil, 2), "{}"...), false)
 	// A PyTorch state dict without gradflow's metadata: Load refuses it
 	// (LoadTorch reads it; FuzzLoadTorch fuzzes that path).
-	f.Add(handSafetensors(nil, refLayer{dyadic(3, 2, 0), []float64{1, 0, -1}}.tensors(0, "F32")...))
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Add(handSafetensors(nil, refLayer{dyadic(3, 2, 0), []float64{1, 0, -1}}.tensors(0, "F32")...), false)
+	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
+		if reseal {
+			b = bytes.Clone(b)
+			testutil.ResealSafetensors(b, ChecksumKey)
+		}
 		m, err := Load[float32](bytes.NewReader(b))
 		if err != nil {
 			return

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/internal/testutil"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -422,24 +423,33 @@ func TestLoadTorchFileErrorNamesPath(t *testing.T) {
 // FuzzLoadTorch feeds arbitrary bytes to LoadTorch: it must return an
 // error or a model, never panic; a model it returns holds exactly the
 // file's tensors (converted to float32) under their own names, and
-// survives a Save/Load round trip.
+// survives a Save/Load round trip. reseal is as in FuzzLoad.
+//
+//	go test ./nn -run '^$' -fuzz '^FuzzLoadTorch$' -parallel 1 -fuzztime 1000000x
 func FuzzLoadTorch(f *testing.F) {
 	layers := []refLayer{{dyadic(4, 3, 0), []float64{0.5, -0.25, 0, 1}}, {dyadic(2, 4, 1), []float64{-1, 0.125}}}
 	plain := handSafetensors(nil, append(layers[0].tensors(0, "F32"), layers[1].tensors(2, "F64")...)...)
-	f.Add(plain)
-	f.Add(plain[:len(plain)-3])
-	f.Add(handSafetensors(nil, refLayer{w: dyadic(2, 3, 0)}.tensors(0, "F64")...))
-	f.Add(handSafetensors(map[string]string{"format": "pt"}, layers[0].tensors(0, "F32")...))
-	f.Add(handSafetensors(nil, rawTensor{"0.weight", "F32", []int{2, 3}, make([]float64, 6)}, rawTensor{"2.weight", "F32", []int{1, 3}, make([]float64, 3)}))
-	f.Add(handSafetensors(nil))
+	sealed := handSafetensors(map[string]string{ChecksumKey: strings.Repeat("0", 64)}, append(layers[0].tensors(0, "F32"), layers[1].tensors(2, "F64")...)...)
+	f.Add(plain, false)
+	f.Add(sealed, true)
+	f.Add(plain[:len(plain)-3], false)
+	f.Add(handSafetensors(nil, refLayer{w: dyadic(2, 3, 0)}.tensors(0, "F64")...), false)
+	f.Add(handSafetensors(map[string]string{"format": "pt"}, layers[0].tensors(0, "F32")...), false)
+	f.Add(handSafetensors(nil, rawTensor{"0.weight", "F32", []int{2, 3}, make([]float64, 6)}, rawTensor{"2.weight", "F32", []int{1, 3}, make([]float64, 3)}), false)
+	f.Add(handSafetensors(nil), false)
 	if b, err := os.ReadFile(filepath.Join(torchDir, "torch_plain_mlp.safetensors")); err == nil {
-		f.Add(b)
+		f.Add(b, false)
 	}
 	m, _ := NewMLP[float32](MLPConfig{Dims: []int{2, 3, 2}, Activation: Tanh}, newRNG(1))
 	var buf bytes.Buffer
 	m.Save(&buf)
-	f.Add(buf.Bytes())
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Add(buf.Bytes(), false)
+	f.Add(buf.Bytes(), true)
+	f.Fuzz(func(t *testing.T, b []byte, reseal bool) {
+		if reseal {
+			b = bytes.Clone(b)
+			testutil.ResealSafetensors(b, ChecksumKey)
+		}
 		m, err := LoadTorch[float32](bytes.NewReader(b), TorchOptions{Activation: Tanh})
 		if err != nil {
 			return

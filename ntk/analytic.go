@@ -180,7 +180,8 @@ func (a Arch) check() (Arch, kernelMap, error) {
 }
 
 // Kernels returns the infinite-width NNGP kernel and NTK of the network
-// between the rows of x1 (n1 x d) and x2 (n2 x d); a nil x2 means x1, and
+// between the rows of x1 (n1 x d) and x2 (n2 x d); a nil x2 (also a nil
+// *mat.Dense) means x1, and
 // the kernels are then exactly symmetric (Gram returns them as symmetric
 // matrices). A *tensor.Tensor[float64] converts with tensor.ToDense
 // without copying.
@@ -195,6 +196,10 @@ func (a Arch) check() (Arch, kernelMap, error) {
 // The error names the problem: mismatched input widths, non-finite inputs
 // or kernels, an invalid Arch.
 func (a Arch) Kernels(x1, x2 mat.Matrix) (Kernel, error) {
+	if err := nonNilMatrix("Arch.Kernels", "x1", x1); err != nil {
+		return Kernel{}, err
+	}
+	x2 = optional(x2)
 	nngp, ntk, err := a.kernels(x1, x2)
 	if err != nil {
 		return Kernel{}, err
@@ -209,6 +214,9 @@ func (a Arch) Kernels(x1, x2 mat.Matrix) (Kernel, error) {
 // stored, so a *mat.Dense view of the same data (mat.NewDense(n, n,
 // g.NTK.RawSymmetric().Data)) is valid too.
 func (a Arch) Gram(x mat.Matrix) (Gram, error) {
+	if err := nonNilMatrix("Arch.Gram", "x", x); err != nil {
+		return Gram{}, err
+	}
 	c, theta, err := a.kernels(x, nil)
 	if err != nil {
 		return Gram{}, err

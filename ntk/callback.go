@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/internal/nilcheck"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
 	"github.com/gradflow/gradflow/train"
@@ -210,7 +211,7 @@ var _ train.Callback[float64] = (*LazyProbe[float64])(nil)
 func NewLazyProbe[T tensor.Float](cfg LazyConfig[T]) (*LazyProbe[T], error) {
 	x := cfg.Probe
 	switch {
-	case cfg.Model == nil:
+	case nilcheck.Nil(cfg.Model):
 		return nil, errors.New("ntk.LazyConfig.Model is nil")
 	case x == nil:
 		return nil, errors.New("ntk.LazyConfig.Probe is nil")

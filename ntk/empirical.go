@@ -72,7 +72,7 @@ type Options struct {
 // mismatched shapes, an unsupported module for Method Structured, and
 // non-finite kernels.
 func Empirical[T tensor.Float](m nn.Module[T], x1, x2 *tensor.Tensor[T], opts Options) (*tensor.Tensor[T], error) {
-	k, err := empiricalWidth(m, x1, x2)
+	k, err := empiricalWidth("Empirical", m, x1, x2)
 	if err != nil {
 		return nil, err
 	}
@@ -93,8 +93,14 @@ func Empirical[T tensor.Float](m nn.Module[T], x1, x2 *tensor.Tensor[T], opts Op
 }
 
 // empiricalWidth checks the inputs of Empirical (x2 nil means x1) and
-// returns the output width k of m.
-func empiricalWidth[T tensor.Float](m nn.Module[T], x1, x2 *tensor.Tensor[T]) (int, error) {
+// returns the output width k of m; fn is the public function's name.
+func empiricalWidth[T tensor.Float](fn string, m nn.Module[T], x1, x2 *tensor.Tensor[T]) (int, error) {
+	if err := nonNilModel(fn, m); err != nil {
+		return 0, err
+	}
+	if err := nonNilTensors(fn, []string{"x1"}, x1); err != nil {
+		return 0, err
+	}
 	if x2 == nil {
 		x2 = x1
 	}
@@ -327,6 +333,12 @@ func selectedParams[T tensor.Float](m nn.Module[T], sel func(string) bool) int {
 // (autograd's Grad with a one-hot seed), which is what "looping over
 // per-example gradients" costs.
 func Jacobian[T tensor.Float](m nn.Module[T], x *tensor.Tensor[T], sel func(string) bool) (*tensor.Tensor[T], error) {
+	if err := nonNilModel("Jacobian", m); err != nil {
+		return nil, err
+	}
+	if err := nonNilTensors("Jacobian", []string{"x"}, x); err != nil {
+		return nil, err
+	}
 	if x.NDim() != 2 {
 		return nil, fmt.Errorf("ntk: input shape %v is not [n, d]", x.Shape())
 	}

@@ -43,6 +43,12 @@ func (d denseNet[T]) jvp(fc forwardCache[T], u map[*nn.Param[T]]*tensor.Tensor[T
 // an MLP or Linear, and otherwise the double-backward trick J u =
 // d/dw <J^T w, u> with autograd.
 func JVP[T tensor.Float](m nn.Module[T], x *tensor.Tensor[T], u []*tensor.Tensor[T]) (*tensor.Tensor[T], error) {
+	if err := nonNilModel("JVP", m); err != nil {
+		return nil, err
+	}
+	if err := nonNilTensors("JVP", []string{"x"}, x); err != nil {
+		return nil, err
+	}
 	ps := m.Params()
 	if len(u) != len(ps) {
 		return nil, fmt.Errorf("ntk: %d tangent tensors for %d parameters", len(u), len(ps))
@@ -95,6 +101,12 @@ func JVP[T tensor.Float](m nn.Module[T], x *tensor.Tensor[T], u []*tensor.Tensor
 // sel rejects; nil sel selects all), for outputs weights v [n, k]: one
 // backward pass with seed v.
 func VJP[T tensor.Float](m nn.Module[T], x, v *tensor.Tensor[T], sel func(string) bool) ([]*tensor.Tensor[T], error) {
+	if err := nonNilModel("VJP", m); err != nil {
+		return nil, err
+	}
+	if err := nonNilTensors("VJP", []string{"x", "v"}, x, v); err != nil {
+		return nil, err
+	}
 	if x.NDim() != 2 {
 		return nil, fmt.Errorf("ntk: input shape %v is not [n, d]", x.Shape())
 	}
@@ -133,6 +145,12 @@ func VJP[T tensor.Float](m nn.Module[T], x, v *tensor.Tensor[T], sel func(string
 // each kind. Options.Params selects parameters; MemoryBudget and Method
 // are ignored.
 func NTKVP[T tensor.Float](m nn.Module[T], x1, x2, v *tensor.Tensor[T], opts Options) (*tensor.Tensor[T], error) {
+	if err := nonNilModel("NTKVP", m); err != nil {
+		return nil, err
+	}
+	if err := nonNilTensors("NTKVP", []string{"x1", "x2", "v"}, x1, x2, v); err != nil {
+		return nil, err
+	}
 	if x1.NDim() != 2 || x2.NDim() != 2 || x1.Dim(1) != x2.Dim(1) {
 		return nil, fmt.Errorf("ntk: inputs of shapes %v and %v are not [n, d] with the same d", x1.Shape(), x2.Shape())
 	}
@@ -195,6 +213,9 @@ type Linearized[T tensor.Float] struct {
 // which are copied: later changes to m do not affect it. m must be an
 // *nn.MLP or *nn.Linear.
 func Linearize[T tensor.Float](m nn.Module[T]) (*Linearized[T], error) {
+	if err := nonNilModel("Linearize", m); err != nil {
+		return nil, err
+	}
 	net, ok := denseOf(m)
 	if !ok {
 		return nil, fmt.Errorf("ntk: Linearize needs an *nn.MLP or *nn.Linear, got %T", m)
@@ -265,6 +286,12 @@ func (l *Linearized[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) *autogr
 // trained network to compare it with its linearization, or nil for the
 // Linearized's own parameters.
 func (l *Linearized[T]) Eval(x *tensor.Tensor[T], params []*nn.Param[T]) (*tensor.Tensor[T], error) {
+	if l == nil {
+		return nil, errNil("Linearized.Eval", "the Linearized")
+	}
+	if err := nonNilTensors("Linearized.Eval", []string{"x"}, x); err != nil {
+		return nil, err
+	}
 	if params == nil {
 		params = l.params
 	}
@@ -279,6 +306,9 @@ func (l *Linearized[T]) Eval(x *tensor.Tensor[T], params []*nn.Param[T]) (*tenso
 	for _, layer := range l.net.layers {
 		for _, p := range layer.Params() {
 			q := params[i]
+			if q == nil || q.Value == nil {
+				return nil, errNil("Linearized.Eval", fmt.Sprintf("params[%d]", i))
+			}
 			if q.Name != l.params[i].Name || !tensor.SameShape(q.Value, p.Value) {
 				return nil, fmt.Errorf("ntk: parameter %d is %q %v, want %q %v", i, q.Name, q.Value.Shape(), l.params[i].Name, p.Value.Shape())
 			}
@@ -296,6 +326,15 @@ func (l *Linearized[T]) Eval(x *tensor.Tensor[T], params []*nn.Param[T]) (*tenso
 // kernel regime. In the NTK parameterization it is O(width^-1/2) over a
 // training run (Lee et al. 2019).
 func LinearizationGap[T tensor.Float](m nn.Module[T], lin *Linearized[T], x *tensor.Tensor[T]) (rms, maxAbs float64, err error) {
+	if err := nonNilModel("LinearizationGap", m); err != nil {
+		return 0, 0, err
+	}
+	if lin == nil {
+		return 0, 0, errNil("LinearizationGap", "lin")
+	}
+	if err := nonNilTensors("LinearizationGap", []string{"x"}, x); err != nil {
+		return 0, 0, err
+	}
 	fl, err := lin.Eval(x, m.Params())
 	if err != nil {
 		return 0, 0, err

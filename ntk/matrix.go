@@ -32,7 +32,13 @@ import (
 // valid kernel. Errors are those of Empirical, and an empty x (gonum has
 // no empty matrices).
 func EmpiricalGram[T tensor.Float](dst *mat.SymDense, m nn.Module[T], x *tensor.Tensor[T], opts Options) (*mat.SymDense, error) {
-	k, err := empiricalWidth(m, x, nil)
+	if err := nonNilModel("EmpiricalGram", m); err != nil {
+		return nil, err
+	}
+	if err := nonNilTensors("EmpiricalGram", []string{"x"}, x); err != nil {
+		return nil, err
+	}
+	k, err := empiricalWidth("EmpiricalGram", m, x, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +72,7 @@ func EmpiricalGram[T tensor.Float](dst *mat.SymDense, m nn.Module[T], x *tensor.
 // methods. dst is used as by EmpiricalGram (an empty one is resized with
 // ReuseAs).
 func EmpiricalCross[T tensor.Float](dst *mat.Dense, m nn.Module[T], x1, x2 *tensor.Tensor[T], opts Options) (*mat.Dense, error) {
-	k, err := empiricalWidth(m, x1, x2)
+	k, err := empiricalWidth("EmpiricalCross", m, x1, x2)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,13 @@ import (
 // Spectrum returns the eigenvalues of the symmetric matrix k in ascending
 // order (not clamped: a kernel's tiny negative eigenvalues show how far
 // rounding has moved it from positive semidefinite).
-func Spectrum(k mat.Symmetric) ([]float64, error) {
+func Spectrum(k mat.Symmetric) ([]float64, error) { return spectrum("Spectrum", "k", k) }
+
+// spectrum is Spectrum; errors for a nil k name function fn's argument.
+func spectrum(fn, name string, k mat.Symmetric) ([]float64, error) {
+	if err := nonNilMatrix(fn, name, k); err != nil {
+		return nil, err
+	}
 	if k.SymmetricDim() == 0 {
 		return nil, errors.New("ntk: empty kernel has no spectrum")
 	}
@@ -33,7 +39,7 @@ func Spectrum(k mat.Symmetric) ([]float64, error) {
 // set (Du et al. 2019; Liu, Zhu and Belkin's PL* constant for the square
 // loss).
 func LambdaMin(k mat.Symmetric) (float64, error) {
-	ev, err := Spectrum(k)
+	ev, err := spectrum("LambdaMin", "k", k)
 	if err != nil {
 		return 0, err
 	}
@@ -44,6 +50,12 @@ func LambdaMin(k mat.Symmetric) (float64, error) {
 // change of the kernel during training: O(width^-1/2) in the lazy (NTK)
 // regime (Jacot et al. 2018; Lee et al. 2019), O(1) with feature learning.
 func KernelDrift(theta0, thetaT mat.Matrix) (float64, error) {
+	if err := nonNilMatrix("KernelDrift", "theta0", theta0); err != nil {
+		return 0, err
+	}
+	if err := nonNilMatrix("KernelDrift", "thetaT", thetaT); err != nil {
+		return 0, err
+	}
 	r0, c0 := theta0.Dims()
 	r1, c1 := thetaT.Dims()
 	if r0 != r1 || c0 != c1 {
@@ -65,6 +77,9 @@ func KernelDrift(theta0, thetaT mat.Matrix) (float64, error) {
 // KernelDriftTensor is KernelDrift for kernels held as tensors of any
 // (equal) shape, e.g. the n1 x n2 x k x k output of Empirical.
 func KernelDriftTensor[T tensor.Float](theta0, thetaT *tensor.Tensor[T]) (float64, error) {
+	if err := nonNilTensors("KernelDriftTensor", []string{"theta0", "thetaT"}, theta0, thetaT); err != nil {
+		return 0, err
+	}
 	if !tensor.SameShape(theta0, thetaT) {
 		return 0, fmt.Errorf("ntk: kernels have shapes %v and %v", theta0.Shape(), thetaT.Shape())
 	}
@@ -91,6 +106,12 @@ func KernelDriftTensor[T tensor.Float](theta0, thetaT *tensor.Tensor[T]) (float6
 // growth during training measures how much the kernel adapted to the task
 // (Baratin et al. 2021; Kopitkov and Indelman 2020).
 func KernelAlignment(k, y mat.Matrix) (float64, error) {
+	if err := nonNilMatrix("KernelAlignment", "k", k); err != nil {
+		return 0, err
+	}
+	if err := nonNilMatrix("KernelAlignment", "y", y); err != nil {
+		return 0, err
+	}
 	n, n2 := k.Dims()
 	ny, _ := y.Dims()
 	if n != n2 || ny != n {
@@ -122,8 +143,12 @@ type Snapshot[T tensor.Float] struct {
 	values []*tensor.Tensor[T]
 }
 
-// TakeSnapshot copies the current values of m's parameters.
+// TakeSnapshot copies the current values of m's parameters. It panics if
+// m is nil.
 func TakeSnapshot[T tensor.Float](m nn.Module[T]) *Snapshot[T] {
+	if err := nonNilModel("TakeSnapshot", m); err != nil {
+		panic(err.Error())
+	}
 	s := &Snapshot[T]{}
 	for _, p := range m.Params() {
 		s.names = append(s.names, p.Name)
@@ -147,6 +172,12 @@ type ParamChange struct {
 // under mean-field scaling by O(1). It returns an error if m's parameters
 // do not match the snapshot's names and shapes.
 func (s *Snapshot[T]) RelativeChange(m nn.Module[T]) (perParam []ParamChange, total float64, err error) {
+	if s == nil {
+		return nil, 0, errNil("Snapshot.RelativeChange", "the Snapshot")
+	}
+	if err := nonNilModel("Snapshot.RelativeChange", m); err != nil {
+		return nil, 0, err
+	}
 	ps := m.Params()
 	if len(ps) != len(s.values) {
 		return nil, 0, fmt.Errorf("ntk: model has %d parameters, snapshot %d", len(ps), len(s.values))

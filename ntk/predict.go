@@ -44,6 +44,12 @@ type Predictor struct {
 // the n x k targets yTrain. It returns an error if the shapes disagree, if
 // either holds a non-finite value, or if the eigendecomposition fails.
 func NewPredictor(kTrain mat.Symmetric, yTrain mat.Matrix, opts PredictOptions) (*Predictor, error) {
+	if err := nonNilMatrix("NewPredictor", "kTrain", kTrain); err != nil {
+		return nil, err
+	}
+	if err := nonNilMatrix("NewPredictor", "yTrain", yTrain); err != nil {
+		return nil, err
+	}
 	n := kTrain.SymmetricDim()
 	ny, k := yTrain.Dims()
 	if ny != n {
@@ -86,17 +92,26 @@ func NewPredictor(kTrain mat.Symmetric, yTrain mat.Matrix, opts PredictOptions) 
 
 // Eigenvalues returns the (regularized, clamped) eigenvalues of the
 // training kernel in ascending order.
-func (p *Predictor) Eigenvalues() []float64 { return append([]float64(nil), p.evals...) }
+func (p *Predictor) Eigenvalues() []float64 {
+	if p == nil {
+		return nil
+	}
+	return append([]float64(nil), p.evals...)
+}
 
 // Flow returns the train and test outputs after gradient flow for time t,
 // measured in units of the learning rate: t = eta * (training time), so
 // that t = eta*steps approximates `steps` steps of gradient descent with a
 // small learning rate eta. fTrain0 (n x k) and fTest0 (m x k) are the
-// outputs at t = 0; nil means zeros. kTestTrain (m x n) is the kernel
-// between test and training inputs; nil skips the test prediction and
+// outputs at t = 0; nil (also a nil *mat.Dense) means zeros. kTestTrain
+// (m x n) is the kernel between test and training inputs; nil skips the
+// test prediction and
 // returns a nil fTest. t = +Inf gives the limit of Infinite, computed
 // through the eigenbasis with the pseudo-inverse on the kernel's null space.
 func (p *Predictor) Flow(t float64, fTrain0, fTest0, kTestTrain mat.Matrix) (fTrain, fTest *mat.Dense, err error) {
+	if p == nil {
+		return nil, nil, errNil("Predictor.Flow", "the Predictor")
+	}
 	if math.IsNaN(t) || t < 0 {
 		return nil, nil, fmt.Errorf("ntk: time %v must be non-negative", t)
 	}
@@ -128,6 +143,9 @@ func (p *Predictor) Flow(t float64, fTrain0, fTest0, kTestTrain mat.Matrix) (fTr
 // diverges (the result is returned, not an error, since that may be what is
 // being studied).
 func (p *Predictor) GD(eta float64, steps int, fTrain0, fTest0, kTestTrain mat.Matrix) (fTrain, fTest *mat.Dense, err error) {
+	if p == nil {
+		return nil, nil, errNil("Predictor.GD", "the Predictor")
+	}
 	if math.IsNaN(eta) || eta < 0 || math.IsInf(eta, 0) {
 		return nil, nil, fmt.Errorf("ntk: learning rate %v must be finite and non-negative", eta)
 	}
@@ -154,6 +172,7 @@ func (p *Predictor) GD(eta float64, steps int, fTrain0, fTest0, kTestTrain mat.M
 // predict applies f_train = f0 + U diag(g(l)) U^T (f0 - y) and f_test =
 // f_test0 + K_test,train U diag(h(l)) U^T (f0 - y), where fn returns (g, h).
 func (p *Predictor) predict(fTrain0, fTest0, kTestTrain mat.Matrix, fn func(l float64) (g, h float64)) (*mat.Dense, *mat.Dense, error) {
+	fTrain0, fTest0, kTestTrain = optional(fTrain0), optional(fTest0), optional(kTestTrain)
 	f0, err := p.outputs("fTrain0", fTrain0, p.n)
 	if err != nil {
 		return nil, nil, err
@@ -202,6 +221,10 @@ func (p *Predictor) predict(fTrain0, fTest0, kTestTrain mat.Matrix, fn func(l fl
 // computed with a Cholesky factorization. It returns an error if the
 // regularized kernel is not positive definite (use DiagReg).
 func (p *Predictor) Infinite(fTrain0, fTest0, kTestTrain mat.Matrix) (fTrain, fTest *mat.Dense, err error) {
+	if p == nil {
+		return nil, nil, errNil("Predictor.Infinite", "the Predictor")
+	}
+	fTrain0, fTest0, kTestTrain = optional(fTrain0), optional(fTest0), optional(kTestTrain)
 	f0, err := p.outputs("fTrain0", fTrain0, p.n)
 	if err != nil {
 		return nil, nil, err
@@ -273,7 +296,7 @@ func (p *Predictor) outputs(name string, f mat.Matrix, rows int) (*mat.Dense, er
 // 0 means n). Above it the linearized dynamics diverge along the top
 // eigenvector.
 func MaxLearningRate(kTrain mat.Symmetric, outputs int, momentum float64) (float64, error) {
-	ev, err := Spectrum(kTrain)
+	ev, err := spectrum("MaxLearningRate", "kTrain", kTrain)
 	if err != nil {
 		return 0, err
 	}

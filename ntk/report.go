@@ -191,6 +191,9 @@ func (r *StudyResult) WriteFigures(dir string) error {
 // as CSV, one row per line, each number in the shortest form that reads
 // back as the same float64.
 func WriteKernelCSV(w io.Writer, k mat.Matrix) error {
+	if err := nonNilMatrix("WriteKernelCSV", "k", k); err != nil {
+		return err
+	}
 	bw := bufio.NewWriter(w)
 	r, c := k.Dims()
 	var buf []byte

@@ -162,6 +162,9 @@ var ErrKernelTooLarge = errors.New("ntk: kernel too large")
 // wraps ErrKernelTooLarge), a failed computation, or ctx's error when it
 // is done between the stages.
 func Study[T tensor.Float](ctx context.Context, model *nn.MLP[T], train, test *data.Dataset[T], cfg StudyConfig) (*StudyResult, error) {
+	if ctx == nil {
+		return nil, errors.New("ntk.Study: ctx is nil (use context.Background())")
+	}
 	s, err := newStudy(model, train, test, cfg)
 	if err != nil {
 		return nil, err
@@ -193,8 +196,17 @@ type study[T tensor.Float] struct {
 // newStudy checks the inputs, draws the subsets and fills in the parts
 // of the result that describe them.
 func newStudy[T tensor.Float](model *nn.MLP[T], train, test *data.Dataset[T], cfg StudyConfig) (*study[T], error) {
-	if model == nil || train == nil || test == nil || train.X == nil || test.X == nil {
-		return nil, errors.New("ntk: Study needs a model and training and test data")
+	switch {
+	case model == nil:
+		return nil, errNil("Study", "the model")
+	case train == nil:
+		return nil, errNil("Study", "the training data")
+	case test == nil:
+		return nil, errNil("Study", "the test data")
+	case train.X == nil:
+		return nil, errors.New("ntk.Study: the training data has no inputs (X is nil)")
+	case test.X == nil:
+		return nil, errors.New("ntk.Study: the test data has no inputs (X is nil)")
 	}
 	if r := cfg.DiagReg; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 		return nil, fmt.Errorf("ntk: StudyConfig.DiagReg %v must be finite and non-negative", r)

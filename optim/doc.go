@@ -11,7 +11,8 @@
 // Optimizers update Params (nn.Param: Value, Grad, LRScale) in place, with no
 // heap allocation per step once their buffers exist. Parameters form
 // groups with their own hyperparameters, as torch's param_groups; the
-// constructor makes group 0 and AddGroup adds more. The learning rate of a
+// constructor makes group 0 and AddGroup adds more, and AllParams (the
+// ParamLister interface) lists the parameters of all groups. The learning rate of a
 // parameter is its group's LR times its own LRScale, which is how the muP and
 // mean-field parameterizations give each layer its learning rate. A Param
 // whose Grad is nil is skipped and its per-parameter state does not advance.

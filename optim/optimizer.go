@@ -36,6 +36,17 @@ type Optimizer[T tensor.Float] interface {
 	LoadState(s *State) error
 }
 
+// ParamLister is implemented by optimizers that can list the parameters
+// they update: every optimizer of this package. train.NewStepper uses it
+// to refuse an optimizer built over another model's parameters, which
+// would train nothing.
+type ParamLister[T tensor.Float] interface {
+	// AllParams returns every parameter of every group, group by group in
+	// the order they were given (a new slice; the parameters are the
+	// optimizer's own).
+	AllParams() []*Param[T]
+}
+
 // LossAware is implemented by optimizers whose step depends on the value of
 // the objective at the current parameters (the Polyak step). A training
 // loop calls SetLoss with the loss of the batch whose gradient is in the
@@ -212,6 +223,12 @@ func (o *base[T, H]) AddGroup(cfg H, params ...*Param[T]) error {
 // parameters are the optimizer's own).
 func (o *base[T, H]) Params(g int) []*Param[T] {
 	return append([]*Param[T](nil), o.groups[g].params...)
+}
+
+// AllParams returns the parameters of all groups, in order (see
+// ParamLister).
+func (o *base[T, H]) AllParams() []*Param[T] {
+	return append([]*Param[T](nil), o.flat...)
 }
 
 // Config returns the hyperparameters of group g.

@@ -49,6 +49,18 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			_, e := NewSAGA(p, &leastSquares{a: newRegression(rand.New(rand.NewPCG(1, 1)), 5, 2, 0, 0).a}, VRConfig[float64]{LR: 1, BatchSize: 6}, nil)
 			return e
 		}()},
+		{"NewSAGA: rng is nil", func() error {
+			_, e := NewSAGA(p, &leastSquares{a: newRegression(rand.New(rand.NewPCG(1, 1)), 5, 2, 0, 0).a}, VRConfig[float64]{LR: 1}, nil)
+			return e
+		}()},
+		{"NewSVRG: rng is nil", func() error {
+			_, e := NewSVRG(p, &leastSquares{a: newRegression(rand.New(rand.NewPCG(1, 1)), 5, 2, 0, 0).a}, VRConfig[float64]{LR: 1}, nil)
+			return e
+		}()},
+		{"NewSVRG: the objective is nil", func() error {
+			_, e := NewSVRG(p, nil, VRConfig[float64]{LR: 1}, rand.New(rand.NewPCG(1, 1)))
+			return e
+		}()},
 		{"T0", RobbinsMonro{C: 1, Alpha: 1}.Validate()},
 		{"Every", StepDecay{Gamma: 0.5}.Validate()},
 		{"Lo", Box[float64]{Lo: 1, Hi: 0}.Validate()},
@@ -524,5 +536,52 @@ func TestGradNormLargeFloat32(t *testing.T) {
 	want := 1e20 * math.Sqrt(1000)
 	if got := GradNorm([]*Param[float32]{p}); math.Abs(got-want) > 1e-6*want {
 		t.Errorf("GradNorm = %v, want %v", got, want)
+	}
+}
+
+// TestAllParams: every optimizer lists the parameters of all its groups,
+// in order, in a slice the caller may modify.
+func TestAllParams(t *testing.T) {
+	ps := freshParams()
+	extra := &Param[float64]{Name: "extra", Value: tensor.FromSlice([]float64{1, 2}, 2), Grad: tensor.New[float64](2)}
+	for _, name := range Names {
+		spec, err := DefaultSpec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.LR = 0.1
+		o, err := New(ps, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, ok := o.(ParamLister[float64])
+		if !ok {
+			t.Fatalf("%s does not implement ParamLister", name)
+		}
+		switch g := o.(type) {
+		case *SGD[float64]:
+			err = g.AddGroup(SGDConfig{LR: 0.01}, extra)
+		case *Adam[float64]:
+			err = g.AddGroup(AdamConfig{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, extra)
+		default:
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := l.AllParams()
+		want := append(append([]*Param[float64](nil), ps...), extra)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d parameters, want %d", name, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s: parameter %d is %q, want %q", name, i, got[i].Name, want[i].Name)
+			}
+		}
+		got[0] = nil
+		if l.AllParams()[0] != ps[0] {
+			t.Errorf("%s: AllParams returns the optimizer's own slice", name)
+		}
 	}
 }

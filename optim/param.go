@@ -13,7 +13,11 @@ import (
 // parameter took no part in the loss: it is skipped and its optimizer state
 // does not advance, as torch.optim skips parameters whose .grad is None.
 // An LRScale of 0 is treated as 1, so that a Param built as a struct literal
-// trains normally; leave a parameter out of the optimizer to freeze it.
+// trains normally. Leaving a parameter out of the optimizer freezes it in
+// a hand-written loop; train's Stepper and Trainer refuse such an
+// optimizer, since the same omission is what an optimizer built over
+// another model's parameters looks like (and a frozen parameter's
+// gradient, never zeroed, would count in the gradient norm).
 type Param[T tensor.Float] = nn.Param[T]
 
 // lrScale returns the effective multiplier of p's learning rate.

@@ -1,9 +1,11 @@
 package optim
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/gradflow/gradflow/internal/nilcheck"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -122,9 +124,15 @@ const (
 // NewSVRG returns an SVRG optimizer over params for the objective f, drawing
 // minibatches from rng.
 func NewSVRG[T tensor.Float](params []*Param[T], f FiniteSum, cfg VRConfig[T], rng *rand.Rand) (*SVRG[T], error) {
+	if nilcheck.Nil(f) {
+		return nil, errors.New("optim: NewSVRG: the objective is nil")
+	}
 	batch, epoch, err := cfg.check("SVRG", f.Len())
 	if err != nil {
 		return nil, err
+	}
+	if rng == nil {
+		return nil, errors.New("optim: NewSVRG: rng is nil (want a seeded *rand.Rand)")
 	}
 	o := &SVRG[T]{f: f, epoch: epoch, sample: sampler{rng: rng, n: f.Len(), batch: make([]int, batch)}}
 	o.all = make([]int, f.Len())
@@ -224,9 +232,15 @@ const (
 // NewSAGA returns a SAGA optimizer over params for the objective f, drawing
 // minibatches from rng.
 func NewSAGA[T tensor.Float](params []*Param[T], f FiniteSum, cfg VRConfig[T], rng *rand.Rand) (*SAGA[T], error) {
+	if nilcheck.Nil(f) {
+		return nil, errors.New("optim: NewSAGA: the objective is nil")
+	}
 	batch, _, err := cfg.check("SAGA", f.Len())
 	if err != nil {
 		return nil, err
+	}
+	if rng == nil {
+		return nil, errors.New("optim: NewSAGA: rng is nil (want a seeded *rand.Rand)")
 	}
 	n := f.Len()
 	o := &SAGA[T]{f: f, n: n, one: make([]int, 1), sample: sampler{rng: rng, n: n, batch: make([]int, batch)}}

@@ -16,6 +16,9 @@ func RandN[T Float](rng *rand.Rand, mean, std T, shape ...int) *Tensor[T] {
 // FillRandN overwrites t with normal draws as RandN does, reusing its
 // storage.
 func FillRandN[T Float](t *Tensor[T], rng *rand.Rand, mean, std T) {
+	if rng == nil {
+		panic("tensor.FillRandN: rng is nil")
+	}
 	m, s := float64(mean), float64(std)
 	for i := range t.data {
 		t.data[i] = T(m + s*rng.NormFloat64())
@@ -37,6 +40,9 @@ func RandU[T Float](rng *rand.Rand, lo, hi T, shape ...int) *Tensor[T] {
 func FillRandU[T Float](t *Tensor[T], rng *rand.Rand, lo, hi T) {
 	if !(lo < hi) {
 		panic("tensor.RandU: need lo < hi")
+	}
+	if rng == nil {
+		panic("tensor.FillRandU: rng is nil")
 	}
 	l, w := float64(lo), float64(hi)-float64(lo)
 	for i := range t.data {

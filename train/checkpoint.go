@@ -138,6 +138,11 @@ func (tr *Trainer[T]) Resume(path string) error {
 	if err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
+	return tr.resume(path, b)
+}
+
+// resume is Resume of the checkpoint b read from path.
+func (tr *Trainer[T]) resume(path string, b []byte) error {
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("train: resume %s: %w: %s", path, ErrCorruptCheckpoint, fmt.Sprintf(format, args...))
 	}

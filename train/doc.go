@@ -13,6 +13,11 @@
 //	-> divergence guard on ||grad|| -> optional clipping -> lr_t = base * schedule(t)
 //	-> optimizer.Step updates Param.Value in place
 //
+// NewStepper (and New) check that the optimizer updates every parameter of
+// the model (optim.ParamLister): an optimizer built over another model's
+// parameters is an error naming the first parameter it lacks, not a run in
+// which nothing learns.
+//
 // # The loop and its callbacks
 //
 // Trainer feeds the step the loader's batches, counts epochs, writes
@@ -39,7 +44,8 @@
 // position (seed, epoch, offset: the permutation of an epoch is regenerated
 // from them), the step and epoch counters and the early-stopping record. It
 // is one file: a magic string, a JSON header, the parameters as safetensors,
-// the optimizer state, and a SHA-256 of all of it, written to a temporary
+// the optimizer state, and a SHA-256 of all of it (the parameters and the
+// optimizer state carry their own checksums too), written to a temporary
 // file, fsynced and renamed over the old one, so a crash never leaves a
 // half-written checkpoint. Resume restores all of it into a Trainer built
 // with the same configuration; the resumed run is then bit-identical to an

@@ -1,12 +1,12 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/nilcheck"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
@@ -51,31 +51,74 @@ type Stepper[T tensor.Float] struct {
 	source string
 }
 
-// NewStepper validates cfg and returns a Stepper at step 0.
+// NewStepper validates cfg and returns a Stepper at step 0. Besides nil
+// fields and a bad ClipNorm or Schedule, it refuses an optimizer that does
+// not update every parameter of the model (one built over another model's
+// parameters would train nothing), naming the first parameter it lacks;
+// optimizers that do not implement optim.ParamLister are not checked.
 func NewStepper[T tensor.Float](cfg StepConfig[T]) (*Stepper[T], error) {
+	return newStepper(cfg, "StepConfig")
+}
+
+// newStepper is NewStepper; errors name the fields as in the
+// configuration struct the caller was given (StepConfig or Config).
+func newStepper[T tensor.Float](cfg StepConfig[T], from string) (*Stepper[T], error) {
 	switch {
-	case cfg.Model == nil:
-		return nil, errors.New("train: the model is nil")
-	case cfg.Loss == nil:
-		return nil, errors.New("train: the loss is nil")
-	case cfg.Optimizer == nil:
-		return nil, errors.New("train: the optimizer is nil")
+	case nilcheck.Nil(cfg.Model):
+		return nil, fmt.Errorf("train: %s.Model is nil", from)
+	case nilcheck.Nil(cfg.Loss):
+		return nil, fmt.Errorf("train: %s.Loss is nil", from)
+	case nilcheck.Nil(cfg.Optimizer):
+		return nil, fmt.Errorf("train: %s.Optimizer is nil", from)
 	case !(cfg.ClipNorm >= 0) || math.IsInf(cfg.ClipNorm, 0):
-		return nil, fmt.Errorf("train: ClipNorm = %v, want a finite number >= 0 (0: no clipping)", cfg.ClipNorm)
+		return nil, fmt.Errorf("train: %s.ClipNorm = %v, want a finite number >= 0 (0: no clipping)", from, cfg.ClipNorm)
 	case !(cfg.MaxLossRatio >= 0) || math.IsInf(cfg.MaxLossRatio, 0):
-		return nil, fmt.Errorf("train: MaxLossRatio = %v, want a finite number >= 0 (0: no check)", cfg.MaxLossRatio)
+		return nil, fmt.Errorf("train: %s.MaxLossRatio = %v, want a finite number >= 0 (0: no check)", from, cfg.MaxLossRatio)
 	}
 	if cfg.Schedule != nil {
 		if err := cfg.Schedule.Validate(); err != nil {
-			return nil, fmt.Errorf("train: schedule: %w", err)
+			return nil, fmt.Errorf("train: %s.Schedule: %w", from, err)
 		}
 	}
-	s := &Stepper[T]{cfg: cfg, params: cfg.Model.Params(), tape: autograd.NewTape[T](), source: "batch", first: math.NaN()}
+	params := cfg.Model.Params()
+	if err := optimizerHolds(cfg.Optimizer, params, from); err != nil {
+		return nil, err
+	}
+	s := &Stepper[T]{cfg: cfg, params: params, tape: autograd.NewTape[T](), source: "batch", first: math.NaN()}
 	s.base = make([]float64, cfg.Optimizer.NumGroups())
 	for g := range s.base {
 		s.base[g] = cfg.Optimizer.LR(g)
 	}
 	return s, nil
+}
+
+// optimizerHolds returns an error naming the first of the model's params
+// that opt does not update, when opt can list its parameters.
+func optimizerHolds[T tensor.Float](opt optim.Optimizer[T], params []*nn.Param[T], from string) error {
+	l, ok := opt.(optim.ParamLister[T])
+	if !ok {
+		return nil
+	}
+	held := l.AllParams()
+	has := make(map[*nn.Param[T]]bool, len(held))
+	for _, p := range held {
+		has[p] = true
+	}
+	for i, p := range params {
+		if has[p] {
+			continue
+		}
+		why := "it was built over other parameters (another model's?), so training would not change them"
+		for _, q := range params {
+			if has[q] {
+				why = "it updates only some of them; build it over all of " + from + ".Model.Params()"
+				break
+			}
+		}
+		return fmt.Errorf("train: %s.Optimizer does not update parameter %q of %s.Model (parameter %d of %d): %s",
+			from, p.Name, from, i, len(params), why)
+	}
+	return nil
 }
 
 // Count returns the number of steps taken (the schedule's step index of the

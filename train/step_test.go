@@ -93,10 +93,10 @@ func TestNewStepperErrors(t *testing.T) {
 	s := newSetup[float32](t, 1, 8, 0.05)
 	ok := StepConfig[float32]{Model: s.model, Loss: &CrossEntropy[float32]{}, Optimizer: s.opt}
 	for name, c := range map[string]StepConfig[float32]{
-		"model":     {Loss: ok.Loss, Optimizer: ok.Optimizer},
-		"loss":      {Model: ok.Model, Optimizer: ok.Optimizer},
-		"optimizer": {Model: ok.Model, Loss: ok.Loss},
-		"ClipNorm":  {Model: ok.Model, Loss: ok.Loss, Optimizer: ok.Optimizer, ClipNorm: math.NaN()},
+		"StepConfig.Model":     {Loss: ok.Loss, Optimizer: ok.Optimizer},
+		"StepConfig.Loss":      {Model: ok.Model, Optimizer: ok.Optimizer},
+		"StepConfig.Optimizer": {Model: ok.Model, Loss: ok.Loss},
+		"StepConfig.ClipNorm":  {Model: ok.Model, Loss: ok.Loss, Optimizer: ok.Optimizer, ClipNorm: math.NaN()},
 	} {
 		if _, err := NewStepper(c); err == nil || !contains(err.Error(), name) {
 			t.Errorf("%s: error %v, want one naming %q", name, err, name)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/nilcheck"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
@@ -152,11 +153,11 @@ type Trainer[T tensor.Float] struct {
 // Labels of later training batches are checked at every step.
 func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
 	switch {
-	case cfg.Model == nil:
+	case nilcheck.Nil(cfg.Model):
 		return nil, errors.New("train: Config.Model is nil")
-	case cfg.Loss == nil:
+	case nilcheck.Nil(cfg.Loss):
 		return nil, errors.New("train: Config.Loss is nil")
-	case cfg.Optimizer == nil:
+	case nilcheck.Nil(cfg.Optimizer):
 		return nil, errors.New("train: Config.Optimizer is nil")
 	case cfg.Train == nil:
 		return nil, errors.New("train: Config.Train is nil")
@@ -165,7 +166,7 @@ func New[T tensor.Float](cfg Config[T]) (*Trainer[T], error) {
 	case cfg.LogEvery < 0 || cfg.CheckpointEvery < 0 || cfg.ClipNorm < 0 || cfg.EvalBatch < 0:
 		return nil, errors.New("train: LogEvery, CheckpointEvery, ClipNorm and EvalBatch must not be negative")
 	}
-	st, err := NewStepper(StepConfig[T]{Model: cfg.Model, Loss: cfg.Loss, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule, ClipNorm: cfg.ClipNorm, MaxLossRatio: cfg.MaxLossRatio})
+	st, err := newStepper(StepConfig[T]{Model: cfg.Model, Loss: cfg.Loss, Optimizer: cfg.Optimizer, Schedule: cfg.Schedule, ClipNorm: cfg.ClipNorm, MaxLossRatio: cfg.MaxLossRatio}, "Config")
 	if err != nil {
 		return nil, err
 	}
@@ -558,6 +559,12 @@ func (tr *Trainer[T]) Evaluate(ds *data.Dataset[T]) (loss, acc float64, err erro
 // keeps one loader per dataset. A dataset the model and loss do not fit
 // (checked as in New) gives an error naming the shapes.
 func Evaluate[T tensor.Float](model nn.Module[T], loss Loss[T], ds *data.Dataset[T], batch int, tape *autograd.Tape[T]) (float64, float64, error) {
+	switch {
+	case nilcheck.Nil(model):
+		return 0, 0, errors.New("train.Evaluate: the model is nil")
+	case nilcheck.Nil(loss):
+		return 0, 0, errors.New("train.Evaluate: the loss is nil")
+	}
 	if err := checkDataset(model, loss, "the dataset", ds); err != nil {
 		return 0, 0, fmt.Errorf("train: %w", err)
 	}

@@ -89,7 +89,7 @@ func checkBatch[T tensor.Float](model nn.Module[T], loss Loss[T], what string, b
 			return fmt.Errorf("%s has no real targets Y; the %s loss needs them", what, loss.Name())
 		}
 	}
-	if in, ok := inputWidth(model); ok && in != d {
+	if in, ok := nn.InputWidth(model); ok && in != d {
 		return fmt.Errorf("%s has %d features per example, but the model takes %d inputs", what, d, in)
 	}
 	// One example, in views of the batch's buffers.
@@ -140,23 +140,6 @@ func labelsFit[T tensor.Float](b *data.Batch[T], k int, loss Loss[T]) error {
 		}
 	}
 	return nil
-}
-
-// inputWidth returns the input width of the models that state it.
-func inputWidth[T tensor.Float](m nn.Module[T]) (int, bool) {
-	switch m := m.(type) {
-	case *nn.MLP[T]:
-		if len(m.Config.Dims) > 0 {
-			return m.Config.Dims[0], true
-		}
-	case *nn.Linear[T]:
-		return m.In(), true
-	case *nn.Sequential[T]:
-		if len(m.Modules) > 0 {
-			return inputWidth(m.Modules[0])
-		}
-	}
-	return 0, false
 }
 
 // catch runs f and returns the value of a panic in f as an error.

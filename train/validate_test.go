@@ -116,7 +116,11 @@ func TestNewRefusesModelDataMismatch(t *testing.T) {
 			return m.config(m.mlp(64, 16, 7), &MSE[float64]{Classes: true}, digits, true)
 		}, []string{"Config.Train", "[1 7]", "[n 10]"}},
 		{"sequential input width", func() Config[float64] {
-			return m.config(nn.NewSequential[float64](nn.NewLinear[float64](rand.New(rand.NewPCG(1, 1)), "0.", 32, 10, true)), ce, digits, false)
+			l, err := nn.NewLinear[float64](rand.New(rand.NewPCG(1, 1)), "0.", 32, 10, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.config(nn.NewSequential[float64](l), ce, digits, false)
 		}, []string{"Config.Train", "64 features", "32 inputs"}},
 		{"panicking model", func() Config[float64] {
 			return m.config(panicky{m.mlp(64, 16, 10)}, ce, digits, false)

@@ -28,11 +28,20 @@ length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
         from code (never reading the metadata, as
         safetensors.torch.load_file ignores it), load_state_dict()s the
         tensors (strict), runs the input and writes the output.
+    interop.py checksum MODEL.safetensors OUTPUT.json
+        Computes the SHA-256 of the file's tensor data (the bytes after the
+        header) with hashlib and writes {"recorded": the metadata's
+        "gradflow.sha256" or null, "computed": the hex digest}: the check a
+        reader outside gradflow can make.
+    interop.py seal IN.safetensors OUT.safetensors
+        Copies IN to OUT with "gradflow.sha256" (computed with hashlib) added
+        to its __metadata__, the tensor data unchanged.
 
 Regenerate the committed fixtures with Debian's torch:
     /usr/bin/python3 testdata/torch/interop.py save testdata/torch
     /usr/bin/python3 testdata/torch/interop.py save-plain testdata/torch
 """
+import hashlib
 import json
 import os
 import struct
@@ -185,6 +194,34 @@ def cmd_load_plain(model_path, in_path, out_path):
         json.dump({"shape": list(y.shape), "data": [float(v) for v in y.reshape(-1).tolist()]}, f)
 
 
+CHECKSUM_KEY = "gradflow.sha256"
+
+
+def split_file(path):
+    """Returns the header (a dict) and the tensor data of a safetensors file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def cmd_checksum(model_path, out_path):
+    header, data = split_file(model_path)
+    doc = {"recorded": header.get("__metadata__", {}).get(CHECKSUM_KEY),
+           "computed": hashlib.sha256(data).hexdigest()}
+    with open(out_path, "w") as f:
+        json.dump(doc, f)
+
+
+def cmd_seal(in_path, out_path):
+    header, data = split_file(in_path)
+    header.setdefault("__metadata__", {})[CHECKSUM_KEY] = hashlib.sha256(data).hexdigest()
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(out_path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + data)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["load"] and len(sys.argv) == 5:
         cmd_load(*sys.argv[2:])
@@ -194,5 +231,9 @@ if __name__ == "__main__":
         cmd_save_plain(sys.argv[2])
     elif sys.argv[1:2] == ["load-plain"] and len(sys.argv) == 5:
         cmd_load_plain(*sys.argv[2:])
+    elif sys.argv[1:2] == ["checksum"] and len(sys.argv) == 4:
+        cmd_checksum(*sys.argv[2:])
+    elif sys.argv[1:2] == ["seal"] and len(sys.argv) == 4:
+        cmd_seal(*sys.argv[2:])
     else:
         sys.exit(__doc__)
