@@ -143,7 +143,9 @@ func TestLossExplosionStops(t *testing.T) {
 func TestFlagErrorsWriteNothing(t *testing.T) {
 	dir := t.TempDir()
 	small := filepath.Join(dir, "small.csv")
-	os.WriteFile(small, []byte("a,b,y\n1,2,0.5\n3,4,1.5\n5,6,2.5\n7,8,3.1\n"), 0o644)
+	os.WriteFile(small, []byte("a,b,y\n1,2,0\n3,4,0\n5,6,1\n7,8,1\n"), 0o644)
+	continuous := filepath.Join(dir, "continuous.csv")
+	os.WriteFile(continuous, []byte("a,b,y\n1,2,0.5\n3,4,1.5\n5,6,2.5\n7,8,3.1\n"), 0o644)
 	cases := []struct {
 		args []string
 		want string
@@ -163,6 +165,7 @@ func TestFlagErrorsWriteNothing(t *testing.T) {
 		{[]string{"fit", "-loss", "hinge"}, "-loss"},
 		{[]string{"fit", "-momentum", "-0.5"}, "-momentum -0.5"},
 		{[]string{"fit", "-data", "csv:" + small}, "held-out split is empty"},
+		{[]string{"fit", "-data", "csv:" + continuous}, ",regression"},
 		{[]string{"fit", "-resume", filepath.Join(dir, "nothing")}, "no run to continue"},
 		{[]string{"landscape", "-lr", "0"}, "-lr 0"},
 		{[]string{"landscape", "-steps", "-1"}, "-steps -1"},
