@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/internal/outfile"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/optim"
 	"github.com/gradflow/gradflow/tensor"
@@ -84,7 +84,10 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 	buf.Write(opt)
 	sum := sha256.Sum256(buf.Bytes())
 	buf.Write(sum[:])
-	return writeAtomic(path, buf.Bytes())
+	if err := outfile.WriteBytes(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	return nil
 }
 
 func (tr *Trainer[T]) elapsedNow() float64 {
@@ -92,37 +95,6 @@ func (tr *Trainer[T]) elapsedNow() float64 {
 		return tr.elapsed
 	}
 	return tr.elapsed + time.Since(tr.start).Seconds()
-}
-
-// writeAtomic replaces path with b so that a reader sees either the old or
-// the new contents, even after a crash.
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	// Persist the rename itself.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // ErrCorruptCheckpoint is wrapped by the errors Resume returns for a file
