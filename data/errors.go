@@ -35,7 +35,11 @@ var (
 // labelError is the type of ErrLabel.
 type labelError struct{}
 
-func (labelError) Error() string        { return "bad class labels" }
+// Error implements error.
+func (labelError) Error() string { return "bad class labels" }
+
+// Is makes a label error also an ErrFormat, for callers that check only
+// that a file is malformed.
 func (labelError) Is(target error) bool { return target == ErrFormat }
 
 // IDXError is the error returned for a malformed IDX stream. Offset counts

@@ -404,10 +404,14 @@ func indexTicks(n int, reversed bool) plot.Ticker {
 // bottom).
 type grid struct{ h Heatmap }
 
-func (g grid) Dims() (c, r int)   { return g.h.Cols, g.h.Rows }
+// Dims implements plotter.GridXYZ: columns and rows.
+func (g grid) Dims() (c, r int) { return g.h.Cols, g.h.Rows }
+// Z is the entry drawn at column c, row r counted from the bottom.
 func (g grid) Z(c, r int) float64 { return g.h.At(g.h.Rows-1-r, c) }
-func (g grid) X(c int) float64    { return float64(c) }
-func (g grid) Y(r int) float64    { return float64(r) }
+// X is the coordinate of column c.
+func (g grid) X(c int) float64 { return float64(c) }
+// Y is the coordinate of row r.
+func (g grid) Y(r int) float64 { return float64(r) }
 
 // render draws a w x h figure with drawFn and writes it to dir/name.png
 // and dir/name.svg (creating dir).

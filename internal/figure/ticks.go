@@ -35,6 +35,7 @@ const (
 //     axis (on a range this short a log axis is nearly linear).
 type logTicker struct{}
 
+// Ticks implements plot.Ticker.
 func (logTicker) Ticks(lo, hi float64) []plot.Tick {
 	if !(lo > 0) || !(hi > lo) || math.IsInf(hi, 0) {
 		if lo > 0 && !math.IsInf(lo, 0) {
