@@ -406,10 +406,13 @@ type grid struct{ h Heatmap }
 
 // Dims implements plotter.GridXYZ: columns and rows.
 func (g grid) Dims() (c, r int) { return g.h.Cols, g.h.Rows }
+
 // Z is the entry drawn at column c, row r counted from the bottom.
 func (g grid) Z(c, r int) float64 { return g.h.At(g.h.Rows-1-r, c) }
+
 // X is the coordinate of column c.
 func (g grid) X(c int) float64 { return float64(c) }
+
 // Y is the coordinate of row r.
 func (g grid) Y(r int) float64 { return float64(r) }
 
