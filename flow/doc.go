@@ -1,0 +1,2 @@
+// Package flow is the continuous-time view of training.
+package flow
