@@ -171,14 +171,33 @@ func (t *Tape[T]) HVP(loss *Var[T], xs []*Var[T], vs []*tensor.Tensor[T]) []*Var
 	if len(vs) != len(xs) {
 		panic("autograd.HVP: got " + itoa(len(vs)) + " vectors for " + itoa(len(xs)) + " inputs")
 	}
+	_, hv := t.GradHVP(loss, xs, vs)
+	return hv
+}
+
+// GradHVP is HVP that also returns the gradient it differentiates, so a
+// caller who needs both (a modified gradient flow's field grad L +
+// c H grad L) pays for one double backward instead of a backward and a
+// double backward. A nil vs means v = the gradient itself: the products
+// are then H g, the gradient of |g|^2/2.
+func (t *Tape[T]) GradHVP(loss *Var[T], xs []*Var[T], vs []*tensor.Tensor[T]) (grads, hvs []*Var[T]) {
+	if vs != nil && len(vs) != len(xs) {
+		panic("autograd.GradHVP: got " + itoa(len(vs)) + " vectors for " + itoa(len(xs)) + " inputs")
+	}
 	gs := t.Grad(loss, xs, GradOptions[T]{CreateGraph: true})
 	var dot *Var[T]
 	for i, g := range gs {
-		if !sameShape(g.Shape(), vs[i].Shape()) {
-			panic("autograd.HVP: vector " + itoa(i) + " of shape " + shapeStr(vs[i].Shape()) +
+		v := g.Value()
+		if vs != nil {
+			v = vs[i]
+		}
+		if !sameShape(g.Shape(), v.Shape()) {
+			panic("autograd.HVP: vector " + itoa(i) + " of shape " + shapeStr(v.Shape()) +
 				" for an input of shape " + shapeStr(g.Shape()))
 		}
-		d := Sum(Mul(g, t.Const(vs[i])))
+		// With v = g the constant shares g's value, which the second
+		// backward reads but never writes.
+		d := Sum(Mul(g, t.Const(v)))
 		if dot == nil {
 			dot = d
 		} else {
@@ -192,7 +211,7 @@ func (t *Tape[T]) HVP(loss *Var[T], xs []*Var[T], vs []*tensor.Tensor[T]) []*Var
 			out[i] = t.constLike(x.Shape())
 			out[i].value.Zero()
 		}
-		return out
+		return gs, out
 	}
-	return t.Grad(dot, xs, GradOptions[T]{})
+	return gs, t.Grad(dot, xs, GradOptions[T]{})
 }

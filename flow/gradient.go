@@ -59,6 +59,14 @@ type FlowStats struct {
 	FirstSharp float64  `json:"sharpness0"` // sharpness estimate at the initial point
 }
 
+// GradHVPer is an objective that computes its gradient g and a
+// Hessian-vector product H v in one pass (v nil meaning v = g), as
+// landscape.ModelObjective does by one double backward. Flow uses it for
+// the modified field when the objective has it.
+type GradHVPer interface {
+	GradHVP(x, v, g, hv []float64) float64
+}
+
 // Flow integrates a FlowConfig's equation on a landscape.Objective in
 // float64 with DormandPrince. It is not safe for concurrent use.
 type Flow struct {
@@ -111,15 +119,22 @@ func (f *Flow) Config() FlowConfig { return f.cfg }
 
 // Field writes the right-hand side of the flow at theta into dst.
 func (f *Flow) Field(_ float64, theta, dst []float64) {
-	f.obj.Grad(theta, f.g)
-	f.stats.Grads++
 	if f.coef == 0 {
+		f.obj.Grad(theta, f.g)
+		f.stats.Grads++
 		for i, g := range f.g {
 			dst[i] = -f.scale * g
 		}
 		return
 	}
-	f.obj.HVP(theta, f.g, f.hv)
+	if gh, ok := f.obj.(GradHVPer); ok {
+		// One double backward gives both.
+		gh.GradHVP(theta, nil, f.g, f.hv)
+	} else {
+		f.obj.Grad(theta, f.g)
+		f.stats.Grads++
+		f.obj.HVP(theta, f.g, f.hv)
+	}
 	f.stats.HVPs++
 	for i, g := range f.g {
 		dst[i] = -f.scale * (g + f.coef*f.hv[i])

@@ -38,6 +38,7 @@ type ModelObjective[T tensor.Float] struct {
 	saved  []T
 	vs     []*tensor.Tensor[T]
 	vars   []*autograd.Var[T]
+	gbuf   []float64 // the gradient HVP computes on the way
 }
 
 // NewModelObjective returns the objective of model under loss on batch.
@@ -188,18 +189,36 @@ func (o *ModelObjective[T]) Grad(x, dst []float64) float64 {
 
 // HVP implements Objective by double backward.
 func (o *ModelObjective[T]) HVP(x, v, dst []float64) {
+	if len(o.gbuf) != o.dim {
+		o.gbuf = make([]float64, o.dim)
+	}
+	o.GradHVP(x, v, o.gbuf, dst)
+}
+
+// GradHVP writes grad f(x) into g and the Hessian-vector product
+// (Hess f)(x) v into hv from one double backward, and returns f(x). A nil
+// v means v = grad f(x): hv is then H grad f, the gradient of
+// |grad f|^2/2 (the correction term of a modified gradient flow).
+func (o *ModelObjective[T]) GradHVP(x, v, g, hv []float64) float64 {
 	o.enter(x)
 	defer o.leave()
-	k := 0
-	for _, t := range o.vs {
-		d := t.Data()
-		for i := range d {
-			d[i] = T(v[k+i])
+	var vs []*tensor.Tensor[T]
+	if v != nil {
+		k := 0
+		for _, t := range o.vs {
+			d := t.Data()
+			for i := range d {
+				d[i] = T(v[k+i])
+			}
+			k += len(d)
 		}
-		k += len(d)
+		vs = o.vs
 	}
 	_, loss := o.forward()
-	o.flatten(o.tape.HVP(loss, o.vars, o.vs), dst)
+	gs, hvs := o.tape.GradHVP(loss, o.vars, vs)
+	o.flatten(gs, g)
+	o.flatten(hvs, hv)
+	return float64(loss.Item())
 }
 
 // PerExampleGrads returns the n x P matrix whose row i is the gradient at x

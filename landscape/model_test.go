@@ -77,6 +77,18 @@ func TestModelObjectiveDerivatives(t *testing.T) {
 				t.Fatalf("%s: HVP[%d] = %v, central difference of the gradient %v", tc.name, i, hv[i], fd)
 			}
 		}
+		// GradHVP gives the same gradient and product in one pass, and
+		// with v = nil the product with the gradient itself.
+		g2, hv2, hg := make([]float64, n), make([]float64, n), make([]float64, n)
+		obj.GradHVP(x, v, g2, hv2)
+		obj.GradHVP(x, nil, g2, hg)
+		want := make([]float64, n)
+		obj.HVP(x, g, want)
+		for i := range g {
+			if math.Abs(g2[i]-g[i]) > 1e-14 || math.Abs(hv2[i]-hv[i]) > 1e-14 || math.Abs(hg[i]-want[i]) > 1e-14 {
+				t.Fatalf("%s: GradHVP[%d] = (%v, %v, %v), want (%v, %v, %v)", tc.name, i, g2[i], hv2[i], hg[i], g[i], hv[i], want[i])
+			}
+		}
 		// The model is left as it was.
 		after := obj.Point(nil)
 		for i := range after {
