@@ -28,7 +28,7 @@
 // method for the gradient flow d theta/dt = -grad L(theta) at times
 // t = k eta, so |theta_k - theta(k eta)| = O(eta) on a fixed horizon.
 // Backward error analysis finds the flow the iterates follow to higher
-// order: expanding theta(t + eta) = theta + eta theta' + eta^2/2 theta'' +
+// order (theta_t, theta_tt are time derivatives): expanding theta(t + eta) = theta + eta theta_t + eta^2/2 theta_tt +
 // ... and matching gives, to first order (Barrett and Dherin 2021,
 // "Implicit gradient regularization", ICLR),
 //
@@ -44,8 +44,8 @@
 // Heavy ball (PyTorch's SGD momentum with dampening 0) is
 // theta_{k+1} - theta_k = -eta grad L(theta_k) + beta (theta_k - theta_{k-1}),
 // with theta_1 = theta_0 - eta grad L(theta_0). The same expansion, now
-// with both differences, gives (1 - beta) theta' + eta (1 + beta)/2 theta''
-// = -grad L + O(eta^2); with theta'' = H grad L / (1 - beta)^2 at leading
+// with both differences, gives (1 - beta) theta_t + eta (1 + beta)/2 theta_tt
+// = -grad L + O(eta^2); with theta_tt = H grad L / (1 - beta)^2 at leading
 // order,
 //
 //	d theta/dt = -grad Ltilde / (1 - beta),   Ltilde = L + eta (1 + beta) / (4 (1 - beta)^2) |grad L|^2.
