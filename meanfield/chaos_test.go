@@ -3,7 +3,6 @@ package meanfield
 import (
 	"context"
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -46,29 +45,6 @@ func TestChaosRate(t *testing.T) {
 		if math.Abs(*c.fit.Slope+0.5) > 0.15 {
 			t.Errorf("%s: slope %.3f, want -0.5 +- 0.15", c.name, *c.fit.Slope)
 		}
-	}
-}
-
-// TestRunFrom: a run from a network's own initial particles is Run bit for
-// bit, and the width defaults to the cloud's.
-func TestRunFrom(t *testing.T) {
-	x, y := teacherData(t, 16, 4)
-	cfg := RunConfig{Net: Config{InputDim: 4, Width: 32}, Seed: 9, LR: 0.5, Steps: 10, Every: 5}
-	a, err := Run(cfg, x, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Net.Width, cfg.Seed = 0, 123
-	b, err := RunFrom(cfg, a.Initial, x, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(a.Records, b.Records) || !reflect.DeepEqual(a.Final, b.Final) {
-		t.Error("RunFrom the initial particles of Run differs from Run")
-	}
-	cfg.Net.Width = 16
-	if _, err := RunFrom(cfg, a.Initial, x, y); err == nil || !strings.Contains(err.Error(), "32 particles for a network of width 16") {
-		t.Errorf("RunFrom with 32 particles at width 16: error %v", err)
 	}
 }
 
