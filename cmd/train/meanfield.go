@@ -80,7 +80,7 @@ type mfFlags struct {
 	Out       string  `json:"out" help:"output directory"`
 	JSON      bool    `json:"json" help:"print the table as JSON lines on stdout instead"`
 	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figure"`
-	Chaos     bool    `json:"chaos" help:"also run the propagation-of-chaos experiment (mean field; see below)"`
+	Chaos     bool    `json:"chaos" help:"also run the propagation-of-chaos experiment (mean field; described above)"`
 	ChaosW    string  `json:"chaos_widths" help:"comma-separated widths m of -chaos"`
 	ChaosR    int     `json:"chaos_ratio" help:"reference width of -chaos, in multiples of m"`
 	ChaosS    int     `json:"chaos_seeds" help:"initializations per width of -chaos"`
