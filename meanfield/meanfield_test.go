@@ -269,7 +269,9 @@ func TestParticlesRoundTrip(t *testing.T) {
 }
 
 // TestRunDeterministic: the same configuration gives the same records bit
-// for bit.
+// for bit, and so does RunFrom the run's initial particles (whatever its
+// seed; the width defaults to the cloud's), which refuses a cloud of
+// another width.
 func TestRunDeterministic(t *testing.T) {
 	x, y := teacherData(t, 16, 4)
 	cfg := RunConfig{Net: Config{InputDim: 4, Width: 64}, Seed: 4, LR: 0.5, Steps: 20, Every: 5}
@@ -286,6 +288,18 @@ func TestRunDeterministic(t *testing.T) {
 	}
 	if a.Last().Loss >= a.Records[0].Loss {
 		t.Errorf("loss did not decrease: %v -> %v", a.Records[0].Loss, a.Last().Loss)
+	}
+	cfg.Net.Width, cfg.Seed = 0, 123
+	c, err := RunFrom(cfg, a.Initial, x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Records, c.Records) || !reflect.DeepEqual(a.Final, c.Final) {
+		t.Error("RunFrom the initial particles of Run differs from Run")
+	}
+	cfg.Net.Width = 32
+	if _, err := RunFrom(cfg, a.Initial, x, y); err == nil || !strings.Contains(err.Error(), "64 particles for a network of width 32") {
+		t.Errorf("RunFrom with 64 particles at width 32: error %v", err)
 	}
 }
 

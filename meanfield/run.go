@@ -55,6 +55,16 @@ type Record struct {
 	// KernelDrift is ||Theta_t - Theta_0||_F / ||Theta_0||_F on the
 	// training inputs (0 with NoKernel).
 	KernelDrift float64 `json:"kernel_drift"`
+	// Time is Step * LR, the time t = k eta of the gradient flow the
+	// steps discretize (package documentation, "Energy and dissipation").
+	Time float64 `json:"time"`
+	// Dissipation is D = sum_p LRScale_p |dL/dp|^2 at the record's
+	// parameters, the rate -dL/dt at which the loss (the energy) decreases
+	// along the flow dp/dt = -LRScale_p dL/dp; equally (1/m) sum_i
+	// |grad_theta Psi(theta_i)|^2 with Psi the first variation of the
+	// energy. It is that rate for SGD only: with an adaptive optimizer it
+	// is the same formula, not the loss's rate of decrease.
+	Dissipation float64 `json:"dissipation"`
 }
 
 // Trace is the outcome of Run: the records and the particle clouds at
@@ -104,6 +114,23 @@ func NewRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
 // cfg.Every steps and at the end. The result depends only on cfg and the
 // data, bit for bit.
 func Run(cfg RunConfig, x, y *tensor.Tensor[float64]) (*Trace, error) {
+	return run(cfg, nil, x, y)
+}
+
+// RunFrom is Run from the given initial particles instead of a draw from
+// cfg.Seed (which it does not use): the network of cfg.Net with its neurons
+// set to init (Net.SetParticles), of width init.Len() if cfg.Net.Width is
+// 0. Runs from nested clouds (the first m particles of a wider one) are the
+// coupled runs of Chaos.
+func RunFrom(cfg RunConfig, init Particles, x, y *tensor.Tensor[float64]) (*Trace, error) {
+	if cfg.Net.Width == 0 {
+		cfg.Net.Width = init.Len()
+	}
+	return run(cfg, &init, x, y)
+}
+
+// run is Run, or RunFrom if init is not nil.
+func run(cfg RunConfig, init *Particles, x, y *tensor.Tensor[float64]) (*Trace, error) {
 	if cfg.Steps < 0 {
 		return nil, fmt.Errorf("meanfield: RunConfig.Steps = %d must be non-negative", cfg.Steps)
 	}
@@ -122,6 +149,11 @@ func Run(cfg RunConfig, x, y *tensor.Tensor[float64]) (*Trace, error) {
 	net, err := New(cfg.Net, NewRNG(cfg.Seed))
 	if err != nil {
 		return nil, err
+	}
+	if init != nil {
+		if err := net.SetParticles(*init); err != nil {
+			return nil, err
+		}
 	}
 	cfg.Net = net.Config
 	if x.NDim() != 2 || x.Dim(1) != net.Config.InputDim || y.NDim() != 2 || y.Dim(0) != x.Dim(0) || y.Dim(1) != net.Config.Outputs {
@@ -164,22 +196,64 @@ func Run(cfg RunConfig, x, y *tensor.Tensor[float64]) (*Trace, error) {
 			return nil, err
 		}
 	}
-	// The last record's loss and outputs: one forward pass at the final
-	// parameters, as the steps compute them.
-	tape := autograd.NewTape[float64]()
-	tape.SetGradEnabled(false)
-	out := net.Forward(tape, tape.Const(x))
-	lv := halfMSE.Eval(out, &data.Batch[float64]{Y: y}).Value().Item()
+	// The last record's loss, outputs and gradient: one forward and
+	// backward pass at the final parameters, as the steps compute them.
+	lv, out := net.lossGrad(x, y)
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
 		return rec.tr, fmt.Errorf("meanfield: loss is %v at step %d (learning rate too large?)", lv, cfg.Steps)
 	}
-	rec.complete(lv, out.Value())
+	rec.complete(lv, out)
 	rec.tr.Final = net.Particles()
 	return rec.tr, nil
 }
 
 // halfMSE is the loss of every run.
 var halfMSE = &train.MSE[float64]{Half: true}
+
+// lossGrad returns the loss 0.5 mean((f(x) - y)^2) of a run and the outputs
+// f(x), and leaves its gradient in the parameters' Grad, as a training step
+// computes them (without the update).
+func (n *Net) lossGrad(x, y *tensor.Tensor[float64]) (loss float64, out *tensor.Tensor[float64]) {
+	for _, p := range n.params {
+		p.ZeroGrad()
+	}
+	tape := autograd.NewTape[float64]()
+	f := n.Forward(tape, tape.Const(x))
+	l := halfMSE.Eval(f, &data.Batch[float64]{Y: y})
+	tape.Backward(l)
+	return l.Value().Item(), f.Value()
+}
+
+// Energy returns the energy of the network on the training set (x [n, d],
+// y [n, k]), E = 0.5 mean((f(x) - y)^2), the loss of Run, and its
+// dissipation D = sum_p LRScale_p |dL/dp|^2 = (1/m) sum_i |grad_theta
+// Psi(theta_i)|^2, the rate -dE/dt along the gradient flow that Run's SGD
+// steps discretize in time t = k eta (package documentation). It
+// overwrites the parameters' Grad with dE/dp.
+func (n *Net) Energy(x, y *tensor.Tensor[float64]) (energy, dissipation float64) {
+	n.checkInput("Energy", x)
+	if y.NDim() != 2 || y.Dim(0) != x.Dim(0) || y.Dim(1) != n.Config.Outputs {
+		panic(fmt.Sprintf("meanfield.Energy: targets of shape %v for inputs %v and %d outputs", y.Shape(), x.Shape(), n.Config.Outputs))
+	}
+	energy, _ = n.lossGrad(x, y)
+	return energy, n.dissipation()
+}
+
+// dissipation returns sum_p LRScale_p |Grad_p|^2 over the parameters: with
+// the loss's gradient in Grad, the rate at which the loss decreases along
+// the flow dp/dt = -LRScale_p dL/dp. Allocation-free: the recorder calls
+// it between steps.
+func (n *Net) dissipation() float64 {
+	var d float64
+	for _, p := range n.params {
+		var s float64
+		for _, g := range p.Grad.Data() {
+			s += g * g
+		}
+		d += p.LRScale * s
+	}
+	return d
+}
 
 // newTrainer returns the train.Trainer of cfg's full-batch steps on (x, y),
 // with rec recording along.
@@ -214,7 +288,7 @@ func (r *recorder) measure(step int) {
 	if step != 0 && step != r.cfg.Steps && step%r.cfg.Every != 0 {
 		return
 	}
-	rec := Record{Step: step}
+	rec := Record{Step: step, Time: float64(step) * r.cfg.LR}
 	rec.WeightChange = relativeChange(r.theta0, flatParams(r.net))
 	rec.Displacement, _ = MeanDisplacement(r.tr.Initial, r.net.Particles())
 	if r.k0 != nil {
@@ -223,18 +297,23 @@ func (r *recorder) measure(step int) {
 	r.pending = &rec
 }
 
-// complete fills the pending record's loss and output size and keeps it.
+// complete fills the pending record's loss, output size and dissipation
+// and keeps it. The parameters' Grad must hold the gradient of the loss at
+// the record's parameters: in OnStep, the gradient the step computed before
+// its update.
 func (r *recorder) complete(loss float64, out *tensor.Tensor[float64]) {
 	if r.pending == nil {
 		return
 	}
 	r.pending.Loss, r.pending.OutputRMS = loss, rms(out.Data())
+	r.pending.Dissipation = r.net.dissipation()
 	r.tr.Records = append(r.tr.Records, *r.pending)
 	r.pending = nil
 }
 
 // OnStep implements train.Callback: s reports the loss and outputs of the
-// parameters before its update.
+// parameters before its update, and the parameters' Grad still holds the
+// gradient the step took there (the next step zeroes it).
 func (r *recorder) OnStep(s *train.Step[float64]) error {
 	r.complete(s.Loss, s.Output.Value())
 	r.measure(s.Step)

@@ -71,6 +71,9 @@ type StudyRow struct {
 	// particle measure and the widest one's: in mean field the measures
 	// converge as m grows. nil (null) if the distance is undefined.
 	SW2Widest *float64 `json:"sw2_to_widest"`
+	// Dissipation is the last record's: the rate -dL/dt at which the loss
+	// still decreases at the end of the run (Record.Dissipation).
+	Dissipation float64 `json:"dissipation"`
 }
 
 // StudySlopes holds the log-log slopes against the width of one regime's
@@ -106,8 +109,8 @@ var studyMetrics = []struct {
 // Study trains the network of every regime and width of cfg with Run, one
 // after the other, and measures at the last step: the mean per-neuron
 // displacement, the relative weight change, the kernel drift, the output
-// RMS at initialization, the final loss and the sliced W2 distance to the
-// widest network's particles (SlicedW2 over 64 directions drawn from
+// RMS at initialization, the final loss, its dissipation rate and the
+// sliced W2 distance to the widest network's particles (SlicedW2 over 64 directions drawn from
 // PCG(Seed, 0x5712), the same directions for every width). The slopes of
 // each regime are powerlaw fits of the columns against the width. The
 // result depends only on cfg, bit for bit. Study stops with ctx.Err()
@@ -142,7 +145,7 @@ func Study(ctx context.Context, cfg StudyConfig) (*StudyResult, error) {
 			last := tr.Last()
 			res.Rows = append(res.Rows, StudyRow{Regime: string(reg), Alpha: tr.Config.Net.Scale(), Width: m,
 				Displacement: last.Displacement, WeightChange: last.WeightChange, KernelDrift: last.KernelDrift,
-				OutputInit: tr.Records[0].OutputRMS, FinalLoss: last.Loss})
+				OutputInit: tr.Records[0].OutputRMS, FinalLoss: last.Loss, Dissipation: last.Dissipation})
 			finals = append(finals, tr.Final)
 		}
 		res.toWidest(finals)

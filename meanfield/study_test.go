@@ -39,7 +39,8 @@ func TestStudyOutputs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if row.Regime != string(reg) || row.Width != m || row.Displacement != tr.Last().Displacement || row.FinalLoss != tr.Last().Loss {
+		if row.Regime != string(reg) || row.Width != m || row.Displacement != tr.Last().Displacement || row.FinalLoss != tr.Last().Loss ||
+			row.Dissipation != tr.Last().Dissipation {
 			t.Errorf("row %d = %+v, want %s m=%d with the last record %+v", i, row, reg, m, tr.Last())
 		}
 		if m == 64 && (row.SW2Widest == nil || *row.SW2Widest != 0) {

@@ -23,14 +23,14 @@ var studyTheory = map[Regime]string{
 // next to what the theory predicts.
 func (r *StudyResult) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "regime\twidth\talpha(m)\tdisplacement\tweight change\tkernel drift\toutput@init\tfinal loss\tSW2 to widest\t")
+	fmt.Fprintln(tw, "regime\twidth\talpha(m)\tdisplacement\tweight change\tkernel drift\toutput@init\tfinal loss\tSW2 to widest\tdissipation\t")
 	for _, row := range r.Rows {
 		sw := "-"
 		if row.SW2Widest != nil {
 			sw = fmt.Sprintf("%.4g", *row.SW2Widest)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.4g\t%.4g\t%.4g\t%.4g\t%.4g\t%.4g\t%s\t\n", row.Regime, row.Width, row.Alpha, row.Displacement,
-			row.WeightChange, row.KernelDrift, row.OutputInit, row.FinalLoss, sw)
+		fmt.Fprintf(tw, "%s\t%d\t%.4g\t%.4g\t%.4g\t%.4g\t%.4g\t%.4g\t%s\t%.4g\t\n", row.Regime, row.Width, row.Alpha, row.Displacement,
+			row.WeightChange, row.KernelDrift, row.OutputInit, row.FinalLoss, sw, row.Dissipation)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

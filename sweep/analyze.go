@@ -11,8 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"gonum.org/v1/gonum/stat/distuv"
-
 	"github.com/gradflow/gradflow/internal/powerlaw"
 )
 
@@ -223,7 +221,7 @@ func (r *Report) Fit(metric string, g Group, step int) (Fit, error) {
 	if len(f.PerSeed) == 0 {
 		return f, fmt.Errorf("sweep: no seed of %s has %s at step %d for two widths", g, metric, step)
 	}
-	f.Slope, f.Lo, f.Hi = tInterval(f.PerSeed)
+	f.Slope, f.Lo, f.Hi = powerlaw.TInterval(f.PerSeed)
 	return f, nil
 }
 
@@ -240,25 +238,6 @@ func logSlope(w []int, v []float64) (float64, bool) {
 	}
 	sl := LogLogSlope(x, v)
 	return sl, !math.IsNaN(sl)
-}
-
-// tInterval returns the mean of x and its 95% Student-t interval.
-func tInterval(x []float64) (mean, lo, hi float64) {
-	for _, v := range x {
-		mean += v
-	}
-	n := float64(len(x))
-	mean /= n
-	if len(x) < 2 {
-		return mean, math.NaN(), math.NaN()
-	}
-	var ss float64
-	for _, v := range x {
-		ss += (v - mean) * (v - mean)
-	}
-	se := math.Sqrt(ss / (n - 1) / n)
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(0.975)
-	return mean, mean - t*se, mean + t*se
 }
 
 // DefaultMetrics are the metrics WriteTables and WriteFigures report for

@@ -48,7 +48,7 @@ var configCommands = []struct {
 			return readJSONMap(t, filepath.Join(dir, "ntk.json"), "seconds_empirical")
 		}, 21},
 	{"meanfield", []string{"-regime", "mf,lazy", "-alpha", "2", "-widths", "8,16", "-steps", "4", "-every", "2", "-n", "8", "-dim", "3", "-seed", "5", "-no-figures"},
-		func(t *testing.T, dir string) any { return readFileString(t, filepath.Join(dir, "summary.jsonl")) }, 14},
+		func(t *testing.T, dir string) any { return readFileString(t, filepath.Join(dir, "summary.jsonl")) }, 18},
 	{"flow", []string{"-n", "16", "-etas", "0.2,0.1", "-t", "0.4", "-momentum", "0.3", "-rtol", "1e-9", "-seed", "2", "-no-figures"},
 		func(t *testing.T, dir string) any { return readFileString(t, filepath.Join(dir, "flow.jsonl")) }, 13},
 	{"coordcheck", []string{"-param", "mup", "-widths", "8,16", "-steps", "2", "-seeds", "1", "-lr", "0.05", "-depth", "1", "-n", "16", "-dim", "3", "-no-figures"},

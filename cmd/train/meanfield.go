@@ -11,6 +11,7 @@ import (
 	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/meanfield"
 	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/train"
 )
 
 const meanfieldUsage = `usage: train meanfield [flags]
@@ -28,20 +29,37 @@ lr/(m alpha^2)), for every width m of -widths in each regime of -regime:
 It prints, per regime and width, at the last step: the mean per-neuron
 displacement (1/m) sum_i |theta_i(T) - theta_i(0)|, the relative weight change,
 the kernel drift |Theta_T - Theta_0|_F/|Theta_0|_F, the output RMS at
-initialization, the final loss and the sliced W2 distance between the final
-particle cloud and the widest one's; then the log-log slopes of each against
-the width. Writes, in -out: config.json (the settings, reusable with
--config: keys are the flag names with _ for -, and flags given too override
-the file), meanfield.jsonl (per run a {"config": ...} line, then one record
-per -every steps), summary.jsonl (the table as JSON lines),
-particles/<regime>_m<width>_{init,final}.csv (the neurons (a, w, b) as rows),
-and displacement.png/svg (displacement against width, log-log).
+initialization, the final loss, the sliced W2 distance between the final
+particle cloud and the widest one's and the dissipation (below); then the
+log-log slopes of each against the width. Writes, in -out: config.json (the
+settings, reusable with -config: keys are the flag names with _ for -, and
+flags given too override the file), meanfield.jsonl (per run a {"config": ...}
+line, then one record per -every steps), summary.jsonl (the table as JSON
+lines), particles/<regime>_m<width>_{init,final}.csv (the neurons (a, w, b) as
+rows), and displacement.png/svg (displacement against width, log-log).
+
+Gradient descent is, in time t = steps x lr, the particle discretization of
+the Wasserstein gradient flow of the energy E = loss (Mei-Montanari-Nguyen
+2018, Chizat-Bach 2018). Each record of meanfield.jsonl has its "time" and the
+"dissipation" D = sum_p lrscale_p |dL/dp|^2 = (1/m) sum_i |grad Psi(theta_i)|^2,
+the rate -dE/dt at which the loss decreases along that flow.
+
+With -chaos it also runs the propagation-of-chaos experiment of mean field:
+for every width m of -chaos-widths and -chaos-seeds seeds, a network of width
+m and a reference -chaos-ratio times wider whose first m particles are the
+same initial draw, trained for the same time (-steps, -lr, same task, -act);
+it prints the sliced W2 distance between their particle measures at T and at
+initialization, the coupled distance sqrt((1/m) sum_i |theta_i^m - theta_i^ref|^2)
+of the shared particles, and their log-log slopes against m (theory -1/2),
+and writes chaos.json (the same as JSON; with -json the result is one more
+stdout line {"chaos": ...}) and chaos.png/svg.
 
 examples:
   train meanfield
   train meanfield -regime ntk -widths 64,256,1024,4096 -steps 200
   train meanfield -regime lazy -alpha 16 -symmetric
   train meanfield -regime mf,ntk,lazy -act relu -json
+  train meanfield -regime mf -chaos -chaos-widths 32,64,128,256,512
   train meanfield -config out/meanfield/config.json -steps 400 -out out/mf400
 `
 
@@ -62,13 +80,18 @@ type mfFlags struct {
 	Out       string  `json:"out" help:"output directory"`
 	JSON      bool    `json:"json" help:"print the table as JSON lines on stdout instead"`
 	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figure"`
+	Chaos     bool    `json:"chaos" help:"also run the propagation-of-chaos experiment (mean field; described above)"`
+	ChaosW    string  `json:"chaos_widths" help:"comma-separated widths m of -chaos"`
+	ChaosR    int     `json:"chaos_ratio" help:"reference width of -chaos, in multiples of m"`
+	ChaosS    int     `json:"chaos_seeds" help:"initializations per width of -chaos"`
 }
 
 // runMeanfield is "train meanfield": the study is meanfield.Study; this
 // checks the flags, records them and prints the result.
 func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := mfFlags{Regime: "mf,ntk", Alpha: 4, Widths: "64,256,1024,4096", Steps: 100, LR: 1, Seed: 1,
-		N: 32, Dim: 8, Act: "tanh", Every: 10, Out: "out/meanfield"}
+		N: 32, Dim: 8, Act: "tanh", Every: 10, Out: "out/meanfield",
+		ChaosW: "16,32,64,128,256", ChaosR: 16, ChaosS: 3}
 	fs := newFlags("meanfield", meanfieldUsage, stderr)
 	settings.Bind(fs, &f)
 	_, mode, err := parseWithConfig(fs, &f, args, stdout)
@@ -76,6 +99,10 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	sc, err := f.study()
+	if err != nil {
+		return err
+	}
+	cc, err := f.chaos(sc)
 	if err != nil {
 		return err
 	}
@@ -118,8 +145,49 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		written += " displacement.png/svg"
 	}
+	if cc != nil {
+		w, err := runChaos(ctx, *cc, f, rd, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		written += w
+	}
 	fmt.Fprintf(human, "outputs in %s: %s\n", f.Out, written)
 	return nil
+}
+
+// runChaos runs the propagation-of-chaos experiment of -chaos, prints it
+// (a table, or one JSON line with -json) and saves it in rd; it returns the
+// names of the files written, for the closing line.
+func runChaos(ctx context.Context, cc meanfield.ChaosConfig, f mfFlags, rd *train.RunDir, stdout, stderr io.Writer) (string, error) {
+	stop := progress.New(stderr).Busy(fmt.Sprintf("meanfield: propagation of chaos, %d widths x %d seeds", len(cc.Widths), cc.Seeds))
+	res, err := meanfield.Chaos(ctx, cc)
+	stop()
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return "", fmt.Errorf("%w: the study's outputs are in %s, the chaos experiment did not finish", errInterrupted, f.Out)
+	}
+	if err != nil {
+		return "", err
+	}
+	if f.JSON {
+		err = res.WriteJSON(stdout)
+	} else {
+		fmt.Fprintln(stdout)
+		err = res.WriteTable(stdout)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := rd.WriteJSON("chaos.json", res); err != nil {
+		return "", err
+	}
+	if f.NoFigures {
+		return " chaos.json", nil
+	}
+	if err := rd.Stage(res.WriteFigures); err != nil {
+		return "", fmt.Errorf("figures: %w", err)
+	}
+	return " chaos.json chaos.png/svg", nil
 }
 
 // study checks the flags and returns the study they describe; the errors
@@ -151,4 +219,26 @@ func (f *mfFlags) study() (sc meanfield.StudyConfig, err error) {
 	sc.Alpha, sc.Symmetric, sc.N, sc.Dim, sc.Seed = f.Alpha, f.Symmetric, f.N, f.Dim, f.Seed
 	sc.LR, sc.Steps, sc.Every, sc.Dir = f.LR, f.Steps, f.Every, f.Out
 	return sc, nil
+}
+
+// chaos returns the propagation-of-chaos experiment of -chaos on the task
+// and training time of the study sc, or nil without -chaos; the errors name
+// the flag at fault.
+func (f *mfFlags) chaos(sc meanfield.StudyConfig) (*meanfield.ChaosConfig, error) {
+	if !f.Chaos {
+		return nil, nil
+	}
+	widths, err := intList("chaos-widths", f.ChaosW)
+	if err != nil {
+		return nil, err
+	}
+	err = checkRules("meanfield",
+		rule{f.ChaosR < 2, fmt.Sprintf("-chaos-ratio %d: want an integer >= 2", f.ChaosR)},
+		rule{f.ChaosS <= 0, fmt.Sprintf("-chaos-seeds %d: want a positive number", f.ChaosS)},
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &meanfield.ChaosConfig{Widths: widths, Ratio: f.ChaosR, Seeds: f.ChaosS, Activation: sc.Activation,
+		N: sc.N, Dim: sc.Dim, Seed: sc.Seed, LR: sc.LR, Steps: sc.Steps}, nil
 }

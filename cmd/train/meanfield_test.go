@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -137,6 +138,9 @@ func TestMeanfieldUsageErrors(t *testing.T) {
 		{[]string{"meanfield", "-lr", "-1"}, "-lr -1"},
 		{[]string{"meanfield", "-act", "swish2"}, "swish2"},
 		{[]string{"meanfield", "-steps", "x"}, "steps"},
+		{[]string{"meanfield", "-chaos", "-chaos-widths", "8,x"}, "chaos-widths"},
+		{[]string{"meanfield", "-chaos", "-chaos-ratio", "1"}, "-chaos-ratio 1"},
+		{[]string{"meanfield", "-chaos", "-chaos-seeds", "0"}, "-chaos-seeds 0"},
 	}
 	for _, c := range cases {
 		code, _, errs := runCLI(t, append(c.args, "-out", dir)...)
@@ -148,5 +152,61 @@ func TestMeanfieldUsageErrors(t *testing.T) {
 		if len(lines) != 1 || !strings.Contains(errs, c.want) || strings.Contains(errs, "goroutine") {
 			t.Errorf("%v: stderr %q, want one line mentioning %q", c.args, errs, c.want)
 		}
+	}
+}
+
+// TestMeanfieldChaos: -chaos adds the propagation-of-chaos section to the
+// table, a {"chaos": ...} line after the summary lines with -json, and
+// chaos.json and chaos.png/svg; the records of meanfield.jsonl carry the
+// time and the dissipation, and the summary rows the last dissipation.
+func TestMeanfieldChaos(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"meanfield", "-regime", "mf", "-widths", "32,64", "-steps", "20", "-every", "10", "-chaos", "-chaos-widths", "8,16,32", "-chaos-seeds", "2", "-out", dir}
+	code, out, errs := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"dissipation", "propagation of chaos", "reference of width 16m", "coupled at T", "theory: -0.5"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	var res meanfield.ChaosResult
+	b, err := os.ReadFile(filepath.Join(dir, "chaos.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &res)
+	}
+	if err != nil || len(res.Rows) != 3 || res.Rows[2].RefWidth != 512 || res.Config.Seeds != 2 || res.Config.Steps != 20 || res.CoupledSlope.Slope == nil {
+		t.Errorf("chaos.json: %+v (err %v), want 3 rows up to 32 vs 512, 2 seeds, 20 steps and a slope", res, err)
+	}
+	for _, f := range []string{"chaos.png", "chaos.svg"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("output %s missing or empty (%v)", f, err)
+		}
+	}
+	traces, err := os.ReadFile(filepath.Join(dir, "meanfield.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range jsonLines(t, string(traces)) {
+		if _, ok := r["config"]; ok {
+			continue
+		}
+		step, tm, d := r["step"].(float64), r["time"].(float64), r["dissipation"].(float64)
+		if tm != step || !(d > 0) {
+			t.Errorf("record %v: time %v (want the step at lr 1), dissipation %v (want > 0)", r, tm, d)
+		}
+	}
+
+	code, out, errs = runCLI(t, append(args, "-json", "-overwrite", "-no-figures")...)
+	lines := jsonLines(t, out)
+	if code != 0 || len(lines) != 4 {
+		t.Fatalf("-chaos -json: exit %d (%s), %d lines, want 2 rows, 1 slope line and 1 chaos line", code, errs, len(lines))
+	}
+	if _, ok := lines[0]["dissipation"].(float64); !ok {
+		t.Errorf("summary row %v has no dissipation", lines[0])
+	}
+	if _, ok := lines[3]["chaos"].(map[string]any); !ok {
+		t.Errorf("last line %v, want {\"chaos\": ...}", lines[3])
 	}
 }

@@ -6,5 +6,6 @@
 // over the points where both logarithms exist. It is the one slope fit
 // behind every width exponent gradflow reports (package sweep's tables and
 // fits, package meanfield's regime study), so that two reports of the same
-// data agree to the last bit.
+// data agree to the last bit. TInterval is the 95% Student-t interval of
+// exponents fitted once per seed.
 package powerlaw

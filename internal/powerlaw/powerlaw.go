@@ -1,6 +1,10 @@
 package powerlaw
 
-import "math"
+import (
+	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
 
 // Slope is the least-squares slope of log y against log x over the points
 // where x and y are positive and finite: the exponent b of y ~ x^b. Points
@@ -32,4 +36,26 @@ func Slope(x, y []float64) float64 {
 		sxx += (lx[i] - mx) * (lx[i] - mx)
 	}
 	return sxy / sxx
+}
+
+// TInterval returns the mean of x and its 95% Student-t confidence
+// interval, mean -+ t_{0.975, n-1} s/sqrt(n): the interval of an exponent
+// fitted once per seed, the seeds being independent repetitions. The
+// bounds are NaN with fewer than two values.
+func TInterval(x []float64) (mean, lo, hi float64) {
+	for _, v := range x {
+		mean += v
+	}
+	n := float64(len(x))
+	mean /= n
+	if len(x) < 2 {
+		return mean, math.NaN(), math.NaN()
+	}
+	var ss float64
+	for _, v := range x {
+		ss += (v - mean) * (v - mean)
+	}
+	se := math.Sqrt(ss / (n - 1) / n)
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(0.975)
+	return mean, mean - t*se, mean + t*se
 }

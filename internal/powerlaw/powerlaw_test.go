@@ -26,3 +26,16 @@ func TestSlope(t *testing.T) {
 		t.Errorf("Slope with one usable point = %v, want NaN", s)
 	}
 }
+
+// TestTInterval: the mean and the 95% interval of 1, 2, 3 (s = 1, n = 3,
+// t_{0.975,2} = 4.3027), and NaN bounds for a single value.
+func TestTInterval(t *testing.T) {
+	m, lo, hi := TInterval([]float64{1, 2, 3})
+	half := 4.302652729911275 / math.Sqrt(3)
+	if m != 2 || math.Abs(lo-(2-half)) > 1e-9 || math.Abs(hi-(2+half)) > 1e-9 {
+		t.Errorf("TInterval(1, 2, 3) = %v [%v, %v], want 2 [%v, %v]", m, lo, hi, 2-half, 2+half)
+	}
+	if m, lo, hi := TInterval([]float64{5}); m != 5 || !math.IsNaN(lo) || !math.IsNaN(hi) {
+		t.Errorf("TInterval(5) = %v [%v, %v], want 5 [NaN, NaN]", m, lo, hi)
+	}
+}
