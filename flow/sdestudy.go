@@ -103,9 +103,10 @@ type SDESummary struct {
 	// SDEVariance is eta sigma^2/(2 lambda).
 	SDEVariance float64 `json:"sde_variance"`
 	// SVAGSlope is the log-log slope of SVAG's measured |Error| against
-	// l (powerlaw.Slope), TheorySlope that of the closed form.
-	SVAGSlope   float64 `json:"svag_slope"`
-	TheorySlope float64 `json:"theory_slope"`
+	// l (powerlaw.Slope), TheorySlope that of the closed form; nil (null)
+	// when fewer than two l have a positive error.
+	SVAGSlope   *float64 `json:"svag_slope"`
+	TheorySlope *float64 `json:"theory_slope"`
 }
 
 // SDEStudyResult is the outcome of SDEStudy.
@@ -196,8 +197,16 @@ func SDEStudy(ctx context.Context, cfg SDEStudyConfig) (*SDEStudyResult, error) 
 			Theory: th, TheoryError: th - sde})
 	}
 	res.Summary = SDESummary{Kind: "summary", SDEVariance: sde,
-		SVAGSlope: powerlaw.Slope(cfg.Ls, errs), TheorySlope: powerlaw.Slope(cfg.Ls, theory)}
+		SVAGSlope: nullable(powerlaw.Slope(cfg.Ls, errs)), TheorySlope: nullable(powerlaw.Slope(cfg.Ls, theory))}
 	return res, nil
+}
+
+// nullable returns &v, or nil for NaN and infinities (JSON null).
+func nullable(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }
 
 // quadraticData returns cfg.Rows examples with input 0 and, per chain, a

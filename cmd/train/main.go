@@ -4,6 +4,7 @@
 //	go run ./cmd/train fit [flags]         train on digits, MNIST, a CSV file or a synthetic problem
 //	go run ./cmd/train ntk [flags]         empirical vs analytic NTK: spectrum, alignment, kernel regression
 //	go run ./cmd/train landscape [flags]   sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants
+//	go run ./cmd/train sde [flags]         SGD, SVAG and the SME of SGD: stationary variances against closed forms
 //	go run ./cmd/train sweep [flags]       width-scaling sweeps (sharded, resumable); sweep merge/analyze/init
 //	go run ./cmd/train meanfield [flags]   two-layer nets in mean-field, NTK and lazy scales vs width
 //	go run ./cmd/train coordcheck [flags]  muP coordinate check across widths
@@ -54,6 +55,7 @@ var commands = []command{
 	{"fit", "train an MLP (the default when no command is given)", runFit},
 	{"ntk", "empirical and analytic NTK of an MLP: spectrum, alignment, kernel regression", runNTK},
 	{"landscape", "sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run", runLandscape},
+	{"sde", "SGD, SVAG and the stochastic modified equation on the noisy quadratic: variances vs closed forms", runSDE},
 	{"sweep", "width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init", runSweep},
 	{"meanfield", "two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width", runMeanfield},
 	{"coordcheck", "muP coordinate check: mean |activation| per layer for the first steps across widths", runCoordCheck},
