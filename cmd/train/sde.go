@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/gradflow/gradflow/flow"
 	"github.com/gradflow/gradflow/internal/progress"
@@ -106,23 +104,8 @@ func runSDE(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := rd.WriteFile("sde.jsonl", res.WriteJSONL); err != nil {
 		return err
 	}
-	if f.JSON {
-		err = res.WriteJSONL(stdout)
-	} else {
-		err = res.WriteTable(stdout)
-	}
-	if err != nil {
-		return err
-	}
-	written := "config.json sde.jsonl"
-	if !f.NoFigures {
-		if err := rd.Stage(res.WriteFigures); err != nil {
-			return fmt.Errorf("figures: %w", err)
-		}
-		written += " svag_error.png/svg"
-	}
-	fmt.Fprintf(human, "outputs in %s: %s\n", f.Out, written)
-	return nil
+	return studyReport{asJSON: f.JSON, noFigures: f.NoFigures, jsonl: res.WriteJSONL, table: res.WriteTable,
+		figures: res.WriteFigures, files: "config.json sde.jsonl", figureFiles: "svag_error.png/svg"}.emit(rd, stdout, human)
 }
 
 // study checks the flags and returns the study they describe; the errors
@@ -146,26 +129,4 @@ func (f *sdeFlags) study() (sc flow.SDEStudyConfig, err error) {
 	sc.Lambda, sc.Sigma, sc.LR, sc.Chains, sc.Rows = f.Lambda, f.Sigma, f.LR, f.Chains, f.Rows
 	sc.Burn, sc.Time, sc.SMEDt, sc.Seed = f.Burn, f.Time, f.SMEDt, f.Seed
 	return sc, nil
-}
-
-// floatList parses a comma-separated list of numbers for the flag -name,
-// sorted and without duplicates.
-func floatList(name, s string) ([]float64, error) {
-	var out []float64
-	for _, v := range strings.Split(s, ",") {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			continue
-		}
-		x, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return nil, usagef("-%s %q: %q is not a number", name, s, v)
-		}
-		out = append(out, x)
-	}
-	if len(out) == 0 {
-		return nil, usagef("-%s %q: want a comma-separated list such as 1,2,4,8", name, s)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
 }
