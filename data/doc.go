@@ -24,8 +24,14 @@
 // epoch, never on GOMAXPROCS, and any epoch can be regenerated on its own.
 // That makes the loader's position (LoaderState: seed, epoch, offset) enough
 // to resume a run from a checkpoint with exactly the batches it would have
-// seen. Batches are gathered into tensors allocated once, so Next allocates
-// nothing in steady state.
+// seen. LoaderConfig.Order names the order explicitly: OrderShuffle (what
+// Shuffle selects), OrderCyclic (dataset order), or OrderReplacement, which
+// draws every row of every batch uniformly and independently from the whole
+// dataset with Lemire's bounded integers from PCG(Seed, SplitMix64(e)):
+// i.i.d. minibatches, the sampling of the stochastic-approximation and SDE
+// analyses of SGD (package flow's SVAG needs two independent minibatches per
+// step). Batches are gathered into tensors allocated once, so Next
+// allocates nothing in steady state.
 //
 // # IDX files and MNIST
 //

@@ -55,7 +55,7 @@ func ExampleLoader() {
 	// Output:
 	// epoch 0: 12 batches, 1438 examples
 	// epoch 1: 12 batches, 1438 examples
-	// {Seed:42 Epoch:2 Offset:0 Rows:1438 BatchSize:128 Shuffle:true DropLast:false}
+	// {Seed:42 Epoch:2 Offset:0 Rows:1438 BatchSize:128 Shuffle:true DropLast:false Order:}
 }
 
 func ExampleReadIDX() {

@@ -14,19 +14,59 @@ type LoaderConfig struct {
 	// BatchSize is the number of examples per batch, at least 1.
 	BatchSize int
 	// Shuffle visits the examples of each epoch in a fresh random order;
-	// without it every epoch visits them in dataset order.
+	// without it every epoch visits them in dataset order. It is the same
+	// as Order: OrderShuffle; Order takes precedence when set.
 	Shuffle bool
+	// Order chooses how examples are drawn (see Order); the zero value
+	// leaves the choice to Shuffle. Order OrderCyclic together with
+	// Shuffle is refused as contradictory.
+	Order Order
 	// Seed determines the order of every epoch: epoch e uses the
-	// permutation drawn from PCG(Seed, mix(e)), so any epoch can be
-	// regenerated without replaying the ones before it.
+	// permutation (or, with OrderReplacement, the draws) from PCG(Seed,
+	// mix(e)), so any epoch can be regenerated without replaying the
+	// ones before it.
 	Seed uint64
 	// DropLast skips the last batch of an epoch when it would be smaller
-	// than BatchSize, so every batch has the same shape.
+	// than BatchSize, so every batch has the same shape. With
+	// OrderReplacement every batch is full and DropLast only sets the
+	// number of batches per epoch (n/BatchSize rounded down instead of
+	// up).
 	DropLast bool
 	// OneHot fills Batch.Y with the one-hot rows of the labels, for
 	// training a classifier with a regression loss such as MSE. The
 	// dataset must have labels and no Y of its own.
 	OneHot bool
+}
+
+// Order is the order in which a Loader visits the examples.
+type Order string
+
+const (
+	// OrderShuffle visits every example once per epoch, in the order of
+	// a fresh Fisher-Yates permutation each epoch (random reshuffling).
+	OrderShuffle Order = "shuffle"
+	// OrderCyclic visits every example once per epoch, in dataset order.
+	OrderCyclic Order = "cyclic"
+	// OrderReplacement draws every example of every batch uniformly from
+	// the whole dataset, independently, with replacement: the batches are
+	// i.i.d., the sampling that stochastic approximation and the SDE
+	// limits of SGD assume. An epoch is BatchesPerEpoch batches of
+	// BatchSize rows each (BatchSize may exceed the dataset size).
+	OrderReplacement Order = "replacement"
+)
+
+// Orders lists the valid values of LoaderConfig.Order, besides "".
+var Orders = []Order{OrderShuffle, OrderCyclic, OrderReplacement}
+
+// order is the effective order of cfg: Order, or the one Shuffle names.
+func (cfg *LoaderConfig) order() Order {
+	switch {
+	case cfg.Order != "":
+		return cfg.Order
+	case cfg.Shuffle:
+		return OrderShuffle
+	}
+	return OrderCyclic
 }
 
 // Batch is a batch of examples, held in tensors that the Loader reuses:
@@ -58,6 +98,10 @@ type LoaderState struct {
 	BatchSize int  `json:"batch_size"`
 	Shuffle   bool `json:"shuffle"`
 	DropLast  bool `json:"drop_last"`
+	// Order is "replacement" for a loader sampling with replacement and
+	// empty otherwise (Shuffle tells the other two orders apart), so that
+	// states saved before Order existed still restore.
+	Order Order `json:"order,omitempty"`
 }
 
 // Loader delivers a dataset in batches, epoch after epoch:
@@ -132,6 +176,15 @@ func NewLoader[T tensor.Float](ds *Dataset[T], cfg LoaderConfig) (*Loader[T], er
 	if cfg.DropLast && cfg.BatchSize > n {
 		return nil, fmt.Errorf("data: batch size %d with DropLast over %d examples gives no batch", cfg.BatchSize, n)
 	}
+	switch cfg.Order {
+	case "", OrderShuffle, OrderReplacement:
+	case OrderCyclic:
+		if cfg.Shuffle {
+			return nil, fmt.Errorf("data: Order %q contradicts Shuffle", cfg.Order)
+		}
+	default:
+		return nil, fmt.Errorf("data: unknown Order %q (want %q, %q or %q)", cfg.Order, OrderShuffle, OrderCyclic, OrderReplacement)
+	}
 	ycols := 0
 	switch {
 	case cfg.OneHot && ds.Labels == nil:
@@ -144,9 +197,13 @@ func NewLoader[T tensor.Float](ds *Dataset[T], cfg LoaderConfig) (*Loader[T], er
 		ycols = ds.Y.Dim(1)
 	}
 	bs := min(cfg.BatchSize, n)
-	l := &Loader[T]{ds: ds, cfg: cfg, perm: make([]int, n), permEpoch: -1}
+	l := &Loader[T]{ds: ds, cfg: cfg, permEpoch: -1}
+	if cfg.order() == OrderReplacement {
+		bs = cfg.BatchSize
+	}
+	l.perm = make([]int, l.epochLen())
 	l.full = newBatch[T](bs, d, ycols, ds.Labels != nil)
-	if r := n % bs; r != 0 {
+	if r := len(l.perm) % bs; r != 0 {
 		l.tail = Batch[T]{
 			X:    tensor.FromSlice(l.full.X.Data()[:r*d], r, d),
 			Rows: l.full.Rows[:r],
@@ -176,8 +233,7 @@ func newBatch[T tensor.Float](b, d, ycols int, labels bool) Batch[T] {
 // was one. At the end of an epoch it returns false and advances to the
 // next epoch, whose first batch the following call delivers.
 func (l *Loader[T]) Next() bool {
-	n := l.ds.Len()
-	rem := n - l.offset
+	rem := len(l.perm) - l.offset
 	if rem <= 0 || (l.cfg.DropLast && rem < l.cfg.BatchSize) {
 		l.epoch++
 		l.offset = 0
@@ -232,14 +288,34 @@ func (l *Loader[T]) gather(b *Batch[T]) {
 	}
 }
 
+// epochLen is the number of examples an epoch delivers: the dataset size,
+// or with replacement BatchesPerEpoch full batches.
+func (l *Loader[T]) epochLen() int {
+	if l.cfg.order() == OrderReplacement {
+		return l.BatchesPerEpoch() * l.cfg.BatchSize
+	}
+	return l.ds.Len()
+}
+
 // permute draws the order of the current epoch into l.perm.
 func (l *Loader[T]) permute() {
-	for i := range l.perm {
-		l.perm[i] = i
-	}
-	if l.cfg.Shuffle {
+	switch l.cfg.order() {
+	case OrderShuffle:
+		for i := range l.perm {
+			l.perm[i] = i
+		}
 		l.pcg.Seed(l.cfg.Seed, mix64(uint64(l.epoch)))
 		shuffle(&l.pcg, l.perm)
+	case OrderReplacement:
+		l.pcg.Seed(l.cfg.Seed, mix64(uint64(l.epoch)))
+		n := uint64(l.ds.Len())
+		for i := range l.perm {
+			l.perm[i] = int(uniformN(&l.pcg, n))
+		}
+	default:
+		for i := range l.perm {
+			l.perm[i] = i
+		}
 	}
 	l.permEpoch = l.epoch
 }
@@ -277,7 +353,8 @@ func mix64(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// BatchesPerEpoch returns the number of batches Next delivers per epoch.
+// BatchesPerEpoch returns the number of batches Next delivers per epoch:
+// n/BatchSize for n examples, rounded down with DropLast and up without.
 func (l *Loader[T]) BatchesPerEpoch() int {
 	n, b := l.ds.Len(), l.cfg.BatchSize
 	if l.cfg.DropLast {
@@ -297,9 +374,18 @@ func (l *Loader[T]) State() LoaderState {
 		Offset:    l.offset,
 		Rows:      l.ds.Len(),
 		BatchSize: l.cfg.BatchSize,
-		Shuffle:   l.cfg.Shuffle,
+		Shuffle:   l.cfg.order() == OrderShuffle,
 		DropLast:  l.cfg.DropLast,
+		Order:     l.stateOrder(),
 	}
+}
+
+// stateOrder is the Order a LoaderState records (see LoaderState.Order).
+func (l *Loader[T]) stateOrder() Order {
+	if o := l.cfg.order(); o == OrderReplacement {
+		return o
+	}
+	return ""
 }
 
 // Restore moves the loader to a position saved by State. The next batches
@@ -307,20 +393,21 @@ func (l *Loader[T]) State() LoaderState {
 // a state saved over a dataset of another size or with other settings,
 // since its offsets would not mean the same examples.
 func (l *Loader[T]) Restore(s LoaderState) error {
-	n := l.ds.Len()
+	n, end := l.ds.Len(), len(l.perm)
+	shuffled := l.cfg.order() == OrderShuffle
 	switch {
 	case s.Rows != n:
 		return fmt.Errorf("data: loader state for %d examples, dataset has %d", s.Rows, n)
 	case s.Seed != l.cfg.Seed || s.BatchSize != l.cfg.BatchSize ||
-		s.Shuffle != l.cfg.Shuffle || s.DropLast != l.cfg.DropLast:
-		return fmt.Errorf("data: loader state (seed %d, batch %d, shuffle %t, drop last %t) differs from loader config (seed %d, batch %d, shuffle %t, drop last %t)",
-			s.Seed, s.BatchSize, s.Shuffle, s.DropLast,
-			l.cfg.Seed, l.cfg.BatchSize, l.cfg.Shuffle, l.cfg.DropLast)
+		s.Shuffle != shuffled || s.DropLast != l.cfg.DropLast || s.Order != l.stateOrder():
+		return fmt.Errorf("data: loader state (seed %d, batch %d, shuffle %t, drop last %t, order %q) differs from loader config (seed %d, batch %d, shuffle %t, drop last %t, order %q)",
+			s.Seed, s.BatchSize, s.Shuffle, s.DropLast, s.Order,
+			l.cfg.Seed, l.cfg.BatchSize, shuffled, l.cfg.DropLast, l.stateOrder())
 	case s.Epoch < 0:
 		return fmt.Errorf("data: loader state epoch %d < 0", s.Epoch)
-	case s.Offset < 0 || s.Offset > n || (s.Offset%s.BatchSize != 0 && s.Offset != n):
+	case s.Offset < 0 || s.Offset > end || (s.Offset%s.BatchSize != 0 && s.Offset != end):
 		return fmt.Errorf("data: loader state offset %d is not a batch boundary of %d examples in batches of %d",
-			s.Offset, n, s.BatchSize)
+			s.Offset, end, s.BatchSize)
 	}
 	l.epoch, l.offset = s.Epoch, s.Offset
 	l.cur = nil

@@ -46,13 +46,6 @@ func (r *CompareResult) LocalOrders() (flow, modified []float64) {
 	return flow, modified
 }
 
-func nullable(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
-
 func nullables(v []float64) []*float64 {
 	out := make([]*float64, len(v))
 	for i, x := range v {

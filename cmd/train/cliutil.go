@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -38,20 +39,40 @@ func parseFlagsAndArgs(fs *flag.FlagSet, args []string, stdout io.Writer) ([]str
 // intList parses a comma-separated list of positive integers (widths) for
 // the flag -name, sorted and without duplicates.
 func intList(name, s string) ([]int, error) {
-	var out []int
+	return numberList(name, s, "a positive integer", "64,128,256", func(f string) (int, bool) {
+		v, err := strconv.Atoi(f)
+		return v, err == nil && v > 0
+	})
+}
+
+// floatList parses a comma-separated list of positive finite numbers
+// (step sizes, SVAG's l) for the flag -name, sorted and without
+// duplicates.
+func floatList(name, s string) ([]float64, error) {
+	return numberList(name, s, "a positive number", "0.1,0.2,0.4", func(f string) (float64, bool) {
+		v, err := strconv.ParseFloat(f, 64)
+		return v, err == nil && positive(v)
+	})
+}
+
+// numberList parses the comma-separated list s of the flag -name with
+// parse, which reports whether a field is what (such as "a number"); the
+// result is sorted and without duplicates.
+func numberList[N int | float64](name, s, what, example string, parse func(string) (N, bool)) ([]N, error) {
+	var out []N
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue
 		}
-		v, err := strconv.Atoi(f)
-		if err != nil || v <= 0 {
-			return nil, usagef("-%s %q: %q is not a positive integer", name, s, f)
+		v, ok := parse(f)
+		if !ok {
+			return nil, usagef("-%s %q: %q is not %s", name, s, f, what)
 		}
 		out = append(out, v)
 	}
 	if len(out) == 0 {
-		return nil, usagef("-%s %q: want a comma-separated list such as 64,128,256", name, s)
+		return nil, usagef("-%s %q: want a comma-separated list such as %s", name, s, example)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
@@ -144,4 +165,47 @@ func humanOut(asJSON bool, stdout, stderr io.Writer) io.Writer {
 		return stderr
 	}
 	return stdout
+}
+
+// studyReport is what a study command (meanfield, sde) shows and writes
+// once its study has run: the result as JSON lines (with -json) or as a
+// table on stdout, its figures in the run directory unless -no-figures, and
+// a line naming the outputs.
+type studyReport struct {
+	asJSON, noFigures bool
+	jsonl, table      func(io.Writer) error
+	figures           func(dir string) error
+	// files names the outputs besides the figures, figureFiles the figures.
+	files, figureFiles string
+	// extra, if not nil, runs after the figures (a further part of the
+	// study) and returns the names of the files it wrote.
+	extra func() (string, error)
+}
+
+// emit prints the result on stdout, writes the figures into rd and names
+// the outputs on human.
+func (r studyReport) emit(rd *train.RunDir, stdout, human io.Writer) error {
+	show := r.table
+	if r.asJSON {
+		show = r.jsonl
+	}
+	if err := show(stdout); err != nil {
+		return err
+	}
+	written := r.files
+	if !r.noFigures {
+		if err := rd.Stage(r.figures); err != nil {
+			return fmt.Errorf("figures: %w", err)
+		}
+		written += " " + r.figureFiles
+	}
+	if r.extra != nil {
+		w, err := r.extra()
+		if err != nil {
+			return err
+		}
+		written += w
+	}
+	_, err := fmt.Fprintf(human, "outputs in %s: %s\n", rd.Dir(), written)
+	return err
 }

@@ -154,27 +154,6 @@ func (f *flowFlags) study() (flow.StudyConfig, error) {
 	return sc, err
 }
 
-// floatList parses a comma-separated list of positive finite numbers for
-// the flag -name.
-func floatList(name, s string) ([]float64, error) {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || !positive(v) {
-			return nil, usagef("-%s %q: %q is not a positive number", name, s, p)
-		}
-		out = append(out, v)
-	}
-	if len(out) == 0 {
-		return nil, usagef("-%s %q: want a comma-separated list such as 0.2,0.1,0.05", name, s)
-	}
-	return out, nil
-}
-
 // floatsString is the flag form of a list of numbers.
 func floatsString(v []float64) string {
 	s := make([]string, len(v))

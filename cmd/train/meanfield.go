@@ -130,30 +130,13 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if f.JSON {
-		err = res.WriteJSONL(stdout)
-	} else {
-		err = res.WriteTable(stdout)
-	}
-	if err != nil {
-		return err
-	}
-	written := "config.json meanfield.jsonl summary.jsonl particles/*.csv"
-	if !f.NoFigures {
-		if err := rd.Stage(res.WriteFigures); err != nil {
-			return fmt.Errorf("figures: %w", err)
-		}
-		written += " displacement.png/svg"
-	}
+	var extra func() (string, error)
 	if cc != nil {
-		w, err := runChaos(ctx, *cc, f, rd, stdout, stderr)
-		if err != nil {
-			return err
-		}
-		written += w
+		extra = func() (string, error) { return runChaos(ctx, *cc, f, rd, stdout, stderr) }
 	}
-	fmt.Fprintf(human, "outputs in %s: %s\n", f.Out, written)
-	return nil
+	return studyReport{asJSON: f.JSON, noFigures: f.NoFigures, jsonl: res.WriteJSONL, table: res.WriteTable,
+		figures: res.WriteFigures, files: "config.json meanfield.jsonl summary.jsonl particles/*.csv",
+		figureFiles: "displacement.png/svg", extra: extra}.emit(rd, stdout, human)
 }
 
 // runChaos runs the propagation-of-chaos experiment of -chaos, prints it
