@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -108,30 +107,11 @@ func runFlow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var lines bytes.Buffer
-	if err := res.WriteJSONL(&lines); err != nil {
+	if err := rd.WriteFile("flow.jsonl", res.WriteJSONL); err != nil {
 		return err
 	}
-	if err := rd.WriteBytes("flow.jsonl", lines.Bytes()); err != nil {
-		return err
-	}
-	if f.JSON {
-		_, err = stdout.Write(lines.Bytes())
-	} else {
-		err = res.WriteTable(stdout)
-	}
-	if err != nil {
-		return err
-	}
-	written := "config.json flow.jsonl"
-	if !f.NoFigures {
-		if err := rd.Stage(res.WriteFigures); err != nil {
-			return fmt.Errorf("figures: %w", err)
-		}
-		written += " distance.png/svg"
-	}
-	fmt.Fprintf(human, "outputs in %s: %s\n", f.Out, written)
-	return nil
+	return studyReport{asJSON: f.JSON, noFigures: f.NoFigures, jsonl: res.WriteJSONL, table: res.WriteTable,
+		figures: res.WriteFigures, files: "config.json flow.jsonl", figureFiles: "distance.png/svg"}.emit(rd, stdout, human)
 }
 
 // study checks the flags and returns the study they describe.
