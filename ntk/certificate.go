@@ -127,14 +127,7 @@ func (g *duGram) compute(dst *mat.SymDense, net *DuNet) *mat.SymDense {
 	}
 	ssr := g.ss.RawSymmetric()
 	blas64.Syrk(blas.NoTrans, 1/float64(m), zg, 0, ssr)
-	switch {
-	case dst == nil:
-		dst = mat.NewSymDense(n, nil)
-	case dst.IsEmpty():
-		dst.ReuseAsSym(n)
-	case dst.SymmetricDim() != n:
-		panic(fmt.Sprintf("ntk.DuGram: dst is %d x %d, the kernel %d x %d", dst.SymmetricDim(), dst.SymmetricDim(), n, n))
-	}
+	dst = symDst("DuGram", dst, n)
 	for i := 0; i < n; i++ {
 		for j := i; j < n; j++ {
 			dst.SetSym(i, j, g.xx.At(i, j)*ssr.Data[i*ssr.Stride+j])
