@@ -8,8 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/gradflow/gradflow/autograd"
@@ -88,25 +86,25 @@ func (n *DuNet) DuGram(dst *mat.SymDense, x *tensor.Tensor[float64]) *mat.SymDen
 	return g.compute(dst, n)
 }
 
-// duGram holds the buffers of H(t) on fixed inputs: the input Gram X X^T
-// and the [n, m] pre-activations, reused from step to step.
+// duGram holds the buffers of H(t) on fixed inputs: the input Gram X X^T,
+// the [n, m] pre-activations (then the pattern S) and S S^T, reused from
+// step to step. The products are tensor's GEMM, which allocates nothing
+// and gives the same bits for any GOMAXPROCS.
 type duGram struct {
-	x  *tensor.Tensor[float64]
-	xx *mat.SymDense
-	z  []float64
-	ss *mat.SymDense
+	x      *tensor.Tensor[float64]
+	xx, ss *tensor.Tensor[float64]
+	z      *tensor.Tensor[float64]
 }
 
 func (g *duGram) init(x *tensor.Tensor[float64], m int) {
 	if x.NDim() != 2 {
 		panic(fmt.Sprintf("ntk.DuGram: inputs of shape %v, want [n, d]", x.Shape()))
 	}
-	n, d := x.Dim(0), x.Dim(1)
+	n := x.Dim(0)
 	g.x = x
-	g.xx = mat.NewSymDense(n, nil)
-	g.xx.SymOuterK(1, mat.NewDense(n, d, x.Data()))
-	g.z = make([]float64, n*m)
-	g.ss = mat.NewSymDense(n, nil)
+	g.xx = tensor.MatMul(x, x, false, true)
+	g.z = tensor.New[float64](n, m)
+	g.ss = tensor.New[float64](n, n)
 }
 
 func (g *duGram) compute(dst *mat.SymDense, net *DuNet) *mat.SymDense {
@@ -114,23 +112,22 @@ func (g *duGram) compute(dst *mat.SymDense, net *DuNet) *mat.SymDense {
 	if w := net.Hidden.Weight.Value; w.Dim(1) != d {
 		panic(fmt.Sprintf("ntk.DuGram: inputs of shape %v for a net of input dimension %d", g.x.Shape(), w.Dim(1)))
 	}
-	// z = X W^T, then the pattern S = 1{z >= 0} in place.
-	xg := blas64.General{Rows: n, Cols: d, Stride: d, Data: g.x.Data()}
-	wg := blas64.General{Rows: m, Cols: d, Stride: d, Data: net.Hidden.Weight.Value.Data()}
-	zg := blas64.General{Rows: n, Cols: m, Stride: m, Data: g.z}
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, xg, wg, 0, zg)
-	for i, v := range g.z {
-		g.z[i] = 0
+	// z = X W^T, then the pattern S = 1{z >= 0} in place; S S^T / m sums
+	// 0s and 1s, exactly.
+	tensor.MatMulInto(g.z, g.x, net.Hidden.Weight.Value, false, true, 1, 0, tensor.Epilogue[float64]{})
+	z := g.z.Data()
+	for i, v := range z {
+		z[i] = 0
 		if v >= 0 {
-			g.z[i] = 1
+			z[i] = 1
 		}
 	}
-	ssr := g.ss.RawSymmetric()
-	blas64.Syrk(blas.NoTrans, 1/float64(m), zg, 0, ssr)
+	tensor.MatMulInto(g.ss, g.z, g.z, false, true, 1/float64(m), 0, tensor.Epilogue[float64]{})
 	dst = symDst("DuGram", dst, n)
+	xx, ss := g.xx.Data(), g.ss.Data()
 	for i := 0; i < n; i++ {
 		for j := i; j < n; j++ {
-			dst.SetSym(i, j, g.xx.At(i, j)*ssr.Data[i*ssr.Stride+j])
+			dst.SetSym(i, j, xx[i*n+j]*ss[i*n+j])
 		}
 	}
 	return dst
@@ -269,7 +266,8 @@ type DuResult struct {
 // Theorem 4.1's conclusion (constant eta: (1 - eta lambda0/2)^k). See the
 // package documentation for the exact statement and its conditions. A
 // step costs one forward pass on X, the two GEMMs of DuGram and an n x n
-// eigendecomposition; it allocates what gonum's eigensolver needs.
+// eigendecomposition; it allocates only what gonum's eigensolver takes
+// (a few small slices, whatever the width).
 type DuCertificate struct {
 	cfg     DuConfig
 	gram    duGram
@@ -315,8 +313,8 @@ func NewDuCertificate(cfg DuConfig) (*DuCertificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ntk.NewDuCertificate: H_inf: %w", err)
 	}
-	if !(ev[0] > 0) {
-		return nil, fmt.Errorf("ntk.NewDuCertificate: lambda0 = lambda_min(H_inf) = %.3g: two inputs are (nearly) parallel, and the theorem needs lambda0 > 0", ev[0])
+	if !(ev[0] > 1e-10*ev[n-1]) {
+		return nil, fmt.Errorf("ntk.NewDuCertificate: lambda0 = lambda_min(H_inf) = %.3g (lambda_max %.3g): two inputs are parallel, and the theorem needs lambda0 > 0", ev[0], ev[n-1])
 	}
 	c := &DuCertificate{cfg: cfg, hinf: hinf, tape: autograd.NewTape[float64](), h: mat.NewSymDense(n, nil)}
 	c.tape.SetGradEnabled(false)

@@ -263,3 +263,61 @@ func TestPLStarAlongTraining(t *testing.T) {
 		}
 	}
 }
+
+// The certificate refuses what the theorem excludes, naming it: inputs
+// off the unit sphere, two parallel inputs (lambda0 = 0), mismatched
+// shapes.
+func TestDuCertificateErrors(t *testing.T) {
+	const n, d = 4, 3
+	ds := duProblem(44, n, d)
+	net, err := NewDuNet(rand.New(rand.NewPCG(1, 1)), d, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	par := ds.X.Clone()
+	copy(par.Data()[d:2*d], par.Data()[:d]) // x_1 = x_0
+	off := ds.X.Clone()
+	off.Data()[0] *= 2
+	for _, c := range []struct {
+		cfg  DuConfig
+		want string
+	}{
+		{DuConfig{Net: net, X: par, Y: ds.Y}, "parallel"},
+		{DuConfig{Net: net, X: off, Y: ds.Y}, "row 0"},
+		{DuConfig{Net: net, X: ds.X, Y: randTensor(1, n+1, 1)}, "DuConfig.Y"},
+		{DuConfig{Net: net, X: randTensor(1, n, d+1), Y: ds.Y}, "DuConfig.X"},
+		{DuConfig{Net: net, X: ds.X, Y: ds.Y, LossScale: -1}, "LossScale"},
+		{DuConfig{X: ds.X, Y: ds.Y}, "Net is nil"},
+	} {
+		if _, err := NewDuCertificate(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("err = %v, want one containing %q", err, c.want)
+		}
+	}
+}
+
+// A measurement allocates only what gonum's eigensolver takes: the
+// forward pass, H and the residual reuse their buffers.
+func TestDuCertificateAllocs(t *testing.T) {
+	ds := duProblem(45, 16, 8)
+	net, err := NewDuNet(rand.New(rand.NewPCG(1, 1)), 8, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewDuCertificate(DuConfig{Net: net, X: ds.X, Y: ds.Y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.records = make([]DuRecord, 0, 200)
+	k := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		k++
+		if _, err := c.measure(k, 0.1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Measured: 5, all in EigenSym.Factorize, independent of m.
+	t.Logf("%.0f allocations per measurement", allocs)
+	if allocs > 8 {
+		t.Errorf("%.0f allocations per measurement, want <= 8", allocs)
+	}
+}
