@@ -49,14 +49,7 @@ func EmpiricalGram[T tensor.Float](dst *mat.SymDense, m nn.Module[T], x *tensor.
 	if opts.Full {
 		side *= k
 	}
-	switch {
-	case dst == nil:
-		dst = mat.NewSymDense(side, nil)
-	case dst.IsEmpty():
-		dst.ReuseAsSym(side)
-	case dst.SymmetricDim() != side:
-		panic(fmt.Sprintf("ntk.EmpiricalGram: dst is %d x %d, the kernel %d x %d", dst.SymmetricDim(), dst.SymmetricDim(), side, side))
-	}
+	dst = symDst("EmpiricalGram", dst, side)
 	raw := dst.RawSymmetric()
 	if err := kernelInto(raw.Data, raw.Stride, side, side, m, x, nil, k, opts); err != nil {
 		return nil, err
@@ -150,6 +143,21 @@ func writeMatrix[T tensor.Float](dst []float64, stride int, t *tensor.Tensor[T])
 			}
 		}
 	}
+}
+
+// symDst returns dst ready to receive a side x side kernel: a new matrix
+// for a nil dst, an empty one resized; any other must have that side, else
+// symDst panics with a message naming function fn.
+func symDst(fn string, dst *mat.SymDense, side int) *mat.SymDense {
+	switch {
+	case dst == nil:
+		dst = mat.NewSymDense(side, nil)
+	case dst.IsEmpty():
+		dst.ReuseAsSym(side)
+	case dst.SymmetricDim() != side:
+		panic(fmt.Sprintf("ntk.%s: dst is %d x %d, the kernel %d x %d", fn, dst.SymmetricDim(), dst.SymmetricDim(), side, side))
+	}
+	return dst
 }
 
 // symOf returns the square kernel t [n, n] as a float64 symmetric matrix:
