@@ -173,3 +173,50 @@ func TestLRWeights(t *testing.T) {
 		}
 	}
 }
+
+// LazyProbe measures the drift of the learning-rate-weighted kernel by
+// default (exactly KernelDriftTensor of the two LRWeights kernels), and of
+// J J^T when Kernel.ParamWeight says 1 for every parameter; under muP the
+// two differ (asserted: by more than a factor 2; measured 0.124 against
+// 0.0088, the output bias' constant diluting the plain kernel's drift).
+// An MLP built for Adam gets the same (SGD) weights, hence the same drift.
+func TestLazyProbeWeightedDrift(t *testing.T) {
+	for _, adaptive := range []bool{false, true} {
+		m := newMLP(t, nn.MLPConfig{Dims: []int{3, 32, 1}, Activation: nn.Tanh, Parameterization: nn.MuP, BStd: 0.5, AdaptiveLR: adaptive}, 9)
+		x := randTensor(10, 6, 3)
+		weighted, err := NewLazyProbe(LazyConfig[float64]{Model: m, Probe: x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := NewLazyProbe(LazyConfig[float64]{Model: m, Probe: x, Kernel: Options{ParamWeight: func(string) float64 { return 1 }}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := LRWeights[float64](m)
+		k0w, _ := Empirical[float64](m, x, nil, Options{ParamWeight: w})
+		k0, _ := Empirical[float64](m, x, nil, Options{})
+		u := tangent(m, 11)
+		for i, q := range m.Params() {
+			tensor.Axpy(0.3, u[i], q.Value)
+		}
+		a, err := weighted.Measure(1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := plain.Measure(1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ktw, _ := Empirical[float64](m, x, nil, Options{ParamWeight: w})
+		kt, _ := Empirical[float64](m, x, nil, Options{})
+		wantW, _ := KernelDriftTensor(k0w, ktw)
+		want, _ := KernelDriftTensor(k0, kt)
+		t.Logf("adaptive %v: drift %.4g weighted, %.4g plain", adaptive, a.KernelDrift, b.KernelDrift)
+		if a.KernelDrift != wantW || b.KernelDrift != want {
+			t.Errorf("adaptive %v: drift %v (default), %v (weights 1); want %v, %v", adaptive, a.KernelDrift, b.KernelDrift, wantW, want)
+		}
+		if !(a.KernelDrift > 2*b.KernelDrift) {
+			t.Errorf("adaptive %v: weighted drift %v not above twice the plain %v", adaptive, a.KernelDrift, b.KernelDrift)
+		}
+	}
+}
