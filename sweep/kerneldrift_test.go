@@ -1,7 +1,6 @@
 package sweep
 
 import (
-	"context"
 	"testing"
 
 	"github.com/gradflow/gradflow/nn"
@@ -30,14 +29,7 @@ func TestKernelDriftAdam(t *testing.T) {
 		Steps:             100,
 		LogEvery:          100,
 	}
-	dir := t.TempDir()
-	if err := Run(context.Background(), cfg, dir, All, 2, nil); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Analyze(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _ := runAndAnalyze(t, cfg, 2)
 	for _, g := range r.Groups() {
 		f, err := r.Fit("kernel_drift", g, -1)
 		if err != nil {
