@@ -214,6 +214,25 @@ func newMLPShell[T Float](c MLPConfig) *MLP[T] {
 	return m
 }
 
+// LRScales returns the learning-rate multipliers (Param.LRScale) that
+// NewMLP gives the weight and the bias of layer l (0-based) under c's
+// parameterization: those for Adam-like optimizers if c.AdaptiveLR, for
+// SGD-like ones otherwise (the table in the package documentation). A
+// caller that needs the SGD multipliers of a model built for Adam, such as
+// the learning-rate-weighted tangent kernel of package ntk, sets
+// AdaptiveLR to false on a copy of its Config. It panics if l is not a
+// layer of c.
+func (c MLPConfig) LRScales(l int) (weight, bias float64) {
+	if l < 0 || l >= len(c.Dims)-1 {
+		panic("nn.MLPConfig.LRScales: layer " + strconv.Itoa(l) + " of an MLP with " + strconv.Itoa(max(len(c.Dims)-1, 0)) + " layers")
+	}
+	if c.Parameterization == "" {
+		c.Parameterization = Standard
+	}
+	s := scalings(c, l)
+	return s.lrW, s.lrB
+}
+
 // layerScalings are the per-layer constants of a parameterization.
 type layerScalings struct {
 	wStd, bStd    float64 // init standard deviations

@@ -35,7 +35,12 @@ type LazyConfig[T tensor.Float] struct {
 	// may be nil.
 	Out io.Writer
 	// Kernel configures the empirical NTK (traced or Full, parameter
-	// subset, memory budget, method), as for Empirical.
+	// subset, memory budget, method, parameter weights), as for
+	// Empirical. A nil Kernel.ParamWeight selects LRWeights(Model): the
+	// probe measures the learning-rate-weighted kernel sum_p s_p J_p
+	// J_p^T that drives the outputs under the parameterization's
+	// per-layer rates (see LRWeights); set ParamWeight to a function
+	// returning 1 for the plain J J^T.
 	Kernel Options
 	// OutputScale divides the linearization gap in GapRelative; 0 selects
 	// the root mean square of the outputs f(X; theta_0) on the probe set.
@@ -59,7 +64,8 @@ type LazyRecord struct {
 	// train.Record.Epoch for those made by OnRecord.
 	Step, Epoch int
 	// KernelDrift is ||Theta_t - Theta_0||_F / ||Theta_0||_F for the
-	// empirical NTK on X (KernelDriftTensor).
+	// empirical NTK on X (KernelDriftTensor), by default the
+	// learning-rate-weighted one (LazyConfig.Kernel, LRWeights).
 	KernelDrift float64
 	// WeightChange is ||theta_t - theta_0||_2 / ||theta_0||_2 over all
 	// parameters together, and Params the same per parameter tensor (a
@@ -155,9 +161,11 @@ func (r *LazyRecord) UnmarshalJSON(b []byte) error {
 
 // LazyProbe is a train.Callback that measures how far a run is from the
 // kernel (lazy) regime (Jacot et al. 2018; Lee et al. 2019; Chizat, Oyallon
-// and Bach 2019). NewLazyProbe keeps theta_0, the kernel Theta_0 = J(X;
-// theta_0) J(X; theta_0)^T and the outputs f(X; theta_0) on the fixed probe
-// set X, and writes the record of step 0 (all metrics exactly 0). Then,
+// and Bach 2019). NewLazyProbe keeps theta_0, the kernel Theta_0 = sum_p
+// s_p J_p(X; theta_0) J_p(X; theta_0)^T (the learning-rate-weighted
+// tangent kernel, LRWeights; J J^T when every multiplier s_p is 1, as
+// under SP and NTK scaling) and the outputs f(X; theta_0) on the fixed
+// probe set X, and writes the record of step 0 (all metrics exactly 0). Then,
 // every Every optimizer steps (or at the trainer's records when Every is
 // 0), it appends a LazyRecord: the relative kernel drift, the relative
 // weight change overall and per parameter tensor, and the linearization
@@ -229,6 +237,9 @@ func NewLazyProbe[T tensor.Float](cfg LazyConfig[T]) (*LazyProbe[T], error) {
 	n := x.Dim(0)
 	if net, ok := denseOf(cfg.Model); ok && net.in() != x.Dim(1) {
 		return nil, fmt.Errorf("ntk.LazyConfig.Probe has shape %v, the model takes %d inputs", x.Shape(), net.in())
+	}
+	if cfg.Kernel.ParamWeight == nil {
+		cfg.Kernel.ParamWeight = LRWeights(cfg.Model)
 	}
 	p := &LazyProbe[T]{cfg: cfg}
 	var err error

@@ -181,7 +181,8 @@ func TestLazyProbeWidth(t *testing.T) {
 // the difference of two evaluations at theta_0 by the same code. This
 // holds for every configuration of the empirical NTK tests, for a bare
 // Linear, a Sequential (the JVP path), and full kernels; with
-// Spectrum the eigenvalues are those of Theta_0.
+// Spectrum the eigenvalues are those of Theta_0, the learning-rate-weighted
+// kernel.
 func TestLazyProbeStepZero(t *testing.T) {
 	x := randTensor(60, 6, 4)
 	var models []nn.Module[float64]
@@ -214,7 +215,9 @@ func TestLazyProbeStepZero(t *testing.T) {
 				t.Errorf("model %d: %d JSON lines, want 2", i, strings.Count(out.String(), "\n"))
 			}
 			if !full {
-				k0, err := EmpiricalGram(nil, m, x, Options{})
+				// The probe's kernel is the learning-rate-weighted one
+				// (LRWeights): J J^T for SP and NTK, not for muP and MF.
+				k0, err := EmpiricalGram(nil, m, x, Options{ParamWeight: LRWeights(m)})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -39,6 +39,22 @@
 // about 0.6 s on two cores, while Contraction needs about 17 s for 16
 // images (see BenchmarkEmpiricalMNIST).
 //
+// # The learning-rate-weighted kernel
+//
+// Options.ParamWeight weights each parameter tensor's block: Theta =
+// sum_p w_p J_p J_p^T. With w_p the learning-rate multiplier s_p of the
+// parameter (LRWeights: Param.LRScale, or for an MLP built for Adam the
+// SGD multipliers of its parameterization) it is the kernel that drives
+// the outputs when SGD updates theta_p with rate eta s_p: to first order
+// Delta f = -eta Theta grad_f L (Yang and Hu 2021, Tensor Programs IV,
+// where an abc-parameterization's per-layer rates n^-c_l enter the
+// function-space kernel the same way). Under SP and NTK scaling all s_p
+// are 1. Under mean field and muP the weights' blocks of J J^T are O(1/n)
+// and the multipliers (n) bring them to O(1), while an output bias keeps
+// its constant block 1 (multiplier 1): in J J^T that constant would
+// dominate and its relative drift fall like 1/n whatever the features do.
+// LazyProbe and package sweep report the drift of this kernel.
+//
 // NTKVP multiplies the kernel by a vector without forming it, Theta v =
 // J(x1) (J(x2)^T v): a backward pass (VJP) and a forward-mode pass (JVP),
 // written layer by layer for MLPs and by the double-backward trick J u =
@@ -152,7 +168,8 @@
 // parameterized network stays within O(width^-1/2) of it (Lee et al. 2019;
 // Chizat, Oyallon and Bach 2019). The metrics for training callbacks are
 // Snapshot.RelativeChange (||theta_t - theta_0|| / ||theta_0|| per
-// parameter), KernelDrift (||Theta_t - Theta_0||_F / ||Theta_0||_F),
+// parameter), KernelDrift (||Theta_t - Theta_0||_F / ||Theta_0||_F; in
+// LazyProbe of the learning-rate-weighted kernel),
 // LinearizationGap, KernelAlignment (Cristianini et al. 2002), Spectrum and
 // LambdaMin. LazyProbe is the callback that records them along a
 // train.Trainer run on a fixed probe set, as records and JSON lines.
@@ -240,6 +257,8 @@
 //     computation with an infinitely wide neural net. NeurIPS 2019.
 //   - R. Novak, J. Sohl-Dickstein, S. Schoenholz. Fast finite width neural
 //     tangent kernel. ICML 2022.
+//   - G. Yang, E. J. Hu. Tensor Programs IV: feature learning in
+//     infinite-width neural networks. ICML 2021.
 //   - R. Novak, L. Xiao, J. Hron, J. Lee, A. Alemi, J. Sohl-Dickstein,
 //     S. Schoenholz. Neural Tangents: fast and easy infinite neural networks
 //     in Python. ICLR 2020.

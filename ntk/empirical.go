@@ -54,6 +54,13 @@ type Options struct {
 	MemoryBudget int64
 	// Method chooses the algorithm; the results agree to rounding.
 	Method Method
+	// ParamWeight, when set, weights each parameter's block of the kernel:
+	// Theta = sum_p w_p J_p J_p^T over the parameter tensors p (by
+	// Param.Name), instead of J J^T. With the learning-rate multipliers as
+	// weights (LRWeights) it is the kernel that drives the outputs under
+	// gradient descent with per-parameter rates eta w_p (Yang and Hu 2021);
+	// see the package documentation. Weights must be finite and >= 0.
+	ParamWeight func(name string) float64
 }
 
 // Empirical returns the empirical neural tangent kernel of m between the
@@ -122,6 +129,9 @@ func empiricalInto[T tensor.Float](out *tensor.Tensor[T], m nn.Module[T], x1, x2
 	if n1 == 0 || n2 == 0 {
 		return nil
 	}
+	if err := checkWeights(m, opts.ParamWeight); err != nil {
+		return err
+	}
 	budget := opts.MemoryBudget
 	if budget <= 0 {
 		budget = DefaultMemoryBudget
@@ -142,7 +152,7 @@ func empiricalInto[T tensor.Float](out *tensor.Tensor[T], m nn.Module[T], x1, x2
 		c := chunkSize[T](int64(net.featureLen()), k, opts.Full, budget, max(n1, n2))
 		feat := func(x *tensor.Tensor[T], i, j int) structuredFeatures[T] { return net.features(x.Rows(i, j)) }
 		blocks(out, x1, x2, same, c, feat, func(i0, j0 int, f1, f2 structuredFeatures[T]) {
-			net.block(out, i0, j0, f1, f2, opts.Params, opts.Full)
+			net.block(out, i0, j0, f1, f2, opts.Params, opts.ParamWeight, opts.Full)
 		})
 	case Contraction:
 		if err := contraction(out, m, x1, x2, same, k, budget, opts); err != nil {
@@ -172,6 +182,9 @@ func contraction[T tensor.Float](out *tensor.Tensor[T], m nn.Module[T], x1, x2 *
 		jac, err := Jacobian(m, x.Rows(i, j), opts.Params)
 		if err != nil && jerr == nil {
 			jerr = err
+		}
+		if err == nil && opts.ParamWeight != nil {
+			weightColumns(jac, m, opts.Params, opts.ParamWeight)
 		}
 		return jac
 	}
@@ -313,6 +326,44 @@ func catchShape(f func()) (err error) {
 	}()
 	f()
 	return nil
+}
+
+// checkWeights returns an error naming the first parameter of m whose
+// weight under w (nil: none) is negative or not finite.
+func checkWeights[T tensor.Float](m nn.Module[T], w func(string) float64) error {
+	if w == nil {
+		return nil
+	}
+	for _, q := range m.Params() {
+		if v := w(q.Name); !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("ntk: Options.ParamWeight(%q) = %v, want finite and >= 0", q.Name, v)
+		}
+	}
+	return nil
+}
+
+// weightColumns multiplies the columns of a Jacobian [n, k, P] that belong
+// to parameter q (those sel selects, in Params order) by sqrt(w(q.Name)),
+// so that J J^T becomes sum_q w_q J_q J_q^T.
+func weightColumns[T tensor.Float](jac *tensor.Tensor[T], m nn.Module[T], sel func(string) bool, w func(string) float64) {
+	p := jac.Dim(2)
+	jd := jac.Data()
+	off := 0
+	for _, q := range m.Params() {
+		if sel != nil && !sel(q.Name) {
+			continue
+		}
+		size := q.Value.Len()
+		if v := w(q.Name); v != 1 {
+			s := T(math.Sqrt(v))
+			for r := 0; r < len(jd); r += p {
+				for i := r + off; i < r+off+size; i++ {
+					jd[i] *= s
+				}
+			}
+		}
+		off += size
+	}
 }
 
 // selectedParams returns the number of scalar parameters sel selects.

@@ -142,8 +142,9 @@ func VJP[T tensor.Float](m nn.Module[T], x, v *tensor.Tensor[T], sel func(string
 // products), memory O(P + n k). With Options.Full, v is [n2, k] and the
 // result [n1, k] (sum_j,b Theta[i, j, a, b] v[j, b]); otherwise v is [n2]
 // and the result [n1] is the traced kernel times v, which takes k passes of
-// each kind. Options.Params selects parameters; MemoryBudget and Method
-// are ignored.
+// each kind. Options.Params selects parameters and Options.ParamWeight
+// weights them (the weighted kernel times v); MemoryBudget and Method are
+// ignored.
 func NTKVP[T tensor.Float](m nn.Module[T], x1, x2, v *tensor.Tensor[T], opts Options) (*tensor.Tensor[T], error) {
 	if err := nonNilModel("NTKVP", m); err != nil {
 		return nil, err
@@ -158,12 +159,16 @@ func NTKVP[T tensor.Float](m nn.Module[T], x1, x2, v *tensor.Tensor[T], opts Opt
 	if err != nil {
 		return nil, err
 	}
+	if err := checkWeights(m, opts.ParamWeight); err != nil {
+		return nil, err
+	}
 	n1, n2 := x1.Dim(0), x2.Dim(0)
 	if opts.Full {
 		u, err := VJP(m, x2, v, opts.Params)
 		if err != nil {
 			return nil, err
 		}
+		weightTangents(u, m, opts.ParamWeight)
 		return JVP(m, x1, u)
 	}
 	if v.NDim() != 1 || v.Dim(0) != n2 {
@@ -180,6 +185,7 @@ func NTKVP[T tensor.Float](m nn.Module[T], x1, x2, v *tensor.Tensor[T], opts Opt
 		if err != nil {
 			return nil, err
 		}
+		weightTangents(u, m, opts.ParamWeight)
 		jv, err := JVP(m, x1, u)
 		if err != nil {
 			return nil, err
@@ -189,6 +195,20 @@ func NTKVP[T tensor.Float](m nn.Module[T], x1, x2, v *tensor.Tensor[T], opts Opt
 		}
 	}
 	return out, nil
+}
+
+// weightTangents multiplies u[i], a tangent of parameter i of m, by that
+// parameter's weight under w (nil: none), so that J (W J^T v) is the
+// weighted kernel times v.
+func weightTangents[T tensor.Float](u []*tensor.Tensor[T], m nn.Module[T], w func(string) float64) {
+	if w == nil {
+		return
+	}
+	for i, q := range m.Params() {
+		if v := w(q.Name); v != 1 {
+			tensor.ScaleInto(u[i], u[i], T(v))
+		}
+	}
 }
 
 // Linearized is the first-order Taylor expansion of an MLP in its

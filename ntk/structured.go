@@ -118,9 +118,17 @@ func (d denseNet[T]) featureLen() int {
 // block adds the NTK between two batches of features to out, at rows i0
 // and columns j0. For a Linear layer the Jacobian block of the weight is
 // Alpha g h^T, so J J^T over that layer is (Alpha^2 h1.h2) (g1.g2); the
-// bias adds BiasMult^2 (g1.g2). Traced over outputs, sum_a g1_a.g2_a is a
-// single GEMM over the flattened [k*out] rows.
-func (d denseNet[T]) block(out *tensor.Tensor[T], i0, j0 int, f1, f2 structuredFeatures[T], sel func(string) bool, full bool) {
+// bias adds BiasMult^2 (g1.g2); with weights (Options.ParamWeight) the
+// two terms are multiplied by the weight's and the bias' own. Traced over
+// outputs, sum_a g1_a.g2_a is a single GEMM over the flattened [k*out]
+// rows.
+func (d denseNet[T]) block(out *tensor.Tensor[T], i0, j0 int, f1, f2 structuredFeatures[T], sel func(string) bool, weight func(string) float64, full bool) {
+	wt := func(p *nn.Param[T]) float64 {
+		if weight == nil {
+			return 1
+		}
+		return weight(p.Name)
+	}
 	k := d.out()
 	c1, c2 := f1.hs[0].Dim(0), f2.hs[0].Dim(0)
 	for l, layer := range d.layers {
@@ -132,11 +140,14 @@ func (d denseNet[T]) block(out *tensor.Tensor[T], i0, j0 int, f1, f2 structuredF
 		var m *tensor.Tensor[T]
 		if useW {
 			m = tensor.MatMul(f1.hs[l], f2.hs[l], false, true)
+			if w := wt(layer.Weight); w != 1 {
+				tensor.ScaleInto(m, m, T(w))
+			}
 		} else {
 			m = tensor.New[T](c1, c2)
 		}
 		if useB {
-			b2 := layer.BiasMult * layer.BiasMult
+			b2 := layer.BiasMult * layer.BiasMult * wt(layer.Bias)
 			tensor.AddScalarInto(m, m, T(b2))
 		}
 		o := layer.Out()

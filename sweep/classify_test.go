@@ -143,14 +143,7 @@ func TestClassificationDatasets(t *testing.T) {
 func TestClassificationSweep(t *testing.T) {
 	for _, c := range classSweeps() {
 		t.Run(c.Name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := Run(context.Background(), c, dir, All, 2, nil); err != nil {
-				t.Fatal(err)
-			}
-			rep, err := Analyze(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep, _ := runAndAnalyze(t, c, 2)
 			if len(rep.Missing) != 0 || len(rep.Runs) != len(c.Runs()) {
 				t.Fatalf("%d runs loaded, %d missing; want %d and 0", len(rep.Runs), len(rep.Missing), len(c.Runs()))
 			}

@@ -12,12 +12,39 @@
 // per record (Record): the training loss (and accuracy), the loss (and
 // accuracy) on an optional held-out set (Dataset.TestN), the relative weight
 // change ||theta_t - theta_0|| / ||theta_0||, the kernel drift ||Theta_t -
-// Theta_0||_F / ||Theta_0||_F of the empirical NTK (ntk.Empirical, Jacot et al.
-// 2018), the mean particle displacement of the first hidden layer's neurons
+// Theta_0||_F / ||Theta_0||_F of the empirical NTK (Jacot et al. 2018), the
+// mean particle displacement of the first hidden layer's neurons
 // (Mei-Montanari-Nguyen 2018; Chizat-Bach 2018), and the coordinate sizes
 // mean |h_l| and mean |h_l(t) - h_l(0)| of every layer (Yang and Hu 2021).
 // Under NTK scaling the weight change falls like n^-1/2 (Lee et al. 2019);
 // under mean field and muP the particle displacement is Theta(1).
+//
+// # Which kernel drifts
+//
+// The kernel is the tangent kernel of the trainable parameters with each
+// parameter tensor p weighted by its SGD learning-rate multiplier s_p
+// under the run's parameterization (nn.Param.LRScale; ntk.LRWeights):
+//
+//	Theta(x, x') = sum_p s_p J_p(x) J_p(x')^T,   J_p = df/dtheta_p,
+//
+// traced over the outputs, on the first KernelPoints training inputs. It is
+// the kernel that drives the outputs under the per-layer learning rates:
+// one SGD step moves f by -eta Theta grad_f L to first order (Yang and Hu
+// 2021, Tensor Programs IV; the LRScale of package meanfield is the same
+// argument). Under SP and NTK scaling every s_p is 1 and Theta = J J^T.
+// Under mean field and muP the plain J J^T of the hidden and readout
+// weights is O(1/n), while the output bias adds a constant 1 that never
+// moves; its relative drift was that O(1/n) over the constant, a slope of
+// -1 unrelated to feature learning. With the multipliers (n for those
+// weights, 1 for the output bias) every block is O(1) and the drift is the
+// Theta(1) of mean-field theory: with the default configuration
+// ("train sweep" without -config) the slopes are -0.007 [-0.045, +0.030]
+// under mean field, -0.021 [-0.062, +0.020] under muP, both with a drift
+// of about 0.2 at every width, and -0.95 [-1.33, -0.57] under NTK scaling
+// (Lee et al. 2019 bound it by -1/2; Dyer and Gur-Ari 2019 explain -1).
+// Runs trained with Adam use the SGD multipliers too: Adam's outputs do
+// not follow a kernel flow, and its multipliers, sized for normalized
+// steps, would again leave the output bias to dominate under muP.
 //
 // # Execution
 //
@@ -130,6 +157,8 @@
 //     E. Vanden-Eijnden, arXiv:1805.00915.
 //   - G. Yang and E. J. Hu, Tensor Programs IV: feature learning in infinite-width
 //     neural networks, ICML 2021.
+//   - E. Dyer and G. Gur-Ari, Asymptotics of wide networks from Feynman diagrams,
+//     ICLR 2020 (arXiv:1909.11304, 2019).
 //   - G. Yang et al., Tensor Programs V: tuning large neural networks via zero-shot
 //     hyperparameter transfer, arXiv:2203.03466 (2022); the mup library.
 package sweep

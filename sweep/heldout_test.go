@@ -287,14 +287,7 @@ func TestHeldOutTables(t *testing.T) {
 	c := heldOutSweeps()["teacher"]
 	for _, testN := range []int{0, 40} {
 		c.Dataset.TestN = testN
-		dir := t.TempDir()
-		if err := Run(context.Background(), c, dir, All, 2, nil); err != nil {
-			t.Fatal(err)
-		}
-		rep, err := Analyze(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep, dir := runAndAnalyze(t, c, 2)
 		want := slices.Clone(DefaultMetrics)
 		if testN > 0 {
 			want = slices.Insert(want, 1, "test_loss")

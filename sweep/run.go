@@ -41,8 +41,11 @@ type Record struct {
 	// parameters.
 	WeightChange float64 `json:"weight_change"`
 	// KernelDrift is ||Theta_t - Theta_0||_F / ||Theta_0||_F of the
-	// empirical NTK (ntk.Empirical) on the first KernelPoints inputs,
-	// present at the steps where it was measured.
+	// learning-rate-weighted empirical NTK Theta = sum_p s_p J_p J_p^T
+	// (ntk.Empirical with ntk.LRWeights: s_p the SGD learning-rate
+	// multiplier of parameter tensor p under the run's parameterization)
+	// on the first KernelPoints inputs, present at the steps where it was
+	// measured. See the package documentation for why the weights.
 	KernelDrift *float64 `json:"kernel_drift,omitempty"`
 	// Displacement is the mean over the neurons of the first hidden layer
 	// of the norm of the change of the neuron's incoming weights, bias and
@@ -586,8 +589,11 @@ type meter struct {
 	theta0 [][]float64
 	h0     [][]float64
 	k0     *tensor.Tensor[float64]
-	tape   *autograd.Tape[float64]
-	layers []*autograd.Var[float64]
+	// weights are the learning-rate multipliers of the kernel whose
+	// drift is recorded (ntk.LRWeights).
+	weights func(string) float64
+	tape    *autograd.Tape[float64]
+	layers  []*autograd.Var[float64]
 	// test is the held-out set (nil: none), evaluated on testTape with
 	// gradients off.
 	test     *data.Dataset[float64]
@@ -595,7 +601,7 @@ type meter struct {
 }
 
 func newMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64], test *data.Dataset[float64]) *meter {
-	m := &meter{model: model, ds: ds, tape: autograd.NewTape[float64]()}
+	m := &meter{model: model, ds: ds, tape: autograd.NewTape[float64](), weights: ntk.LRWeights[float64](model)}
 	if test != nil {
 		m.test = test
 		m.testTape = autograd.NewTape[float64]()
@@ -662,7 +668,7 @@ func (m *meter) measure(step int, kernel bool) (r Record, ok bool, err error) {
 	r.WeightChange = math.Sqrt(num / den)
 	r.Displacement = m.displacement()
 	if kernel {
-		k, err := ntk.Empirical(m.model, m.probe, nil, ntk.Options{})
+		k, err := ntk.Empirical(m.model, m.probe, nil, ntk.Options{ParamWeight: m.weights})
 		if err != nil {
 			return r, false, err
 		}

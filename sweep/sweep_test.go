@@ -212,14 +212,7 @@ func TestAnalyze(t *testing.T) {
 	if testing.Short() {
 		c.Widths = []int{32, 64, 128}
 	}
-	dir := t.TempDir()
-	if err := Run(context.Background(), c, dir, All, 4, nil); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Analyze(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, dir := runAndAnalyze(t, c, 4)
 	ntkFit, err := r.Fit("weight_change", Group{"ntk", 0.5, "sgd"}, -1)
 	if err != nil {
 		t.Fatal(err)
@@ -360,4 +353,20 @@ func TestRunRemovesStaleTemp(t *testing.T) {
 	if !complete(path) {
 		t.Error("the run was not redone")
 	}
+}
+
+// runAndAnalyze runs sweep c into a fresh temporary directory with the
+// given number of workers and loads the result; it returns the directory
+// too.
+func runAndAnalyze(t *testing.T, c Config, workers int) (*Report, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Run(context.Background(), c, dir, All, workers, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Analyze(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, dir
 }
