@@ -142,3 +142,12 @@ func floatsString(v []float64) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// intsString is the flag form of a list of integers.
+func intsString(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}

@@ -6,6 +6,7 @@
 //	go run ./cmd/train landscape [flags]   sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants
 //	go run ./cmd/train flow [flags]        GD vs gradient flow vs modified flow: orders in the step size
 //	go run ./cmd/train sde [flags]         SGD, SVAG and the SME of SGD: stationary variances against closed forms
+//	go run ./cmd/train stability [flags]   coupled runs: measured stability against its bounds, generalization gap vs n
 //	go run ./cmd/train sweep [flags]       width-scaling sweeps (sharded, resumable); sweep merge/analyze/init
 //	go run ./cmd/train meanfield [flags]   two-layer nets in mean-field, NTK and lazy scales vs width
 //	go run ./cmd/train coordcheck [flags]  muP coordinate check across widths
@@ -58,6 +59,7 @@ var commands = []command{
 	{"landscape", "sharpness vs 2/eta, Hessian trace, PL and Lojasiewicz constants, gradient noise along a run", runLandscape},
 	{"flow", "gradient descent vs gradient flow and its modified flow: distances and orders in the step size", runFlow},
 	{"sde", "SGD, SVAG and the stochastic modified equation on the noisy quadratic: variances vs closed forms", runSDE},
+	{"stability", "algorithmic stability: coupled runs on S and S^(i) against the HRS and PL bounds, gap vs n", runStability},
 	{"sweep", "width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init", runSweep},
 	{"meanfield", "two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width", runMeanfield},
 	{"coordcheck", "muP coordinate check: mean |activation| per layer for the first steps across widths", runCoordCheck},
