@@ -205,7 +205,7 @@ func (r *StudyResult) WriteFigures(dir string) error {
 		bound.X, bound.Y = append(bound.X, float64(p.Step)), append(bound.Y, l.Bound[k])
 	}
 	p := figure.Plot{Title: fmt.Sprintf("coupled SGD on S and S^(i): logistic regression, %s", l.Config.Data),
-		XLabel: "step t", YLabel: "parameter distance", LogY: true, Series: []figure.Series{meas, bound}}
+		XLabel: "step t", YLabel: "parameter distance", LinearY: true, Series: []figure.Series{meas, bound}}
 	if err := p.Save(dir, "stability_delta"); err != nil && !errors.Is(err, figure.ErrEmpty) {
 		return err
 	}

@@ -51,6 +51,8 @@ var configCommands = []struct {
 		func(t *testing.T, dir string) any { return readFileString(t, filepath.Join(dir, "summary.jsonl")) }, 18},
 	{"flow", []string{"-n", "16", "-etas", "0.2,0.1", "-t", "0.4", "-momentum", "0.3", "-rtol", "1e-9", "-seed", "2", "-no-figures"},
 		func(t *testing.T, dir string) any { return readFileString(t, filepath.Join(dir, "flow.jsonl")) }, 13},
+	{"stability", []string{"-steps", "40", "-every", "20", "-swaps", "2", "-seeds", "1", "-ns", "20,40", "-reps", "3", "-seed", "3", "-no-figures"},
+		func(t *testing.T, dir string) any { return readFileString(t, filepath.Join(dir, "stability.jsonl")) }, 15},
 	{"coordcheck", []string{"-param", "mup", "-widths", "8,16", "-steps", "2", "-seeds", "1", "-lr", "0.05", "-depth", "1", "-n", "16", "-dim", "3", "-no-figures"},
 		func(t *testing.T, dir string) any { return readFileString(t, filepath.Join(dir, "coordcheck.jsonl")) }, 13},
 }
@@ -202,7 +204,7 @@ func TestConfigErrors(t *testing.T) {
 
 // TestConfigUsage: -h of each command documents -config.
 func TestConfigUsage(t *testing.T) {
-	for _, cmd := range []string{"ntk", "flow", "meanfield", "coordcheck"} {
+	for _, cmd := range []string{"ntk", "flow", "stability", "meanfield", "coordcheck"} {
 		code, help, _ := runCLI(t, cmd, "-h")
 		if code != 0 || !strings.Contains(help, "-config") || !strings.Contains(help, "config.json") {
 			t.Errorf("%s -h: exit %d, no -config / config.json in:\n%s", cmd, code, help)
