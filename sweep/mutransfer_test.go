@@ -112,11 +112,7 @@ func TestMuTransferAdamDigits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains 300 MLPs")
 	}
-	c := MuTransferConfig{Dataset: Dataset{Kind: "digits", N: 512}, Widths: []int{32, 64, 128, 256, 512},
-		Seeds: []uint64{1, 2, 3}, Steps: 50, BatchSize: 32, Activation: nn.GELU, BaseWidth: 64,
-		Grids: []LRGrid{{Parameterization: nn.Standard, Optimizer: "adam", Log2Min: -9, Log2Max: -3},
-			{Parameterization: nn.MuP, Optimizer: "adam", Log2Min: -5, Log2Max: -1.5}}}
-	res, err := MuTransfer(context.Background(), c)
+	res, err := MuTransfer(context.Background(), digitsMuTransfer([]int{32, 64, 128, 256, 512}, -9, -3, -5, -1.5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +142,7 @@ func TestMuTransferAdamDigitsFull(t *testing.T) {
 	if os.Getenv("GRADFLOW_MUTRANSFER_FULL") == "" {
 		t.Skip("set GRADFLOW_MUTRANSFER_FULL=1 to run (about 10 minutes)")
 	}
-	c := MuTransferConfig{Dataset: Dataset{Kind: "digits", N: 512}, Widths: []int{64, 128, 256, 512, 1024, 2048},
-		Seeds: []uint64{1, 2, 3}, Steps: 50, BatchSize: 32, Activation: nn.GELU, BaseWidth: 64,
-		Grids: []LRGrid{{Parameterization: nn.Standard, Optimizer: "adam", Log2Min: -10, Log2Max: -3.5},
-			{Parameterization: nn.MuP, Optimizer: "adam", Log2Min: -4.5, Log2Max: -1.5}}}
-	res, err := MuTransfer(context.Background(), c)
+	res, err := MuTransfer(context.Background(), digitsMuTransfer([]int{64, 128, 256, 512, 1024, 2048}, -10, -3.5, -4.5, -1.5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,4 +159,14 @@ func TestMuTransferAdamDigitsFull(t *testing.T) {
 	if !mup.WiderIsBetter {
 		t.Errorf("muP: loss at the optimum increases with the width")
 	}
+}
+
+// digitsMuTransfer is the experiment of the digits tests: SP and muP (base
+// width 64) with Adam on the given widths, SP's grid 2^spLo..2^spHi and
+// muP's 2^mupLo..2^mupHi.
+func digitsMuTransfer(widths []int, spLo, spHi, mupLo, mupHi float64) MuTransferConfig {
+	return MuTransferConfig{Dataset: Dataset{Kind: "digits", N: 512}, Widths: widths,
+		Seeds: []uint64{1, 2, 3}, Steps: 50, BatchSize: 32, Activation: nn.GELU, BaseWidth: 64,
+		Grids: []LRGrid{{Parameterization: nn.Standard, Optimizer: "adam", Log2Min: spLo, Log2Max: spHi},
+			{Parameterization: nn.MuP, Optimizer: "adam", Log2Min: mupLo, Log2Max: mupHi}}}
 }
