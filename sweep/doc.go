@@ -132,7 +132,6 @@
 //     neural networks, ICML 2021.
 //   - G. Yang et al., Tensor Programs V: tuning large neural networks via zero-shot
 //     hyperparameter transfer, arXiv:2203.03466 (2022); the mup library.
-package sweep
 //
 // # muTransfer
 //
@@ -148,3 +147,4 @@ package sweep
 // fixed rates. MuPBaseScales rescales muP's rates by width-independent
 // constants so that muP updates like SP at a base width (mup's base shapes).
 // The command line is "train mutransfer".
+package sweep
