@@ -161,4 +161,19 @@
 //     ICLR 2020 (arXiv:1909.11304, 2019).
 //   - G. Yang et al., Tensor Programs V: tuning large neural networks via zero-shot
 //     hyperparameter transfer, arXiv:2203.03466 (2022); the mup library.
+//
+// # muTransfer
+//
+// MuTransfer (Yang et al. 2021, Tensor Programs V, Figure 1) trains every
+// width of a MuTransferConfig at every rate of a half-octave learning-rate
+// grid, per parameterization, optimizer and seed, and locates each width's
+// optimal rate (vertex of a least-squares parabola of the mean final
+// training loss against log2 lr over +-1 octave of the best grid rate, with
+// a percentile bootstrap over seeds). Transfer reports the drift of the
+// optimum over the widths in octaves (max - min), its slope in octaves per
+// doubling of the width (SP with Adam: about -1 in theory, -0.66..-0.75
+// measured on the digits) and whether wider is better at the optimum and at
+// fixed rates. MuPBaseScales rescales muP's rates by width-independent
+// constants so that muP updates like SP at a base width (mup's base shapes).
+// The command line is "train mutransfer".
 package sweep

@@ -1,0 +1,172 @@
+package sweep
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/gradflow/gradflow/nn"
+)
+
+// TestVertex: the fitted optimum of an exact parabola in log2 lr is its
+// vertex (to rounding), off the grid points; an optimum at the grid's edge
+// stays there.
+func TestVertex(t *testing.T) {
+	x := []float64{-4, -3.5, -3, -2.5, -2, -1.5, -1}
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = 0.1 + 0.3*(v+2.8)*(v+2.8)
+	}
+	if got, i := vertex(x, y); math.Abs(got+2.8) > 1e-9 || i != 2 {
+		t.Errorf("vertex %v (index %d), want -2.8 (index 2)", got, i)
+	}
+	y[len(y)-1] = math.Inf(1) // a diverged rate is left out of the fit
+	if got, _ := vertex(x, y); math.Abs(got+2.8) > 1e-9 {
+		t.Errorf("with a diverged rate: vertex %v, want -2.8", got)
+	}
+	for i := range y {
+		y[i] = -x[i]
+	}
+	if got, i := vertex(x, y); got != -1 || i != len(x)-1 {
+		t.Errorf("decreasing curve: vertex %v (index %d), want the last grid point -1", got, i)
+	}
+}
+
+// tinyMuTransfer is a grid small enough for unit tests.
+func tinyMuTransfer() MuTransferConfig {
+	return MuTransferConfig{Dataset: Dataset{Kind: "digits", N: 64}, Widths: []int{16, 32}, Seeds: []uint64{1, 2},
+		Steps: 4, BatchSize: 16, Bootstrap: 50, BaseWidth: 16, Activation: nn.GELU,
+		Grids: []LRGrid{{Parameterization: nn.Standard, Optimizer: "adam", Log2Min: -8, Log2Max: -7},
+			{Parameterization: nn.MuP, Optimizer: "adam", Log2Min: -5, Log2Max: -4}}}
+}
+
+// TestMuTransferDeterministic: the result, written as JSON lines, is the
+// same byte for byte at GOMAXPROCS 1 and 2 (runs in parallel, gathered by
+// index; bootstrap from its own seed).
+func TestMuTransferDeterministic(t *testing.T) {
+	var out [2]bytes.Buffer
+	for i, procs := range []int{1, 2} {
+		old := runtime.GOMAXPROCS(procs)
+		res, err := MuTransfer(context.Background(), tinyMuTransfer())
+		runtime.GOMAXPROCS(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.WriteJSONL(&out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
+		t.Fatalf("GOMAXPROCS 1 and 2 differ:\n%s\n---\n%s", out[0].String(), out[1].String())
+	}
+}
+
+// TestMuTransferCancel: a cancelled context stops the experiment with its
+// error.
+func TestMuTransferCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := MuTransfer(ctx, tinyMuTransfer()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+}
+
+// TestMuTransferConfigErrors: invalid experiments are refused naming the
+// field.
+func TestMuTransferConfigErrors(t *testing.T) {
+	c := tinyMuTransfer()
+	c.Widths = []int{16}
+	if err := c.Validate(); err == nil || !bytes.Contains([]byte(err.Error()), []byte(`"widths"`)) {
+		t.Errorf("one width: %v, want an error naming widths", err)
+	}
+	c = tinyMuTransfer()
+	c.Grids[0].Log2Max = c.Grids[0].Log2Min
+	if err := c.Validate(); err == nil || !bytes.Contains([]byte(err.Error()), []byte(`"grids"`)) {
+		t.Errorf("one-point grid: %v, want an error naming grids", err)
+	}
+}
+
+// TestMuTransferAdamDigits is the muTransfer experiment on the digits with
+// Adam, reduced to fit the test budget (about 25 s on 2 cores): MLP
+// 64-[2 x n]-10 GELU, widths 32..512 (5 widths, 4 doublings), 3 seeds, 50
+// steps of 32 of the first 512 digits with a cosine schedule, muP with base
+// width 64, half-octave grids around the optima.
+//
+// Measured: SP's optimum falls from 2^-4.68 (n=32) to 2^-7.23 (n=512), a
+// drift of 2.55 octaves (95% bootstrap [1.76, 2.62]), slope -0.66 octaves
+// per doubling; muP's stays within 2^-3.41..2^-2.79, drift 0.62 [0.45,
+// 1.02], slope +0.14. Asserted: SP's drift >= 2 octaves with slope <= -0.5
+// per doubling, muP's |slope| <= 0.2 and its drift at least 1.5 octaves
+// below SP's, no optimum at a grid edge, SP wider-is-better at the optimum.
+// Not asserted, because this setup does not show it (see the report of
+// issue 18): muP's drift <= 0.5 octave (measured 0.62; 0.59 on 64..1024
+// in the CLI default) and muP's loss at the optimum non-increasing in width
+// (0.0985, 0.0345, 0.0352, 0.0181, 0.0177: 64 -> 128 rises by 0.0007, within
+// a standard error). TestMuTransferAdamDigitsFull (GRADFLOW_MUTRANSFER_FULL=1)
+// asserts the issue's three claims on 64..2048.
+func TestMuTransferAdamDigits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 300 MLPs")
+	}
+	res, err := MuTransfer(context.Background(), digitsMuTransfer([]int{32, 64, 128, 256, 512}, -9, -3, -5, -1.5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := res.Transfer(nn.Standard, "adam")
+	mup, _ := res.Transfer(nn.MuP, "adam")
+	t.Logf("SP drift %.2f [%.2f, %.2f] slope %+.2f; muP drift %.2f [%.2f, %.2f] slope %+.2f, wider is better %v",
+		sp.DriftOctaves, sp.DriftLo, sp.DriftHi, sp.Slope, mup.DriftOctaves, mup.DriftLo, mup.DriftHi, mup.Slope, mup.WiderIsBetter)
+	if len(sp.EdgeWidths)+len(mup.EdgeWidths) > 0 {
+		t.Errorf("optima at a grid edge: SP %v, muP %v", sp.EdgeWidths, mup.EdgeWidths)
+	}
+	if !(sp.DriftOctaves >= 2) || !(sp.Slope <= -0.5) {
+		t.Errorf("SP: drift %.2f octaves, slope %+.2f; want >= 2 and <= -0.5", sp.DriftOctaves, sp.Slope)
+	}
+	if !(math.Abs(mup.Slope) <= 0.2) || !(mup.DriftOctaves <= sp.DriftOctaves-1.5) {
+		t.Errorf("muP: drift %.2f octaves, slope %+.2f; want |slope| <= 0.2 and drift <= SP's %.2f - 1.5", mup.DriftOctaves, mup.Slope, sp.DriftOctaves)
+	}
+	if !sp.WiderIsBetter {
+		t.Errorf("SP: loss at the optimum increases with the width")
+	}
+}
+
+// TestMuTransferAdamDigitsFull is the issue's claim on widths 64..2048 (6
+// widths), 3 seeds: muP's optimum moves by <= 0.5 octave, SP's by >= 2, and
+// muP's loss at the optimum is non-increasing in the width. About 10
+// minutes on 2 cores; run with GRADFLOW_MUTRANSFER_FULL=1.
+func TestMuTransferAdamDigitsFull(t *testing.T) {
+	if os.Getenv("GRADFLOW_MUTRANSFER_FULL") == "" {
+		t.Skip("set GRADFLOW_MUTRANSFER_FULL=1 to run (about 10 minutes)")
+	}
+	res, err := MuTransfer(context.Background(), digitsMuTransfer([]int{64, 128, 256, 512, 1024, 2048}, -10, -3.5, -4.5, -1.5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := res.Transfer(nn.Standard, "adam")
+	mup, _ := res.Transfer(nn.MuP, "adam")
+	t.Logf("SP drift %.2f [%.2f, %.2f]; muP drift %.2f [%.2f, %.2f], wider is better %v",
+		sp.DriftOctaves, sp.DriftLo, sp.DriftHi, mup.DriftOctaves, mup.DriftLo, mup.DriftHi, mup.WiderIsBetter)
+	if !(mup.DriftOctaves <= 0.5) {
+		t.Errorf("muP drift %.2f octaves, want <= 0.5", mup.DriftOctaves)
+	}
+	if !(sp.DriftOctaves >= 2) {
+		t.Errorf("SP drift %.2f octaves, want >= 2", sp.DriftOctaves)
+	}
+	if !mup.WiderIsBetter {
+		t.Errorf("muP: loss at the optimum increases with the width")
+	}
+}
+
+// digitsMuTransfer is the experiment of the digits tests: SP and muP (base
+// width 64) with Adam on the given widths, SP's grid 2^spLo..2^spHi and
+// muP's 2^mupLo..2^mupHi.
+func digitsMuTransfer(widths []int, spLo, spHi, mupLo, mupHi float64) MuTransferConfig {
+	return MuTransferConfig{Dataset: Dataset{Kind: "digits", N: 512}, Widths: widths,
+		Seeds: []uint64{1, 2, 3}, Steps: 50, BatchSize: 32, Activation: nn.GELU, BaseWidth: 64,
+		Grids: []LRGrid{{Parameterization: nn.Standard, Optimizer: "adam", Log2Min: spLo, Log2Max: spHi},
+			{Parameterization: nn.MuP, Optimizer: "adam", Log2Min: mupLo, Log2Max: mupHi}}}
+}
