@@ -68,6 +68,7 @@ type fitJSON struct {
 	Parameterization string     `json:"parameterization"`
 	LR               float64    `json:"lr"`
 	Optimizer        string     `json:"optimizer"`
+	BatchSize        int        `json:"batch_size,omitempty"`
 	Metric           string     `json:"metric"`
 	Step             int        `json:"step"`
 	Widths           []int      `json:"widths"`
@@ -85,7 +86,7 @@ type fitJSON struct {
 // become null.
 func (f Fit) MarshalJSON() ([]byte, error) {
 	line := fitJSON{Parameterization: f.Group.Parameterization, LR: f.Group.LR, Optimizer: f.Group.Optimizer,
-		Metric: f.Metric, Step: f.Step, Widths: f.Widths, PerSeed: f.PerSeed, Slope: f.Slope,
+		BatchSize: f.Group.BatchSize, Metric: f.Metric, Step: f.Step, Widths: f.Widths, PerSeed: f.PerSeed, Slope: f.Slope,
 		Lo: nullable(f.Lo), Hi: nullable(f.Hi)}
 	for _, v := range f.Mean {
 		line.Mean = append(line.Mean, nullable(v))
