@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gradflow/gradflow/internal/figure"
+	"github.com/gradflow/gradflow/internal/powerlaw"
 )
 
 // GeometryMeasures are the measures of Record.Geometry that
@@ -295,18 +296,7 @@ func BootstrapKendall(x, y []float64, resamples int, level float64, rng *rand.Ra
 	}
 	slices.Sort(taus)
 	alpha := (1 - level) / 2
-	return sortedQuantile(taus, alpha), sortedQuantile(taus, 1-alpha)
-}
-
-// sortedQuantile is the p-quantile of the sorted s, interpolated linearly
-// between the order statistics around position p (len(s) - 1).
-func sortedQuantile(s []float64, p float64) float64 {
-	h := p * float64(len(s)-1)
-	i := int(math.Floor(h))
-	if i >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	return s[i] + (h-float64(i))*(s[i+1]-s[i])
+	return powerlaw.SortedQuantile(taus, alpha), powerlaw.SortedQuantile(taus, 1-alpha)
 }
 
 // WriteCorrelations writes the table of Correlations: one line per

@@ -80,8 +80,9 @@ type fitJSON struct {
 }
 
 // MarshalJSON encodes f as the flat object {"parameterization", "lr",
-// "optimizer", "metric", "step", "widths", "mean", "per_seed_slopes",
-// "slope", "ci_lo", "ci_hi"}. JSON has no NaN, so the NaNs of a fit (a
+// "optimizer", "batch_size" (only on a grid of batch sizes), "metric",
+// "step", "widths", "mean", "per_seed_slopes", "slope", "ci_lo",
+// "ci_hi"}. JSON has no NaN, so the NaNs of a fit (a
 // width where no seed has a positive value, the interval of a single seed)
 // become null.
 func (f Fit) MarshalJSON() ([]byte, error) {
