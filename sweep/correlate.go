@@ -95,7 +95,8 @@ type CorrelationOptions struct {
 	Resamples int
 	// Level is the coverage of the percentile intervals (default 0.95).
 	Level float64
-	// Seed seeds the resampling.
+	// Seed seeds the resampling ("train sweep" and "train sweep analyze"
+	// use 1 unless -seed says otherwise).
 	Seed uint64
 }
 
@@ -400,7 +401,7 @@ func (r *Report) WriteCorrelationFigures(dir string, opts CorrelationOptions) er
 	if err != nil {
 		return err
 	}
-	p := figure.Plot{Title: "Kendall tau-b with the loss gap (95% bootstrap interval)", XLabel: "measure",
+	p := figure.Plot{Title: "Kendall tau-b with the loss gap (95% bootstrap interval)", XLabel: "measure (in legend order)",
 		YLabel: "tau-b", LinearY: true, Width: 7, Height: 5}
 	for i, c := range cs {
 		x := float64(i + 1)
