@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+
+	"github.com/gradflow/gradflow/internal/powerlaw"
 )
 
 // LojasiewiczOptions configures FitLojasiewicz.
@@ -127,8 +129,8 @@ func FitLojasiewicz(t *Trajectory, opts LojasiewiczOptions) (LojasiewiczFit, err
 	}
 	sort.Float64s(thetas)
 	alpha := (1 - opts.Level) / 2
-	fit.Lo = quantileSorted(thetas, alpha)
-	fit.Hi = quantileSorted(thetas, 1-alpha)
+	fit.Lo = powerlaw.SortedQuantile(thetas, alpha)
+	fit.Hi = powerlaw.SortedQuantile(thetas, 1-alpha)
 	return fit, nil
 }
 
@@ -228,15 +230,4 @@ func selectKth(r []float64, k int) float64 {
 		}
 	}
 	return r[k]
-}
-
-// quantileSorted returns the p-quantile of sorted s by linear
-// interpolation between order statistics.
-func quantileSorted(s []float64, p float64) float64 {
-	h := p * float64(len(s)-1)
-	i := int(math.Floor(h))
-	if i >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	return s[i] + (h-float64(i))*(s[i+1]-s[i])
 }

@@ -65,9 +65,12 @@ func Analyze(dir string) (*Report, error) {
 }
 
 // Metric returns the value of a named metric in rec: "loss", "accuracy",
-// "test_loss", "test_accuracy", "weight_change", "kernel_drift", "displacement", "coord[l]" or
+// "test_loss", "test_accuracy", "loss_gap" (test_loss - loss),
+// "weight_change", "kernel_drift", "displacement", "coord[l]" or
 // "coord_delta[l]" (l a layer index, negative counting from the output:
-// "coord[-1]" is the output). ok is false if rec lacks it.
+// "coord[-1]" is the output), or a measure of GeometryMeasures (on the
+// last record of a sweep with a geometry block). ok is false if rec lacks
+// it.
 func Metric(rec Record, name string) (v float64, ok bool) {
 	switch name {
 	case "loss":
@@ -96,6 +99,14 @@ func Metric(rec Record, name string) (v float64, ok bool) {
 			return 0, false
 		}
 		return *rec.KernelDrift, true
+	case "loss_gap":
+		if rec.TestLoss == nil {
+			return 0, false
+		}
+		return *rec.TestLoss - rec.Loss, true
+	}
+	if v, ok := geometryValue(rec.Geometry, name); ok {
+		return v, true
 	}
 	for _, p := range []struct {
 		prefix string
@@ -124,26 +135,41 @@ type Group struct {
 	Parameterization string
 	LR               float64
 	Optimizer        string
+	// BatchSize is the minibatch size on a grid of batch sizes
+	// (Config.BatchSizes), 0 otherwise.
+	BatchSize int
 }
 
 // String names the group as it appears in tables and figure legends.
 func (g Group) String() string {
-	return fmt.Sprintf("%s lr=%s %s", g.Parameterization, strconv.FormatFloat(g.LR, 'g', -1, 64), g.Optimizer)
+	s := fmt.Sprintf("%s lr=%s %s", g.Parameterization, strconv.FormatFloat(g.LR, 'g', -1, 64), g.Optimizer)
+	if g.BatchSize > 0 {
+		s += fmt.Sprintf(" b=%d", g.BatchSize)
+	}
+	return s
 }
 
-func groupOf(s RunSpec) Group { return Group{string(s.Parameterization), s.LR, s.Optimizer} }
+func groupOf(s RunSpec) Group {
+	return Group{Parameterization: string(s.Parameterization), LR: s.LR, Optimizer: s.Optimizer, BatchSize: s.BatchSize}
+}
 
 // Groups returns the groups of the grid in canonical order.
 func (r *Report) Groups() []Group {
 	var out []Group
 	seen := map[Group]bool{}
+	batches := r.Config.BatchSizes
+	if len(batches) == 0 {
+		batches = []int{0}
+	}
 	for _, p := range r.Config.Parameterizations {
 		for _, lr := range r.Config.LRs {
 			for _, o := range r.Config.Optimizers {
-				g := Group{string(p), lr, o}
-				if !seen[g] {
-					seen[g] = true
-					out = append(out, g)
+				for _, b := range batches {
+					g := Group{Parameterization: string(p), LR: lr, Optimizer: o, BatchSize: b}
+					if !seen[g] {
+						seen[g] = true
+						out = append(out, g)
+					}
 				}
 			}
 		}

@@ -214,7 +214,7 @@ func TestClassificationSweep(t *testing.T) {
 				}
 				t.Logf("%s: loss %.3f -> %.3f, accuracy %.3f -> %.3f", id, first.Loss, last.Loss, *first.Accuracy, *last.Accuracy)
 			}
-			g := Group{"mup", 0.5, "sgd"}
+			g := Group{Parameterization: "mup", LR: 0.5, Optimizer: "sgd"}
 			f, err := rep.Fit("accuracy", g, -1)
 			if err != nil || len(f.PerSeed) != len(c.Seeds) || math.IsNaN(f.Slope) {
 				t.Errorf("Fit(accuracy, %s) = %+v, %v", g, f, err)

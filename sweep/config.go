@@ -40,6 +40,11 @@ type Config struct {
 	Steps      int      `json:"steps"`
 	// BatchSize is the minibatch size (0: full batch, the dataset in order).
 	BatchSize int `json:"batch_size,omitempty"`
+	// BatchSizes, if not empty, makes the minibatch size a grid axis (the
+	// innermost, after Optimizers): every run trains with shuffled
+	// batches of its RunSpec.BatchSize, each in [1, dataset.n]. It
+	// excludes BatchSize.
+	BatchSizes []int `json:"batch_sizes,omitempty"`
 	// LogEvery is the number of steps between records (default 1); step 0
 	// and the last step are always recorded.
 	LogEvery int `json:"log_every,omitempty"`
@@ -52,6 +57,10 @@ type Config struct {
 	// WStd and BStd are nn.MLPConfig's weight and bias scales.
 	WStd float64 `json:"wstd,omitempty"`
 	BStd float64 `json:"bstd,omitempty"`
+	// Geometry, if not nil, has every run measure the geometry of its
+	// training objective and record it with its last record
+	// (Record.Geometry), for the correlations of Report.Correlations.
+	Geometry *GeometryConfig `json:"geometry,omitempty"`
 }
 
 // ExampleConfig is a small sweep as a JSON configuration file (what
@@ -76,6 +85,32 @@ const ExampleConfig = `{
   "log_every": 10,
   "kernel_every": 0,
   "kernel_points": 16
+}
+`
+
+// GeometryExampleConfig is a sweep of the geometry of training against
+// generalization (what "train sweep init -geometry" writes): two-layer
+// ReLU nets in the standard parameterization trained by SGD on 256 UCI
+// digits for 500 steps, held out on 512 others, over 3 widths x 3
+// learning rates x 3 batch sizes x 2 seeds (54 runs). Every run measures
+// its geometry on a fixed probe subset of 64 training examples
+// (GeometryConfig), and "train sweep analyze" ranks each measure against
+// the generalization gap (Report.Correlations). It runs in seconds.
+const GeometryExampleConfig = `{
+  "name": "geometry vs generalization on digits: widths x learning rates x batch sizes",
+  "dataset": {"kind": "digits", "n": 256, "test_n": 512},
+  "widths": [8, 32, 128],
+  "depth": 1,
+  "activation": "relu",
+  "parameterizations": ["standard"],
+  "seeds": [1, 2],
+  "lrs": [0.03, 0.1, 0.3],
+  "optimizers": ["sgd"],
+  "steps": 500,
+  "batch_sizes": [8, 32, 128],
+  "log_every": 50,
+  "kernel_every": -1,
+  "geometry": {"probe": 64, "seed": 1, "every": 10, "lanczos_iters": 20, "trace_probes": 10}
 }
 `
 
@@ -204,6 +239,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BatchSize < 0 || c.BatchSize > c.Dataset.N {
 		return fail("batch_size", "%d must be in [0, dataset.n = %d]", c.BatchSize, c.Dataset.N)
 	}
+	if len(c.BatchSizes) > 0 && c.BatchSize != 0 {
+		return fail("batch_sizes", "give batch_size or batch_sizes, not both")
+	}
+	for i, b := range c.BatchSizes {
+		if b < 1 || b > c.Dataset.N {
+			return fail("batch_sizes", "entry %d is %d, must be in [1, dataset.n = %d]", i, b, c.Dataset.N)
+		}
+		if slices.Contains(c.BatchSizes[:i], b) {
+			return fail("batch_sizes", "entry %d repeats %d", i, b)
+		}
+	}
 	if c.LogEvery < 0 {
 		return fail("log_every", "%d must be positive", c.LogEvery)
 	}
@@ -215,6 +261,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.WStd < 0 || c.BStd < 0 {
 		return fail("wstd", "wstd %v and bstd %v must be non-negative", c.WStd, c.BStd)
+	}
+	if c.Geometry != nil {
+		g, field, err := c.Geometry.withDefaults(c)
+		if err != nil {
+			return fail(field, "%v", err)
+		}
+		c.Geometry = &g
 	}
 	return c, nil
 }
@@ -311,7 +364,7 @@ func ParseParameterizations(s string) ([]nn.Parameterization, error) {
 type RunSpec struct {
 	// Index is the position in the grid's canonical order (widths
 	// outermost, then parameterizations, seeds, learning rates,
-	// optimizers), which decides the shard a run belongs to.
+	// optimizers, batch sizes), which decides the shard a run belongs to.
 	Index            int                 `json:"index"`
 	ID               string              `json:"id"`
 	Width            int                 `json:"width"`
@@ -319,6 +372,17 @@ type RunSpec struct {
 	Seed             uint64              `json:"seed"`
 	LR               float64             `json:"lr"`
 	Optimizer        string              `json:"optimizer"`
+	// BatchSize is the run's minibatch size when the grid has
+	// Config.BatchSizes (0 otherwise: Config.BatchSize applies).
+	BatchSize int `json:"batch_size,omitempty"`
+}
+
+// batchSize is the minibatch size run spec trains with (0: full batch).
+func (c Config) batchSize(spec RunSpec) int {
+	if spec.BatchSize > 0 {
+		return spec.BatchSize
+	}
+	return c.BatchSize
 }
 
 // Runs expands the grid in canonical order. c must be valid.
@@ -328,13 +392,22 @@ func (c Config) Runs() []RunSpec {
 	if len(opts) == 0 {
 		opts = []string{"sgd"}
 	}
+	batches := c.BatchSizes
+	if len(batches) == 0 {
+		batches = []int{0} // Config.BatchSize, not part of the ID
+	}
 	for _, w := range c.Widths {
 		for _, p := range c.Parameterizations {
 			for _, s := range c.Seeds {
 				for _, lr := range c.LRs {
 					for _, o := range opts {
-						id := fmt.Sprintf("w%06d-%s-s%d-lr%s-%s", w, p, s, strconv.FormatFloat(lr, 'g', -1, 64), o)
-						out = append(out, RunSpec{Index: len(out), ID: id, Width: w, Parameterization: p, Seed: s, LR: lr, Optimizer: o})
+						for _, b := range batches {
+							id := fmt.Sprintf("w%06d-%s-s%d-lr%s-%s", w, p, s, strconv.FormatFloat(lr, 'g', -1, 64), o)
+							if b > 0 {
+								id += fmt.Sprintf("-b%d", b)
+							}
+							out = append(out, RunSpec{Index: len(out), ID: id, Width: w, Parameterization: p, Seed: s, LR: lr, Optimizer: o, BatchSize: b})
+						}
 					}
 				}
 			}

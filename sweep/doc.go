@@ -123,8 +123,9 @@
 // # Analysis
 //
 // Analyze loads a sweep; Report.Fit fits log v = s log n + c for one metric
-// (Metric names: loss, accuracy, test_loss, test_accuracy, weight_change,
-// kernel_drift, displacement, coord[l], coord_delta[l]) separately for each seed, and reports the mean
+// (Metric names: loss, accuracy, test_loss, test_accuracy, loss_gap,
+// weight_change, kernel_drift, displacement, coord[l], coord_delta[l], and
+// the GeometryMeasures) separately for each seed, and reports the mean
 // slope with a 95% Student-t confidence interval over seeds (mean +-
 // t_{0.975,S-1} sd/sqrt(S)). Report.Fits fits every group and metric of
 // Report.Metrics; WriteTables prints them, WriteFits writes them as JSON lines
@@ -147,6 +148,90 @@
 // the cells (a blown-up cell's infinite values as null), and Save writes
 // coordcheck.jsonl and the figures.
 //
+// # Geometry and generalization
+//
+// A configuration with a "geometry" block (GeometryConfig;
+// GeometryExampleConfig, written by "train sweep init -geometry", is a
+// digits sweep over 3 widths x 3 learning rates x 3 batch sizes x 2 seeds)
+// puts the geometry of training side by side with generalization, in the
+// spirit of Jiang et al. (2020). "batch_sizes" makes the minibatch size a
+// grid axis (RunSpec.BatchSize, the "-b<B>" suffix of a run ID, a "b=<B>"
+// group of the slope table); the block needs a held-out set (test_n > 0).
+// Every run measures, on a probe subset of Probe training examples drawn
+// once from Seed (the same examples in every run) and with L the run's
+// loss on it (cross-entropy or half MSE, as trained) in the raw parameters
+// theta (no per-layer learning-rate weighting):
+//
+//   - along the path, at steps 0, Every, 2 Every, ... and the last step
+//     (through landscape.Probe, a training callback that changes neither
+//     the parameters nor the gradients, so the records are those of the
+//     run without the block): L and |grad L|^2;
+//   - pl_min = min over those points of the PL ratio |grad L|^2 / (2 (L -
+//     L*)) (landscape.PLRatio; L* = FStar, default 0, the infimum of
+//     cross-entropy; points with L <= L* skipped), the empirical PL
+//     constant, and pl_final, the ratio at the last step;
+//   - loj_theta: the Lojasiewicz exponent theta of |grad L| >= c (L -
+//     L*)^theta fitted to those points (landscape.FitLojasiewicz: quantile
+//     regression at tau = 0.1 on the fraction LojTail closest to L*, with
+//     a 95% bootstrap interval loj_lo, loj_hi of 200 resamples seeded by
+//     PCG(Seed, 0x10a5));
+//
+// and after the last step, with one generator PCG(Seed, 0x6765) for both:
+//
+//   - sharpness: the top Hessian eigenvalue of L by landscape.Lanczos
+//     (random start, relative residual 1e-3, at most LanczosIters
+//     Hessian-vector products);
+//   - hessian_trace: tr Hess L by landscape.HutchinsonTrace with
+//     TraceProbes Rademacher probes (and its standard error);
+//   - b_simple: the gradient noise scale tr(Sigma) / |G|^2 of the
+//     per-example gradients of the probe subset (landscape.GradientNoise;
+//     McCandlish et al. 2018);
+//   - weight_distance: ||theta_T - theta_0||, all parameters.
+//
+// They are the Geometry of the run's last record, next to its training and
+// held-out loss and accuracy (on the whole sets). A run that diverged has
+// none and is left out of the ranking. Report.GeometryRows lists the
+// runs; the generalization gap is test_loss - loss (and the accuracy gap
+// accuracy - test_accuracy).
+//
+// Report.Correlations ranks every measure of GeometryMeasures against the
+// gap over the runs that have both, by Kendall's tau-b (KendallTau):
+//
+//	tau_b = (n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2)),
+//
+// n_c and n_d the concordant and discordant pairs of runs, n_0 = n(n-1)/2,
+// n_1 and n_2 the pairs tied in the measure and in the gap (a pair tied in
+// both counts in each), computed in O(n log n) by Knight's (1966) merge-sort
+// count. tau_b is +1 when the measure orders the runs exactly as the gap
+// does, -1 when it reverses the order; Jiang et al. rank measures by it.
+// The interval is the percentile bootstrap over runs (Efron 1979;
+// BootstrapKendall): Resamples (default 1000) resamples of n runs drawn
+// with replacement, in the grid's order of the runs, by rng.IntN(n) from
+// PCG(Seed, 0x6b656e64) (a fresh generator for each measure and gap, so
+// measures present in the same runs see the same resamples), the tau_b of
+// each (resamples with a constant measure or gap have none and are
+// dropped), and the (1 -+ Level)/2 quantiles of those, interpolated
+// linearly between order statistics (at p (m - 1) of m sorted values).
+// The runs of a sweep are not i.i.d. draws (they are a grid), so the
+// interval describes the stability of the ranking over this grid, not a
+// sampling distribution. WriteCorrelations prints the table,
+// WriteCorrelationsJSON one {"kind": "correlation", "measure", "tau",
+// "ci_lo", "ci_hi", "runs", ...} line per measure and a {"kind":
+// "summary", ...} line last (correlations.jsonl, saved by
+// SaveCorrelations), and WriteCorrelationFigures draws kendall_tau (tau_b
+// with its interval per measure) and gap_vs_<measure> (scatter of the gap
+// against the measure, one colour per learning rate). "train sweep" and
+// "train sweep analyze" print the table after the slope table (-resamples
+// and -seed set the bootstrap).
+//
+// On GeometryExampleConfig (54 runs, 1000 resamples, seed 1) the loss gap
+// ranks most with weight_distance (tau_b +0.48 [+0.31, +0.62]) and
+// inversely with pl_min (-0.25 [-0.44, -0.05]); sharpness and the
+// Hessian trace rank with the accuracy gap (+0.30 [+0.10, +0.47] and +0.29
+// [+0.11, +0.45]) but not with the loss gap (-0.13 [-0.27, +0.01], -0.14
+// [-0.29, +0.00]), and the intervals of pl_final, loj_theta and b_simple
+// contain 0.
+//
 // # References
 //
 //   - A. Jacot, F. Gabriel and C. Hongler, Neural tangent kernel, NeurIPS 2018.
@@ -159,6 +244,15 @@
 //     neural networks, ICML 2021.
 //   - E. Dyer and G. Gur-Ari, Asymptotics of wide networks from Feynman diagrams,
 //     ICLR 2020 (arXiv:1909.11304, 2019).
+//   - Y. Jiang, B. Neyshabur, H. Mobahi, D. Krishnan and S. Bengio, Fantastic
+//     generalization measures and where to find them, ICLR 2020.
+//   - M. G. Kendall, The treatment of ties in ranking problems, Biometrika 33 (1945);
+//     W. R. Knight, A computer method for calculating Kendall's tau with ungrouped
+//     data, JASA 61 (1966); B. Efron, Bootstrap methods: another look at the
+//     jackknife, Ann. Statist. 7 (1979).
+//   - N. S. Keskar et al., On large-batch training for deep learning: generalization
+//     gap and sharp minima, ICLR 2017; S. McCandlish, J. Kaplan, D. Amodei et al., An
+//     empirical model of large-batch training, arXiv:1812.06162 (2018).
 //   - G. Yang et al., Tensor Programs V: tuning large neural networks via zero-shot
 //     hyperparameter transfer, arXiv:2203.03466 (2022); the mup library.
 //

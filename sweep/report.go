@@ -68,6 +68,7 @@ type fitJSON struct {
 	Parameterization string     `json:"parameterization"`
 	LR               float64    `json:"lr"`
 	Optimizer        string     `json:"optimizer"`
+	BatchSize        int        `json:"batch_size,omitempty"`
 	Metric           string     `json:"metric"`
 	Step             int        `json:"step"`
 	Widths           []int      `json:"widths"`
@@ -79,13 +80,14 @@ type fitJSON struct {
 }
 
 // MarshalJSON encodes f as the flat object {"parameterization", "lr",
-// "optimizer", "metric", "step", "widths", "mean", "per_seed_slopes",
-// "slope", "ci_lo", "ci_hi"}. JSON has no NaN, so the NaNs of a fit (a
+// "optimizer", "batch_size" (only on a grid of batch sizes), "metric",
+// "step", "widths", "mean", "per_seed_slopes", "slope", "ci_lo",
+// "ci_hi"}. JSON has no NaN, so the NaNs of a fit (a
 // width where no seed has a positive value, the interval of a single seed)
 // become null.
 func (f Fit) MarshalJSON() ([]byte, error) {
 	line := fitJSON{Parameterization: f.Group.Parameterization, LR: f.Group.LR, Optimizer: f.Group.Optimizer,
-		Metric: f.Metric, Step: f.Step, Widths: f.Widths, PerSeed: f.PerSeed, Slope: f.Slope,
+		BatchSize: f.Group.BatchSize, Metric: f.Metric, Step: f.Step, Widths: f.Widths, PerSeed: f.PerSeed, Slope: f.Slope,
 		Lo: nullable(f.Lo), Hi: nullable(f.Hi)}
 	for _, v := range f.Mean {
 		line.Mean = append(line.Mean, nullable(v))

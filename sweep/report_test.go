@@ -16,7 +16,7 @@ import (
 // slopes.jsonl, its NaNs (a width without a value, the interval of one
 // seed) as null.
 func TestFitJSON(t *testing.T) {
-	f := Fit{Group: Group{"ntk", 0.5, "sgd"}, Metric: "weight_change", Step: 10, Widths: []int{16, 32},
+	f := Fit{Group: Group{Parameterization: "ntk", LR: 0.5, Optimizer: "sgd"}, Metric: "weight_change", Step: 10, Widths: []int{16, 32},
 		Mean: []float64{0.25, math.NaN()}, PerSeed: []float64{-0.5}, Slope: -0.5, Lo: math.NaN(), Hi: math.NaN()}
 	b, err := json.Marshal(f)
 	if err != nil {

@@ -57,6 +57,10 @@ type Record struct {
 	Coord []float64 `json:"coord"`
 	// CoordDelta[l] is the mean |h_l(t) - h_l(0)|.
 	CoordDelta []float64 `json:"coord_delta"`
+	// Geometry is the geometry of the run's objective, on the last record
+	// of a run that reached Config.Steps in a sweep with a Config.Geometry
+	// block; absent otherwise.
+	Geometry *Geometry `json:"geometry,omitempty"`
 }
 
 // header and trailer lines of a result file.
@@ -486,8 +490,16 @@ func runTrain(ctx context.Context, c Config, ds, test *data.Dataset[float64], sp
 		return nil, 0, err
 	}
 	mc.m = newMeter(c, model, ds, test)
+	if c.Geometry != nil {
+		if mc.geo, err = newGeometryMeter(c, model, ds); err != nil {
+			return nil, 0, err
+		}
+	}
 	if !mc.measure(0) || c.Steps == 0 || mc.err != nil {
 		return mc.result()
+	}
+	if mc.geo != nil {
+		mc.geo.step(0, spec.LR)
 	}
 	_, err = tr.Run(ctx)
 	var div *train.DivergenceError
@@ -502,12 +514,16 @@ func runTrain(ctx context.Context, c Config, ds, test *data.Dataset[float64], sp
 	case err != nil:
 		return nil, 0, err
 	}
+	if last := len(mc.recs) - 1; mc.geo != nil && mc.diverged == 0 && mc.err == nil && mc.recs[last].Step == c.Steps {
+		mc.recs[last].Geometry = mc.geo.finish(mc.m.theta0)
+	}
 	return mc.result()
 }
 
 // newRunTrainer builds the model of run spec and the train.Trainer that
-// trains it on ds for c.Steps steps (at least 1): full-batch when
-// c.BatchSize is 0, else shuffled batches without the short last one.
+// trains it on ds for c.Steps steps (at least 1): full-batch when the
+// run's batch size (c.BatchSize, or spec.BatchSize on a grid of batch
+// sizes) is 0, else shuffled batches without the short last one.
 func newRunTrainer(c Config, spec RunSpec, ds *data.Dataset[float64], cb train.Callback[float64]) (*nn.MLP[float64], *train.Trainer[float64], error) {
 	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
 	if err != nil {
@@ -518,8 +534,8 @@ func newRunTrainer(c Config, spec RunSpec, ds *data.Dataset[float64], cb train.C
 		return nil, nil, err
 	}
 	lc := data.LoaderConfig{BatchSize: ds.Len()}
-	if c.BatchSize > 0 {
-		lc = data.LoaderConfig{BatchSize: c.BatchSize, Shuffle: true, Seed: spec.Seed, DropLast: true}
+	if b := c.batchSize(spec); b > 0 {
+		lc = data.LoaderConfig{BatchSize: b, Shuffle: true, Seed: spec.Seed, DropLast: true}
 	}
 	loader, err := data.NewLoader(ds, lc)
 	if err != nil {
@@ -534,6 +550,7 @@ func newRunTrainer(c Config, spec RunSpec, ds *data.Dataset[float64], cb train.C
 // (and the last), stopping the run when the outputs are no longer finite.
 type meterCallback struct {
 	m        *meter
+	geo      *geometryMeter // nil without Config.Geometry
 	c        Config
 	recs     []Record
 	diverged int
@@ -566,14 +583,16 @@ func (mc *meterCallback) result() ([]Record, int, error) {
 
 // OnStep implements train.Callback.
 func (mc *meterCallback) OnStep(s *train.Step[float64]) error {
-	if s.Step != mc.c.Steps && s.Step%mc.c.LogEvery != 0 {
-		return nil
-	}
-	if !mc.measure(s.Step) {
-		if mc.err != nil {
-			return mc.err
+	if s.Step == mc.c.Steps || s.Step%mc.c.LogEvery == 0 {
+		if !mc.measure(s.Step) {
+			if mc.err != nil {
+				return mc.err
+			}
+			return train.ErrStop
 		}
-		return train.ErrStop
+	}
+	if mc.geo != nil {
+		mc.geo.step(s.Step, s.LR)
 	}
 	return nil
 }

@@ -213,11 +213,11 @@ func TestAnalyze(t *testing.T) {
 		c.Widths = []int{32, 64, 128}
 	}
 	r, dir := runAndAnalyze(t, c, 4)
-	ntkFit, err := r.Fit("weight_change", Group{"ntk", 0.5, "sgd"}, -1)
+	ntkFit, err := r.Fit("weight_change", Group{Parameterization: "ntk", LR: 0.5, Optimizer: "sgd"}, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mfFit, err := r.Fit("displacement", Group{"meanfield", 0.5, "sgd"}, -1)
+	mfFit, err := r.Fit("displacement", Group{Parameterization: "meanfield", LR: 0.5, Optimizer: "sgd"}, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

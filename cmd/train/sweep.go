@@ -16,8 +16,8 @@ import (
 
 const sweepUsage = `usage: train sweep [flags]
        train sweep merge -out DST SRC...      combine the output directories of shards
-       train sweep analyze DIR                 re-print the slope table of a sweep
-       train sweep init FILE                   write an example configuration (- for stdout)
+       train sweep analyze DIR                 re-print the slope table (and correlations) of a sweep
+       train sweep init [-geometry] FILE       write an example configuration (- for stdout)
 
 Runs a width-scaling sweep (package sweep): every point of the grid widths x
 parameterizations x seeds x learning rates x optimizers of the -config file
@@ -28,6 +28,14 @@ every metric against the width (mean over seeds with a 95% t-interval) and
 writes figures (PNG and SVG) into DIR/figures and the fits into
 DIR/slopes.jsonl. Without -config it runs the built-in example sweep (NTK,
 mean-field and muP two-layer nets, widths 64..2048, 4 seeds) in seconds.
+
+A configuration with a "geometry" block (train sweep init -geometry writes
+one: digits, widths x learning rates x batch sizes) also measures, for every
+run, the PL ratio along the path, the Lojasiewicz exponent, the sharpness,
+the Hessian trace, the gradient noise scale and the distance from the
+initialization, and the report ranks each against the generalization gap
+(Kendall tau-b with bootstrap intervals; DIR/correlations.jsonl and
+DIR/figures/kendall_tau).
 
 Sharding across machines: -shard i/n runs the runs with grid index = i mod n;
 -shard-count n takes i from the job array instead (SLURM_ARRAY_TASK_ID minus
@@ -64,17 +72,27 @@ sweep with missing runs is an error (exit status 1) unless -partial is
 given, and then the table counts them. It writes nothing unless -figures is
 given.
 
+For a sweep with a "geometry" block it then prints the correlation table:
+Kendall's tau-b between each geometric measure at the end of the runs and
+the generalization gap (test loss - training loss, and accuracy gap), with
+percentile bootstrap intervals over runs (-resamples, -seed). With -json the
+fits are followed by one {"kind":"correlation",...} line per measure and a
+{"kind":"summary",...} line last.
+
 example:
   train sweep analyze -figures out/sweep/figures out/sweep
 `
 
-const sweepInitUsage = `usage: train sweep init FILE
+const sweepInitUsage = `usage: train sweep init [-geometry] FILE
 
 Writes an example sweep configuration to FILE (- for stdout), to edit and
 pass to "train sweep -config FILE". An existing file is not overwritten.
+-geometry writes the geometry-vs-generalization sweep instead (digits,
+3 widths x 3 learning rates x 3 batch sizes, with a "geometry" block).
 
-example:
+examples:
   train sweep init sweep.json
+  train sweep init -geometry geometry.json && train sweep -config geometry.json -out out/geometry
 `
 
 // sweepFlags are the flags of "train sweep" (see bindFlags).
@@ -108,7 +126,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if f.ExampleConfig != "" {
-		return writeExampleSweep(f.ExampleConfig, stdout)
+		return writeExampleSweep(f.ExampleConfig, sweep.ExampleConfig, stdout)
 	}
 	if f.Workers < 1 {
 		return usagef("sweep: -workers %d: want at least 1", f.Workers)
@@ -186,6 +204,9 @@ func runSweepAnalyze(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the slope fits as JSON lines instead of the table")
 	figures := fs.String("figures", "", "also write the figures into this directory")
 	partial := fs.Bool("partial", false, "analyze a sweep with missing runs (by default an error, exit status 1)")
+	var co sweep.CorrelationOptions
+	fs.IntVar(&co.Resamples, "resamples", 1000, "bootstrap resamples of the correlation intervals (geometry sweeps)")
+	fs.Uint64Var(&co.Seed, "seed", 1, "seed of the bootstrap resampling (geometry sweeps)")
 	dirs, err := parseFlagsAndArgs(fs, args, stdout)
 	if err != nil {
 		return err
@@ -201,12 +222,20 @@ func runSweepAnalyze(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("sweep analyze: %s is missing %d of %d runs (%s ...): run the sweep (or its missing shards) again to finish them, or give -partial to analyze the finished ones",
 			dirs[0], n, len(rep.Config.Runs()), rep.Missing[0])
 	}
-	if err := printSweep(rep, stdout, *asJSON); err != nil {
+	if co.Resamples < 1 {
+		return usagef("sweep analyze: -resamples %d: want at least 1", co.Resamples)
+	}
+	if err := printSweep(rep, stdout, *asJSON, co); err != nil {
 		return err
 	}
 	if *figures != "" {
 		if err := rep.WriteFigures(*figures); err != nil {
 			return fmt.Errorf("figures: %w", err)
+		}
+		if rep.Config.Geometry != nil {
+			if err := rep.WriteCorrelationFigures(*figures, co); err != nil {
+				return fmt.Errorf("figures: %w", err)
+			}
 		}
 		if !*asJSON {
 			fmt.Fprintf(stdout, "figures in %s\n", *figures)
@@ -218,6 +247,7 @@ func runSweepAnalyze(args []string, stdout, stderr io.Writer) error {
 // runSweepInit is "train sweep init FILE".
 func runSweepInit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sweep init", sweepInitUsage, stderr)
+	geometry := fs.Bool("geometry", false, "write the geometry-vs-generalization example (digits, widths x learning rates x batch sizes)")
 	files, err := parseFlagsAndArgs(fs, args, stdout)
 	if err != nil {
 		return err
@@ -225,14 +255,19 @@ func runSweepInit(args []string, stdout, stderr io.Writer) error {
 	if len(files) != 1 {
 		return usagef("sweep init: want one file name (- for stdout), got %d arguments", len(files))
 	}
-	return writeExampleSweep(files[0], stdout)
+	example := sweep.ExampleConfig
+	if *geometry {
+		example = sweep.GeometryExampleConfig
+	}
+	return writeExampleSweep(files[0], example, stdout)
 }
 
-// writeExampleSweep writes the example configuration to path, or to stdout
-// for "-"; it never overwrites a file, which may be a user's edited sweep.
-func writeExampleSweep(path string, stdout io.Writer) error {
+// writeExampleSweep writes the example configuration example to path, or
+// to stdout for "-"; it never overwrites a file, which may be a user's
+// edited sweep.
+func writeExampleSweep(path, example string, stdout io.Writer) error {
 	if path == "-" {
-		_, err := io.WriteString(stdout, sweep.ExampleConfig)
+		_, err := io.WriteString(stdout, example)
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -241,7 +276,7 @@ func writeExampleSweep(path string, stdout io.Writer) error {
 	} else if err != nil {
 		return usageError{err}
 	}
-	_, err = io.WriteString(f, sweep.ExampleConfig)
+	_, err = io.WriteString(f, example)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -319,13 +354,20 @@ func sweepReport(dir string, stdout, human io.Writer, asJSON, figures bool) erro
 	if err != nil {
 		return err
 	}
-	if err := printSweep(rep, stdout, asJSON); err != nil {
+	co := sweep.CorrelationOptions{Seed: 1}
+	if err := printSweep(rep, stdout, asJSON, co); err != nil {
 		return err
 	}
 	if err := rep.Save(dir, figures); err != nil {
 		return err
 	}
 	written := "config.json runs/*.jsonl slopes.jsonl"
+	if rep.Config.Geometry != nil {
+		if err := rep.SaveCorrelations(dir, co, figures); err != nil {
+			return err
+		}
+		written += " correlations.jsonl"
+	}
 	if figures {
 		written += " figures/*.png/svg"
 	}
@@ -333,10 +375,25 @@ func sweepReport(dir string, stdout, human io.Writer, asJSON, figures bool) erro
 	return nil
 }
 
-// printSweep writes the slope table, or with asJSON one JSON line per fit.
-func printSweep(rep *sweep.Report, w io.Writer, asJSON bool) error {
+// printSweep writes the slope table, or with asJSON one JSON line per fit,
+// and for a sweep with a geometry block the correlations (table, or JSON
+// lines with the summary last) with the bootstrap options co.
+func printSweep(rep *sweep.Report, w io.Writer, asJSON bool, co sweep.CorrelationOptions) error {
 	if asJSON {
-		return rep.WriteFits(w)
+		if err := rep.WriteFits(w); err != nil {
+			return err
+		}
+		if rep.Config.Geometry == nil {
+			return nil
+		}
+		return rep.WriteCorrelationsJSON(w, co)
 	}
-	return rep.WriteTables(w)
+	if err := rep.WriteTables(w); err != nil {
+		return err
+	}
+	if rep.Config.Geometry == nil {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return rep.WriteCorrelations(w, co)
 }

@@ -29,9 +29,16 @@ type Series struct {
 	X, Y []float64
 	// YErr, if not nil, holds symmetric error bars (one per point).
 	YErr []float64
+	// YLo and YHi, if both not nil (and YErr is nil), hold the lower and
+	// upper ends of asymmetric error bars (one per point), such as
+	// bootstrap intervals.
+	YLo, YHi []float64
 	// Dashed draws a reference line (such as a stability threshold)
 	// dashed and without point markers.
 	Dashed bool
+	// Points draws the points with markers and without the line through
+	// them (a scatter plot), whatever Plot.Markers says.
+	Points bool
 }
 
 // Plot is a line plot. Its legend (one entry per named series) stands in
@@ -133,9 +140,12 @@ func (f Plot) prepare() (*lineFigure, error) {
 			continue
 		}
 		l.Dashes = plotutil.Dashes(i)
-		thumbs := []plot.Thumbnailer{l}
-		p.Add(l)
-		if f.Markers {
+		var thumbs []plot.Thumbnailer
+		if !s.Points {
+			thumbs = append(thumbs, l)
+			p.Add(l)
+		}
+		if f.Markers || s.Points {
 			sc, err := plotter.NewScatter(pts)
 			if err != nil {
 				return nil, err
@@ -284,12 +294,22 @@ func keep(s Series, logX, logY bool) (plotter.XYs, plotter.YErrors) {
 			continue
 		}
 		pts = append(pts, plotter.XY{X: x, Y: y})
-		if s.YErr != nil {
+		switch {
+		case s.YErr != nil:
 			e := 0.0
 			if i < len(s.YErr) && finite(s.YErr[i]) {
 				e = math.Abs(s.YErr[i])
 			}
 			errs = append(errs, struct{ Low, High float64 }{e, e})
+		case s.YLo != nil && s.YHi != nil:
+			var lo, hi float64
+			if i < len(s.YLo) && finite(s.YLo[i]) {
+				lo = max(y-s.YLo[i], 0)
+			}
+			if i < len(s.YHi) && finite(s.YHi[i]) {
+				hi = max(s.YHi[i]-y, 0)
+			}
+			errs = append(errs, struct{ Low, High float64 }{lo, hi})
 		}
 	}
 	return pts, errs

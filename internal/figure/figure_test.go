@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -151,5 +152,38 @@ func TestLogErrorBarsCut(t *testing.T) {
 	}
 	if math.Abs(lf.p.Y.Min-0.1) > 1e-12 {
 		t.Fatalf("axis from %g, want the lowest point 0.1", lf.p.Y.Min)
+	}
+}
+
+// TestAsymmetricBarsAndPoints: YLo/YHi give bars from the lower to the
+// upper end (the axis reaches both), and a Points series adds a scatter
+// and no line.
+func TestAsymmetricBarsAndPoints(t *testing.T) {
+	f := Plot{LinearY: true, Series: []Series{
+		{Name: "tau", X: []float64{1}, Y: []float64{0.2}, YLo: []float64{-0.5}, YHi: []float64{0.3}, Points: true},
+		{Name: "scatter", X: []float64{1, 2, 3}, Y: []float64{0.1, 0.4, 0.2}, Points: true},
+	}}
+	if err := f.Save(t.TempDir(), "asym"); err != nil {
+		t.Fatal(err)
+	}
+	lf, err := f.prepare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lf.p.Y.Min > -0.5+1e-12 || lf.p.Y.Max < 0.4 {
+		t.Fatalf("Y axis [%g, %g] does not reach the bar's lower end -0.5 and the point 0.4", lf.p.Y.Min, lf.p.Y.Max)
+	}
+	pts, errs := keep(f.Series[0], false, false)
+	if len(pts) != 1 || len(errs) != 1 || math.Abs(errs[0].Low-0.7) > 1e-15 || math.Abs(errs[0].High-0.1) > 1e-15 {
+		t.Fatalf("bar %+v, want Low 0.7 and High 0.1", errs)
+	}
+	for _, col := range lf.legend.cols {
+		for _, e := range col {
+			for _, th := range e.thumbs {
+				if _, ok := th.(*plotter.Line); ok {
+					t.Fatalf("the Points series %q drew a line", e.name)
+				}
+			}
+		}
 	}
 }

@@ -7,5 +7,6 @@
 // behind every width exponent gradflow reports (package sweep's tables and
 // fits, package meanfield's regime study), so that two reports of the same
 // data agree to the last bit. TInterval is the 95% Student-t interval of
-// exponents fitted once per seed.
+// exponents fitted once per seed, and SortedQuantile the interpolated
+// quantile that ends every percentile bootstrap interval.
 package powerlaw

@@ -59,3 +59,18 @@ func TInterval(x []float64) (mean, lo, hi float64) {
 	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(0.975)
 	return mean, mean - t*se, mean + t*se
 }
+
+// SortedQuantile returns the p-quantile of the sorted values s,
+// interpolated linearly between the order statistics around position p
+// (len(s) - 1) (Hyndman and Fan's type 7, R's default): the ends of the
+// percentile bootstrap intervals gradflow reports (the Lojasiewicz
+// exponent of package landscape, the rank correlations of package sweep).
+// s must not be empty.
+func SortedQuantile(s []float64, p float64) float64 {
+	h := p * float64(len(s)-1)
+	i := int(math.Floor(h))
+	if i >= len(s)-1 {
+		return s[len(s)-1]
+	}
+	return s[i] + (h-float64(i))*(s[i+1]-s[i])
+}

@@ -39,3 +39,17 @@ func TestTInterval(t *testing.T) {
 		t.Errorf("TInterval(5) = %v [%v, %v], want 5 [NaN, NaN]", m, lo, hi)
 	}
 }
+
+// TestSortedQuantile: type-7 quantiles of 1..5: the ends, the median, and
+// interpolation between order statistics.
+func TestSortedQuantile(t *testing.T) {
+	s := []float64{1, 2, 3, 4, 5}
+	for _, c := range []struct{ p, want float64 }{{0, 1}, {1, 5}, {0.5, 3}, {0.1, 1.4}, {0.975, 4.9}} {
+		if got := SortedQuantile(s, c.p); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("p %v: %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := SortedQuantile([]float64{7}, 0.3); got != 7 {
+		t.Errorf("one value: %v, want 7", got)
+	}
+}
