@@ -98,7 +98,8 @@ func TailAveraging(q float64, steps int64) Averaging {
 //
 // State and LoadState carry the average with the wrapped optimizer's state
 // (State.Average), so a run resumed from a checkpoint averages exactly as
-// an uninterrupted one.
+// an uninterrupted one. Averaged does not forward SetLoss (LossAware): wrap
+// only optimizers whose step does not need the loss (those New builds).
 type Averaged[T tensor.Float] struct {
 	inner  Optimizer[T]
 	params []*Param[T]

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"context"
 	"math"
 	"path/filepath"
 	"testing"
@@ -19,7 +18,6 @@ func TestResumeAveragedBitIdentical(t *testing.T) {
 	const total = 60
 	run := func(s *setup[float64], avg string, steps int, ckpt string, resume bool) (*optim.Averaged[float64], Result) {
 		cfg := s.config()
-		cfg.Steps, cfg.LogEvery = steps, 7
 		var av *optim.Averaged[float64]
 		if avg != "" {
 			a, _, err := optim.ParseAveraging(avg)
@@ -31,24 +29,7 @@ func TestResumeAveragedBitIdentical(t *testing.T) {
 			}
 			cfg.Optimizer = av
 		}
-		tr, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resume {
-			if err := tr.Resume(ckpt); err != nil {
-				t.Fatal(err)
-			}
-		}
-		res, err := tr.Run(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ckpt != "" && !resume {
-			if err := tr.SaveCheckpoint(ckpt); err != nil {
-				t.Fatal(err)
-			}
-		}
+		_, res := runCheckpointed(t, cfg, steps, ckpt, resume)
 		return av, res
 	}
 	same := func(what string, a, b *setup[float64], aa, ba *optim.Averaged[float64]) {
