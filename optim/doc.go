@@ -100,6 +100,69 @@
 // with a warmup. ClipGradNorm and ClipGradValue match
 // torch.nn.utils.clip_grad_norm_ and clip_grad_value_.
 //
+// # Stochastic approximation: step exponents, iterate averaging, sampling order
+//
+// Robbins-Monro steps eta_t = c/(t0 + t)^alpha (the RobbinsMonro schedule,
+// "rm:C:T0:ALPHA") satisfy sum eta_t = inf and sum eta_t^2 < inf exactly
+// for 1/2 < alpha <= 1, and then SGD converges almost surely on strongly
+// convex problems (Robbins and Monro 1951). On a mu-strongly convex smooth
+// f whose stochastic gradient has noise covariance S at x* (Bach and
+// Moulines 2011 give the non-asymptotic versions):
+//
+//	1/2 < alpha < 1:  E|x_t - x*|^2 ~ eta_t tr V1,  H V1 + V1 H = S        (rate t^-alpha)
+//	alpha = 1:        E|x_t - x*|^2 ~ tr V / t,  (cH - I/2)V + V(cH - I/2) = c^2 S   if 2 c mu > 1
+//	                  E|x_t - x*|^2 ~ t^(-2 c mu)                                  if 2 c mu < 1
+//
+// so alpha = 1 is only fast with c > 1/(2 mu), a constant that needs mu.
+// Polyak-Ruppert averaging removes that need (Ruppert 1988, Polyak and
+// Juditsky 1992): with 1/2 < alpha < 1, the average xbar_t of the iterates
+// satisfies sqrt(t)(xbar_t - x*) -> N(0, H^-1 S H^-1) in law, the smallest
+// asymptotic covariance of any estimator of x* from t noisy gradients
+// (the Cramer-Rao bound, the "sandwich" of M-estimation):
+// E|xbar_t - x*|^2 = tr(H^-1 S H^-1)/t (1 + o(1)). Averaged wraps any
+// optimizer with it (Spec.Average "polyak"); "from:S" averages the
+// iterates after step S and "tail:Q:T" the last fraction Q of a T-step run
+// (suffix averaging, which forgets the transient of the first iterates).
+// The average is kept in float64, evaluated by SwapIn/SwapOut or
+// WriteAverage (train records it as "<eval>@avg"), and saved with the
+// optimizer state (State.Average; the binary encoding is version 2 when
+// it is present, and states without it load into an Averaged optimizer,
+// which then averages from the next step).
+//
+// With batch size 1 on a finite sum (1/n) sum f_i, the order of the
+// examples matters (data.LoaderConfig.Order). With replacement every step
+// adds zero-mean noise, so with the per-epoch step eta_k = gamma/k the
+// error is E|x_K - x*|^2 = Theta(1/K) and with a constant step the floor
+// is Theta(eta). Random reshuffling uses every example once per epoch, so
+// an epoch moves exactly -n eta grad F plus a second-order term
+// eta^2 sum_{j<l} H_pi(l) grad f_pi(j): with eta_k = gamma/k and
+// n gamma mu > 1 the error is O(1/K^2) (Gurbuzbalaban, Ozdaglar and
+// Parrilo 2019), and with a constant step the epoch-end floor is
+// B eta^2 + A n eta^3, the first from the mean -(eta^2/2) sum_i H_i grad
+// f_i(x*) of that term, the second from its fluctuation (Mishchenko,
+// Khaled and Richtarik 2020 bound it by O(eta^3 L n sigma_*^2/mu) when
+// every f_i is strongly convex). The eta^2 law holds for small steps
+// whenever B > 0; when B = 0 (e.g. all H_i equal) the floor is O(eta^3).
+//
+// The tests measure all of this through the real code path (New,
+// Scheduler, Step; data.Loader for the orders) on many independent chains:
+// TestRobbinsMonroExponents, TestPolyakRuppertAveraging,
+// TestRobbinsMonroAlmostSure, TestReshufflingDiminishingStep and
+// TestReshufflingConstantStepFloor, whose comments state the problems,
+// the derivations and the tolerances.
+//
+//   - D. Ruppert, Efficient estimations from a slowly convergent
+//     Robbins-Monro process, Tech. Rep. 781, Cornell University (1988).
+//   - B. T. Polyak and A. B. Juditsky, Acceleration of stochastic
+//     approximation by averaging, SIAM J. Control Optim. 30 (1992).
+//   - F. Bach and E. Moulines, Non-asymptotic analysis of stochastic
+//     approximation algorithms for machine learning, NIPS 2011.
+//   - M. Gurbuzbalaban, A. Ozdaglar and P. A. Parrilo, Why random
+//     reshuffling beats stochastic gradient descent, Math. Program. 186
+//     (2021; arXiv 2015, online 2019).
+//   - K. Mishchenko, A. Khaled and P. Richtarik, Random reshuffling: simple
+//     analysis with vast improvements, NeurIPS 2020.
+//
 // # References
 //
 //   - H. Robbins and S. Monro, A stochastic approximation method, Ann. Math.

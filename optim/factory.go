@@ -40,6 +40,10 @@ type Spec struct {
 	// LRDecay and InitialAccumulatorValue: adagrad.
 	LRDecay                 float64 `json:"lr_decay"`
 	InitialAccumulatorValue float64 `json:"initial_accumulator_value"`
+	// Average adds iterate averaging to any optimizer (see Averaged and
+	// ParseAveraging): "" or "none", "polyak", "from:STEP" or
+	// "tail:FRACTION:STEPS". New then returns an *Averaged.
+	Average string `json:"average,omitempty"`
 }
 
 // Names lists the optimizers New builds.
@@ -110,6 +114,9 @@ func (s Spec) Validate() error {
 	if _, err := DefaultSpec(s.Name); err != nil {
 		return err
 	}
+	if _, _, err := ParseAveraging(s.Average); err != nil {
+		return err
+	}
 	// Bits, not values: a NaN the optimizer takes is its config's to
 	// reject, and NaN != NaN.
 	ne := func(a, b float64) bool { return math.Float64bits(a) != math.Float64bits(b) }
@@ -161,11 +168,28 @@ func (s Spec) Trim() Spec {
 }
 
 // New builds the optimizer s names over params. It is the one way the
-// project's configurations turn a name into an optimizer.
+// project's configurations turn a name into an optimizer. With s.Average
+// set (not "none") the optimizer is wrapped in an *Averaged.
 func New[T tensor.Float](params []*nn.Param[T], s Spec) (Optimizer[T], error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	opt, err := newNamed(params, s)
+	if err != nil {
+		return nil, err
+	}
+	if a, ok, _ := ParseAveraging(s.Average); ok {
+		av, err := NewAveraged[T](opt, a)
+		if err != nil {
+			return nil, err
+		}
+		return av, nil
+	}
+	return opt, nil
+}
+
+// newNamed builds the optimizer s names, without averaging.
+func newNamed[T tensor.Float](params []*nn.Param[T], s Spec) (Optimizer[T], error) {
 	switch s.Name {
 	case "sgd":
 		return NewSGD(params, SGDConfig{LR: s.LR, Momentum: s.Momentum, Dampening: s.Dampening, Nesterov: s.Nesterov, WeightDecay: s.WeightDecay})

@@ -186,6 +186,9 @@ func (o *LineSearchGD[T]) LoadState(s *State) error {
 	case s.Steps < 0:
 		return fmt.Errorf("%s: negative step count %d", k, s.Steps)
 	}
+	if err := refuseAverage("LineSearchGD", s); err != nil {
+		return err
+	}
 	cfg := o.cfg
 	if err := json.Unmarshal(s.Groups[0].Hyper, &cfg); err != nil {
 		return fmt.Errorf("%s: config: %v", k, err)

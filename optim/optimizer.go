@@ -340,6 +340,9 @@ func (o *base[T, H]) LoadState(s *State) error {
 	if s.Steps < 0 {
 		return fmt.Errorf("optim: %s.LoadState: negative step count %d", o.kind, s.Steps)
 	}
+	if err := refuseAverage(o.kind, s); err != nil {
+		return err
+	}
 	hypers := make([]H, len(o.groups))
 	for gi, gs := range s.Groups {
 		g := &o.groups[gi]

@@ -43,7 +43,11 @@ type Config[T tensor.Float] struct {
 	// optimizer was built with) by Factor(step). Nil means constant.
 	Schedule optim.Schedule
 	Train    *data.Loader[T]
-	Evals    []Eval[T]
+	// Evals are evaluated at every record. With an optimizer that
+	// averages its iterates (optim.Averaged, Spec.Average), each is also
+	// evaluated at the averaged parameters once some are averaged, and
+	// recorded as "<name>@avg".
+	Evals []Eval[T]
 	// EvalBatch is the batch size of evaluation passes (default 1024).
 	EvalBatch int
 	// Epochs and Steps bound the run; whichever is reached first ends it.
@@ -447,6 +451,9 @@ func (tr *Trainer[T]) record() error {
 			}
 			r.Evals[e.Name] = m
 		}
+		if err := tr.evaluateAverage(r); err != nil {
+			return err
+		}
 	}
 	tr.sumLoss, tr.sumCorrect, tr.sumN, tr.stepsSinceRecord = 0, 0, 0, 0
 	tr.last = *r
@@ -624,4 +631,35 @@ func evaluate[T tensor.Float](model nn.Module[T], loss Loss[T], ld *data.Loader[
 func needsOneHot[T tensor.Float](loss Loss[T], ds *data.Dataset[T]) bool {
 	_, isMSE := loss.(*MSE[T])
 	return isMSE && ds.Y == nil && ds.Labels != nil
+}
+
+// averager is the part of optim.Averaged the trainer uses.
+type averager interface {
+	Count() int64
+	SwapIn()
+	SwapOut()
+}
+
+// evaluateAverage adds, when the optimizer averages its iterates and has
+// averaged some, the evaluations at the averaged parameters to r, named
+// "<eval>@avg".
+func (tr *Trainer[T]) evaluateAverage(r *Record) error {
+	av, ok := tr.cfg.Optimizer.(averager)
+	if !ok || av.Count() == 0 {
+		return nil
+	}
+	av.SwapIn()
+	defer av.SwapOut()
+	for _, e := range tr.cfg.Evals {
+		loss, acc, err := tr.Evaluate(e.Data)
+		if err != nil {
+			return fmt.Errorf("train: evaluating %q at the averaged parameters: %w", e.Name, err)
+		}
+		m := map[string]float64{"loss": loss}
+		if tr.cfg.Loss.Classification() {
+			m["accuracy"] = acc
+		}
+		r.Evals[e.Name+"@avg"] = m
+	}
+	return nil
 }

@@ -112,27 +112,7 @@ func TestTrainDigits(t *testing.T) {
 func TestResumeBitIdentical(t *testing.T) {
 	const total = 100
 	run := func(s *setup[float64], steps int, ckpt string, resume bool) (*Trainer[float64], Result) {
-		cfg := s.config()
-		cfg.Steps, cfg.LogEvery = steps, 7
-		tr, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resume {
-			if err := tr.Resume(ckpt); err != nil {
-				t.Fatal(err)
-			}
-		}
-		res, err := tr.Run(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ckpt != "" && !resume {
-			if err := tr.SaveCheckpoint(ckpt); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return tr, res
+		return runCheckpointed(t, s.config(), steps, ckpt, resume)
 	}
 	ref := newSetup[float64](t, 1, 32, 0.05)
 	_, refRes := run(ref, total, "", false)
@@ -154,6 +134,33 @@ func TestResumeBitIdentical(t *testing.T) {
 	if res.Steps != refRes.Steps || res.Last.Loss != refRes.Last.Loss || res.Last.Evals["test"]["loss"] != refRes.Last.Evals["test"]["loss"] {
 		t.Fatalf("final record differs: resumed %+v, uninterrupted %+v", res.Last, refRes.Last)
 	}
+}
+
+// runCheckpointed runs cfg for steps steps recording every 7, first
+// resuming from ckpt if resume, and saving a checkpoint to ckpt at the end
+// if ckpt is set and not resumed from.
+func runCheckpointed(t *testing.T, cfg Config[float64], steps int, ckpt string, resume bool) (*Trainer[float64], Result) {
+	t.Helper()
+	cfg.Steps, cfg.LogEvery = steps, 7
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resume {
+		if err := tr.Resume(ckpt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ckpt != "" && !resume {
+		if err := tr.SaveCheckpoint(ckpt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr, res
 }
 
 // TestCorruptCheckpoint: truncation, a flipped byte and a foreign file are

@@ -70,6 +70,7 @@ type fitConfig struct {
 	InitAccum   float64 `json:"initial_accumulator_value" help:"initial sum of squared gradients (adagrad)"`
 	Schedule    string  `json:"schedule" help:"lr schedule: constant | cosine | step:EVERY:GAMMA | exp:GAMMA | rm:C:T0:ALPHA (Robbins-Monro C/(T0+t)^ALPHA)"`
 	Warmup      int     `json:"warmup" help:"linear warmup steps before the schedule"`
+	Average     string  `json:"average" help:"iterate averaging, evaluated as <eval>@avg: none | polyak | from:STEP | tail:FRACTION:STEPS (the last FRACTION of a STEPS-step run)"`
 	ClipNorm    float64 `json:"clip" help:"clip the gradient to this global norm (0: off)"`
 	MaxLoss     float64 `json:"max_loss_ratio" help:"stop as diverged when a step's loss exceeds this multiple of the first step's (0: off; NaN and Inf always stop)"`
 	Batch       int     `json:"batch" help:"batch size"`
@@ -89,7 +90,7 @@ func defaultFit() fitConfig {
 	return fitConfig{
 		Data: "digits", TestFrac: 0.2, Arch: "auto", Activation: "relu", Param: "sp", Init: "torch",
 		Loss: "auto", Opt: "sgd", LR: 0.05, Momentum: 0.9, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
-		Alpha: 0.99, Schedule: "constant", MaxLoss: 1e6, Batch: 32, Epochs: 20, Seed: 1, DType: "f32", Out: "out/fit",
+		Alpha: 0.99, Schedule: "constant", Average: "none", MaxLoss: 1e6, Batch: 32, Epochs: 20, Seed: 1, DType: "f32", Out: "out/fit",
 	}
 }
 
@@ -243,6 +244,7 @@ func (c *fitConfig) trainingRules() []rule {
 		{!slices.Contains([]string{"f32", "float32", "f64", "float64"}, c.DType), fmt.Sprintf("-dtype %q: want f32 or f64", c.DType)},
 		{!slices.Contains(optim.Names, c.Opt), fmt.Sprintf("-opt %q: want %s", c.Opt, strings.Join(optim.Names, ", "))},
 		{!slices.Contains(train.LossNames, c.Loss), fmt.Sprintf("-loss %q: want ce, mse, half_mse or auto", c.Loss)},
+		{averageErr(c.Average) != nil, fmt.Sprintf("-average: %v", averageErr(c.Average))},
 		// The ranges of optim's configs (PyTorch's), by flag name.
 		{!nonNeg(c.Momentum), fmt.Sprintf("-momentum %v: want a finite number >= 0", c.Momentum)},
 		{!finite(c.Dampening), fmt.Sprintf("-dampening %v: want a finite number", c.Dampening)},
@@ -282,12 +284,19 @@ func modelConfig(cfg fitConfig, dims []int) (nn.MLPConfig, error) {
 func optimizerFor[T tensor.Float](cfg fitConfig, params []*nn.Param[T]) (optim.Optimizer[T], error) {
 	spec := optim.Spec{Name: cfg.Opt, LR: cfg.LR, WeightDecay: cfg.WeightDecay, Momentum: cfg.Momentum,
 		Dampening: cfg.Dampening, Nesterov: cfg.Nesterov, Beta1: cfg.Beta1, Beta2: cfg.Beta2, AMSGrad: cfg.AMSGrad,
-		Eps: cfg.Eps, Alpha: cfg.Alpha, Centered: cfg.Centered, LRDecay: cfg.LRDecay, InitialAccumulatorValue: cfg.InitAccum}
+		Eps: cfg.Eps, Alpha: cfg.Alpha, Centered: cfg.Centered, LRDecay: cfg.LRDecay, InitialAccumulatorValue: cfg.InitAccum,
+		Average: cfg.Average}
 	o, err := optim.New(params, spec.Trim())
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return o, nil
+}
+
+// averageErr returns the error of an invalid -average value, or nil.
+func averageErr(s string) error {
+	_, _, err := optim.ParseAveraging(s)
+	return err
 }
 
 // checkOptFlags refuses an optimizer hyperparameter that -opt does not
