@@ -1,0 +1,2 @@
+// Package critical measures the critical batch size.
+package critical
