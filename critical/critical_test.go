@@ -69,3 +69,24 @@ func TestFitHyperbolaExact(t *testing.T) {
 		t.Error("steps growing with the batch: want an error (no trade-off)")
 	}
 }
+
+// On the digits MLP (a reduced grid) both noise scales and the fit are
+// reported: finite and positive, with the fit's residual.
+func TestDigitsReported(t *testing.T) {
+	cfg := DefaultStudy("digits")
+	cfg.MeasureN, cfg.HVPs, cfg.Batches, cfg.LRs = 256, 64, []int{8, 32, 128}, GeometricGrid(0.2, 2, 3)
+	r, err := Study(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.Tradeoff.Fit
+	for name, v := range map[string]float64{"b_noise": r.Noise.BNoise, "b_simple": r.Noise.BSimple, "b_crit": f.BCrit, "s_min": f.SMin, "e_min": f.EMin} {
+		if !(v > 0) || math.IsInf(v, 0) {
+			t.Errorf("%s = %v, want finite and positive", name, v)
+		}
+	}
+	if !(f.RMSRelResidual >= 0) || f.Points != 3 {
+		t.Errorf("fit residual %v over %d points, want a number over 3", f.RMSRelResidual, f.Points)
+	}
+	t.Logf("digits: B_noise %.4g, B_simple %.4g, B_crit %.4g, residual %.3f", r.Noise.BNoise, r.Noise.BSimple, f.BCrit, f.RMSRelResidual)
+}
