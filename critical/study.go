@@ -67,7 +67,7 @@ func GeometricGrid(lo, ratio float64, n int) []float64 {
 func DefaultStudy(dataName string) StudyConfig {
 	if dataName == "digits" {
 		return StudyConfig{Data: "digits", Arch: "64-32-10", Act: nn.Tanh, MeasureN: 0, HVPs: 256, TargetFrac: 0.15,
-			Seed: 1, Seeds: 2, Batches: []int{4, 8, 16, 32, 64, 128, 256}, LRs: GeometricGrid(0.05, math.Sqrt2, 10),
+			Seed: 1, Seeds: 2, Batches: []int{4, 8, 16, 32, 64, 128, 256}, LRs: GeometricGrid(0.05, math.Sqrt2, 13),
 			MaxSteps: 4000, Checks: 40}
 	}
 	return StudyConfig{Data: "linear", Dim: 8, Kappa: 100, Noise: 0.5, MeasureN: 65536, HVPs: 0, TargetFrac: 0.25,
