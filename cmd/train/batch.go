@@ -74,11 +74,14 @@ func batchFlagsFrom(d critical.StudyConfig) batchFlags {
 // runBatch is "train batch": the study is critical.Study.
 func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := batchFlagsFrom(critical.DefaultStudy("linear"))
-	// -data digits changes the defaults of the other flags: read it first.
-	for i, a := range args {
-		if (a == "-data" || a == "--data") && i+1 < len(args) && args[i+1] == "digits" || a == "-data=digits" || a == "--data=digits" {
-			f = batchFlagsFrom(critical.DefaultStudy("digits"))
-		}
+	// -data (on the command line or in a -config file) chooses the
+	// defaults of the other flags: a silent first parse learns it, the
+	// real parse below reports any error.
+	probe := f
+	pfs := newFlags("batch", batchUsage, io.Discard)
+	settings.Bind(pfs, &probe)
+	if _, _, err := parseWithConfig(pfs, &probe, args, io.Discard); err == nil && probe.Data == "digits" {
+		f = batchFlagsFrom(critical.DefaultStudy("digits"))
 	}
 	fs := newFlags("batch", batchUsage, stderr)
 	settings.Bind(fs, &f)
