@@ -29,7 +29,7 @@ else
   (cd "$work/base-src" && go build -o "$work/base" ./cmd/train)
 fi
 
-cmds=(fit ntk landscape flow sde stability meanfield coordcheck sweep)
+cmds=(fit ntk landscape flow sde stability meanfield coordcheck sweep batch)
 run() { # bin outdir
   local bin=$1 out=$2
   mkdir -p "$out"

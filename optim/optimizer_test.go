@@ -442,9 +442,6 @@ func TestSchedules(t *testing.T) {
 			t.Errorf("Warmup.Factor(%d) = %g, want %g", k, w.Factor(k), v)
 		}
 	}
-	if got := LinearScaledLR(0.1, 256, 8192); math.Abs(got-3.2) > 1e-15 {
-		t.Errorf("LinearScaledLR = %g, want 3.2 (Goyal et al.: 0.1 per 256)", got)
-	}
 	// Group ratios survive a schedule.
 	a, b := vecParam("a", []float64{1}), vecParam("b", []float64{1})
 	o, _ := NewSGD([]*Param[float64]{a}, SGDConfig{LR: 0.1})

@@ -64,7 +64,7 @@ func TestResumeFinishedRun(t *testing.T) {
 
 // commandNames are the subcommands the top-level help must list and run
 // must dispatch.
-var commandNames = []string{"fit", "ntk", "landscape", "flow", "sde", "stability", "sweep", "meanfield", "coordcheck", "mutransfer", "info"}
+var commandNames = []string{"fit", "ntk", "landscape", "flow", "sde", "stability", "sweep", "meanfield", "coordcheck", "batch", "mutransfer", "info"}
 
 // TestTopLevelHelp: "train -h", "train -help", "train --help" and "train
 // help" print the list of commands (not fit's flags) and exit 0; every

@@ -11,6 +11,7 @@
 //	go run ./cmd/train meanfield [flags]   two-layer nets in mean-field, NTK and lazy scales vs width
 //	go run ./cmd/train coordcheck [flags]  muP coordinate check across widths
 //	go run ./cmd/train mutransfer [flags]  muTransfer: optimal learning rate vs width, SP vs muP
+//	go run ./cmd/train batch [flags]       critical batch size: noise scale B_noise vs the fitted steps-vs-examples B_crit
 //	go run ./cmd/train info                SIMD tier, blocking parameters, GOMAXPROCS, Go version
 //
 // "train -h" or "train help" lists the commands; "train CMD -h" (or "train
@@ -64,6 +65,7 @@ var commands = []command{
 	{"sweep", "width-scaling sweep from a JSON config (sharded, resumable); sweep merge / analyze / init", runSweep},
 	{"meanfield", "two-layer nets in mean-field, NTK and lazy scales: displacement, kernel drift vs width", runMeanfield},
 	{"coordcheck", "muP coordinate check: mean |activation| per layer for the first steps across widths", runCoordCheck},
+	{"batch", "critical batch size: B_noise = tr(H Sigma)/(G^T H G) vs B_crit from the steps-vs-examples trade-off", runBatch},
 	{"mutransfer", "muTransfer: optimal learning rate vs width under SP and muP (loss vs lr grid, drift in octaves)", runMuTransfer},
 	{"info", "print the SIMD tier, blocking parameters, GOMAXPROCS and Go version", runInfo},
 }
