@@ -86,7 +86,7 @@ func projDiff(x, y, v []float64) float64 {
 // f(x) - f*) averaged over 8 seeds is fitted in log against k over epochs
 // [20, 300): the fitted per-step factor must not exceed the theorem's
 // (the theorem is an upper bound: measured 0.9981 against 0.9992, i.e.
-// 2.4 times the guaranteed log-decay), and the error must reach 1e-12 of
+// 2.4 times the guaranteed log-decay), and the error must reach 1e-10 of
 // the start, where constant-step SGD with the same step stalls at its noise
 // floor and SGD with Robbins-Monro steps c/(t0 + t) (c = 2/mu) decays only
 // like 1/t: SAG's final excess must be below 1e-6 times both.
