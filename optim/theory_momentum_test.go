@@ -10,8 +10,8 @@ import (
 //	f(u, v) = (1 + u^2)^(-a/2) + sum_j (v_j^2 + 3 sin^2 v_j),
 //
 // with x = (u, v_1, v_2). The v part is Karimi et al.'s nonconvex PL
-// function (f'' in [-4, 8]); the u part is a bump (concave at 0, convex for
-// u^2 > 1/(a+1), |f''| <= a(a+1)) whose infimum 0 is approached only as
+// function (f” in [-4, 8]); the u part is a bump (concave at 0, convex for
+// u^2 > 1/(a+1), |f”| <= a(a+1)) whose infimum 0 is approached only as
 // u -> infinity, with a slowly decaying tail. f is L = 8 smooth, inf f = 0.
 type slowTail struct{ a float64 }
 
@@ -66,7 +66,7 @@ func (s slowTail) grad(g, x []float64) {
 // plot is from the start), and the measured value at k = 2^17 within 5% of
 // the asymptotic formula (measured 0.2%; the corrections are O(1/u^2) and
 // from the start, u = 51 at k = 2^17). The heavy-ball bound holds with
-// room: min |grad f|^2 stays below 1e-3 of it from k = 2^10 on. 
+// room: min |grad f|^2 stays below 1e-3 of it from k = 2^10 on.
 // TestMomentumNondegenerateLinear shows the contrast: on the double well
 // sum_i (x_i^2 - 1)^2/4 + 0.3 x_0 x_1 (nondegenerate minimizers) both methods
 // reach |grad f|^2 < 1e-24 within 2000 steps: linear, not O(1/k).
