@@ -10,8 +10,8 @@ import (
 //	f(u, v) = (1 + u^2)^(-a/2) + sum_j (v_j^2 + 3 sin^2 v_j),
 //
 // with x = (u, v_1, v_2). The v part is Karimi et al.'s nonconvex PL
-// function (f” in [-4, 8]); the u part is a bump (concave at 0, convex for
-// u^2 > 1/(a+1), |f”| <= a(a+1)) whose infimum 0 is approached only as
+// function (second derivative in [-4, 8]); the u part is a bump (concave at 0, convex for
+// u^2 > 1/(a+1), |second derivative| <= a(a+1)) whose infimum 0 is approached only as
 // u -> infinity, with a slowly decaying tail. f is L = 8 smooth, inf f = 0.
 type slowTail struct{ a float64 }
 
