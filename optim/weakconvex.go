@@ -39,14 +39,15 @@ import (
 // with a one-sided model f_x(.; i) of the sampled term f_i: the linear model
 // f_i(x) + <v, y - x> (v a subgradient: stochastic subgradient method), the
 // convex composite model h(c_i(x) + ∇c_i(x)(y - x)) (stochastic
-// prox-linear), or f_i itself (stochastic proximal point). Their Theorem 4.3
-// (and Davis and Drusvyatskiy 2018 for the subgradient method) bounds, for
-// T steps with the constant step eta = alpha/sqrt(T+1) and t* drawn
-// uniformly from {0, ..., T},
+// prox-linear), or f_i itself (stochastic proximal point). For each model
+// their analysis bounds, for T steps with the constant step
+// eta = alpha/sqrt(T+1), t* drawn uniformly from {0, ..., T} (in general
+// with probability proportional to eta_t), rhobar = 2 rho and L a bound on
+// the subgradients (up to constants that depend on the model),
 //
-//	E |grad f_{1/rhobar}(x_{t*})|^2 <= C (f_{1/rhobar}(x_0) - min f + rhobar L^2 alpha^2) / (alpha sqrt(T+1)),
+//	E |grad f_{1/rhobar}(x_{t*})|^2 <= C (f_{1/rhobar}(x_0) - min f + rhobar L^2 alpha^2) / (alpha sqrt(T+1)):
 //
-// rhobar = 2 rho and C a constant: |grad f_{1/rhobar}| = O(T^(-1/4)), the
+// |grad f_{1/rhobar}| = O(T^(-1/4)), the
 // nonsmooth nonconvex analogue of the O(T^(-1/2)) rate of |grad f| for
 // SGD on smooth nonconvex f (Ghadimi and Lan 2013).
 
@@ -120,8 +121,8 @@ type ModelBasedConfig struct {
 
 // ModelBased runs Davis and Drusvyatskiy's stochastic model-based methods
 // on an AbsComposite, one uniformly drawn term per step, in float64 on its
-// own copy of the iterate. Best, with MoreauGradNorm, gives the
-// stationarity measure of the theory.
+// own copy of the iterate. MoreauGradNorm at X() after a uniformly drawn
+// number of steps gives the stationarity measure of the theory.
 type ModelBased struct {
 	f     AbsComposite
 	cfg   ModelBasedConfig
