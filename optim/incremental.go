@@ -58,7 +58,10 @@ func newAggregated[T tensor.Float](kind, ctor string, params []*Param[T], f Fini
 	return o, batch, nil
 }
 
-func (o *aggregated[T]) forEach(fn func(h *ProxConfig[T], p *Param[T], s *slot[T], n int)) {
+// eachParam calls fn for every parameter of every group, with the group's
+// hyperparameters, the parameter's slot and its length (the methods for
+// finite sums, which call FiniteSum.Grad between passes, use it).
+func (o *base[T, H]) eachParam(fn func(h *H, p *Param[T], s *slot[T], n int)) {
 	for gi := range o.groups {
 		g := &o.groups[gi]
 		for pi, p := range g.params {
@@ -70,7 +73,7 @@ func (o *aggregated[T]) forEach(fn func(h *ProxConfig[T], p *Param[T], s *slot[T
 // fill stores the gradient of every term at the current point (n calls of
 // FiniteSum.Grad) and their average.
 func (o *aggregated[T]) fill() {
-	o.forEach(func(_ *ProxConfig[T], _ *Param[T], s *slot[T], n int) {
+	o.eachParam(func(_ *ProxConfig[T], _ *Param[T], s *slot[T], n int) {
 		clear(o.buf(s, aggAvg, n))
 		o.buf(s, aggTable, n)
 	})
@@ -78,7 +81,7 @@ func (o *aggregated[T]) fill() {
 	for i := 0; i < o.n; i++ {
 		o.one[0] = i
 		o.f.Grad(o.one)
-		o.forEach(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+		o.eachParam(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 			checkFilled(o.kind, p)
 			g, avg := p.Grad.Data()[:n], s.bufs[aggAvg][:n]
 			copy(s.bufs[aggTable][i*n:(i+1)*n], g)
@@ -102,7 +105,7 @@ func (o *aggregated[T]) Step() {
 	for _, j := range o.next() {
 		o.one[0] = j
 		o.f.Grad(o.one)
-		o.forEach(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+		o.eachParam(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 			checkFilled(o.kind, p)
 			g, row, avg := p.Grad.Data()[:n], s.bufs[aggTable][j*n:(j+1)*n], s.bufs[aggAvg][:n]
 			for k := range g {
@@ -111,7 +114,7 @@ func (o *aggregated[T]) Step() {
 			copy(row, g)
 		})
 	}
-	o.forEach(func(h *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+	o.eachParam(func(h *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 		s.step++
 		eta := h.LR * lrScale(p)
 		x, avg := p.Value.Data()[:n], s.bufs[aggAvg][:n]

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/gradflow/gradflow/internal/nilcheck"
+	"github.com/gradflow/gradflow/internal/simd"
 )
 
 // Weakly convex problems (Davis and Drusvyatskiy 2019).
@@ -277,13 +278,7 @@ func MoreauProx(dst []float64, f AbsComposite, x []float64, rhobar float64, opt 
 	q := 2 * rho / (2*rho + mu)
 	s := newL1QP(m, d)
 	y := append([]float64(nil), x...)
-	F := func(z []float64) float64 {
-		var r float64
-		for k := range z {
-			r += (z[k] - x[k]) * (z[k] - x[k])
-		}
-		return AbsValue(f, z) + rhobar/2*r
-	}
+	F := func(z []float64) float64 { return AbsValue(f, z) + rhobar/2*sqDist(z, x) }
 	fy := F(y)
 	prevStep := 0.0
 	for it := 1; it <= maxIter; it++ {
@@ -294,7 +289,7 @@ func MoreauProx(dst []float64, f AbsComposite, x []float64, rhobar float64, opt 
 		for i := 0; i < m; i++ {
 			g := s.rows[i*d : (i+1)*d]
 			c := f.Residual(i, y, g)
-			s.r[i] = c - dotF(g, y)
+			s.r[i] = c - simd.Dot(g, y)
 		}
 		for k := range s.w {
 			s.w[k] = (rhobar*x[k] + rho*y[k]) / gamma
@@ -306,7 +301,7 @@ func MoreauProx(dst []float64, f AbsComposite, x []float64, rhobar float64, opt 
 			return it, nil
 		}
 		dec := math.Max(fy-fz, 0)
-		step := math.Sqrt(dist2F(y, s.z))
+		step := math.Sqrt(sqDist(y, s.z))
 		// The observed contraction of the steps estimates the tail
 		// sum_{j>k} |y_{j+1} - y_j| <= step r/(1 - r).
 		r := 0.99
@@ -332,11 +327,7 @@ func MoreauGradNorm(f AbsComposite, x []float64, rhobar float64, opt MoreauOptio
 	if _, err := MoreauProx(p, f, x, rhobar, opt); err != nil {
 		return math.NaN(), err
 	}
-	var s float64
-	for k := range x {
-		s += (x[k] - p[k]) * (x[k] - p[k])
-	}
-	return rhobar * math.Sqrt(s), nil
+	return rhobar * math.Sqrt(sqDist(x, p)), nil
 }
 
 // l1QP solves min_z (1/m) sum_i |r_i + <g_i, z>| + (gamma/2)|z - w|^2
@@ -362,7 +353,7 @@ func (s *l1QP) solve(gamma, gapTol float64) {
 	copy(s.z, s.w)
 	for i := 0; i < s.m; i++ {
 		if s.u[i] != 0 {
-			axpyF(-s.u[i]/gamma, s.rows[i*s.d:(i+1)*s.d], s.z)
+			simd.Axpy(-s.u[i]/gamma, s.rows[i*s.d:(i+1)*s.d], s.z)
 		}
 	}
 	for epoch := 0; epoch < 100000; epoch++ {
@@ -372,9 +363,9 @@ func (s *l1QP) solve(gamma, gapTol float64) {
 			if q == 0 {
 				continue
 			}
-			nu := math.Max(-bound, math.Min(bound, s.u[i]+gamma*(dotF(g, s.z)+s.r[i])/q))
+			nu := math.Max(-bound, math.Min(bound, s.u[i]+gamma*(simd.Dot(g, s.z)+s.r[i])/q))
 			if du := nu - s.u[i]; du != 0 {
-				axpyF(-du/gamma, g, s.z)
+				simd.Axpy(-du/gamma, g, s.z)
 				s.u[i] = nu
 			}
 		}
@@ -391,32 +382,19 @@ func (s *l1QP) gap(gamma float64) float64 {
 	// quadratic terms cancel.
 	var g float64
 	for i := 0; i < s.m; i++ {
-		res := s.r[i] + dotF(s.rows[i*s.d:(i+1)*s.d], s.z)
+		res := s.r[i] + simd.Dot(s.rows[i*s.d:(i+1)*s.d], s.z)
 		g += math.Abs(res)/float64(s.m) - s.u[i]*res
 	}
 	return g
 }
 
-func dotF(x, y []float64) float64 {
-	var s float64
-	for i := range x {
-		s += x[i] * y[i]
-	}
-	return s
-}
-
-func dist2F(x, y []float64) float64 {
+// sqDist returns |x - y|^2.
+func sqDist(x, y []float64) float64 {
 	var s float64
 	for i := range x {
 		s += (x[i] - y[i]) * (x[i] - y[i])
 	}
 	return s
-}
-
-func axpyF(a float64, x, y []float64) {
-	for i, v := range x {
-		y[i] += a * v
-	}
 }
 
 // PhaseRetrieval is robust phase retrieval (Duchi and Ruan 2019; Davis,
@@ -474,7 +452,7 @@ func NewPhaseRetrieval(rng *rand.Rand, cfg PhaseRetrievalConfig) (*PhaseRetrieva
 			a[k] = rng.NormFloat64()
 		}
 		p.A[i] = a
-		v := dotF(a, p.Signal)
+		v := simd.Dot(a, p.Signal)
 		p.B[i] = v*v + cfg.Noise*rng.NormFloat64()
 		if i < bad {
 			p.B[i] = math.Abs(10 * rng.NormFloat64())
@@ -510,7 +488,7 @@ func (p *PhaseRetrieval) Rho() float64 { return p.rho }
 // Residual returns <a_i, x>^2 - b_i and its gradient 2 <a_i, x> a_i.
 func (p *PhaseRetrieval) Residual(i int, x, grad []float64) float64 {
 	a := p.A[i]
-	v := dotF(a, x)
+	v := simd.Dot(a, x)
 	if grad != nil {
 		for k, ak := range a {
 			grad[k] = 2 * v * ak
@@ -529,7 +507,7 @@ func (p *PhaseRetrieval) Residual(i int, x, grad []float64) float64 {
 // takes the best of these candidates.
 func (p *PhaseRetrieval) ProxTerm(dst, x []float64, i int, eta float64) {
 	a, b := p.A[i], p.B[i]
-	u, q := dotF(a, x), sumSquares(a)
+	u, q := simd.Dot(a, x), sumSquares(a)
 	copy(dst, x)
 	if q == 0 {
 		return
@@ -553,16 +531,15 @@ func (p *PhaseRetrieval) ProxTerm(dst, x []float64, i int, eta float64) {
 		try((u - r) / q)
 		try((u + r) / q)
 	}
-	axpyF(-best, a, dst)
+	simd.Axpy(-best, a, dst)
 }
 
 // DistToSignal returns min(|x - Signal|, |x + Signal|) / |Signal|, the
 // error of phase retrieval (the sign is not identifiable).
 func (p *PhaseRetrieval) DistToSignal(x []float64) float64 {
-	var dm, dp float64
+	var dp float64
 	for k, s := range p.Signal {
-		dm += (x[k] - s) * (x[k] - s)
 		dp += (x[k] + s) * (x[k] + s)
 	}
-	return math.Sqrt(math.Min(dm, dp) / sumSquares(p.Signal))
+	return math.Sqrt(math.Min(sqDist(x, p.Signal), dp) / sumSquares(p.Signal))
 }

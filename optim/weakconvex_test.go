@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gradflow/gradflow/internal/simd"
 )
 
 // exactProx1 returns argmin_y F(y), F(y) = (1/m) sum_i |a_i^2 y^2 - b_i| +
@@ -291,7 +293,7 @@ func TestPhaseRetrievalProxTerm(t *testing.T) {
 		lambda := (u - dot(a, dst)) / q
 		if r := dist2(dst, func() []float64 {
 			y := append([]float64(nil), x...)
-			axpyF(-lambda, a, y)
+			simd.Axpy(-lambda, a, y)
 			return y
 		}()); r > 1e-24 {
 			t.Fatalf("ProxTerm moved off the line x - lambda a (residual %g)", r)
