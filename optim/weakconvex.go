@@ -232,7 +232,7 @@ type MoreauOptions struct {
 
 // MoreauProx sets dst to prox(x) = argmin_y F(y), F(y) = f(y) +
 // (rhobar/2)|y - x|^2, for rhobar > f.Rho(), and returns the number of
-// outer iterations. It minimizes F by majorization: from y_k,
+// outer iterations (dst may be x). It minimizes F by majorization: from y_k,
 //
 //	y_{k+1} = argmin_z (1/m) sum_i |c_i(y_k) + <∇c_i(y_k), z - y_k>| + (rhobar/2)|z - x|^2 + (rho/2)|z - y_k|^2,
 //
