@@ -199,4 +199,48 @@
 //   - A. Nedić and D. Bertsekas, Incremental subgradient methods for
 //     nondifferentiable optimization, SIAM J. Optim. 12 (2001).
 //   - N. Loizou et al., Stochastic Polyak step-size for SGD, AISTATS 2021.
+//
+// # Incremental, weakly convex and nonconvex momentum methods
+//
+// IAG (Blatt, Hero and Gauchman 2007) and SAG (Schmidt, Le Roux and Bach
+// 2017) keep, like SAGA, the last gradient of every term of a FiniteSum and
+// step along their average, x <- prox_{eta g}(x - eta (1/n) sum_i table_i),
+// refreshing the entries of a cyclic block (IAG) or a random batch (SAG)
+// first. On a strongly convex finite sum both converge linearly with a
+// constant step: SAG with eta = 1/(16 L_max) has E f(x_k) - f* <=
+// (1 - min(mu/(16 L_max), 1/(8n)))^k C_0 (Schmidt et al., Thm. 1); IAG with
+// eta n L_max small contracts like gradient descent with the same eta,
+// 1 - eta mu (1 + O(eta n L_max)) per step.
+//
+// For a rho-weakly convex f (f + (rho/2)|x|^2 convex, e.g. robust phase
+// retrieval (1/m) sum_i |<a_i, x>^2 - b_i|) the stationarity measure is the
+// gradient of the Moreau envelope, |grad f_{1/rhobar}(x)| = rhobar |x -
+// prox_{f/rhobar}(x)| for rhobar > rho; MoreauProx computes the prox of an
+// AbsComposite (1/m) sum_i |c_i(x)| by a certified prox-linear
+// majorization. ModelBased runs Davis and Drusvyatskiy's (2019) stochastic
+// subgradient, prox-linear and proximal point methods; with T steps of
+// eta = alpha/sqrt(T+1) and a uniformly drawn iterate x_{t*},
+// E |grad f_{1/rhobar}(x_{t*})|^2 = O(T^(-1/2)).
+//
+// Heavy ball with alpha < 2(1 - beta)/L on an L-smooth nonconvex f has
+// min_{t<k} |grad f(x_t)|^2 <= (1 + beta)^2 (f(x_0) - inf f)/(alpha^2 gamma k),
+// gamma = (1 - beta)/alpha - L/2 (Ochs et al. 2014, iPiano with no
+// nonsmooth term); the tests measure the exponent -1 where it is attained.
+//
+//   - D. Blatt, A. O. Hero and H. Gauchman, A convergent incremental gradient
+//     method with a constant step size, SIAM J. Optim. 18 (2007).
+//   - M. Schmidt, N. Le Roux and F. Bach, Minimizing finite sums with the
+//     stochastic average gradient, Math. Program. 162 (2017).
+//   - M. Gurbuzbalaban, A. Ozdaglar and P. Parrilo, On the convergence rate
+//     of incremental aggregated gradient algorithms, SIAM J. Optim. 27 (2017).
+//   - D. Davis and D. Drusvyatskiy, Stochastic model-based minimization of
+//     weakly convex functions, SIAM J. Optim. 29 (2019).
+//   - J. C. Duchi and F. Ruan, Solving (most) of a set of quadratic equalities:
+//     composite optimization for robust phase retrieval, Inf. Inference 8 (2019).
+//   - H. Asi and J. C. Duchi, Stochastic (approximate) proximal point methods:
+//     convergence, optimality, and adaptivity, SIAM J. Optim. 29 (2019).
+//   - P. Ochs, Y. Chen, T. Brox and T. Pock, iPiano: inertial proximal
+//     algorithm for nonconvex optimization, SIAM J. Imaging Sci. 7 (2014).
+//   - E. Ghadimi, H. R. Feyzmahdavian and M. Johansson, Global convergence of
+//     the heavy-ball method for convex optimization, ECC 2015.
 package optim

@@ -141,14 +141,7 @@ func dot(x, y []float64) float64 {
 	return s
 }
 
-func dist2(x, y []float64) float64 {
-	var s float64
-	for i := range x {
-		d := x[i] - y[i]
-		s += d * d
-	}
-	return s
-}
+func dist2(x, y []float64) float64 { return sqDist(x, y) }
 
 // fitSlope returns the least-squares slope of ys against xs.
 func fitSlope(xs, ys []float64) float64 {

@@ -154,21 +154,12 @@ func NewSVRG[T tensor.Float](params []*Param[T], f FiniteSum, cfg VRConfig[T], r
 	return o, nil
 }
 
-func (o *SVRG[T]) forEach(fn func(h *ProxConfig[T], p *Param[T], s *slot[T], n int)) {
-	for gi := range o.groups {
-		g := &o.groups[gi]
-		for pi, p := range g.params {
-			fn(&g.hyper, p, &g.slots[pi], p.Value.Len())
-		}
-	}
-}
-
 // Step performs one SVRG step (taking a snapshot first when one is due).
 func (o *SVRG[T]) Step() {
 	o.steps++
 	if o.inner%int64(o.epoch) == 0 {
 		o.f.Grad(o.all)
-		o.forEach(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+		o.eachParam(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 			checkFilled(o.kind, p)
 			copy(o.buf(s, svrgSnapshot, n), p.Value.Data())
 			copy(o.buf(s, svrgFullGrad, n), p.Grad.Data())
@@ -177,14 +168,14 @@ func (o *SVRG[T]) Step() {
 	o.inner++
 	batch := o.sample.draw()
 	o.f.Grad(batch)
-	o.forEach(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+	o.eachParam(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 		checkFilled(o.kind, p)
 		copy(o.buf(s, svrgGrad, n), p.Grad.Data())
 		copy(o.buf(s, svrgX, n), p.Value.Data())
 		copy(p.Value.Data(), s.bufs[svrgSnapshot])
 	})
 	o.f.Grad(batch)
-	o.forEach(func(h *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+	o.eachParam(func(h *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 		checkFilled(o.kind, p)
 		s.step++
 		eta := h.LR * lrScale(p)
@@ -266,27 +257,18 @@ func NewSAGA[T tensor.Float](params []*Param[T], f FiniteSum, cfg VRConfig[T], r
 	return o, nil
 }
 
-func (o *SAGA[T]) forEach(fn func(h *ProxConfig[T], p *Param[T], s *slot[T], n int)) {
-	for gi := range o.groups {
-		g := &o.groups[gi]
-		for pi, p := range g.params {
-			fn(&g.hyper, p, &g.slots[pi], p.Value.Len())
-		}
-	}
-}
-
 // Step performs one SAGA step (filling the gradient table first if needed).
 func (o *SAGA[T]) Step() {
 	o.steps++
 	if !o.filled {
-		o.forEach(func(_ *ProxConfig[T], _ *Param[T], s *slot[T], n int) {
+		o.eachParam(func(_ *ProxConfig[T], _ *Param[T], s *slot[T], n int) {
 			clear(o.buf(s, sagaAvg, n))
 			o.buf(s, sagaTable, n)
 		})
 		for i := 0; i < o.n; i++ {
 			o.one[0] = i
 			o.f.Grad(o.one)
-			o.forEach(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+			o.eachParam(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 				checkFilled(o.kind, p)
 				g := p.Grad.Data()[:n]
 				copy(s.bufs[sagaTable][i*n:(i+1)*n], g)
@@ -296,7 +278,7 @@ func (o *SAGA[T]) Step() {
 				}
 			})
 		}
-		o.forEach(func(_ *ProxConfig[T], _ *Param[T], s *slot[T], n int) {
+		o.eachParam(func(_ *ProxConfig[T], _ *Param[T], s *slot[T], n int) {
 			avg, inv := s.bufs[sagaAvg][:n], T(1/float64(o.n))
 			for k := range avg {
 				avg[k] *= inv
@@ -305,7 +287,7 @@ func (o *SAGA[T]) Step() {
 		o.filled = true
 	}
 	batch := o.sample.draw()
-	o.forEach(func(_ *ProxConfig[T], _ *Param[T], s *slot[T], n int) {
+	o.eachParam(func(_ *ProxConfig[T], _ *Param[T], s *slot[T], n int) {
 		copy(o.buf(s, sagaV, n), s.bufs[sagaAvg])
 		clear(o.buf(s, sagaDelta, n))
 	})
@@ -313,7 +295,7 @@ func (o *SAGA[T]) Step() {
 	for _, j := range batch {
 		o.one[0] = j
 		o.f.Grad(o.one)
-		o.forEach(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+		o.eachParam(func(_ *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 			checkFilled(o.kind, p)
 			g, row := p.Grad.Data()[:n], s.bufs[sagaTable][j*n:(j+1)*n]
 			v, delta := s.bufs[sagaV][:n], s.bufs[sagaDelta][:n]
@@ -326,7 +308,7 @@ func (o *SAGA[T]) Step() {
 		})
 	}
 	invN := T(1 / float64(o.n))
-	o.forEach(func(h *ProxConfig[T], p *Param[T], s *slot[T], n int) {
+	o.eachParam(func(h *ProxConfig[T], p *Param[T], s *slot[T], n int) {
 		s.step++
 		eta := h.LR * lrScale(p)
 		x, v := p.Value.Data()[:n], s.bufs[sagaV][:n]
