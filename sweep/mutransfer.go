@@ -67,6 +67,13 @@ type MuTransferConfig struct {
 	// parameterization, as the mup library's base shapes do; 0 keeps
 	// nn.MuP's absolute scales (base width 1).
 	BaseWidth int `json:"base_width,omitempty"`
+	// ZeroReadout zero-initializes the readout layer of the muP MLPs
+	// (nn.MLPConfig.ZeroReadout, the mup library's readout_zero_init), as
+	// Tensor Programs V recommends: the output is then 0 at init at every
+	// width instead of a random function of size n^-1/2 that the
+	// narrower networks must first unlearn. Other parameterizations keep
+	// their usual init.
+	ZeroReadout bool `json:"zero_readout,omitempty"`
 	// Workers bounds the runs trained at once (0: GOMAXPROCS). Results do
 	// not depend on it.
 	Workers int `json:"-"`
@@ -247,6 +254,10 @@ type Optimum struct {
 	// error over seeds.
 	Loss   float64 `json:"loss"`
 	LossSE float64 `json:"loss_se"`
+	// FitLoss is the fitted parabola's value at Log2LR: the loss at the
+	// optimum smoothed over the five grid rates around it, so less noisy
+	// than Loss (which, a minimum over noisy means, is also biased low).
+	FitLoss float64 `json:"fit_loss"`
 	// AtEdge reports that the best rate is the grid's first or last: the
 	// true optimum may lie outside the grid.
 	AtEdge bool `json:"at_edge"`
@@ -272,6 +283,14 @@ type Transfer struct {
 	Slope   float64 `json:"slope"`
 	SlopeLo float64 `json:"slope_lo"`
 	SlopeHi float64 `json:"slope_hi"`
+	// TrendOctaves is Slope times log2(widest/narrowest width): the
+	// systematic movement of the optimum over the width range, without
+	// the upward bias of DriftOctaves (the range of independently noisy
+	// optima: about 2.3 of their standard deviations for 5 widths even
+	// when the true optimum does not move).
+	TrendOctaves float64 `json:"trend_octaves"`
+	TrendLo      float64 `json:"trend_lo"`
+	TrendHi      float64 `json:"trend_hi"`
 	// WiderIsBetter reports that the loss at the optimum (Optimum.Loss)
 	// does not increase from one width to the next.
 	WiderIsBetter bool `json:"wider_is_better"`
@@ -358,7 +377,7 @@ func MuTransfer(ctx context.Context, cfg MuTransferConfig) (*MuTransferResult, e
 	if err != nil {
 		return nil, err
 	}
-	job := &mtJob{ctx: ctx, c: sc, sched: sched, base: c.BaseWidth, ds: ds, test: test, runs: runs, order: order, progress: cfg.Progress}
+	job := &mtJob{ctx: ctx, c: sc, sched: sched, base: c.BaseWidth, zero: c.ZeroReadout, ds: ds, test: test, runs: runs, order: order, progress: cfg.Progress}
 	parallel.Run(job, len(runs), c.Workers)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -379,6 +398,7 @@ type mtJob struct {
 	c        Config
 	sched    optim.Schedule
 	base     int
+	zero     bool // ZeroReadout
 	ds, test *data.Dataset[float64]
 	runs     []mtRun
 	order    []int
@@ -394,7 +414,7 @@ func (j *mtJob) Do(_, t int) {
 		r.err = j.ctx.Err()
 		return
 	}
-	r.loss, r.testLoss, r.err = trainFinalLoss(j.ctx, j.c, j.base, j.sched, j.ds, j.test, RunSpec{Width: r.width,
+	r.loss, r.testLoss, r.err = trainFinalLoss(j.ctx, j.c, j.base, j.zero, j.sched, j.ds, j.test, RunSpec{Width: r.width,
 		Parameterization: r.p, Seed: r.seed, LR: math.Exp2(r.log2), Optimizer: r.opt})
 	if j.progress != nil {
 		j.mu.Lock()
@@ -406,11 +426,23 @@ func (j *mtJob) Do(_, t int) {
 
 // trainFinalLoss trains run spec of c on ds for c.Steps steps (batches as
 // in Run, learning rate times sched) and returns the loss on the whole of
-// ds, and on test (NaN if test is nil); both +Inf if the run diverged.
-func trainFinalLoss(ctx context.Context, c Config, base int, sched optim.Schedule, ds, test *data.Dataset[float64], spec RunSpec) (loss, testLoss float64, err error) {
+// ds, and on test (NaN if test is nil); both +Inf if the run diverged. A
+// muP model gets MuPBaseScales(base) if base > 0 and a zero readout if
+// zero.
+func trainFinalLoss(ctx context.Context, c Config, base int, zero bool, sched optim.Schedule, ds, test *data.Dataset[float64], spec RunSpec) (loss, testLoss float64, err error) {
 	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
 	if err != nil {
 		return 0, 0, err
+	}
+	if spec.Parameterization == nn.MuP && zero {
+		// What NewMLP draws with Config.ZeroReadout: the readout is drawn
+		// last, so the other layers are as they are.
+		model.Config.ZeroReadout = true
+		out := model.Layers[len(model.Layers)-1]
+		nn.Zeros(out.Weight.Value)
+		if out.Bias != nil {
+			nn.Zeros(out.Bias.Value)
+		}
 	}
 	if spec.Parameterization == nn.MuP && base > 0 {
 		MuPBaseScales(model, base, spec.Optimizer != "sgd")
@@ -473,8 +505,13 @@ func MuPBaseScales(m *nn.MLP[float64], base int, adaptive bool) {
 	last := len(m.Layers) - 1
 	for l, layer := range m.Layers {
 		switch {
-		case adaptive && l > 0:
-			layer.Weight.LRScale *= b
+		case adaptive:
+			// MuAdam: matrix-like (hidden) weights at lr/width_mult, the
+			// readout at lr with multiplier 1/width_mult, the input
+			// weights and all biases at lr.
+			if l > 0 {
+				layer.Weight.LRScale *= b
+			}
 		case l == last && l > 0:
 			layer.Weight.LRScale *= b
 		case l < last:
@@ -575,10 +612,10 @@ func transfer(c MuTransferConfig, p nn.Parameterization, o string, lrs []float64
 	best := make([]float64, nw)
 	for w := range nw {
 		cv := meanCurve(w, all)
-		x, i := vertex(lrs, cv)
+		x, i, fit := vertex(lrs, cv)
 		_, se, _ := meanSE(loss[w][i])
 		opts[w] = Optimum{Parameterization: p, Optimizer: o, Width: c.Widths[w], Log2LR: x, LR: math.Exp2(x),
-			Loss: cv[i], LossSE: se, AtEdge: i == 0 || i == len(lrs)-1}
+			Loss: cv[i], LossSE: se, FitLoss: fit, AtEdge: i == 0 || i == len(lrs)-1}
 		best[w] = x
 		if opts[w].AtEdge {
 			tr.EdgeWidths = append(tr.EdgeWidths, c.Widths[w])
@@ -595,7 +632,7 @@ func transfer(c MuTransferConfig, p nn.Parameterization, o string, lrs []float64
 			for j := range pick {
 				pick[j] = rng.IntN(ns)
 			}
-			b[w], _ = vertex(lrs, meanCurve(w, pick))
+			b[w], _, _ = vertex(lrs, meanCurve(w, pick))
 			bx[w] = append(bx[w], b[w])
 		}
 		d, _, s := driftStats(widths, b)
@@ -606,6 +643,8 @@ func transfer(c MuTransferConfig, p nn.Parameterization, o string, lrs []float64
 	}
 	tr.DriftLo, tr.DriftHi = percentiles(bDrift, tr.DriftOctaves)
 	tr.SlopeLo, tr.SlopeHi = percentiles(bSlope, tr.Slope)
+	span := math.Log2(slices.Max(widths) / slices.Min(widths))
+	tr.TrendOctaves, tr.TrendLo, tr.TrendHi = tr.Slope*span, tr.SlopeLo*span, tr.SlopeHi*span
 	tr.WiderIsBetter = true
 	for w := 1; w < nw; w++ {
 		if !(opts[w].Loss <= opts[w-1].Loss) {
@@ -642,12 +681,13 @@ func driftStats(widths, best []float64) (drift, shift, slope float64) {
 }
 
 // vertex returns the optimal log2 rate of the mean-loss curve y on the grid
-// x and the index of the grid's best rate: the vertex of the least-squares
-// parabola through the points within fitHalfWidth grid steps of the best
-// one (finite ones only, at least 3), kept within one grid step of the
-// best point. With fewer points, or a parabola that does not open
-// upwards, it is the best grid rate itself.
-func vertex(x, y []float64) (float64, int) {
+// x, the index of the grid's best rate and the loss there: the vertex of
+// the least-squares parabola through the points within fitHalfWidth grid
+// steps of the best one (finite ones only, at least 3), kept within one
+// grid step of the best point, and the parabola's value at it. With fewer
+// points, or a parabola that does not open upwards, it is the best grid
+// rate itself and its loss.
+func vertex(x, y []float64) (float64, int, float64) {
 	i := 0
 	for j, v := range y {
 		if v < y[i] || math.IsNaN(y[i]) && !math.IsNaN(v) {
@@ -673,18 +713,18 @@ func vertex(x, y []float64) (float64, int) {
 		n++
 	}
 	if n < 3 {
-		return x[i], i
+		return x[i], i, y[i]
 	}
 	coef, ok := solve3([3][3]float64{{s[0], s[1], s[2]}, {s[1], s[2], s[3]}, {s[2], s[3], s[4]}}, t)
 	if !ok || !(coef[2] > 0) {
-		return x[i], i
+		return x[i], i, y[i]
 	}
 	h := math.Abs(x[min(i+1, len(x)-1)] - x[max(i-1, 0)])
 	if len(x) > 1 && i > 0 && i < len(x)-1 {
 		h /= 2
 	}
 	u := math.Max(-h, math.Min(h, -coef[1]/(2*coef[2])))
-	return x[i] + u, i
+	return x[i] + u, i, coef[0] + u*(coef[1]+u*coef[2])
 }
 
 // fitHalfWidth is the number of grid points on either side of the best

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"testing"
@@ -21,17 +22,17 @@ func TestVertex(t *testing.T) {
 	for i, v := range x {
 		y[i] = 0.1 + 0.3*(v+2.8)*(v+2.8)
 	}
-	if got, i := vertex(x, y); math.Abs(got+2.8) > 1e-9 || i != 2 {
-		t.Errorf("vertex %v (index %d), want -2.8 (index 2)", got, i)
+	if got, i, fit := vertex(x, y); math.Abs(got+2.8) > 1e-9 || i != 2 || math.Abs(fit-0.1) > 1e-9 {
+		t.Errorf("vertex %v (index %d) loss %v, want -2.8 (index 2) loss 0.1", got, i, fit)
 	}
 	y[len(y)-1] = math.Inf(1) // a diverged rate is left out of the fit
-	if got, _ := vertex(x, y); math.Abs(got+2.8) > 1e-9 {
+	if got, _, _ := vertex(x, y); math.Abs(got+2.8) > 1e-9 {
 		t.Errorf("with a diverged rate: vertex %v, want -2.8", got)
 	}
 	for i := range y {
 		y[i] = -x[i]
 	}
-	if got, i := vertex(x, y); got != -1 || i != len(x)-1 {
+	if got, i, _ := vertex(x, y); got != -1 || i != len(x)-1 {
 		t.Errorf("decreasing curve: vertex %v (index %d), want the last grid point -1", got, i)
 	}
 }
@@ -169,4 +170,44 @@ func digitsMuTransfer(widths []int, spLo, spHi, mupLo, mupHi float64) MuTransfer
 		Seeds: []uint64{1, 2, 3}, Steps: 50, BatchSize: 32, Activation: nn.GELU, BaseWidth: 64,
 		Grids: []LRGrid{{Parameterization: nn.Standard, Optimizer: "adam", Log2Min: spLo, Log2Max: spHi},
 			{Parameterization: nn.MuP, Optimizer: "adam", Log2Min: mupLo, Log2Max: mupHi}}}
+}
+
+// TestMuPBaseScales: with the base scales, muP's per-layer rates are the
+// mup library's (MuAdam, MuSGD) with width_mult = width/base. The
+// effective-weight rate (Adam: alpha times LRScale; SGD: alpha^2 times
+// LRScale; biases: their LRScale) is 1 for every parameter at the base
+// width, as in SP; at 16 times the base width, Adam keeps the input
+// weights and every bias at 1 and puts the hidden and readout weights at
+// 1/16, SGD puts the input weights and hidden biases at 16, the hidden
+// weights (square) at 1 and the readout at 1/16.
+func TestMuPBaseScales(t *testing.T) {
+	const base = 8
+	for _, adaptive := range []bool{true, false} {
+		for _, mult := range []int{1, 16} {
+			n := base * mult
+			m, err := nn.NewMLP[float64](nn.MLPConfig{Dims: []int{5, n, n, 3}, Parameterization: nn.MuP, AdaptiveLR: adaptive},
+				rand.New(rand.NewPCG(1, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			MuPBaseScales(m, base, adaptive)
+			wm := float64(mult)
+			// want[l] = {weight, bias} effective rates.
+			want := [][2]float64{{1, 1}, {1 / wm, 1}, {1 / wm, 1}}
+			if !adaptive {
+				want = [][2]float64{{wm, wm}, {1, wm}, {1 / wm, 1}}
+			}
+			for l, layer := range m.Layers {
+				w := layer.Alpha * layer.Weight.LRScale
+				if !adaptive {
+					w *= layer.Alpha
+				}
+				b := layer.BiasMult * layer.Bias.LRScale
+				if math.Abs(w-want[l][0]) > 1e-12*want[l][0] || math.Abs(b-want[l][1]) > 1e-12*want[l][1] {
+					t.Errorf("adaptive %v width %d layer %d: effective rates weight %v, bias %v; want %v, %v",
+						adaptive, n, l, w, b, want[l][0], want[l][1])
+				}
+			}
+		}
+	}
 }

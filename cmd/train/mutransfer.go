@@ -52,24 +52,25 @@ examples:
 // mtFlags are the settings of "train mutransfer"; config checks them and
 // returns the experiment they describe.
 type mtFlags struct {
-	Param     string  `json:"param" help:"comma-separated parameterizations: sp, mup (also ntk, mf)"`
-	Opt       string  `json:"opt" help:"comma-separated optimizers: adam, sgd"`
-	Widths    string  `json:"widths" help:"comma-separated hidden widths (at least 2)"`
-	Depth     int     `json:"depth" help:"hidden layers"`
-	Act       string  `json:"act" help:"activation: gelu, relu, tanh, ..."`
-	Seeds     int     `json:"seeds" help:"number of seeds (1..seeds) per learning rate and width"`
-	Steps     int     `json:"steps" help:"training steps per run"`
-	Batch     int     `json:"batch" help:"minibatch size (0: full batch)"`
-	N         int     `json:"n" help:"training digits (the first n of the 1797)"`
-	TestN     int     `json:"test_n" help:"held-out digits after the first n whose loss is reported too (0: none)"`
-	LRs       string  `json:"lrs" help:"learning-rate grids param/opt=LO:HI in log2, comma-separated; default grids otherwise"`
-	LRStep    float64 `json:"lr_step" help:"grid spacing in octaves (0.5: factors of sqrt 2)"`
-	Schedule  string  `json:"schedule" help:"learning-rate schedule: cosine or constant"`
-	BaseWidth int     `json:"base_width" help:"muP base width: muP updates like SP at this width (0: nn's absolute muP)"`
-	Bootstrap int     `json:"bootstrap" help:"bootstrap resamples of the seeds for the intervals"`
-	Out       string  `json:"out" help:"output directory"`
-	JSON      bool    `json:"json" help:"print JSON lines on stdout (last: the summary) instead of the table"`
-	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
+	Param       string  `json:"param" help:"comma-separated parameterizations: sp, mup (also ntk, mf)"`
+	Opt         string  `json:"opt" help:"comma-separated optimizers: adam, sgd"`
+	Widths      string  `json:"widths" help:"comma-separated hidden widths (at least 2)"`
+	Depth       int     `json:"depth" help:"hidden layers"`
+	Act         string  `json:"act" help:"activation: gelu, relu, tanh, ..."`
+	Seeds       int     `json:"seeds" help:"number of seeds (1..seeds) per learning rate and width"`
+	Steps       int     `json:"steps" help:"training steps per run"`
+	Batch       int     `json:"batch" help:"minibatch size (0: full batch)"`
+	N           int     `json:"n" help:"training digits (the first n of the 1797)"`
+	TestN       int     `json:"test_n" help:"held-out digits after the first n whose loss is reported too (0: none)"`
+	LRs         string  `json:"lrs" help:"learning-rate grids param/opt=LO:HI in log2, comma-separated; default grids otherwise"`
+	LRStep      float64 `json:"lr_step" help:"grid spacing in octaves (0.5: factors of sqrt 2)"`
+	Schedule    string  `json:"schedule" help:"learning-rate schedule: cosine or constant"`
+	BaseWidth   int     `json:"base_width" help:"muP base width: muP updates like SP at this width (0: nn's absolute muP)"`
+	ZeroReadout bool    `json:"zero_readout" help:"zero-initialize muP's readout layer (mup's readout_zero_init)"`
+	Bootstrap   int     `json:"bootstrap" help:"bootstrap resamples of the seeds for the intervals"`
+	Out         string  `json:"out" help:"output directory"`
+	JSON        bool    `json:"json" help:"print JSON lines on stdout (last: the summary) instead of the table"`
+	NoFigures   bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
 }
 
 // runMuTransfer is "train mutransfer": the experiment is sweep.MuTransfer;
@@ -175,7 +176,7 @@ func (f *mtFlags) config() (mc sweep.MuTransferConfig, err error) {
 	}
 	mc.Dataset = sweep.Dataset{Kind: "digits", N: f.N, TestN: f.TestN}
 	mc.Depth, mc.Steps, mc.BatchSize, mc.LRStep, mc.Schedule = f.Depth, f.Steps, f.Batch, f.LRStep, f.Schedule
-	mc.BaseWidth, mc.Bootstrap = f.BaseWidth, f.Bootstrap
+	mc.BaseWidth, mc.Bootstrap, mc.ZeroReadout = f.BaseWidth, f.Bootstrap, f.ZeroReadout
 	for i := range f.Seeds {
 		mc.Seeds = append(mc.Seeds, uint64(i+1))
 	}
