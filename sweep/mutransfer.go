@@ -74,6 +74,12 @@ type MuTransferConfig struct {
 	// narrower networks must first unlearn. Other parameterizations keep
 	// their usual init.
 	ZeroReadout bool `json:"zero_readout,omitempty"`
+	// InputLRMult, if positive, multiplies the learning rate of the muP
+	// MLPs' input layer (weight and bias) by this width-independent
+	// constant: one of the per-layer multipliers the mup library lets
+	// one tune at the base width and transfer (0 or 1: MuAdam's and
+	// MuSGD's own rates).
+	InputLRMult float64 `json:"input_lr_mult,omitempty"`
 	// Workers bounds the runs trained at once (0: GOMAXPROCS). Results do
 	// not depend on it.
 	Workers int `json:"-"`
@@ -94,17 +100,18 @@ type LRGrid struct {
 // DefaultLRGrid returns the grid used for parameterization p and optimizer
 // opt when a MuTransferConfig names none (base is its BaseWidth): wide
 // enough to hold the optimum of an MLP with 2 hidden layers on the digits
-// (50 steps of 32) at widths 64..1024 (and, for SP with Adam, its drift)
-// with about an octave to spare on either side.
+// (50 steps of 32 or 64) at widths 32..1024 (and, for SP with Adam, its
+// drift) with about an octave to spare on either side; for muP with Adam
+// and a base width, with the input-layer multiplier anywhere in 1/8..1.
 func DefaultLRGrid(p nn.Parameterization, opt string, base int) LRGrid {
 	g := LRGrid{Parameterization: p, Optimizer: opt}
 	switch {
 	case p == nn.MuP && opt == "adam" && base > 0:
-		g.Log2Min, g.Log2Max = -6, -1
+		g.Log2Min, g.Log2Max = -5.5, -2
 	case p == nn.MuP && opt == "adam":
 		g.Log2Min, g.Log2Max = -3, 1
 	case opt == "adam":
-		g.Log2Min, g.Log2Max = -10, -4
+		g.Log2Min, g.Log2Max = -9, -3.5
 	default:
 		g.Log2Min, g.Log2Max = -6, 2
 	}
@@ -167,6 +174,9 @@ func (c MuTransferConfig) withDefaults() (MuTransferConfig, error) {
 	}
 	if c.Bootstrap < 0 {
 		return fail("bootstrap", "%d must be non-negative", c.Bootstrap)
+	}
+	if !(c.InputLRMult >= 0) || math.IsInf(c.InputLRMult, 0) {
+		return fail("input_lr_mult", "%v must be non-negative and finite", c.InputLRMult)
 	}
 	grids := make([]LRGrid, 0, len(c.Parameterizations)*len(c.Optimizers))
 	for _, p := range c.Parameterizations {
@@ -377,7 +387,7 @@ func MuTransfer(ctx context.Context, cfg MuTransferConfig) (*MuTransferResult, e
 	if err != nil {
 		return nil, err
 	}
-	job := &mtJob{ctx: ctx, c: sc, sched: sched, base: c.BaseWidth, zero: c.ZeroReadout, ds: ds, test: test, runs: runs, order: order, progress: cfg.Progress}
+	job := &mtJob{ctx: ctx, c: sc, sched: sched, base: c.BaseWidth, zero: c.ZeroReadout, inMult: c.InputLRMult, ds: ds, test: test, runs: runs, order: order, progress: cfg.Progress}
 	parallel.Run(job, len(runs), c.Workers)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -398,7 +408,8 @@ type mtJob struct {
 	c        Config
 	sched    optim.Schedule
 	base     int
-	zero     bool // ZeroReadout
+	zero     bool    // ZeroReadout
+	inMult   float64 // InputLRMult
 	ds, test *data.Dataset[float64]
 	runs     []mtRun
 	order    []int
@@ -414,7 +425,7 @@ func (j *mtJob) Do(_, t int) {
 		r.err = j.ctx.Err()
 		return
 	}
-	r.loss, r.testLoss, r.err = trainFinalLoss(j.ctx, j.c, j.base, j.zero, j.sched, j.ds, j.test, RunSpec{Width: r.width,
+	r.loss, r.testLoss, r.err = trainFinalLoss(j.ctx, j.c, j.base, j.zero, j.inMult, j.sched, j.ds, j.test, RunSpec{Width: r.width,
 		Parameterization: r.p, Seed: r.seed, LR: math.Exp2(r.log2), Optimizer: r.opt})
 	if j.progress != nil {
 		j.mu.Lock()
@@ -429,7 +440,7 @@ func (j *mtJob) Do(_, t int) {
 // ds, and on test (NaN if test is nil); both +Inf if the run diverged. A
 // muP model gets MuPBaseScales(base) if base > 0 and a zero readout if
 // zero.
-func trainFinalLoss(ctx context.Context, c Config, base int, zero bool, sched optim.Schedule, ds, test *data.Dataset[float64], spec RunSpec) (loss, testLoss float64, err error) {
+func trainFinalLoss(ctx context.Context, c Config, base int, zero bool, inMult float64, sched optim.Schedule, ds, test *data.Dataset[float64], spec RunSpec) (loss, testLoss float64, err error) {
 	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
 	if err != nil {
 		return 0, 0, err
@@ -446,6 +457,12 @@ func trainFinalLoss(ctx context.Context, c Config, base int, zero bool, sched op
 	}
 	if spec.Parameterization == nn.MuP && base > 0 {
 		MuPBaseScales(model, base, spec.Optimizer != "sgd")
+	}
+	if in := model.Layers[0]; spec.Parameterization == nn.MuP && inMult > 0 {
+		in.Weight.LRScale *= inMult
+		if in.Bias != nil {
+			in.Bias.LRScale *= inMult
+		}
 	}
 	opt, err := newOptimizer(spec, model.Params())
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -40,13 +41,17 @@ against log2 lr, one curve per width).
 -lrs sets a grid as param/opt=LO:HI (log2 bounds, comma-separated for several
 pairs); pairs not named get the default grid. -base-width rescales muP's
 per-layer rates so that muP updates like SP at that width (mup's base
-shapes); 0 keeps nn's absolute muP.
+shapes: MuAdam's rates with width_mult = width/base); 0 keeps nn's absolute
+muP. -zero-readout zero-initializes muP's readout layer, as Tensor Programs
+V recommends; -input-lr-mult multiplies muP's input-layer rate by a
+width-independent constant (a per-layer multiplier tuned at the base width).
 
 examples:
   train mutransfer
   train mutransfer -json
   train mutransfer -opt adam,sgd -seeds 5
-  train mutransfer -widths 64,128,256,512,1024,2048 -lrs mup/adam=-5:-1,standard/adam=-11:-4
+  train mutransfer -widths 64,128,256,512,1024,2048 -lrs mup/adam=-5:-2,standard/adam=-10:-3.5
+  train mutransfer -input-lr-mult 1 -zero-readout=false   (MuAdam's rates, SP-like readout init)
 `
 
 // mtFlags are the settings of "train mutransfer"; config checks them and
@@ -67,6 +72,7 @@ type mtFlags struct {
 	Schedule    string  `json:"schedule" help:"learning-rate schedule: cosine or constant"`
 	BaseWidth   int     `json:"base_width" help:"muP base width: muP updates like SP at this width (0: nn's absolute muP)"`
 	ZeroReadout bool    `json:"zero_readout" help:"zero-initialize muP's readout layer (mup's readout_zero_init)"`
+	InputLRMult float64 `json:"input_lr_mult" help:"multiplier of muP's input-layer learning rate, tuned at the base width (0: 1, MuAdam's)"`
 	Bootstrap   int     `json:"bootstrap" help:"bootstrap resamples of the seeds for the intervals"`
 	Out         string  `json:"out" help:"output directory"`
 	JSON        bool    `json:"json" help:"print JSON lines on stdout (last: the summary) instead of the table"`
@@ -76,8 +82,9 @@ type mtFlags struct {
 // runMuTransfer is "train mutransfer": the experiment is sweep.MuTransfer;
 // this checks the flags, records them, writes and prints the result.
 func runMuTransfer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := mtFlags{Param: "sp,mup", Opt: "adam", Widths: "64,128,256,512,1024", Depth: 2, Act: "gelu", Seeds: 3,
-		Steps: 50, Batch: 32, N: 512, LRStep: 0.5, Schedule: "cosine", BaseWidth: 64, Bootstrap: 1000, Out: "out/mutransfer"}
+	f := mtFlags{Param: "sp,mup", Opt: "adam", Widths: "32,64,128,256,512", Depth: 2, Act: "gelu", Seeds: 4,
+		Steps: 50, Batch: 64, N: 512, LRStep: 0.5, Schedule: "cosine", BaseWidth: 64, ZeroReadout: true, InputLRMult: 0.125,
+		Bootstrap: 1000, Out: "out/mutransfer"}
 	fs := newFlags("mutransfer", mutransferUsage, stderr)
 	settings.Bind(fs, &f)
 	_, mode, err := parseWithConfig(fs, &f, args, stdout)
@@ -170,13 +177,14 @@ func (f *mtFlags) config() (mc sweep.MuTransferConfig, err error) {
 		rule{f.Schedule != "cosine" && f.Schedule != "constant", fmt.Sprintf("-schedule %q: want cosine or constant", f.Schedule)},
 		rule{f.BaseWidth < 0, fmt.Sprintf("-base-width %d: want 0 or a positive width", f.BaseWidth)},
 		rule{f.Bootstrap < 0, fmt.Sprintf("-bootstrap %d: want a non-negative count", f.Bootstrap)},
+		rule{!(f.InputLRMult >= 0) || math.IsInf(f.InputLRMult, 0), fmt.Sprintf("-input-lr-mult %v: want a non-negative number", f.InputLRMult)},
 	)
 	if err != nil {
 		return mc, err
 	}
 	mc.Dataset = sweep.Dataset{Kind: "digits", N: f.N, TestN: f.TestN}
 	mc.Depth, mc.Steps, mc.BatchSize, mc.LRStep, mc.Schedule = f.Depth, f.Steps, f.Batch, f.LRStep, f.Schedule
-	mc.BaseWidth, mc.Bootstrap, mc.ZeroReadout = f.BaseWidth, f.Bootstrap, f.ZeroReadout
+	mc.BaseWidth, mc.Bootstrap, mc.ZeroReadout, mc.InputLRMult = f.BaseWidth, f.Bootstrap, f.ZeroReadout, f.InputLRMult
 	for i := range f.Seeds {
 		mc.Seeds = append(mc.Seeds, uint64(i+1))
 	}
