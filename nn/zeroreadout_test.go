@@ -27,22 +27,16 @@ func TestZeroReadout(t *testing.T) {
 			if layer.Alpha != r.Alpha || layer.BiasMult != r.BiasMult || layer.Weight.LRScale != r.Weight.LRScale || layer.Bias.LRScale != r.Bias.LRScale {
 				t.Errorf("%s layer %d: multipliers or LR scales changed", p, l)
 			}
-			for i, v := range layer.Weight.Value.Data() {
-				want := r.Weight.Value.Data()[i]
-				if l == last {
-					want = 0
-				}
-				if v != want {
-					t.Fatalf("%s layer %d weight[%d] = %v, want %v", p, l, i, v, want)
-				}
-			}
-			for i, v := range layer.Bias.Value.Data() {
-				want := r.Bias.Value.Data()[i]
-				if l == last {
-					want = 0
-				}
-				if v != want {
-					t.Fatalf("%s layer %d bias[%d] = %v, want %v", p, l, i, v, want)
+			for k, p := range layer.Params() {
+				ref := r.Params()[k]
+				for i, v := range p.Value.Data() {
+					want := ref.Value.Data()[i]
+					if l == last {
+						want = 0
+					}
+					if v != want {
+						t.Fatalf("%s %s[%d] = %v, want %v", c.Parameterization, p.Name, i, v, want)
+					}
 				}
 			}
 		}
