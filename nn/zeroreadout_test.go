@@ -27,15 +27,15 @@ func TestZeroReadout(t *testing.T) {
 			if layer.Alpha != r.Alpha || layer.BiasMult != r.BiasMult || layer.Weight.LRScale != r.Weight.LRScale || layer.Bias.LRScale != r.Bias.LRScale {
 				t.Errorf("%s layer %d: multipliers or LR scales changed", p, l)
 			}
-			for k, p := range layer.Params() {
-				ref := r.Params()[k]
-				for i, v := range p.Value.Data() {
-					want := ref.Value.Data()[i]
+			for k, q := range layer.Params() {
+				rq := r.Params()[k]
+				for i, v := range q.Value.Data() {
+					want := rq.Value.Data()[i]
 					if l == last {
 						want = 0
 					}
 					if v != want {
-						t.Fatalf("%s %s[%d] = %v, want %v", c.Parameterization, p.Name, i, v, want)
+						t.Fatalf("%s %s[%d] = %v, want %v", p, q.Name, i, v, want)
 					}
 				}
 			}
