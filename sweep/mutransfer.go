@@ -111,7 +111,7 @@ func DefaultLRGrid(p nn.Parameterization, opt string, base int) LRGrid {
 	case p == nn.MuP && opt == "adam":
 		g.Log2Min, g.Log2Max = -3, 1
 	case opt == "adam":
-		g.Log2Min, g.Log2Max = -9, -3.5
+		g.Log2Min, g.Log2Max = -9, -3
 	default:
 		g.Log2Min, g.Log2Max = -6, 2
 	}
@@ -264,10 +264,6 @@ type Optimum struct {
 	// error over seeds.
 	Loss   float64 `json:"loss"`
 	LossSE float64 `json:"loss_se"`
-	// FitLoss is the fitted parabola's value at Log2LR: the loss at the
-	// optimum smoothed over the five grid rates around it, so less noisy
-	// than Loss (which, a minimum over noisy means, is also biased low).
-	FitLoss float64 `json:"fit_loss"`
 	// AtEdge reports that the best rate is the grid's first or last: the
 	// true optimum may lie outside the grid.
 	AtEdge bool `json:"at_edge"`
@@ -629,10 +625,10 @@ func transfer(c MuTransferConfig, p nn.Parameterization, o string, lrs []float64
 	best := make([]float64, nw)
 	for w := range nw {
 		cv := meanCurve(w, all)
-		x, i, fit := vertex(lrs, cv)
+		x, i := vertex(lrs, cv)
 		_, se, _ := meanSE(loss[w][i])
 		opts[w] = Optimum{Parameterization: p, Optimizer: o, Width: c.Widths[w], Log2LR: x, LR: math.Exp2(x),
-			Loss: cv[i], LossSE: se, FitLoss: fit, AtEdge: i == 0 || i == len(lrs)-1}
+			Loss: cv[i], LossSE: se, AtEdge: i == 0 || i == len(lrs)-1}
 		best[w] = x
 		if opts[w].AtEdge {
 			tr.EdgeWidths = append(tr.EdgeWidths, c.Widths[w])
@@ -649,7 +645,7 @@ func transfer(c MuTransferConfig, p nn.Parameterization, o string, lrs []float64
 			for j := range pick {
 				pick[j] = rng.IntN(ns)
 			}
-			b[w], _, _ = vertex(lrs, meanCurve(w, pick))
+			b[w], _ = vertex(lrs, meanCurve(w, pick))
 			bx[w] = append(bx[w], b[w])
 		}
 		d, _, s := driftStats(widths, b)
@@ -698,13 +694,12 @@ func driftStats(widths, best []float64) (drift, shift, slope float64) {
 }
 
 // vertex returns the optimal log2 rate of the mean-loss curve y on the grid
-// x, the index of the grid's best rate and the loss there: the vertex of
-// the least-squares parabola through the points within fitHalfWidth grid
-// steps of the best one (finite ones only, at least 3), kept within one
-// grid step of the best point, and the parabola's value at it. With fewer
-// points, or a parabola that does not open upwards, it is the best grid
-// rate itself and its loss.
-func vertex(x, y []float64) (float64, int, float64) {
+// x and the index of the grid's best rate: the vertex of the least-squares
+// parabola through the points within fitHalfWidth grid steps of the best
+// one (finite ones only, at least 3), kept within one grid step of the
+// best point. With fewer points, or a parabola that does not open
+// upwards, it is the best grid rate itself.
+func vertex(x, y []float64) (float64, int) {
 	i := 0
 	for j, v := range y {
 		if v < y[i] || math.IsNaN(y[i]) && !math.IsNaN(v) {
@@ -730,18 +725,18 @@ func vertex(x, y []float64) (float64, int, float64) {
 		n++
 	}
 	if n < 3 {
-		return x[i], i, y[i]
+		return x[i], i
 	}
 	coef, ok := solve3([3][3]float64{{s[0], s[1], s[2]}, {s[1], s[2], s[3]}, {s[2], s[3], s[4]}}, t)
 	if !ok || !(coef[2] > 0) {
-		return x[i], i, y[i]
+		return x[i], i
 	}
 	h := math.Abs(x[min(i+1, len(x)-1)] - x[max(i-1, 0)])
 	if len(x) > 1 && i > 0 && i < len(x)-1 {
 		h /= 2
 	}
 	u := math.Max(-h, math.Min(h, -coef[1]/(2*coef[2])))
-	return x[i] + u, i, coef[0] + u*(coef[1]+u*coef[2])
+	return x[i] + u, i
 }
 
 // fitHalfWidth is the number of grid points on either side of the best
