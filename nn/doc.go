@@ -67,7 +67,8 @@
 // Tensor Programs IV/V, in the MuReadout form of the mup library: init
 // variances 1/d, 1/n and 1 with output multiplier 1/n; output Theta(n^-1/2)
 // at init; per-layer learning rates eta*n / eta / eta*n under SGD and
-// eta / eta/n / eta under Adam. Mean field (MF) is the same dynamics
+// eta / eta/n / eta under Adam; MLPConfig.ZeroReadout starts the readout
+// at zero, as the mup library's readout_zero_init. Mean field (MF) is the same dynamics
 // written with O(1) weights everywhere (the abc-symmetry W -> n^theta W,
 // multiplier -> n^-theta): for one hidden layer f(x) = (1/m) sum_i a_i
 // act(w_i . x / sqrt(d)) with per-neuron SGD learning rate eta*m (Mei,

@@ -89,6 +89,15 @@ type MLPConfig struct {
 	// Init overrides the weight initializer (and, for InitTorch, the bias
 	// initializer).
 	Init Init
+	// ZeroReadout initializes the weight and bias of the last layer (the
+	// readout) to zero, as the mup library's readout_zero_init (Yang et
+	// al. 2021, "Tensor Programs V", recommend it for muP):
+	// the network's output is then exactly 0 at init at every width, so
+	// no width-dependent random function has to be unlearned. It only
+	// changes the init, under any parameterization; the other layers
+	// draw the same values from rng as without it (the readout is drawn
+	// last). A model with one layer is all readout and starts at zero.
+	ZeroReadout bool
 	// AdaptiveLR selects the learning-rate multipliers (Param.LRScale) for
 	// Adam-like optimizers rather than SGD ones; only muP and mean field
 	// use them.
@@ -331,6 +340,13 @@ func scalings(c MLPConfig, l int) layerScalings {
 func initLayer[T Float](c MLPConfig, l int, layer *Linear[T], rng *rand.Rand) {
 	s := scalings(c, l)
 	w := layer.Weight.Value
+	if c.ZeroReadout && l == len(c.Dims)-2 {
+		Zeros(w)
+		if layer.Bias != nil {
+			Zeros(layer.Bias.Value)
+		}
+		return
+	}
 	switch c.Init {
 	case InitDefault:
 		Normal(w, s.wStd, rng)

@@ -67,6 +67,19 @@ type MuTransferConfig struct {
 	// parameterization, as the mup library's base shapes do; 0 keeps
 	// nn.MuP's absolute scales (base width 1).
 	BaseWidth int `json:"base_width,omitempty"`
+	// ZeroReadout zero-initializes the readout layer of the muP MLPs
+	// (nn.MLPConfig.ZeroReadout, the mup library's readout_zero_init), as
+	// Tensor Programs V recommends: the output is then 0 at init at every
+	// width instead of a random function of size n^-1/2 that the
+	// narrower networks must first unlearn. Other parameterizations keep
+	// their usual init.
+	ZeroReadout bool `json:"zero_readout,omitempty"`
+	// InputLRMult, if positive, multiplies the learning rate of the muP
+	// MLPs' input layer (weight and bias) by this width-independent
+	// constant: one of the per-layer multipliers the mup library lets
+	// one tune at the base width and transfer (0 or 1: MuAdam's and
+	// MuSGD's own rates).
+	InputLRMult float64 `json:"input_lr_mult,omitempty"`
 	// Workers bounds the runs trained at once (0: GOMAXPROCS). Results do
 	// not depend on it.
 	Workers int `json:"-"`
@@ -87,17 +100,18 @@ type LRGrid struct {
 // DefaultLRGrid returns the grid used for parameterization p and optimizer
 // opt when a MuTransferConfig names none (base is its BaseWidth): wide
 // enough to hold the optimum of an MLP with 2 hidden layers on the digits
-// (50 steps of 32) at widths 64..1024 (and, for SP with Adam, its drift)
-// with about an octave to spare on either side.
+// (50 steps of 32 or 64) at widths 32..1024 (and, for SP with Adam, its
+// drift) with about an octave to spare on either side; for muP with Adam
+// and a base width, with the input-layer multiplier anywhere in 1/8..1.
 func DefaultLRGrid(p nn.Parameterization, opt string, base int) LRGrid {
 	g := LRGrid{Parameterization: p, Optimizer: opt}
 	switch {
 	case p == nn.MuP && opt == "adam" && base > 0:
-		g.Log2Min, g.Log2Max = -6, -1
+		g.Log2Min, g.Log2Max = -5.5, -2
 	case p == nn.MuP && opt == "adam":
 		g.Log2Min, g.Log2Max = -3, 1
 	case opt == "adam":
-		g.Log2Min, g.Log2Max = -10, -4
+		g.Log2Min, g.Log2Max = -9, -3
 	default:
 		g.Log2Min, g.Log2Max = -6, 2
 	}
@@ -160,6 +174,9 @@ func (c MuTransferConfig) withDefaults() (MuTransferConfig, error) {
 	}
 	if c.Bootstrap < 0 {
 		return fail("bootstrap", "%d must be non-negative", c.Bootstrap)
+	}
+	if !(c.InputLRMult >= 0) || math.IsInf(c.InputLRMult, 0) {
+		return fail("input_lr_mult", "%v must be non-negative and finite", c.InputLRMult)
 	}
 	grids := make([]LRGrid, 0, len(c.Parameterizations)*len(c.Optimizers))
 	for _, p := range c.Parameterizations {
@@ -272,6 +289,14 @@ type Transfer struct {
 	Slope   float64 `json:"slope"`
 	SlopeLo float64 `json:"slope_lo"`
 	SlopeHi float64 `json:"slope_hi"`
+	// TrendOctaves is Slope times log2(widest/narrowest width): the
+	// systematic movement of the optimum over the width range, without
+	// the upward bias of DriftOctaves (the range of independently noisy
+	// optima: about 2.3 of their standard deviations for 5 widths even
+	// when the true optimum does not move).
+	TrendOctaves float64 `json:"trend_octaves"`
+	TrendLo      float64 `json:"trend_lo"`
+	TrendHi      float64 `json:"trend_hi"`
 	// WiderIsBetter reports that the loss at the optimum (Optimum.Loss)
 	// does not increase from one width to the next.
 	WiderIsBetter bool `json:"wider_is_better"`
@@ -358,7 +383,7 @@ func MuTransfer(ctx context.Context, cfg MuTransferConfig) (*MuTransferResult, e
 	if err != nil {
 		return nil, err
 	}
-	job := &mtJob{ctx: ctx, c: sc, sched: sched, base: c.BaseWidth, ds: ds, test: test, runs: runs, order: order, progress: cfg.Progress}
+	job := &mtJob{ctx: ctx, c: sc, sched: sched, base: c.BaseWidth, zero: c.ZeroReadout, inMult: c.InputLRMult, ds: ds, test: test, runs: runs, order: order, progress: cfg.Progress}
 	parallel.Run(job, len(runs), c.Workers)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -379,6 +404,8 @@ type mtJob struct {
 	c        Config
 	sched    optim.Schedule
 	base     int
+	zero     bool    // ZeroReadout
+	inMult   float64 // InputLRMult
 	ds, test *data.Dataset[float64]
 	runs     []mtRun
 	order    []int
@@ -394,7 +421,7 @@ func (j *mtJob) Do(_, t int) {
 		r.err = j.ctx.Err()
 		return
 	}
-	r.loss, r.testLoss, r.err = trainFinalLoss(j.ctx, j.c, j.base, j.sched, j.ds, j.test, RunSpec{Width: r.width,
+	r.loss, r.testLoss, r.err = trainFinalLoss(j.ctx, j.c, j.base, j.zero, j.inMult, j.sched, j.ds, j.test, RunSpec{Width: r.width,
 		Parameterization: r.p, Seed: r.seed, LR: math.Exp2(r.log2), Optimizer: r.opt})
 	if j.progress != nil {
 		j.mu.Lock()
@@ -406,14 +433,32 @@ func (j *mtJob) Do(_, t int) {
 
 // trainFinalLoss trains run spec of c on ds for c.Steps steps (batches as
 // in Run, learning rate times sched) and returns the loss on the whole of
-// ds, and on test (NaN if test is nil); both +Inf if the run diverged.
-func trainFinalLoss(ctx context.Context, c Config, base int, sched optim.Schedule, ds, test *data.Dataset[float64], spec RunSpec) (loss, testLoss float64, err error) {
+// ds, and on test (NaN if test is nil); both +Inf if the run diverged. A
+// muP model gets MuPBaseScales(base) if base > 0 and a zero readout if
+// zero.
+func trainFinalLoss(ctx context.Context, c Config, base int, zero bool, inMult float64, sched optim.Schedule, ds, test *data.Dataset[float64], spec RunSpec) (loss, testLoss float64, err error) {
 	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
 	if err != nil {
 		return 0, 0, err
 	}
+	if spec.Parameterization == nn.MuP && zero {
+		// What NewMLP draws with Config.ZeroReadout: the readout is drawn
+		// last, so the other layers are as they are.
+		model.Config.ZeroReadout = true
+		out := model.Layers[len(model.Layers)-1]
+		nn.Zeros(out.Weight.Value)
+		if out.Bias != nil {
+			nn.Zeros(out.Bias.Value)
+		}
+	}
 	if spec.Parameterization == nn.MuP && base > 0 {
 		MuPBaseScales(model, base, spec.Optimizer != "sgd")
+	}
+	if in := model.Layers[0]; spec.Parameterization == nn.MuP && inMult > 0 {
+		in.Weight.LRScale *= inMult
+		if in.Bias != nil {
+			in.Bias.LRScale *= inMult
+		}
 	}
 	opt, err := newOptimizer(spec, model.Params())
 	if err != nil {
@@ -473,8 +518,13 @@ func MuPBaseScales(m *nn.MLP[float64], base int, adaptive bool) {
 	last := len(m.Layers) - 1
 	for l, layer := range m.Layers {
 		switch {
-		case adaptive && l > 0:
-			layer.Weight.LRScale *= b
+		case adaptive:
+			// MuAdam: matrix-like (hidden) weights at lr/width_mult, the
+			// readout at lr with multiplier 1/width_mult, the input
+			// weights and all biases at lr.
+			if l > 0 {
+				layer.Weight.LRScale *= b
+			}
 		case l == last && l > 0:
 			layer.Weight.LRScale *= b
 		case l < last:
@@ -606,6 +656,8 @@ func transfer(c MuTransferConfig, p nn.Parameterization, o string, lrs []float64
 	}
 	tr.DriftLo, tr.DriftHi = percentiles(bDrift, tr.DriftOctaves)
 	tr.SlopeLo, tr.SlopeHi = percentiles(bSlope, tr.Slope)
+	span := math.Log2(slices.Max(widths) / slices.Min(widths))
+	tr.TrendOctaves, tr.TrendLo, tr.TrendHi = tr.Slope*span, tr.SlopeLo*span, tr.SlopeHi*span
 	tr.WiderIsBetter = true
 	for w := 1; w < nw; w++ {
 		if !(opts[w].Loss <= opts[w-1].Loss) {

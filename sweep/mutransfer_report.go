@@ -27,6 +27,8 @@ type MuTransferSummary struct {
 	SPDriftCI          []float64  `json:"sp_drift_ci,omitempty"`
 	MuPSlope           *float64   `json:"mup_slope,omitempty"` // octaves per doubling
 	SPSlope            *float64   `json:"sp_slope,omitempty"`
+	MuPTrendOctaves    *float64   `json:"mup_trend_octaves,omitempty"` // slope times log2 of the width range
+	SPTrendOctaves     *float64   `json:"sp_trend_octaves,omitempty"`
 	MuPWiderIsBetter   *bool      `json:"mup_wider_is_better,omitempty"`
 	SPWiderIsBetter    *bool      `json:"sp_wider_is_better,omitempty"`
 	MuPSGDDriftOctaves *float64   `json:"mup_sgd_drift_octaves,omitempty"`
@@ -41,9 +43,11 @@ func (r *MuTransferResult) Summary() MuTransferSummary {
 	s := MuTransferSummary{Kind: "summary", Widths: r.Config.Widths, Seeds: len(r.Config.Seeds), Transfers: r.Transfers}
 	if t, ok := r.Transfer(nn.MuP, "adam"); ok {
 		s.MuPDriftOctaves, s.MuPDriftCI, s.MuPSlope, s.MuPWiderIsBetter = &t.DriftOctaves, []float64{t.DriftLo, t.DriftHi}, nullable(t.Slope), &t.WiderIsBetter
+		s.MuPTrendOctaves = nullable(t.TrendOctaves)
 	}
 	if t, ok := r.Transfer(nn.Standard, "adam"); ok {
 		s.SPDriftOctaves, s.SPDriftCI, s.SPSlope, s.SPWiderIsBetter = &t.DriftOctaves, []float64{t.DriftLo, t.DriftHi}, nullable(t.Slope), &t.WiderIsBetter
+		s.SPTrendOctaves = nullable(t.TrendOctaves)
 	}
 	if t, ok := r.Transfer(nn.MuP, "sgd"); ok {
 		s.MuPSGDDriftOctaves = &t.DriftOctaves
@@ -117,10 +121,10 @@ func (r *MuTransferResult) WriteTable(w io.Writer) error {
 			o.Log2LR, edge, o.Log2LRLo, o.Log2LRHi, o.Loss, o.LossSE)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "param\topt\tdrift (octaves)\t95% CI\tslope (octaves/doubling)\t95% CI\twider is better at lr*\tat fixed lr\t")
+	fmt.Fprintln(tw, "param\topt\tdrift (octaves)\t95% CI\tslope (octaves/doubling)\t95% CI\ttrend (octaves)\twider is better at lr*\tat fixed lr\t")
 	for _, t := range r.Transfers {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t[%.2f, %.2f]\t%+.2f\t[%+.2f, %+.2f]\t%v\t%d of %d lrs\t\n", t.Parameterization, t.Optimizer,
-			t.DriftOctaves, t.DriftLo, t.DriftHi, t.Slope, t.SlopeLo, t.SlopeHi, t.WiderIsBetter, t.WiderIsBetterLRs, t.GridLRs)
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t[%.2f, %.2f]\t%+.2f\t[%+.2f, %+.2f]\t%+.2f\t%v\t%d of %d lrs\t\n", t.Parameterization, t.Optimizer,
+			t.DriftOctaves, t.DriftLo, t.DriftHi, t.Slope, t.SlopeLo, t.SlopeHi, t.TrendOctaves, t.WiderIsBetter, t.WiderIsBetterLRs, t.GridLRs)
 	}
 	return tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -40,43 +41,50 @@ against log2 lr, one curve per width).
 -lrs sets a grid as param/opt=LO:HI (log2 bounds, comma-separated for several
 pairs); pairs not named get the default grid. -base-width rescales muP's
 per-layer rates so that muP updates like SP at that width (mup's base
-shapes); 0 keeps nn's absolute muP.
+shapes: MuAdam's rates with width_mult = width/base); 0 keeps nn's absolute
+muP. -zero-readout zero-initializes muP's readout layer, as Tensor Programs
+V recommends; -input-lr-mult multiplies muP's input-layer rate by a
+width-independent constant (a per-layer multiplier tuned at the base width).
 
 examples:
   train mutransfer
   train mutransfer -json
   train mutransfer -opt adam,sgd -seeds 5
-  train mutransfer -widths 64,128,256,512,1024,2048 -lrs mup/adam=-5:-1,standard/adam=-11:-4
+  train mutransfer -widths 64,128,256,512,1024,2048 -lrs mup/adam=-5:-2,standard/adam=-10:-3.5
+  train mutransfer -input-lr-mult 1 -zero-readout=false   (MuAdam's rates, SP-like readout init)
 `
 
 // mtFlags are the settings of "train mutransfer"; config checks them and
 // returns the experiment they describe.
 type mtFlags struct {
-	Param     string  `json:"param" help:"comma-separated parameterizations: sp, mup (also ntk, mf)"`
-	Opt       string  `json:"opt" help:"comma-separated optimizers: adam, sgd"`
-	Widths    string  `json:"widths" help:"comma-separated hidden widths (at least 2)"`
-	Depth     int     `json:"depth" help:"hidden layers"`
-	Act       string  `json:"act" help:"activation: gelu, relu, tanh, ..."`
-	Seeds     int     `json:"seeds" help:"number of seeds (1..seeds) per learning rate and width"`
-	Steps     int     `json:"steps" help:"training steps per run"`
-	Batch     int     `json:"batch" help:"minibatch size (0: full batch)"`
-	N         int     `json:"n" help:"training digits (the first n of the 1797)"`
-	TestN     int     `json:"test_n" help:"held-out digits after the first n whose loss is reported too (0: none)"`
-	LRs       string  `json:"lrs" help:"learning-rate grids param/opt=LO:HI in log2, comma-separated; default grids otherwise"`
-	LRStep    float64 `json:"lr_step" help:"grid spacing in octaves (0.5: factors of sqrt 2)"`
-	Schedule  string  `json:"schedule" help:"learning-rate schedule: cosine or constant"`
-	BaseWidth int     `json:"base_width" help:"muP base width: muP updates like SP at this width (0: nn's absolute muP)"`
-	Bootstrap int     `json:"bootstrap" help:"bootstrap resamples of the seeds for the intervals"`
-	Out       string  `json:"out" help:"output directory"`
-	JSON      bool    `json:"json" help:"print JSON lines on stdout (last: the summary) instead of the table"`
-	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
+	Param       string  `json:"param" help:"comma-separated parameterizations: sp, mup (also ntk, mf)"`
+	Opt         string  `json:"opt" help:"comma-separated optimizers: adam, sgd"`
+	Widths      string  `json:"widths" help:"comma-separated hidden widths (at least 2)"`
+	Depth       int     `json:"depth" help:"hidden layers"`
+	Act         string  `json:"act" help:"activation: gelu, relu, tanh, ..."`
+	Seeds       int     `json:"seeds" help:"number of seeds (1..seeds) per learning rate and width"`
+	Steps       int     `json:"steps" help:"training steps per run"`
+	Batch       int     `json:"batch" help:"minibatch size (0: full batch)"`
+	N           int     `json:"n" help:"training digits (the first n of the 1797)"`
+	TestN       int     `json:"test_n" help:"held-out digits after the first n whose loss is reported too (0: none)"`
+	LRs         string  `json:"lrs" help:"learning-rate grids param/opt=LO:HI in log2, comma-separated; default grids otherwise"`
+	LRStep      float64 `json:"lr_step" help:"grid spacing in octaves (0.5: factors of sqrt 2)"`
+	Schedule    string  `json:"schedule" help:"learning-rate schedule: cosine or constant"`
+	BaseWidth   int     `json:"base_width" help:"muP base width: muP updates like SP at this width (0: nn's absolute muP)"`
+	ZeroReadout bool    `json:"zero_readout" help:"zero-initialize muP's readout layer (mup's readout_zero_init)"`
+	InputLRMult float64 `json:"input_lr_mult" help:"multiplier of muP's input-layer learning rate, tuned at the base width (0: 1, MuAdam's)"`
+	Bootstrap   int     `json:"bootstrap" help:"bootstrap resamples of the seeds for the intervals"`
+	Out         string  `json:"out" help:"output directory"`
+	JSON        bool    `json:"json" help:"print JSON lines on stdout (last: the summary) instead of the table"`
+	NoFigures   bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
 }
 
 // runMuTransfer is "train mutransfer": the experiment is sweep.MuTransfer;
 // this checks the flags, records them, writes and prints the result.
 func runMuTransfer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := mtFlags{Param: "sp,mup", Opt: "adam", Widths: "64,128,256,512,1024", Depth: 2, Act: "gelu", Seeds: 3,
-		Steps: 50, Batch: 32, N: 512, LRStep: 0.5, Schedule: "cosine", BaseWidth: 64, Bootstrap: 1000, Out: "out/mutransfer"}
+	f := mtFlags{Param: "sp,mup", Opt: "adam", Widths: "32,64,128,256,512", Depth: 2, Act: "gelu", Seeds: 4,
+		Steps: 50, Batch: 64, N: 512, LRStep: 0.5, Schedule: "cosine", BaseWidth: 64, ZeroReadout: true, InputLRMult: 0.125,
+		Bootstrap: 1000, Out: "out/mutransfer"}
 	fs := newFlags("mutransfer", mutransferUsage, stderr)
 	settings.Bind(fs, &f)
 	_, mode, err := parseWithConfig(fs, &f, args, stdout)
@@ -169,13 +177,14 @@ func (f *mtFlags) config() (mc sweep.MuTransferConfig, err error) {
 		rule{f.Schedule != "cosine" && f.Schedule != "constant", fmt.Sprintf("-schedule %q: want cosine or constant", f.Schedule)},
 		rule{f.BaseWidth < 0, fmt.Sprintf("-base-width %d: want 0 or a positive width", f.BaseWidth)},
 		rule{f.Bootstrap < 0, fmt.Sprintf("-bootstrap %d: want a non-negative count", f.Bootstrap)},
+		rule{!(f.InputLRMult >= 0) || math.IsInf(f.InputLRMult, 0), fmt.Sprintf("-input-lr-mult %v: want a non-negative number", f.InputLRMult)},
 	)
 	if err != nil {
 		return mc, err
 	}
 	mc.Dataset = sweep.Dataset{Kind: "digits", N: f.N, TestN: f.TestN}
 	mc.Depth, mc.Steps, mc.BatchSize, mc.LRStep, mc.Schedule = f.Depth, f.Steps, f.Batch, f.LRStep, f.Schedule
-	mc.BaseWidth, mc.Bootstrap = f.BaseWidth, f.Bootstrap
+	mc.BaseWidth, mc.Bootstrap, mc.ZeroReadout, mc.InputLRMult = f.BaseWidth, f.Bootstrap, f.ZeroReadout, f.InputLRMult
 	for i := range f.Seeds {
 		mc.Seeds = append(mc.Seeds, uint64(i+1))
 	}
