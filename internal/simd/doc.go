@@ -28,14 +28,17 @@
 //	                                                  f32 21,300-24,000 vs 23,300-23,800 samples/s,
 //	                                                  f64 11,200-12,100 vs 11,700-12,900 (issue 21)
 //	AMD    0x1a   0x00-0xff   Zen 5           avx512  Turin-like VM: sgemm 1024^3 189.9 vs 100.0, dgemm 87.0 vs 49.9
-//	Intel  6      0xcf        Emerald Rapids  avx512  EMERALD
+//	Intel  6      0xcf        Emerald Rapids  avx512  2-vCPU KVM, avx2/avx512 per-round ratio: gemm 1024^3
+//	                                                  f32 0.63-0.79, f64 0.61-0.64; MLP f32 0.64-0.69,
+//	                                                  f64 0.57-0.81 (bench tiers -measure, 3 runs)
 //
 // Zen 3 shares family 0x19 but has no AVX-512, so its entry only restates
 // its feature default. A CPU without an entry (or a VM hiding the entry's
 // tier) gets the feature default. bench/RESULTS.md has a section per CPU
-// measured; "go run ./bench gemm -json" marks the default tier's rows with
-// "default": true, so a new entry is one run of bench gemm and bench mlp
-// per tier away.
+// measured. "go run ./bench tiers -measure" compares the tiers on GEMM
+// 1024^3 and the MLP step in one process (the measurement a new entry
+// needs), and "go run ./bench gemm -json" marks the default tier's rows with
+// "default": true.
 //
 // # GEMM
 //
