@@ -53,6 +53,7 @@ flags:`)
 	if !*js {
 		fmt.Printf("# %s, one thread, %d rounds of %v per tier; default: %s\n", runtime.Version(), *rounds, *slice, ch)
 	}
+	em := newEmitter(*js)
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
 	type workload struct {
@@ -105,7 +106,6 @@ flags:`)
 			}
 			med := median(rates[t]) * scale
 			if *js {
-				em := newEmitter(true)
 				em.emit(map[string]any{"suite": "tiers", "workload": w.name, "dtype": w.dtype, "simd": t, "default": t == ch.Tier,
 					"unit": w.unit, "median": round2(med), "ratio_to_best_median": math.Round(median(ratio)*1000) / 1000,
 					"min": round2(slices.Min(rates[t]) * scale), "max": round2(slices.Max(rates[t]) * scale)})

@@ -2,6 +2,7 @@ package simd
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/cpuid/v2"
@@ -136,7 +137,7 @@ func choose(table []archEntry, c CPU, avail []string, env string) (ch Choice, en
 	ch = Choice{Tier: avail[0], Source: "features", CPU: c}
 	if e := lookupArch(table, c); e != nil {
 		ch.Arch = e.Name
-		if slicesContains(avail, e.Tier) {
+		if slices.Contains(avail, e.Tier) {
 			ch.Tier, ch.Source, entry = e.Tier, "table", e
 			ch.Reason = e.Name + ": " + e.Reason
 		} else {
@@ -149,7 +150,7 @@ func choose(table []archEntry, c CPU, avail []string, env string) (ch Choice, en
 	if env == "" {
 		return ch, entry, ""
 	}
-	if !slicesContains(avail, env) {
+	if !slices.Contains(avail, env) {
 		errMsg = fmt.Sprintf("GRADFLOW_SIMD=%q is not available on this CPU/build (have %s); using %s",
 			env, strings.Join(avail, ", "), ch.Tier)
 		return ch, entry, errMsg
@@ -160,15 +161,6 @@ func choose(table []archEntry, c CPU, avail []string, env string) (ch Choice, en
 		entry = nil
 	}
 	return ch, entry, ""
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // archBlocking returns the table's blocking for elements of size bytes when

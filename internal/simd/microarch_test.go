@@ -1,6 +1,7 @@
 package simd
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,7 +45,7 @@ func TestArchTableChoice(t *testing.T) {
 		if entry != nil && entry.Tier != ch.Tier {
 			t.Errorf("%s: entry %s (tier %s) kept for tier %s", c.name, entry.Name, entry.Tier, ch.Tier)
 		}
-		if !slicesContains(c.avail, ch.Tier) {
+		if !slices.Contains(c.avail, ch.Tier) {
 			t.Errorf("%s: chose %s, not among %v", c.name, ch.Tier, c.avail)
 		}
 	}
@@ -67,7 +68,7 @@ func TestArchTableNeverUnsupported(t *testing.T) {
 			c := CPU{Vendor: e.Vendor, Family: e.Family, Model: m}
 			for _, avail := range sets {
 				ch, _, _ := choose(archTable, c, avail, "")
-				if !slicesContains(avail, ch.Tier) {
+				if !slices.Contains(avail, ch.Tier) {
 					t.Errorf("%v with %v: chose unsupported %s", c, avail, ch.Tier)
 				}
 			}
@@ -102,7 +103,7 @@ func TestArchBlocking(t *testing.T) {
 
 func TestStartupChoiceConsistent(t *testing.T) {
 	ch := StartupChoice()
-	if !slicesContains(Tiers(), ch.Tier) {
+	if !slices.Contains(Tiers(), ch.Tier) {
 		t.Fatalf("start-up tier %s not among %v", ch.Tier, Tiers())
 	}
 	want, _, _ := choose(archTable, hostCPU(), Tiers(), "")
