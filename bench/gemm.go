@@ -26,6 +26,9 @@ type gemmRecord struct {
 	TransB  bool    `json:"trans_b,omitempty"`
 	Label   string  `json:"label,omitempty"`
 	GFLOPS  float64 `json:"gflops"`
+	// Default marks the rows of the tier the dispatcher chooses at start-up
+	// (simd.StartupChoice: microarchitecture table, features or GRADFLOW_SIMD).
+	Default bool `json:"default,omitempty"`
 }
 
 type gemmShape struct {
@@ -93,15 +96,19 @@ func runGemm(args []string) error {
 	em := newEmitter(*js)
 	header(*js)
 	tiers := simd.Tiers()
+	defTier := simd.DefaultTier()
 	if !*js {
 		fmt.Printf("%-26s %-7s %3s", "shape", "dtype", "thr")
 		for _, t := range tiers {
+			if t == defTier {
+				t += "*"
+			}
 			fmt.Printf(" %9s", t)
 		}
 		if *gonumOn {
 			fmt.Printf(" %9s %8s", "gonum", "best/gn")
 		}
-		fmt.Println("   (GFLOPS)")
+		fmt.Println("   (GFLOPS; * the default tier)")
 	}
 	prevProcs := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(prevProcs)
@@ -121,14 +128,14 @@ func runGemm(args []string) error {
 					g := measureGemm(dt, sh, false, *minTime)
 					restore()
 					best = max(best, g)
-					em.emit(gemmRecord{"gemm", "gradflow", t, dt, th, sh.m, sh.n, sh.k, sh.transA, sh.transB, sh.label, round2(g)})
+					em.emit(gemmRecord{"gemm", "gradflow", t, dt, th, sh.m, sh.n, sh.k, sh.transA, sh.transB, sh.label, round2(g), t == defTier})
 					if !*js {
 						fmt.Printf(" %9.1f", g)
 					}
 				}
 				if *gonumOn {
 					g := measureGemm(dt, sh, true, *minTime)
-					em.emit(gemmRecord{"gemm", "gonum", "", dt, th, sh.m, sh.n, sh.k, sh.transA, sh.transB, sh.label, round2(g)})
+					em.emit(gemmRecord{"gemm", "gonum", "", dt, th, sh.m, sh.n, sh.k, sh.transA, sh.transB, sh.label, round2(g), false})
 					if !*js {
 						fmt.Printf(" %9.1f %7.1fx", g, best/g)
 					}

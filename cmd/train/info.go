@@ -13,7 +13,8 @@ import (
 const infoUsage = `usage: train info [-json]
 
 Prints the SIMD tier in use (override with GRADFLOW_SIMD=generic|avx2|avx512|neon),
-the GEMM microkernel shapes and cache blocking, GOMAXPROCS and the Go version.
+why it was chosen (the microarchitecture table, the CPU features or GRADFLOW_SIMD),
+the CPU's vendor/family/model, the GEMM microkernel shapes and cache blocking, GOMAXPROCS and the Go version.
 
 example:
   train info -json
@@ -29,6 +30,9 @@ func runInfo(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if *js {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"simd": info.Tier, "available": info.Available, "override_error": info.Override,
+			"simd_source": info.Choice.Source, "simd_reason": info.Choice.Reason, "simd_arch": info.Choice.Arch,
+			"cpu": map[string]any{"vendor": info.Choice.CPU.Vendor, "family": info.Choice.CPU.Family,
+				"model": info.Choice.CPU.Model, "brand": info.Choice.CPU.Brand},
 			"f32_kernel": []int{info.MR32, info.NR32}, "f64_kernel": []int{info.MR64, info.NR64},
 			"f32_blocking": info.Block32, "f64_blocking": info.Block64, "caches": info.Cache,
 			"gomaxprocs": runtime.GOMAXPROCS(0), "num_cpu": runtime.NumCPU(),
@@ -36,6 +40,9 @@ func runInfo(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		})
 	}
 	fmt.Fprintf(stdout, "simd tier     %s (available: %v)\n", info.Tier, info.Available)
+	fmt.Fprintf(stdout, "chosen by     %s\n", info.Choice.Source)
+	fmt.Fprintf(stdout, "because       %s\n", info.Choice.Reason)
+	fmt.Fprintf(stdout, "cpu           %s, %q\n", info.Choice.CPU, info.Choice.CPU.Brand)
 	if info.Override != "" {
 		fmt.Fprintf(stdout, "override      %s\n", info.Override)
 	}

@@ -111,7 +111,7 @@ func TestHelpAndInfo(t *testing.T) {
 	}
 	code, out, _ := runCLI(t, "info", "-json")
 	var info map[string]any
-	if code != 0 || json.Unmarshal([]byte(out), &info) != nil || info["simd"] == "" {
+	if code != 0 || json.Unmarshal([]byte(out), &info) != nil || info["simd"] == "" || info["simd_source"] == "" || info["simd_reason"] == "" {
 		t.Fatalf("info -json: exit %d, output %q", code, out)
 	}
 }

@@ -76,16 +76,27 @@ func SetBlocking(b Blocking) (restore func()) {
 }
 
 // blockingFor derives KC, MC, NC for elements of size bytes and an mr x nr
-// microkernel: a KC-deep pair of micro-panels fills about 65% of L1D, an
+// microkernel: unless the microarchitecture table sets them (archBlocking),
+// a KC-deep pair of micro-panels fills about 65% of L1D, an
 // MC x KC block of A half of L2, and a KC x NC block of B half of L3.
 func blockingFor(size, mr, nr int) Blocking {
 	kc := int(0.65*float64(caches.L1D)) / ((mr + nr) * size)
 	kc = kc / 16 * 16
 	kc = min(max(kc, 128), 512)
+	arch := archBlocking(size) // the microarchitecture table's values, if any
+	if arch.KC > 0 {
+		kc = arch.KC
+	}
 	mc := caches.L2 / 2 / (kc * size)
 	mc = max(mc/mr*mr, mr)
 	nc := caches.L3 / 2 / (kc * size)
 	nc = min(max(nc/nr*nr, nr), 1<<16/nr*nr)
+	if arch.MC > 0 {
+		mc = max(arch.MC/mr*mr, mr)
+	}
+	if arch.NC > 0 {
+		nc = max(arch.NC/nr*nr, nr)
+	}
 	b := Blocking{KC: kc, MC: mc, NC: nc}
 	if override.KC > 0 {
 		b.KC = override.KC

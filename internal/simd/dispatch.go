@@ -90,18 +90,12 @@ var cur *table
 var overrideErr string
 
 func init() {
-	avail := Tiers()
-	name := avail[0]
-	if env := strings.TrimSpace(os.Getenv("GRADFLOW_SIMD")); env != "" {
-		if tierSupported(env) {
-			name = env
-		} else {
-			overrideErr = fmt.Sprintf("GRADFLOW_SIMD=%q is not available on this CPU/build (have %s); using %s",
-				env, strings.Join(avail, ", "), name)
-			fmt.Fprintln(os.Stderr, "gradflow:", overrideErr)
-		}
+	env := strings.TrimSpace(os.Getenv("GRADFLOW_SIMD"))
+	choice, choiceEntry, overrideErr = choose(archTable, hostCPU(), Tiers(), env)
+	if overrideErr != "" {
+		fmt.Fprintln(os.Stderr, "gradflow:", overrideErr)
 	}
-	cur = newTable(name)
+	cur = newTable(choice.Tier)
 	initBlocking()
 }
 
@@ -163,6 +157,7 @@ type Info struct {
 	Tier       string   // tier in use
 	Available  []string // tiers this CPU and build support, best first
 	Override   string   // non-empty when GRADFLOW_SIMD could not be honoured
+	Choice     Choice   // the start-up choice of tier and why
 	MR32, NR32 int      // float32 microkernel tile
 	MR64, NR64 int      // float64 microkernel tile
 	Block32    Blocking // float32 cache blocking
@@ -176,6 +171,7 @@ func CurrentInfo() Info {
 		Tier:      cur.name,
 		Available: Tiers(),
 		Override:  overrideErr,
+		Choice:    choice,
 		MR32:      cur.sgemm.mr, NR32: cur.sgemm.nr,
 		MR64: cur.dgemm.mr, NR64: cur.dgemm.nr,
 		Block32: blockingFor(4, cur.sgemm.mr, cur.sgemm.nr),
@@ -186,8 +182,8 @@ func CurrentInfo() Info {
 
 // String formats the tier, kernel shapes, blocking and caches on one line.
 func (i Info) String() string {
-	return fmt.Sprintf("simd tier %s (available: %s); f32 kernel %dx%d KC=%d MC=%d NC=%d; f64 kernel %dx%d KC=%d MC=%d NC=%d; caches L1D=%dK L2=%dK L3=%dK",
-		i.Tier, strings.Join(i.Available, ","),
+	return fmt.Sprintf("simd tier %s (available: %s; start-up choice %s by %s on %s); f32 kernel %dx%d KC=%d MC=%d NC=%d; f64 kernel %dx%d KC=%d MC=%d NC=%d; caches L1D=%dK L2=%dK L3=%dK",
+		i.Tier, strings.Join(i.Available, ","), i.Choice.Tier, i.Choice.Source, i.Choice.CPU,
 		i.MR32, i.NR32, i.Block32.KC, i.Block32.MC, i.Block32.NC,
 		i.MR64, i.NR64, i.Block64.KC, i.Block64.MC, i.Block64.NC,
 		i.Cache.L1D>>10, i.Cache.L2>>10, i.Cache.L3>>10)

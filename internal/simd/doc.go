@@ -6,9 +6,39 @@
 // A tier is a complete table of kernels: "avx512" (AVX-512 F/DQ/BW/VL),
 // "avx2" (AVX2 + FMA3), "neon" (arm64 Advanced SIMD) and "generic" (portable
 // Go, always built, the reference every other tier is tested against).
-// init picks the best tier cpuid reports; GRADFLOW_SIMD=generic|avx2|avx512|neon
-// overrides it and the purego build tag removes all assembly. CurrentInfo
-// reports the choice and the blocking parameters.
+// init picks the tier once, deterministically (from cpuid, never from a
+// timing at start-up): the microarchitecture table below when it has an
+// entry for the CPU's vendor, family and model and the CPU supports that
+// entry's tier, else the best tier the CPU's features allow.
+// GRADFLOW_SIMD=generic|avx2|avx512|neon overrides both and the purego build
+// tag removes all assembly. StartupChoice reports the choice, the rule that
+// made it and why; CurrentInfo adds the blocking parameters.
+//
+// # Microarchitecture table
+//
+// Feature flags do not say how fast a feature is: Zen 4 has AVX-512 but
+// executes each 512-bit instruction as two 256-bit halves. archTable
+// (microarch.go) holds one row per microarchitecture measured, with the
+// tier (and optionally the cache blocking) and the measurement behind it,
+// one thread, ratios within one run:
+//
+//	vendor family model       name            tier    measurement (avx512 vs avx2)
+//	AMD    0x19   0x00-0xff   Zen 4 (Zen 3)   avx2    EPYC 25/17: sgemm 1024^3 76.6-82.3 vs 85.3-93.6 GFLOPS;
+//	                                                  dgemm 37.5-39.1 vs 37.0-40.7; MLP 784-512-512-10 b128
+//	                                                  f32 21,300-24,000 vs 23,300-23,800 samples/s,
+//	                                                  f64 11,200-12,100 vs 11,700-12,900 (issue 21)
+//	AMD    0x1a   0x00-0xff   Zen 5           avx512  Turin-like VM: sgemm 1024^3 189.9 vs 100.0, dgemm 87.0 vs 49.9
+//	Intel  6      0xcf        Emerald Rapids  avx512  2-vCPU KVM, avx2/avx512 per-round ratio: gemm 1024^3
+//	                                                  f32 0.63-0.79, f64 0.61-0.64; MLP f32 0.64-0.69,
+//	                                                  f64 0.57-0.81 (bench tiers -measure, 3 runs)
+//
+// Zen 3 shares family 0x19 but has no AVX-512, so its entry only restates
+// its feature default. A CPU without an entry (or a VM hiding the entry's
+// tier) gets the feature default. bench/RESULTS.md has a section per CPU
+// measured. "go run ./bench tiers -measure" compares the tiers on GEMM
+// 1024^3 and the MLP step in one process (the measurement a new entry
+// needs), and "go run ./bench gemm -json" marks the default tier's rows with
+// "default": true.
 //
 // # GEMM
 //
