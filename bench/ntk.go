@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gradflow/gradflow/data"
@@ -47,8 +48,13 @@ type ntkRecord struct {
 	PeakGFLOPS float64 `json:"peak_gflops,omitempty"`
 	SIMD       string  `json:"simd,omitempty"`
 	// Reps are the seconds of every repetition (the median is reported).
-	Reps   []float64 `json:"reps,omitempty"`
-	Inputs string    `json:"inputs,omitempty"`
+	Reps []float64 `json:"reps,omitempty"`
+	// CPUSeconds is the median over the repetitions of the process's
+	// user+system CPU time: on a loaded machine Seconds counts the time other
+	// processes held the cores, CPUSeconds does not (with more than one
+	// thread it adds the threads' times, including spinning workers).
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	Inputs     string  `json:"inputs,omitempty"`
 	// functorch only: examples per Jacobian chunk, whether only blocks on
 	// and above the diagonal were formed, the torch version.
 	Chunk     int    `json:"chunk,omitempty"`
@@ -234,15 +240,15 @@ func measureNTK[T tensor.Float](dims []int, n, reps int, budget int64, dir strin
 			return ntkRecord{}, err
 		}
 	}
-	secs := make([]float64, reps)
+	secs, cpus := make([]float64, reps), make([]float64, reps)
 	var peakBytes int64
 	for r := range secs {
 		resetPeakRSS()
-		t0 := time.Now()
+		c0, t0 := cpuSeconds(), time.Now()
 		if err := run(); err != nil {
 			return ntkRecord{}, err
 		}
-		secs[r] = time.Since(t0).Seconds()
+		secs[r], cpus[r] = time.Since(t0).Seconds(), cpuSeconds()-c0
 		peakBytes = max(peakBytes, peakRSS())
 	}
 	sec := median(secs)
@@ -251,7 +257,16 @@ func measureNTK[T tensor.Float](dims []int, n, reps int, budget int64, dir strin
 		dt = "float32"
 	}
 	return ntkRecord{Suite: "ntk", Impl: "gradflow", Dims: dims, N: n, Seconds: round4(sec), GFLOPS: round2(float64(flops) / sec / 1e9),
-		PeakBytes: peakBytes, DType: dt, Flops: float64(flops), SIMD: simd.Tier(), Reps: roundAll4(secs), Inputs: src}, nil
+		PeakBytes: peakBytes, DType: dt, Flops: float64(flops), SIMD: simd.Tier(), Reps: roundAll4(secs), CPUSeconds: round4(median(cpus)), Inputs: src}, nil
+}
+
+// cpuSeconds returns the user and system CPU time of this process.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 // resetPeakRSS returns the Go heap's free pages to the system and resets

@@ -10,7 +10,9 @@ Prints one JSON object:
 
 gflops counts the contraction products only (2 n^2 k P for the blocks
 formed, P the parameter count), not the Jacobians; peak_bytes is the
-process's peak resident set (VmHWM).
+process's peak resident set (VmHWM); cpu_seconds the process's user+system
+CPU time (median over the repetitions), which on a loaded machine leaves out
+the time other processes held the cores.
 
 The caller sets OPENBLAS_NUM_THREADS to the thread count (and clears
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE) before starting this process.
@@ -119,12 +121,13 @@ def main():
     fnet, params = functional(model)
     nparams = sum(p.numel() for p in param_list(params))
     k = dims[-1]
-    times = []
+    times, cpus = [], []
     with torch.no_grad():
         for _ in range(a.reps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             ntk = empirical_ntk(fnet, params, x, a.chunk, a.symmetric)
             times.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
     assert torch.isfinite(ntk).all()
     nchunks = -(-a.n // a.chunk)
     if a.symmetric:
@@ -141,7 +144,8 @@ def main():
         "suite": "ntk", "impl": "functorch", "dims": dims, "n": a.n, "threads": a.threads,
         "seconds": round(sec, 4), "gflops": round(flops / sec / 1e9, 2),
         "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "dtype": a.dtype, "reps": [round(t, 4) for t in times], "chunk": a.chunk, "symmetric": a.symmetric,
+        "dtype": a.dtype, "reps": [round(t, 4) for t in times], "cpu_seconds": round(statistics.median(cpus), 4),
+        "chunk": a.chunk, "symmetric": a.symmetric,
         "torch": torch.__version__, "trace": float(ntk.trace()),
     }), flush=True)
 
