@@ -122,7 +122,7 @@ func TestStructuredMatchesJacobian(t *testing.T) {
 }
 
 // TestStructuredSplitDiagonal checks the kernel of 600 inputs with
-// themselves, whose diagonal blocks are formed as sub-blocks on and above
+// themselves, whose diagonal blocks are formed as strips on and above
 // their diagonal (diagSplit), against the whole blocks, traced and full,
 // in one chunk and in two (traced; full, in several chunks too small to
 // split).

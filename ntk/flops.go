@@ -28,8 +28,8 @@ import (
 // Features are computed once per row chunk of x1 and once per block for
 // x2 (once in all when x2 fits one chunk and differs from x1). With same
 // inputs only the blocks on and above the diagonal are formed, and a
-// diagonal block of r >= 256 rows is formed as sub-blocks of max(128,
-// ceil(r/4)) rows on and above its diagonal. The element-wise work (activations,
+// diagonal block of r >= 256 rows is formed as strips of s = max(128,
+// ceil(r/4)) rows, each against the columns from its diagonal on. The element-wise work (activations,
 // Hadamard products, sums into the result, the mirror copy) is O(n1 n2 L
 // + n (sum_l d_l) k), small next to the products, and not counted.
 func StructuredFlops[T tensor.Float](m nn.Module[T], n1, n2 int, same bool, opts Options) (int64, error) {
@@ -97,15 +97,13 @@ func StructuredFlops[T tensor.Float](m nn.Module[T], n1, n2 int, same bool, opts
 }
 
 // pairs returns the pairs of rows a block of r1 x r2 forms: all, or for a
-// diagonal block (r1 = r2) split by diagSplit, those of the sub-blocks on
-// and above its diagonal.
+// diagonal block (r1 = r2) split by diagSplit, those of its strips: a
+// strip of rows [p0, p0+s) against columns [p0, r1).
 func pairs(r1, r2 int, diag bool) int64 {
 	if s := diagSplit(r1); diag && s < r1 {
 		var p int64
 		for p0 := 0; p0 < r1; p0 += s {
-			for q0 := p0; q0 < r1; q0 += s {
-				p += int64(min(p0+s, r1)-p0) * int64(min(q0+s, r1)-q0)
-			}
+			p += int64(min(p0+s, r1)-p0) * int64(r1-p0)
 		}
 		return p
 	}

@@ -34,10 +34,9 @@ func TestStructuredFlopsHandCount(t *testing.T) {
 		// Only the second layer's weight: its H H^T and G G^T.
 		{"params", 5, 5, true, Options{Params: onlyW1}, 5*feat + 25*(8+8)},
 		{"empty", 0, 0, true, Options{}, 0},
-		// 300 rows, one chunk, whose diagonal block is split into
-		// sub-blocks of 128, 128 and 44 rows: the pairs on and above the
-		// sub-blocks' diagonal are ((sum r)^2 + sum r^2)/2 =
-		// (300^2 + 2*128^2 + 44^2)/2 = 62352.
+		// 300 rows, one chunk, whose diagonal block is formed as strips
+		// of 128, 128 and 44 rows against the columns from their diagonal
+		// on: 128*300 + 128*172 + 44*44 = 62352 pairs.
 		{"split diagonal", 300, 300, true, Options{}, 300*feat + 62352*(22+16)},
 		{"no split below 256", 255, 255, true, Options{}, 255*feat + 255*255*(22+16)},
 		{"x1 x2 no split", 300, 300, false, Options{}, 600*feat + 300*300*(22+16)},
