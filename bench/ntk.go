@@ -138,17 +138,11 @@ flags:`)
 		return g
 	}
 	peak := measurePeak()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 
 	em := newEmitter(*js)
 	header(*js)
@@ -203,6 +197,23 @@ flags:`)
 		}
 	}
 	return nil
+}
+
+// startCPUProfile starts writing a CPU profile to path ("": none) and
+// returns the function that stops it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // ntkInputs returns n MNIST test images from dir as [n, d] rows scaled to
