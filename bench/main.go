@@ -3,6 +3,7 @@
 //
 //	go run ./bench gemm [-json] [-sizes 64,256,1024] [-threads 1,2] [-mlp=true]
 //	go run ./bench peak [-json]
+//	go run ./bench ntk [-json] [-n 128,512] [-threads 1,2]
 //
 // The numbers are machine- and load-dependent: compare ratios from one run
 // (gradflow vs gonum, tier vs tier, kernel vs peak), not absolute values
@@ -29,6 +30,7 @@ suites:
   peak   one core's FMA peak per tier (asm loop of independent FMAs)
   mlp    MLP training-step samples/s vs PyTorch (784-512-512-10 b128, 64-128-10 b32)
   mnist  time to 98%% MNIST test accuracy vs PyTorch (784-512-512-10, SGD momentum)
+  ntk    empirical NTK seconds and GFLOPS vs functorch (784-1024-1024-10, n 128 and 512)
   tiers  print the SIMD tiers this CPU and build support, best first (stdout),
          and the default tier with the reason for it (stderr); -measure
          compares the tiers on GEMM 1024^3 and the MLP step
@@ -52,6 +54,8 @@ func main() {
 		err = runMLP(os.Args[2:])
 	case "mnist":
 		err = runMNIST(os.Args[2:])
+	case "ntk":
+		err = runNTK(os.Args[2:])
 	case "tiers":
 		err = runTiers(os.Args[2:])
 	case "-h", "-help", "--help", "help":

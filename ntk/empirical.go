@@ -152,7 +152,7 @@ func empiricalInto[T tensor.Float](out *tensor.Tensor[T], m nn.Module[T], x1, x2
 		c := chunkSize[T](int64(net.featureLen()), k, opts.Full, budget, max(n1, n2))
 		feat := func(x *tensor.Tensor[T], i, j int) structuredFeatures[T] { return net.features(x.Rows(i, j)) }
 		blocks(out, x1, x2, same, c, feat, func(i0, j0 int, f1, f2 structuredFeatures[T]) {
-			net.block(out, i0, j0, f1, f2, opts.Params, opts.ParamWeight, opts.Full)
+			net.block(out, i0, j0, f1, f2, opts.Params, opts.ParamWeight, opts.Full, same && i0 == j0)
 		})
 	case Contraction:
 		if err := contraction(out, m, x1, x2, same, k, budget, opts); err != nil {

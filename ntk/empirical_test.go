@@ -121,6 +121,34 @@ func TestStructuredMatchesJacobian(t *testing.T) {
 	}
 }
 
+// TestStructuredSplitDiagonal checks the kernel of 600 inputs with
+// themselves, whose diagonal blocks are formed as strips on and above
+// their diagonal (diagSplit), against the whole blocks, traced and full,
+// in one chunk and in two (traced; full, in several chunks too small to
+// split).
+func TestStructuredSplitDiagonal(t *testing.T) {
+	m := newMLP(t, testConfigs[0], 3)
+	x := randTensor(4, 600, 4)
+	for _, full := range []bool{false, true} {
+		for _, budget := range []int64{0, 4 << 20} {
+			opts := Options{Full: full, Method: Structured, MemoryBudget: budget}
+			got, err := Empirical[float64](m, x, nil, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			splitDiag = false
+			want, err := Empirical[float64](m, x, nil, opts)
+			splitDiag = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxRelDiff(got, want); d > 1e-12 {
+				t.Errorf("full=%v budget=%d: rel diff %g", full, budget, d)
+			}
+		}
+	}
+}
+
 // A row of Jacobian is the gradient Backward writes into Param.Grad for the
 // scalar f_a(x_i): an independent route through autograd.
 func TestJacobianRowIsGradient(t *testing.T) {

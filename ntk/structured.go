@@ -58,11 +58,38 @@ func (d denseNet[T]) forward(x *tensor.Tensor[T]) forwardCache[T] {
 		if act == "" {
 			act = nn.Identity // a Linear's default
 		}
-		fc.ders = append(fc.ders, tensor.Apply(nil, z, func(v T) T { _, d := act.Eval(float64(v)); return T(d) }))
-		h = tensor.Apply(nil, z, func(v T) T { f, _ := act.Eval(float64(v)); return T(f) })
+		var der *tensor.Tensor[T]
+		h, der = activate(z, act)
+		fc.ders = append(fc.ders, der)
 	}
 	fc.out = h
 	return fc
+}
+
+// activate returns act(z) and act'(z) in one pass over z, ReLU and the
+// identity inline (their Eval, without its call per element).
+func activate[T tensor.Float](z *tensor.Tensor[T], act nn.Activation) (h, der *tensor.Tensor[T]) {
+	h, der = tensor.New[T](z.Shape()...), tensor.New[T](z.Shape()...)
+	zd, hd, dd := z.Data(), h.Data(), der.Data()
+	switch act {
+	case nn.ReLU:
+		for i, v := range zd {
+			if v > 0 {
+				hd[i], dd[i] = v, 1
+			}
+		}
+	case nn.Identity:
+		copy(hd, zd)
+		for i := range dd {
+			dd[i] = 1
+		}
+	default:
+		for i, v := range zd {
+			f, d := act.Eval(float64(v))
+			hd[i], dd[i] = T(f), T(d)
+		}
+	}
+	return h, der
 }
 
 // outputGrads returns, for every layer l, G_l [c, k, out_l] with G_l[i, a,
@@ -98,6 +125,32 @@ type structuredFeatures[T tensor.Float] struct {
 	hs, gs []*tensor.Tensor[T]
 }
 
+// rows returns the features of rows [i, j) of the batch (views).
+func (f structuredFeatures[T]) rows(i, j int) structuredFeatures[T] {
+	r := structuredFeatures[T]{hs: make([]*tensor.Tensor[T], len(f.hs)), gs: make([]*tensor.Tensor[T], len(f.gs))}
+	for l := range f.hs {
+		r.hs[l], r.gs[l] = f.hs[l].Rows(i, j), f.gs[l].Rows(i, j)
+	}
+	return r
+}
+
+// diagSplit returns the rows per strip of a diagonal block of c rows (c
+// itself: no split). With s strips, (1 + 1/s) / 2 of the block's products
+// are formed, while strips of at least 128 rows keep the GEMMs efficient.
+// Measured on the 784-1024-1024-10 MLP at n = 512, one thread, CPU time
+// (medians of 5, one process): whole 0.507 s; strips of 128 rows 0.423 s;
+// 128 x 128 sub-blocks on and above the diagonal (the same products in
+// more, smaller GEMMs) 0.430 s; 64 x 64 sub-blocks gained only 5%.
+func diagSplit(c int) int {
+	if !splitDiag || c < 256 {
+		return c
+	}
+	return max(128, (c+3)/4)
+}
+
+// splitDiag enables diagSplit (a switch for benchmarks).
+var splitDiag = true
+
 func (d denseNet[T]) features(x *tensor.Tensor[T]) structuredFeatures[T] {
 	fc := d.forward(x)
 	return structuredFeatures[T]{hs: fc.hs, gs: d.outputGrads(fc)}
@@ -122,7 +175,20 @@ func (d denseNet[T]) featureLen() int {
 // two terms are multiplied by the weight's and the bias' own. Traced over
 // outputs, sum_a g1_a.g2_a is a single GEMM over the flattened [k*out]
 // rows.
-func (d denseNet[T]) block(out *tensor.Tensor[T], i0, j0 int, f1, f2 structuredFeatures[T], sel func(string) bool, weight func(string) float64, full bool) {
+//
+// diag says f1 and f2 are the same rows (a block on the diagonal of a
+// kernel of x1 with itself, whose lower triangle mirror overwrites): the
+// block is then formed as strips of diagSplit rows, each against the
+// columns from its own diagonal on (a staircase of the upper triangle).
+func (d denseNet[T]) block(out *tensor.Tensor[T], i0, j0 int, f1, f2 structuredFeatures[T], sel func(string) bool, weight func(string) float64, full, diag bool) {
+	if c := f1.hs[0].Dim(0); diag {
+		if s := diagSplit(c); s < c {
+			for p0 := 0; p0 < c; p0 += s {
+				d.block(out, i0+p0, j0+p0, f1.rows(p0, min(p0+s, c)), f1.rows(p0, c), sel, weight, full, false)
+			}
+			return
+		}
+	}
 	wt := func(p *nn.Param[T]) float64 {
 		if weight == nil {
 			return 1
