@@ -29,6 +29,7 @@ suites:
   peak   one core's FMA peak per tier (asm loop of independent FMAs)
   mlp    MLP training-step samples/s vs PyTorch (784-512-512-10 b128, 64-128-10 b32)
   mnist  time to 98%% MNIST test accuracy vs PyTorch (784-512-512-10, SGD momentum)
+  load   MLP step at 1 and 2 threads with and without competing busy processes
   tiers  print the SIMD tiers this CPU and build support, best first
 
 Run "go run ./bench <suite> -h" for the flags of a suite.
@@ -50,6 +51,8 @@ func main() {
 		err = runMLP(os.Args[2:])
 	case "mnist":
 		err = runMNIST(os.Args[2:])
+	case "load":
+		err = runLoad(os.Args[2:])
 	case "tiers":
 		// For scripts: the SIMD tiers of this CPU and build, best first.
 		fmt.Println(strings.Join(simd.Tiers(), " "))
