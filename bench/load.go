@@ -26,6 +26,9 @@ type loadRecord struct {
 	// Trips is how many spins the OS interrupted during the measurement
 	// (parallel.SpinStats); each turns spinning off for a while.
 	Trips int64 `json:"trips"`
+	// OffPercent is the share of the measurement's wall time for which
+	// the trips turned spinning off.
+	OffPercent float64 `json:"off_percent"`
 }
 
 // runLoad measures the MLP training step at one and two threads (or
@@ -100,7 +103,7 @@ func runLoad(args []string) error {
 	if !*js {
 		header(false)
 		fmt.Printf("# %s b%d %s; competing processes: %s load -busyloop (one thread each)\n", dimsLabel(c.dims), c.batch, *dtype, self)
-		fmt.Printf("%-9s %4s %5s %3s %10s %7s %6s\n", "spin", "busy", "round", "thr", "samples/s", "vs thr1", "trips")
+		fmt.Printf("%-9s %4s %5s %3s %10s %7s %6s %5s\n", "spin", "busy", "round", "thr", "samples/s", "vs thr1", "trips", "off%")
 	}
 	// ratios[policy][busy][threads] are the per-round ratios to the first
 	// thread count.
@@ -123,9 +126,11 @@ func runLoad(args []string) error {
 			}
 			for _, p := range policies {
 				parallel.SetSpin(p.d, p.fixed)
-				trips0, _ := parallel.SpinStats()
+				trips0, off0 := parallel.SpinStats()
+				t0 := time.Now()
 				rates := pairedRates(*dtype, c, threads, *reps, *minTime)
-				trips1, _ := parallel.SpinStats()
+				trips1, off1 := parallel.SpinStats()
+				offPct := 100 * min(1, (off1-off0).Seconds()/time.Since(t0).Seconds())
 				for i, t := range threads {
 					// The ratio of each repetition to the first thread
 					// count's repetition measured next to it.
@@ -135,9 +140,9 @@ func runLoad(args []string) error {
 					}
 					ratio := median(rs)
 					ratios[p.name][b][t] = append(ratios[p.name][b][t], ratio)
-					em.emit(loadRecord{Suite: "load", Spin: p.name, Busy: b, Threads: t, Round: round, SamplesPerSec: median(rates[i]), Reps: roundAll(rates[i]), Ratio: ratio, Trips: trips1 - trips0})
+					em.emit(loadRecord{Suite: "load", Spin: p.name, Busy: b, Threads: t, Round: round, SamplesPerSec: median(rates[i]), Reps: roundAll(rates[i]), Ratio: ratio, Trips: trips1 - trips0, OffPercent: round2(offPct)})
 					if !*js {
-						fmt.Printf("%-9s %4d %5d %3d %10.0f %7.2f %6d\n", p.name, b, round, t, median(rates[i]), ratio, trips1-trips0)
+						fmt.Printf("%-9s %4d %5d %3d %10.0f %7.2f %6d %5.0f\n", p.name, b, round, t, median(rates[i]), ratio, trips1-trips0, offPct)
 					}
 				}
 			}

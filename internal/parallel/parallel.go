@@ -178,9 +178,9 @@ func SetSpin(d time.Duration, fixed bool) {
 //     helpers still finishing, which gives their core back to whoever the
 //     OS runs in their place (often the thread being waited for).
 //   - The backoff starts at minBackoff and doubles, up to maxBackoff, when
-//     spinning trips again within recentTrip of being turned back on (the
-//     competition is still there); a trip after a quiet stretch starts
-//     over at minBackoff. On a quiet machine trips are rare (a long
+//     spinning trips again within recentTrip or the last backoff (whichever
+//     is longer) of being turned back on: the competition is still there.
+//     A trip after a longer quiet stretch starts over at minBackoff. On a quiet machine trips are rare (a long
 //     interrupt, a GC pause) and cost one minBackoff without spinning.
 //
 // Timing decides only whether a thread spins or blocks, so who runs which
@@ -190,6 +190,9 @@ const (
 	minBackoff = 10 * time.Millisecond
 	maxBackoff = time.Second
 	recentTrip = 100 * time.Millisecond
+	// rusageEvery spaces the getrusage calls of a spin (about a
+	// microsecond each).
+	rusageEvery = 50 * time.Microsecond
 )
 
 var (
@@ -198,6 +201,7 @@ var (
 	tripMu  sync.Mutex
 	backoff time.Duration // guarded by tripMu
 	trips   atomic.Int64
+	offSum  atomic.Int64 // ns of backoff started by all trips
 )
 
 // spinBudget is how long a thread that starts to wait at now may spin.
@@ -217,17 +221,22 @@ func trip(now time.Time) {
 	if t < off {
 		return // another thread tripped meanwhile
 	}
-	if off > 0 && t-off < int64(recentTrip) {
+	if off > 0 && t-off < int64(max(recentTrip, backoff)) {
 		backoff = min(max(2*backoff, minBackoff), maxBackoff)
 	} else {
 		backoff = minBackoff
 	}
 	spinOff.Store(t + int64(backoff))
 	trips.Add(1)
+	offSum.Add(int64(backoff))
 }
 
 // spinUntil polls ready for up to the spin budget and reports whether it
-// returned true.
+// returned true. It trips (see trip) on a gap between clock readings, and
+// on an involuntary context switch of any thread of the process meanwhile
+// (checked every rusageEvery of spinning): while this thread spins, the OS
+// preempted another one of ours, perhaps the very thread it waits for,
+// which a core left to the OS would have kept running.
 func spinUntil(ready func() bool) bool {
 	if ready() {
 		return true
@@ -237,29 +246,47 @@ func spinUntil(ready func() bool) bool {
 	if budget == 0 {
 		return false
 	}
-	last := start
+	adaptive := !spinFixed.Load()
+	var pre0 int64
+	havePre := false
+	if adaptive {
+		pre0, havePre = preemptions()
+	}
+	last, checked := start, start
 	for i := 1; ; i++ {
 		if ready() {
 			return true
 		}
-		if i%128 == 0 {
-			now := time.Now()
-			if now.Sub(last) > gapLimit && !spinFixed.Load() {
+		if i%128 != 0 {
+			continue
+		}
+		now := time.Now()
+		if adaptive {
+			if now.Sub(last) > gapLimit {
 				trip(now)
 				return ready()
 			}
-			if now.Sub(start) > budget {
-				return false
+			if havePre && now.Sub(checked) > rusageEvery {
+				if pre, _ := preemptions(); pre != pre0 {
+					trip(now)
+					return ready()
+				}
+				checked = time.Now()
 			}
-			last = now
 		}
+		if now.Sub(start) > budget {
+			return false
+		}
+		last = now
 	}
 }
 
-// SpinStats reports the spin policy's state for benchmarks: how many spins
-// tripped since the process started, and whether spinning is off now.
-func SpinStats() (tripped int64, off bool) {
-	return trips.Load(), spinBudget(time.Now()) == 0
+// SpinStats reports the spin policy's history for benchmarks: how many
+// spins tripped since the process started, and for how long in all the
+// trips turned spinning off (up to now, or up to the end of the current
+// backoff).
+func SpinStats() (tripped int64, off time.Duration) {
+	return trips.Load(), time.Duration(offSum.Load())
 }
 
 func queued() bool { return len(queue) != 0 }

@@ -160,7 +160,7 @@ func TestRunPinnedAffinity(t *testing.T) {
 }
 
 // TestSpinBackoff: a trip turns spinning off for minBackoff; a trip soon
-// after spinning came back doubles the backoff up to maxBackoff; a trip
+// after spinning came back (within recentTrip or the backoff) doubles the backoff up to maxBackoff; a trip
 // after a quiet stretch starts over; a fixed spin (GRADFLOW_SPIN) ignores
 // trips. The clock is passed in, so the test does not depend on timing.
 func TestSpinBackoff(t *testing.T) {
@@ -211,7 +211,7 @@ func TestSpinBackoff(t *testing.T) {
 		t.Fatal("a trip during the backoff extended it")
 	}
 	// A trip long after spinning resumed starts over.
-	now += want + recentTrip
+	now += want + max(recentTrip, want)
 	trip(at(now))
 	if b := spinBudget(at(now + minBackoff)); b == 0 {
 		t.Fatal("a trip after a quiet stretch did not start over at minBackoff")
