@@ -171,17 +171,26 @@ func SetSpin(d time.Duration, fixed bool) {
 //
 //   - A spinning thread reads the clock every 128 polls, a fraction of a
 //     microsecond apart. Two readings more than gapLimit apart mean the OS
-//     took the CPU away in between, which it does only when another thread
-//     wants to run and no core is free: the spin trips.
+//     took the CPU away in between, which it does when another thread
+//     wants to run and no core is free: the spin trips. Every rusageEvery
+//     it also asks the OS (getrusage, where there is one) whether any
+//     thread of the process was preempted meanwhile (an involuntary
+//     context switch), which catches the case that costs most: the thread
+//     being waited for lost its core while this one spun on another. That
+//     trips the spin too.
 //   - A trip turns spinning off, for helpers and callers alike, for a
 //     backoff period: idle helpers park at once, and Run blocks at once for
 //     helpers still finishing, which gives their core back to whoever the
 //     OS runs in their place (often the thread being waited for).
 //   - The backoff starts at minBackoff and doubles, up to maxBackoff, when
-//     spinning trips again within recentTrip or the last backoff (whichever
-//     is longer) of being turned back on: the competition is still there.
-//     A trip after a longer quiet stretch starts over at minBackoff. On a quiet machine trips are rare (a long
-//     interrupt, a GC pause) and cost one minBackoff without spinning.
+//     spinning trips again after less than recentSpin of spinning (summed
+//     over the threads) since the last trip: the competition is still
+//     there. A trip after more spinning than that starts over at
+//     minBackoff. Counting spin time rather than wall time keeps stretches
+//     without spinning (one thread at work, an idle process) from
+//     resetting the backoff. On a quiet machine trips are rare (a long
+//     interrupt, a kernel thread, a GC pause) and cost one minBackoff
+//     without spinning.
 //
 // Timing decides only whether a thread spins or blocks, so who runs which
 // task, never what a task computes: results stay independent of it.
@@ -189,7 +198,7 @@ const (
 	gapLimit   = 50 * time.Microsecond
 	minBackoff = 10 * time.Millisecond
 	maxBackoff = time.Second
-	recentTrip = 100 * time.Millisecond
+	recentSpin = 20 * time.Millisecond
 	// rusageEvery spaces the getrusage calls of a spin (about a
 	// microsecond each).
 	rusageEvery = 50 * time.Microsecond
@@ -200,6 +209,8 @@ var (
 	spinOff atomic.Int64 // ns after epoch until which nobody spins
 	tripMu  sync.Mutex
 	backoff time.Duration // guarded by tripMu
+	spunAt  int64         // spun at the last trip; guarded by tripMu
+	spun    atomic.Int64  // ns spent spinning by all threads
 	trips   atomic.Int64
 	offSum  atomic.Int64 // ns of backoff started by all trips
 )
@@ -221,7 +232,10 @@ func trip(now time.Time) {
 	if t < off {
 		return // another thread tripped meanwhile
 	}
-	if off > 0 && t-off < int64(max(recentTrip, backoff)) {
+	s := spun.Load()
+	recent := off > 0 && s-spunAt < int64(recentSpin)
+	spunAt = s
+	if recent {
 		backoff = min(max(2*backoff, minBackoff), maxBackoff)
 	} else {
 		backoff = minBackoff
@@ -252,9 +266,12 @@ func spinUntil(ready func() bool) bool {
 	if adaptive {
 		pre0, havePre = preemptions()
 	}
+	// last is the latest clock reading; spinning time is counted up to it
+	// (the time of a gap is not spinning).
 	last, checked := start, start
 	for i := 1; ; i++ {
 		if ready() {
+			spun.Add(int64(last.Sub(start)))
 			return true
 		}
 		if i%128 != 0 {
@@ -263,21 +280,24 @@ func spinUntil(ready func() bool) bool {
 		now := time.Now()
 		if adaptive {
 			if now.Sub(last) > gapLimit {
+				spun.Add(int64(last.Sub(start)))
 				trip(now)
 				return ready()
 			}
 			if havePre && now.Sub(checked) > rusageEvery {
 				if pre, _ := preemptions(); pre != pre0 {
+					spun.Add(int64(now.Sub(start)))
 					trip(now)
 					return ready()
 				}
 				checked = time.Now()
 			}
 		}
+		last = now
 		if now.Sub(start) > budget {
+			spun.Add(int64(now.Sub(start)))
 			return false
 		}
-		last = now
 	}
 }
 

@@ -159,21 +159,24 @@ func TestRunPinnedAffinity(t *testing.T) {
 	}
 }
 
-// TestSpinBackoff: a trip turns spinning off for minBackoff; a trip soon
-// after spinning came back (within recentTrip or the backoff) doubles the backoff up to maxBackoff; a trip
-// after a quiet stretch starts over; a fixed spin (GRADFLOW_SPIN) ignores
-// trips. The clock is passed in, so the test does not depend on timing.
+// TestSpinBackoff: a trip turns spinning off for minBackoff; a trip after
+// less than recentSpin of spinning since the last one doubles the backoff
+// up to maxBackoff; a trip after more spinning starts over; a fixed spin
+// (GRADFLOW_SPIN) ignores trips. The clock and the spinning time are set
+// by the test, so it does not depend on timing.
 func TestSpinBackoff(t *testing.T) {
 	defer SetSpin(time.Millisecond, false)
 	tripMu.Lock()
-	saved, savedOff := backoff, spinOff.Load()
-	backoff = 0
+	saved, savedOff, savedAt, savedSpun := backoff, spinOff.Load(), spunAt, spun.Load()
+	backoff, spunAt = 0, 0
 	spinOff.Store(0)
+	spun.Store(0)
 	tripMu.Unlock()
 	defer func() {
 		tripMu.Lock()
-		backoff = saved
+		backoff, spunAt = saved, savedAt
 		spinOff.Store(savedOff)
+		spun.Store(savedSpun)
 		tripMu.Unlock()
 	}()
 	SetSpin(time.Millisecond, false)
@@ -192,7 +195,8 @@ func TestSpinBackoff(t *testing.T) {
 	// Trips right after each re-enabling double the backoff up to the cap.
 	want := minBackoff
 	for range 10 {
-		now += want + time.Millisecond // tripped 1 ms after spinning resumed
+		now += want + time.Hour // long after, but after 1 ms of spinning
+		spun.Add(int64(time.Millisecond))
 		trip(at(now))
 		want = min(2*want, maxBackoff)
 		if b := spinBudget(at(now + want - 1)); b != 0 {
@@ -211,7 +215,8 @@ func TestSpinBackoff(t *testing.T) {
 		t.Fatal("a trip during the backoff extended it")
 	}
 	// A trip long after spinning resumed starts over.
-	now += want + max(recentTrip, want)
+	now += want
+	spun.Add(int64(recentSpin))
 	trip(at(now))
 	if b := spinBudget(at(now + minBackoff)); b == 0 {
 		t.Fatal("a trip after a quiet stretch did not start over at minBackoff")
