@@ -126,7 +126,7 @@ var (
 // spin is how long an idle helper keeps polling for the next batch before
 // it blocks (and how long Run polls for helpers to finish before it
 // blocks), while the machine has a core for every spinning thread (see
-// spinBudget for when it does not). Waking a blocked goroutine costs an OS
+// the policy after SetSpin for when it does not). Waking a blocked goroutine costs an OS
 // thread wake-up, and on a VM the wake-up of an idle virtual CPU: measured
 // on a 2-vCPU Firecracker VM, helpers joined a batch 100-300 us late after
 // parking, as long as a whole product of a training step. The serial
