@@ -16,17 +16,17 @@
 // Spinning pays only while each spinning thread has a core to itself. On a
 // machine shared with CPU-bound work a spinning helper takes the core that
 // the thread it waits for needs (two threads ran slower than one), so the
-// spin adapts: a spinning thread reads the clock every 128 polls, and two
+// spin adapts. A spinning thread reads the clock every 128 polls: two
 // readings more than 50 us apart mean the OS preempted it for another
-// thread. Such a trip turns spinning off for every thread of the pool (idle
-// helpers and a Run waiting for its helpers then block at once and hand
-// their core back) for 10 ms, doubling up to 1 s while trips keep coming
-// right after spinning resumes, and back to 10 ms after a quiet stretch.
-// Timing only chooses between spinning and blocking, never which tasks
-// exist or how they compute, so results stay the same. GRADFLOW_SPIN (a
-// duration, 0 for none) fixes the spin and turns the adaptation off;
-// `go run ./bench load` measures one and two threads with and without
-// competing busy processes (bench/RESULTS.md).
+// thread. Such a trip turns spinning off for every thread of the pool (idle helpers and
+// a Run waiting for its helpers then block at once and hand their core
+// back) for 10 ms, doubling up to 1 s while trips keep coming after little
+// spinning, and back to 10 ms after more. Timing only chooses between
+// spinning and blocking, never which tasks exist or how they compute, so
+// results stay the same. GRADFLOW_SPIN (a duration, 0 for none) fixes the
+// spin and turns the adaptation off; `go run ./bench load` measures one and
+// two threads with and without competing busy processes
+// (bench/RESULTS.md).
 //
 // The pool sits below internal/simd in the import graph although
 // ARCHITECTURE.md lists the SIMD kernels first: the GEMM driver divides a

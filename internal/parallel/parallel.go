@@ -172,12 +172,11 @@ func SetSpin(d time.Duration, fixed bool) {
 //   - A spinning thread reads the clock every 128 polls, a fraction of a
 //     microsecond apart. Two readings more than gapLimit apart mean the OS
 //     took the CPU away in between, which it does when another thread
-//     wants to run and no core is free: the spin trips. Every rusageEvery
-//     it also asks the OS (getrusage, where there is one) whether any
-//     thread of the process was preempted meanwhile (an involuntary
-//     context switch), which catches the case that costs most: the thread
-//     being waited for lost its core while this one spun on another. That
-//     trips the spin too.
+//     wants to run and no core is free: the spin trips. (Counting the
+//     process's involuntary context switches with getrusage was tried as
+//     a second signal and dropped: on a quiet 2-vCPU machine the Go
+//     runtime's own threads preempt the two busy ones often enough to
+//     keep spinning off, at 1.33x of one thread instead of 1.74x.)
 //   - A trip turns spinning off, for helpers and callers alike, for a
 //     backoff period: idle helpers park at once, and Run blocks at once for
 //     helpers still finishing, which gives their core back to whoever the
@@ -199,9 +198,6 @@ const (
 	minBackoff = 10 * time.Millisecond
 	maxBackoff = time.Second
 	recentSpin = 20 * time.Millisecond
-	// rusageEvery spaces the getrusage calls of a spin (325 ns each on
-	// the 2-vCPU KVM machine of bench/RESULTS.md).
-	rusageEvery = 50 * time.Microsecond
 )
 
 var (
@@ -246,11 +242,7 @@ func trip(now time.Time) {
 }
 
 // spinUntil polls ready for up to the spin budget and reports whether it
-// returned true. It trips (see trip) on a gap between clock readings, and
-// on an involuntary context switch of any thread of the process meanwhile
-// (checked every rusageEvery of spinning): while this thread spins, the OS
-// preempted another one of ours, perhaps the very thread it waits for,
-// which a core left to the OS would have kept running.
+// returned true. It trips (see trip) on a gap between clock readings.
 func spinUntil(ready func() bool) bool {
 	if ready() {
 		return true
@@ -261,14 +253,9 @@ func spinUntil(ready func() bool) bool {
 		return false
 	}
 	adaptive := !spinFixed.Load()
-	var pre0 int64
-	havePre := false
-	if adaptive {
-		pre0, havePre = preemptions()
-	}
 	// last is the latest clock reading; spinning time is counted up to it
 	// (the time of a gap is not spinning).
-	last, checked := start, start
+	last := start
 	for i := 1; ; i++ {
 		if ready() {
 			spun.Add(int64(last.Sub(start)))
@@ -283,14 +270,6 @@ func spinUntil(ready func() bool) bool {
 				spun.Add(int64(last.Sub(start)))
 				trip(now)
 				return ready()
-			}
-			if havePre && now.Sub(checked) > rusageEvery {
-				if pre, _ := preemptions(); pre != pre0 {
-					spun.Add(int64(now.Sub(start)))
-					trip(now)
-					return ready()
-				}
-				checked = time.Now()
 			}
 		}
 		last = now
