@@ -18,9 +18,9 @@
 // the thread it waits for needs (two threads ran slower than one), so the
 // spin adapts. A spinning thread reads the clock every 128 polls: two
 // readings more than 50 us apart mean the OS preempted it for another
-// thread. Such a trip turns spinning off for every thread of the pool (idle helpers and
-// a Run waiting for its helpers then block at once and hand their core
-// back) for 10 ms, doubling up to 1 s while trips keep coming after little
+// thread. Such a trip turns spinning off for every thread of the pool
+// (idle helpers and a Run waiting for its helpers then block at once and
+// hand their core back) for 10 ms, doubling up to 1 s while trips keep coming after little
 // spinning, and back to 10 ms after more. This keeps the speed of a quiet
 // machine but catches only part of the harm on a loaded one: the OS
 // mostly preempts the working thread, not the spinning one (with one busy
