@@ -30,6 +30,7 @@ suites:
   peak   one core's FMA peak per tier (asm loop of independent FMAs)
   mlp    MLP training-step samples/s vs PyTorch (784-512-512-10 b128, 64-128-10 b32)
   mnist  time to 98%% MNIST test accuracy vs PyTorch (784-512-512-10, SGD momentum)
+  load   MLP step at 1 and 2 threads with and without competing busy processes
   ntk    empirical NTK seconds and GFLOPS vs functorch (784-1024-1024-10, n 128 and 512)
   tiers  print the SIMD tiers this CPU and build support, best first (stdout),
          and the default tier with the reason for it (stderr); -measure
@@ -56,6 +57,8 @@ func main() {
 		err = runMNIST(os.Args[2:])
 	case "ntk":
 		err = runNTK(os.Args[2:])
+	case "load":
+		err = runLoad(os.Args[2:])
 	case "tiers":
 		err = runTiers(os.Args[2:])
 	case "-h", "-help", "--help", "help":

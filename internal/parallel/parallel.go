@@ -125,44 +125,177 @@ var (
 
 // spin is how long an idle helper keeps polling for the next batch before
 // it blocks (and how long Run polls for helpers to finish before it
-// blocks). Waking a blocked goroutine costs an OS thread wake-up, and on a
-// VM the wake-up of an idle virtual CPU: measured on a 2-vCPU Firecracker
-// VM, helpers joined a batch 100-300 us late after parking, as long as a
-// whole product of a training step. The serial stretches of a step (a
-// small output layer, the loss, ReLU masks) last up to ~300 us, so with a
-// 100 us spin the helper parked inside every step and a 784-512-512-10
-// step at two threads ran at 1.08x of one thread; with 1 ms, at 1.4x
-// (joins within 3 us). OpenMP runtimes and OpenBLAS spin for comparable or
-// longer times for the same reason. An idle process goes quiet after 1 ms.
-// GRADFLOW_SPIN (a Go duration such as 200us; 0 disables spinning)
-// overrides it for machines shared with other work.
-var spin = time.Millisecond
+// blocks), while the machine has a core for every spinning thread (see
+// the policy after SetSpin for when it does not). Waking a blocked goroutine costs an OS
+// thread wake-up, and on a VM the wake-up of an idle virtual CPU: measured
+// on a 2-vCPU Firecracker VM, helpers joined a batch 100-300 us late after
+// parking, as long as a whole product of a training step. The serial
+// stretches of a step (a small output layer, the loss, ReLU masks) last up
+// to ~300 us, so with a 100 us spin the helper parked inside every step
+// and a 784-512-512-10 step at two threads ran at 1.08x of one thread;
+// with 1 ms, at 1.4x (joins within 3 us). OpenMP runtimes and OpenBLAS
+// spin for comparable or longer times for the same reason. An idle process
+// goes quiet after 1 ms. GRADFLOW_SPIN (a Go duration such as 200us; 0
+// disables spinning) fixes the spin and turns the adaptation off.
+var (
+	spin      atomic.Int64 // a time.Duration
+	spinFixed atomic.Bool
+)
+
+func init() { spin.Store(int64(time.Millisecond)) }
 
 func init() {
 	if v, ok := os.LookupEnv("GRADFLOW_SPIN"); ok {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			fmt.Fprintf(os.Stderr, "gradflow: GRADFLOW_SPIN=%q is not a duration >= 0 (such as 200us or 0); keeping %v\n", v, spin)
+			fmt.Fprintf(os.Stderr, "gradflow: GRADFLOW_SPIN=%q is not a duration >= 0 (such as 200us or 0); keeping %v\n", v, time.Duration(spin.Load()))
 			return
 		}
-		spin = d
+		SetSpin(d, true)
 	}
 }
+
+// SetSpin sets the spin (see spin) and whether it is fixed (true, as with
+// GRADFLOW_SPIN) or turned off while the machine is short of cores (false,
+// the default). For benchmarks that compare policies in one process.
+func SetSpin(d time.Duration, fixed bool) {
+	spin.Store(int64(max(d, 0)))
+	spinFixed.Store(fixed)
+}
+
+// Spinning pays only while every spinning thread has a core of its own. On
+// a machine shared with CPU-bound work, a spinning helper takes the core
+// the thread it waits for needs: with one busy process on two cores, a
+// 784-512-512-10 step ran slower at two threads than at one (see
+// bench/RESULTS.md). The policy (the package doc says it in short):
+//
+//   - A spinning thread reads the clock every 128 polls, a fraction of a
+//     microsecond apart. Two readings more than gapLimit apart mean the OS
+//     took the CPU away in between, which it does when another thread
+//     wants to run and no core is free: the spin trips. (Counting the
+//     process's involuntary context switches with getrusage was tried as
+//     a second signal and dropped: on a quiet 2-vCPU machine the Go
+//     runtime's own threads preempt the two busy ones often enough to
+//     keep spinning off, at 1.33x of one thread instead of 1.74x.)
+//   - A trip turns spinning off, for helpers and callers alike, for a
+//     backoff period: idle helpers park at once, and Run blocks at once for
+//     helpers still finishing, which gives their core back to whoever the
+//     OS runs in their place (often the thread being waited for).
+//   - The backoff starts at minBackoff and doubles, up to maxBackoff, when
+//     spinning trips again after less than recentSpin of spinning (summed
+//     over the threads) since the last trip: the competition is still
+//     there. A trip after more spinning than that starts over at
+//     minBackoff. Counting spin time rather than wall time keeps stretches
+//     without spinning (one thread at work, an idle process) from
+//     resetting the backoff. On a quiet machine trips are rare (a long
+//     interrupt, a kernel thread, a GC pause) and cost one minBackoff
+//     without spinning.
+//
+// Timing decides only whether a thread spins or blocks, so who runs which
+// task, never what a task computes: results stay independent of it.
+const (
+	gapLimit   = 50 * time.Microsecond
+	minBackoff = 10 * time.Millisecond
+	maxBackoff = time.Second
+	recentSpin = 20 * time.Millisecond
+)
+
+var (
+	epoch   = time.Now()
+	spinOff atomic.Int64 // ns after epoch until which nobody spins
+	tripMu  sync.Mutex
+	backoff time.Duration // guarded by tripMu
+	spunAt  int64         // spun at the last trip; guarded by tripMu
+	spun    atomic.Int64  // ns spent spinning by all threads
+	trips   atomic.Int64
+	offSum  atomic.Int64 // ns of backoff started by all trips
+)
+
+// spinBudget is how long a thread that starts to wait at now may spin.
+func spinBudget(now time.Time) time.Duration {
+	if !spinFixed.Load() && int64(now.Sub(epoch)) < spinOff.Load() {
+		return 0
+	}
+	return time.Duration(spin.Load())
+}
+
+// trip records a spin that the OS interrupted at now and turns spinning off.
+func trip(now time.Time) {
+	t := int64(now.Sub(epoch))
+	tripMu.Lock()
+	defer tripMu.Unlock()
+	off := spinOff.Load()
+	if t < off {
+		return // another thread tripped meanwhile
+	}
+	s := spun.Load()
+	recent := off > 0 && s-spunAt < int64(recentSpin)
+	spunAt = s
+	if recent {
+		backoff = min(max(2*backoff, minBackoff), maxBackoff)
+	} else {
+		backoff = minBackoff
+	}
+	spinOff.Store(t + int64(backoff))
+	trips.Add(1)
+	offSum.Add(int64(backoff))
+}
+
+// spinUntil polls ready for up to the spin budget and reports whether it
+// returned true. It trips (see trip) on a gap between clock readings.
+func spinUntil(ready func() bool) bool {
+	if ready() {
+		return true
+	}
+	start := time.Now()
+	budget := spinBudget(start)
+	if budget == 0 {
+		return false
+	}
+	adaptive := !spinFixed.Load()
+	// last is the latest clock reading; spinning time is counted up to it
+	// (the time of a gap is not spinning).
+	last := start
+	for i := 1; ; i++ {
+		if ready() {
+			spun.Add(int64(last.Sub(start)))
+			return true
+		}
+		if i%128 != 0 {
+			continue
+		}
+		now := time.Now()
+		if adaptive {
+			if now.Sub(last) > gapLimit {
+				spun.Add(int64(last.Sub(start)))
+				trip(now)
+				return ready()
+			}
+		}
+		last = now
+		if now.Sub(start) > budget {
+			spun.Add(int64(now.Sub(start)))
+			return false
+		}
+	}
+}
+
+// SpinStats reports the spin policy's history for benchmarks: how many
+// spins tripped since the process started, and for how long in all the
+// trips turned spinning off (up to now, or up to the end of the current
+// backoff).
+func SpinStats() (tripped int64, off time.Duration) {
+	return trips.Load(), time.Duration(offSum.Load())
+}
+
+func queued() bool { return len(queue) != 0 }
 
 // helper is pool goroutine number home (1, 2, ...; the caller of Run is
 // participant 0).
 func helper(home int) {
 	for {
-		if len(queue) == 0 {
-			start := time.Now()
-			for i := 1; len(queue) == 0; i++ {
-				if i%128 == 0 && time.Since(start) > spin {
-					break
-				}
-			}
-			if len(queue) == 0 && retire(home) {
-				return
-			}
+		if !spinUntil(queued) && retire(home) {
+			return
 		}
 		b, ok := <-queue
 		if !ok {
@@ -264,12 +397,7 @@ func run(job Job, ntasks, maxWorkers int, pinned bool) {
 		// add a thread wake-up to every product, for the same reason
 		// helpers spin (see spin), and a parked goroutine now and then
 		// costs the runtime an allocation.
-		start := time.Now()
-		for i := 1; len(b.done) == 0; i++ {
-			if i%128 == 0 && time.Since(start) > spin {
-				break
-			}
-		}
+		spinUntil(func() bool { return len(b.done) != 0 })
 		<-b.done
 	}
 	b.job = nil

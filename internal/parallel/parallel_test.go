@@ -158,3 +158,73 @@ func TestRunPinnedAffinity(t *testing.T) {
 		t.Fatalf("tasks ran on their own participants in %d of %d rounds", pinned, rounds)
 	}
 }
+
+// TestSpinBackoff: a trip turns spinning off for minBackoff; a trip after
+// less than recentSpin of spinning since the last one doubles the backoff
+// up to maxBackoff; a trip after more spinning starts over; a fixed spin
+// (GRADFLOW_SPIN) ignores trips. The clock and the spinning time are set
+// by the test, so it does not depend on timing.
+func TestSpinBackoff(t *testing.T) {
+	defer SetSpin(time.Millisecond, false)
+	tripMu.Lock()
+	saved, savedOff, savedAt, savedSpun := backoff, spinOff.Load(), spunAt, spun.Load()
+	backoff, spunAt = 0, 0
+	spinOff.Store(0)
+	spun.Store(0)
+	tripMu.Unlock()
+	defer func() {
+		tripMu.Lock()
+		backoff, spunAt = saved, savedAt
+		spinOff.Store(savedOff)
+		spun.Store(savedSpun)
+		tripMu.Unlock()
+	}()
+	SetSpin(time.Millisecond, false)
+	at := func(d time.Duration) time.Time { return epoch.Add(time.Hour + d) }
+	if b := spinBudget(at(0)); b != time.Millisecond {
+		t.Fatalf("budget before any trip = %v, want 1ms", b)
+	}
+	now := time.Duration(0)
+	trip(at(now))
+	if b := spinBudget(at(now + minBackoff - 1)); b != 0 {
+		t.Fatalf("budget right after a trip = %v, want 0", b)
+	}
+	if b := spinBudget(at(now + minBackoff)); b != time.Millisecond {
+		t.Fatalf("budget after the backoff = %v, want 1ms", b)
+	}
+	// Trips right after each re-enabling double the backoff up to the cap.
+	want := minBackoff
+	for range 10 {
+		now += want + time.Hour // long after, but after 1 ms of spinning
+		spun.Add(int64(time.Millisecond))
+		trip(at(now))
+		want = min(2*want, maxBackoff)
+		if b := spinBudget(at(now + want - 1)); b != 0 {
+			t.Fatalf("backoff shorter than %v", want)
+		}
+		if b := spinBudget(at(now + want)); b == 0 {
+			t.Fatalf("backoff longer than %v", want)
+		}
+	}
+	if want != maxBackoff {
+		t.Fatalf("backoff did not reach the cap: %v", want)
+	}
+	// A trip during the backoff changes nothing.
+	trip(at(now + 1))
+	if b := spinBudget(at(now + want)); b == 0 {
+		t.Fatal("a trip during the backoff extended it")
+	}
+	// A trip long after spinning resumed starts over.
+	now += want
+	spun.Add(int64(recentSpin))
+	trip(at(now))
+	if b := spinBudget(at(now + minBackoff)); b == 0 {
+		t.Fatal("a trip after a quiet stretch did not start over at minBackoff")
+	}
+	// A fixed spin ignores the backoff.
+	trip(at(now + time.Hour))
+	SetSpin(200*time.Microsecond, true)
+	if b := spinBudget(at(now + time.Hour)); b != 200*time.Microsecond {
+		t.Fatalf("fixed spin budget = %v, want 200us", b)
+	}
+}
