@@ -21,12 +21,17 @@ import (
 // backward of the output, not of a loss.
 type outputLoss[T tensor.Float] struct{ c *tensor.Tensor[T] }
 
+// Eval implements train.Loss: the weighted sum of the outputs, so that
+// second derivatives of the "loss" are those of the output itself.
 func (o outputLoss[T]) Eval(out *autograd.Var[T], _ *data.Batch[T]) *autograd.Var[T] {
 	return autograd.Sum(autograd.Mul(out, out.Tape().Const(o.c)))
 }
 
+// Classification implements train.Loss.
 func (outputLoss[T]) Classification() bool { return false }
-func (outputLoss[T]) Name() string         { return "output" }
+
+// Name implements train.Loss.
+func (outputLoss[T]) Name() string { return "output" }
 
 // NewOutputObjective returns the network output as a landscape.Objective
 // of the parameters (flattened in Params order),

@@ -98,6 +98,7 @@ const (
 	FullModel
 )
 
+// String returns the model's name as error messages and tests print it.
 func (m Model) String() string {
 	switch m {
 	case LinearModel:

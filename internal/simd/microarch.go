@@ -18,6 +18,7 @@ type CPU struct {
 	Brand  string // brand string, for reports only
 }
 
+// String returns the vendor, family and model as train info prints them.
 func (c CPU) String() string {
 	if c.Vendor == "" && c.Family == 0 && c.Model == 0 {
 		return "unknown CPU"
@@ -101,6 +102,7 @@ type Choice struct {
 	CPU    CPU
 }
 
+// String returns the chosen tier, how it was chosen and why.
 func (c Choice) String() string {
 	return fmt.Sprintf("%s by %s on %s: %s", c.Tier, c.Source, c.CPU, c.Reason)
 }
