@@ -83,9 +83,7 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, _, err := parseWithConfig(pfs, &probe, args, io.Discard); err == nil && probe.Data == "digits" {
 		f = batchFlagsFrom(critical.DefaultStudy("digits"))
 	}
-	fs := newFlags("batch", batchUsage, stderr)
-	settings.Bind(fs, &f)
-	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	mode, err := parseStudy("batch", batchUsage, &f, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -93,18 +91,11 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	config, err := configJSON("batch", &f, nil)
-	if err != nil {
-		return err
-	}
-	rd, err := openOut("batch", f.Out, mode)
+	rd, err := beginOut("batch", &f, f.Out, mode)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	if err := rd.Begin(config); err != nil {
-		return err
-	}
 	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow batch: critical batch size on %s, batches %s, %d lrs, %d seeds\n", sc.Data, f.Batches, len(sc.LRs), sc.Seeds)
 	stop := progress.New(stderr).Busy("batch: noise scale and the steps-vs-examples trade-off")

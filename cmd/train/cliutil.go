@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/tensor"
 	"github.com/gradflow/gradflow/train"
 )
@@ -208,4 +209,32 @@ func (r studyReport) emit(rd *train.RunDir, stdout, human io.Writer) error {
 	}
 	_, err := fmt.Fprintf(human, "outputs in %s: %s\n", rd.Dir(), written)
 	return err
+}
+
+// parseStudy binds the settings struct f to the flags of command cmd and
+// parses args into it (with a -config file, if given): the preamble of
+// every research command.
+func parseStudy[C any](cmd, usage string, f *C, args []string, stdout, stderr io.Writer) (train.RunMode, error) {
+	fs := newFlags(cmd, usage, stderr)
+	settings.Bind(fs, f)
+	_, mode, err := parseWithConfig(fs, f, args, stdout)
+	return mode, err
+}
+
+// beginOut opens the run directory out of command cmd and records the
+// settings f in it as config.json. The caller closes the directory.
+func beginOut(cmd string, f any, out string, mode train.RunMode) (*train.RunDir, error) {
+	config, err := configJSON(cmd, f, nil)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := openOut(cmd, out, mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := rd.Begin(config); err != nil {
+		rd.Close()
+		return nil, err
+	}
+	return rd, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/gradflow/gradflow/internal/progress"
-	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/sweep"
 )
@@ -62,9 +61,7 @@ type ccFlags struct {
 func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := ccFlags{Param: "mup,sp", Widths: "128,256,512,1024,2048", Steps: 3, Seeds: 4, LR: 0.1, Opt: "sgd",
 		Depth: 2, Act: "relu", N: 32, Dim: 8, Out: "out/coordcheck"}
-	fs := newFlags("coordcheck", coordcheckUsage, stderr)
-	settings.Bind(fs, &f)
-	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	mode, err := parseStudy("coordcheck", coordcheckUsage, &f, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

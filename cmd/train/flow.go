@@ -10,7 +10,6 @@ import (
 
 	"github.com/gradflow/gradflow/flow"
 	"github.com/gradflow/gradflow/internal/progress"
-	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/nn"
 )
 
@@ -68,17 +67,11 @@ func runFlow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	def := flow.DefaultStudy()
 	f := flowFlags{Data: def.Data, N: def.N, Arch: def.Arch, Act: string(def.Act), Loss: def.Loss,
 		Etas: floatsString(def.Etas), T: def.T, RTol: 1e-11, Seed: def.Seed, Out: "out/flow"}
-	fs := newFlags("flow", flowUsage, stderr)
-	settings.Bind(fs, &f)
-	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	mode, err := parseStudy("flow", flowUsage, &f, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	sc, err := f.study()
-	if err != nil {
-		return err
-	}
-	config, err := configJSON("flow", &f, nil)
 	if err != nil {
 		return err
 	}
@@ -87,14 +80,11 @@ func runFlow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{err}
 	}
 	sc = study.Config()
-	rd, err := openOut("flow", f.Out, mode)
+	rd, err := beginOut("flow", &f, f.Out, mode)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	if err := rd.Begin(config); err != nil {
-		return err
-	}
 	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow flow: %s MLP %s on the first %d rows of %s, %s, T = %g, step sizes %s\n",
 		sc.Act, joinInts(study.Dims()), sc.N, sc.Data, study.Problem().Loss.Name(), sc.T, f.Etas)

@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/gradflow/gradflow/internal/progress"
-	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/meanfield"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/train"
@@ -92,9 +91,7 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f := mfFlags{Regime: "mf,ntk", Alpha: 4, Widths: "64,256,1024,4096", Steps: 100, LR: 1, Seed: 1,
 		N: 32, Dim: 8, Act: "tanh", Every: 10, Out: "out/meanfield",
 		ChaosW: "16,32,64,128,256", ChaosR: 16, ChaosS: 3}
-	fs := newFlags("meanfield", meanfieldUsage, stderr)
-	settings.Bind(fs, &f)
-	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	mode, err := parseStudy("meanfield", meanfieldUsage, &f, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -106,18 +103,11 @@ func runMeanfield(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	config, err := configJSON("meanfield", &f, nil)
-	if err != nil {
-		return err
-	}
-	rd, err := openOut("meanfield", f.Out, mode)
+	rd, err := beginOut("meanfield", &f, f.Out, mode)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	if err := rd.Begin(config); err != nil {
-		return err
-	}
 	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow meanfield: two-layer %s net on a teacher (n=%d, d=%d, sphere), %d steps at lr %g, seed %d\n",
 		sc.Activation, sc.N, sc.Dim, sc.Steps, sc.LR, sc.Seed)

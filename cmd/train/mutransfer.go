@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/gradflow/gradflow/internal/progress"
-	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/sweep"
 )
@@ -85,9 +84,7 @@ func runMuTransfer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f := mtFlags{Param: "sp,mup", Opt: "adam", Widths: "32,64,128,256,512", Depth: 2, Act: "gelu", Seeds: 4,
 		Steps: 50, Batch: 64, N: 512, LRStep: 0.5, Schedule: "cosine", BaseWidth: 64, ZeroReadout: true, InputLRMult: 0.125,
 		Bootstrap: 1000, Out: "out/mutransfer"}
-	fs := newFlags("mutransfer", mutransferUsage, stderr)
-	settings.Bind(fs, &f)
-	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	mode, err := parseStudy("mutransfer", mutransferUsage, &f, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

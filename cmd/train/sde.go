@@ -9,7 +9,6 @@ import (
 
 	"github.com/gradflow/gradflow/flow"
 	"github.com/gradflow/gradflow/internal/progress"
-	"github.com/gradflow/gradflow/internal/settings"
 )
 
 const sdeUsage = `usage: train sde [flags]
@@ -68,9 +67,7 @@ func runSDE(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	d := flow.DefaultSDEStudy()
 	f := sdeFlags{Lambda: d.Lambda, Sigma: d.Sigma, LR: d.LR, L: "1,2,4,8", Chains: d.Chains, Rows: d.Rows,
 		Burn: d.Burn, Time: d.Time, SMEDt: d.SMEDt, Seed: d.Seed, Out: "out/sde"}
-	fs := newFlags("sde", sdeUsage, stderr)
-	settings.Bind(fs, &f)
-	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	mode, err := parseStudy("sde", sdeUsage, &f, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -78,18 +75,11 @@ func runSDE(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	config, err := configJSON("sde", &f, nil)
-	if err != nil {
-		return err
-	}
-	rd, err := openOut("sde", f.Out, mode)
+	rd, err := beginOut("sde", &f, f.Out, mode)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	if err := rd.Begin(config); err != nil {
-		return err
-	}
 	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow sde: SGD, SVAG (l = %s) and the SME on the noisy quadratic, %d chains, seed %d\n", f.L, sc.Chains, sc.Seed)
 	stop := progress.New(stderr).Busy(fmt.Sprintf("sde: %d SVAG runs and 2 SME integrations", len(sc.Ls)))

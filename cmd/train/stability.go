@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/gradflow/gradflow/internal/progress"
-	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/stability"
 )
 
@@ -75,9 +74,7 @@ func runStability(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f := stabilityFlags{Data: def.Logistic.Data, Eta: def.Logistic.Eta, Steps: def.Logistic.Steps, Every: def.Logistic.Every,
 		Swaps: def.Logistic.Swaps, Seeds: def.Logistic.Seeds, Ns: intsString(def.Ridge.Ns), Dim: def.Ridge.Dim,
 		Lambda: def.Ridge.Lambda, Noise: def.Ridge.Noise, Reps: def.Ridge.Reps, Seed: 1, Out: "out/stability"}
-	fs := newFlags("stability", stabilityUsage, stderr)
-	settings.Bind(fs, &f)
-	_, mode, err := parseWithConfig(fs, &f, args, stdout)
+	mode, err := parseStudy("stability", stabilityUsage, &f, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -85,22 +82,15 @@ func runStability(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	config, err := configJSON("stability", &f, nil)
-	if err != nil {
-		return err
-	}
 	study, err := stability.NewStudy(sc)
 	if err != nil {
 		return usageError{err}
 	}
-	rd, err := openOut("stability", f.Out, mode)
+	rd, err := beginOut("stability", &f, f.Out, mode)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	if err := rd.Begin(config); err != nil {
-		return err
-	}
 	human := humanOut(f.JSON, stdout, stderr)
 	fmt.Fprintf(human, "gradflow stability: logistic regression on %s (%d x %d coupled pairs, %d steps), ridge n = %s (%d pairs each), seed %d\n",
 		sc.Logistic.Data, sc.Logistic.Swaps, sc.Logistic.Seeds, sc.Logistic.Steps, f.Ns, sc.Ridge.Reps, f.Seed)
