@@ -1,6 +1,10 @@
 package autograd
 
-import "math"
+import (
+	"math"
+
+	"github.com/gradflow/gradflow/internal/simd"
+)
 
 // The helpers shared by LayerNorm and BatchNorm.
 //
@@ -66,6 +70,37 @@ func moments[T Float](x []T, off, stride, count, inner int, eps float64) (mean, 
 	}
 	variance = (s0 + s1 + s2 + s3) / float64(n)
 	return mean, 1 / math.Sqrt(variance+eps), variance
+}
+
+// vecMinInner is the length of a contiguous piece below which the fast
+// rules use scalar loops rather than the vector kernels, whose call costs
+// more than they save on a few elements (BatchNorm on [N, C] has pieces of
+// one element).
+const vecMinInner = 16
+
+// centerInto writes x - m into dst and returns the sum of the squares of
+// the result: the variance pass of a two-pass computation, with the
+// reduction in the vector kernel (simd.Dot) and the subtraction a loop
+// without a dependency chain.
+func centerInto[T Float](dst, x []T, m T) float64 {
+	subInto(dst, x, m)
+	return float64(simd.Dot(dst, dst))
+}
+
+// subInto writes x - m into dst.
+func subInto[T Float](dst, x []T, m T) {
+	x = x[:len(dst)]
+	for i, xi := range x {
+		dst[i] = xi - m
+	}
+}
+
+// affineInto writes x*a + c into dst (which may be x).
+func affineInto[T Float](dst, x []T, a, c T) {
+	x = x[:len(dst)]
+	for i, xi := range x {
+		dst[i] = xi*a + c
+	}
 }
 
 // normView is the 3-D view of a normalization's input, for the recorded
