@@ -30,9 +30,13 @@ func LayerNorm[T Float](x, w, b *Var[T], dims int, eps float64) *Var[T] {
 	v := t.newVar()
 	out := v.out(xs...)
 	// The scratch keeps each row's mean and 1/std for the backward pass,
-	// followed by two rows of workspace for it.
-	st := v.aux(2*rows + 2*d).Data()
-	mean, rstd := st[:rows], st[rows:2*rows]
+	// followed by two rows of workspace for it and a row of ones, with
+	// which the vector kernel Axpy adds a scalar to a row.
+	st := v.aux(2*rows + 3*d).Data()
+	mean, rstd, ones := st[:rows], st[rows:2*rows], st[2*rows+2*d:]
+	for i := range ones {
+		ones[i] = 1
+	}
 	xd, yd, wd, bd := x.value.Data(), out.Data(), dataOrNil(w), dataOrNil(b)
 	for r := 0; r < rows; r++ {
 		xr, yr := xd[r*d:(r+1)*d], yd[r*d:(r+1)*d]
@@ -40,7 +44,9 @@ func LayerNorm[T Float](x, w, b *Var[T], dims int, eps float64) *Var[T] {
 		// the squared deviations from it, which are also the first step
 		// of the output.
 		m := T(float64(simd.Sum(xr)) / float64(d))
-		rs := T(1 / math.Sqrt(centerInto(yr, xr, m)/float64(d)+eps))
+		copy(yr, xr)
+		simd.Axpy(-m, ones, yr)
+		rs := T(1 / math.Sqrt(float64(simd.Dot(yr, yr))/float64(d)+eps))
 		mean[r], rstd[r] = m, rs
 		// xhat first and then the affine map, the order of
 		// torch.nn.functional.layer_norm's definition.
@@ -91,7 +97,7 @@ func layerNormBackwardFast[T Float](t *Tape[T], v, g *Var[T], rows, d int) {
 	x, w, b := v.in[0], v.in[1], v.ins[0]
 	st := v.scratch.Data()
 	mean, rstd := st[:rows], st[rows:2*rows]
-	xh, gp := st[2*rows:2*rows+d], st[2*rows+d:2*rows+2*d]
+	xh, gp, ones := st[2*rows:2*rows+d], st[2*rows+d:2*rows+2*d], st[2*rows+2*d:]
 	gd, xd, wd := g.value.Data(), x.value.Data(), dataOrNil(w)
 	dw, dwVar := paramGrad(t, w)
 	db, dbVar := paramGrad(t, b)
@@ -104,9 +110,9 @@ func layerNormBackwardFast[T Float](t *Tape[T], v, g *Var[T], rows, d int) {
 	for r := 0; r < rows; r++ {
 		xr, gr := xd[r*d:(r+1)*d], gd[r*d:(r+1)*d]
 		m, rs := mean[r], rstd[r]
-		for i, xi := range xr {
-			xh[i] = (xi - m) * rs
-		}
+		copy(xh, xr)
+		simd.Axpy(-m, ones, xh)
+		simd.Scale(rs, xh, xh)
 		if db != nil {
 			simd.Add(db, db, gr)
 		}
@@ -124,12 +130,11 @@ func layerNormBackwardFast[T Float](t *Tape[T], v, g *Var[T], rows, d int) {
 		}
 		a := T(float64(simd.Sum(gw)) / float64(d))
 		c := T(float64(simd.Dot(gw, xh)) / float64(d))
+		// dr = rs (g' - a - xhat c) as three vector passes.
 		dr := dx[r*d : (r+1)*d]
-		gw = gw[:len(dr)]
-		xhr := xh[:len(dr)]
-		for i := range dr {
-			dr[i] = rs * (gw[i] - a - xhr[i]*c)
-		}
+		simd.Scale(rs, dr, gw)
+		simd.Axpy(-rs*c, xh, dr)
+		simd.Axpy(-rs*a, ones, dr)
 	}
 	if dxVar != nil {
 		t.accum(x, dxVar)

@@ -1,10 +1,6 @@
 package autograd
 
-import (
-	"math"
-
-	"github.com/gradflow/gradflow/internal/simd"
-)
+import "math"
 
 // The helpers shared by LayerNorm and BatchNorm.
 //
@@ -77,23 +73,6 @@ func moments[T Float](x []T, off, stride, count, inner int, eps float64) (mean, 
 // more than they save on a few elements (BatchNorm on [N, C] has pieces of
 // one element).
 const vecMinInner = 16
-
-// centerInto writes x - m into dst and returns the sum of the squares of
-// the result: the variance pass of a two-pass computation, with the
-// reduction in the vector kernel (simd.Dot) and the subtraction a loop
-// without a dependency chain.
-func centerInto[T Float](dst, x []T, m T) float64 {
-	subInto(dst, x, m)
-	return float64(simd.Dot(dst, dst))
-}
-
-// subInto writes x - m into dst.
-func subInto[T Float](dst, x []T, m T) {
-	x = x[:len(dst)]
-	for i, xi := range x {
-		dst[i] = xi - m
-	}
-}
 
 // affineInto writes x*a + c into dst (which may be x).
 func affineInto[T Float](dst, x []T, a, c T) {
