@@ -82,13 +82,13 @@ func (l bnLayout[T]) vec() bool { return l.inner >= vecMinInner }
 
 // workLen is the length of the workspace after the statistics: a row of
 // ones (the channel layout: the vector kernel Axpy adds a scalar to a
-// piece with it, there being no kernel for x + c), or four rows of
+// piece with it, there being no kernel for x + c), or five rows of
 // c*inner per-column values (the row layout).
 func (l bnLayout[T]) workLen() int {
 	if l.vec() {
 		return l.inner
 	}
-	return 4 * l.c * l.inner
+	return 5 * l.c * l.inner
 }
 
 // updateRunning applies PyTorch's update of the running statistics of
@@ -185,13 +185,10 @@ func (l bnLayout[T]) forwardRows(st, yd, xd, wd, bd []T, runMean, runVar *tensor
 		// The squared deviations, column by column; y keeps x - mean.
 		clear(acc)
 		for r := 0; r < n; r++ {
-			xr, yr := xd[r*k:(r+1)*k], yd[r*k:(r+1)*k]
-			xr, a, me := xr[:len(yr)], acc[:len(yr)], e1[:len(yr)]
-			for i, xi := range xr {
-				d := xi - me[i]
-				yr[i] = d
-				a[i] += d * d
-			}
+			yr := yd[r*k : (r+1)*k]
+			simd.Sub(yr, xd[r*k:(r+1)*k], e1)
+			simd.Mul(e2, yr, yr)
+			simd.Add(acc, acc, e2)
 		}
 	}
 	for ch := 0; ch < c; ch++ {
@@ -377,7 +374,7 @@ func (l bnLayout[T]) backwardRows(a *bnBackArgs[T]) {
 	k, m := c*inner, float64(n*inner)
 	mean, rstd := a.st[:c], a.st[c:2*c]
 	w := a.st[2*c:]
-	sg, sgx, me, ke := w[:k], w[k:2*k], w[2*k:3*k], w[3*k:4*k]
+	sg, sgx, me, ke, tmp := w[:k], w[k:2*k], w[2*k:3*k], w[3*k:4*k], w[4*k:5*k]
 	for ch := 0; ch < c; ch++ {
 		fill(me[ch*inner:(ch+1)*inner], mean[ch])
 	}
@@ -385,12 +382,11 @@ func (l bnLayout[T]) backwardRows(a *bnBackArgs[T]) {
 	clear(sg)
 	clear(sgx)
 	for r := 0; r < n; r++ {
-		gr, xr := a.g[r*k:(r+1)*k], a.x[r*k:(r+1)*k]
-		xr, s, sx, mr := xr[:len(gr)], sg[:len(gr)], sgx[:len(gr)], me[:len(gr)]
-		for i, gi := range gr {
-			s[i] += gi
-			sx[i] += gi * (xr[i] - mr[i])
-		}
+		gr := a.g[r*k : (r+1)*k]
+		simd.Add(sg, sg, gr)
+		simd.Sub(tmp, a.x[r*k:(r+1)*k], me)
+		simd.Mul(tmp, tmp, gr)
+		simd.Add(sgx, sgx, tmp)
 	}
 	// Per channel: the parameter gradients, then the coefficients of dx
 	// spread over the columns (scale in sg, scale*a in sgx, k in ke).
@@ -410,9 +406,11 @@ func (l bnLayout[T]) backwardRows(a *bnBackArgs[T]) {
 			simd.Mul(dr, gr, sg)
 			continue
 		}
-		gr, xr, se, ae, mr, kr := gr[:len(dr)], xr[:len(dr)], sg[:len(dr)], sgx[:len(dr)], me[:len(dr)], ke[:len(dr)]
-		for i := range dr {
-			dr[i] = se[i]*gr[i] - ae[i] - (xr[i]-mr[i])*kr[i]
-		}
+		// dr = scale g - scale a - (x - mean) k, in vector passes.
+		simd.Sub(dr, xr, me)
+		simd.Mul(dr, dr, ke)
+		simd.Mul(tmp, gr, sg)
+		simd.Sub(dr, tmp, dr)
+		simd.Sub(dr, dr, sgx)
 	}
 }
