@@ -68,7 +68,7 @@ func normalizeGraph[T Float](l normView, x3 *Var[T], eps float64) (xhat, rstd *V
 }
 
 // normBackwardGraph is the backward rule of LayerNorm and BatchNorm when the
-// backward pass is recorded: the formulas of the comment above written
+// backward pass is recorded: the formulas at the top of this file written
 // with differentiable ops on the view l of x, so that the gradients are
 // themselves differentiable in x, w, b and g. xhat and rstd are Vars of
 // the view's shape and of the statistics' shape. centered is false for
