@@ -524,16 +524,26 @@ func (p *convPlan) poolSum(ws *workspace, n *cnode, s pstate) pstate {
 // d < win of src[o][j*stride+d-pad][i], indices outside [0, n) being zero
 // padding.
 func windowSum(dst, src []float64, outer, n, inner, on, win, stride, pad int) {
+	if inner == 1 {
+		// Rows of one element: sum the window directly.
+		for o := 0; o < outer; o++ {
+			so, do := src[o*n:(o+1)*n], dst[o*on:(o+1)*on]
+			for j := range do {
+				var s float64
+				for a := max(j*stride-pad, 0); a < min(j*stride-pad+win, n); a++ {
+					s += so[a]
+				}
+				do[j] = s
+			}
+		}
+		return
+	}
 	clear(dst)
 	for o := 0; o < outer; o++ {
 		so, do := src[o*n*inner:(o+1)*n*inner], dst[o*on*inner:(o+1)*on*inner]
 		for j := 0; j < on; j++ {
 			drow := do[j*inner : (j+1)*inner]
-			for d := 0; d < win; d++ {
-				a := j*stride + d - pad
-				if a < 0 || a >= n {
-					continue
-				}
+			for a := max(j*stride-pad, 0); a < min(j*stride-pad+win, n); a++ {
 				srow := so[a*inner : (a+1)*inner]
 				for i, v := range srow {
 					drow[i] += v
@@ -551,24 +561,25 @@ func jointSum(dst, src []float64, outer, n, mid, inner, on, f, pad int) {
 	clear(dst)
 	for o := 0; o < outer; o++ {
 		for a := 0; a < on; a++ {
-			for m := 0; m < mid; m++ {
-				drow := dst[(((o*on+a)*mid+m)*on)*inner : (((o*on+a)*mid+m)*on+on)*inner]
-				for d := 0; d < f; d++ {
-					ia := a + d - pad
-					if ia < 0 || ia >= n {
-						continue
-					}
-					// Output columns b whose input column b+d-pad is
-					// inside [0, n).
-					lo, hi := max(pad-d, 0), min(n+pad-d, on)
-					if lo >= hi {
-						continue
-					}
-					base := ((o*n+ia)*mid + m) * n
-					srow := src[(base+lo+d-pad)*inner : (base+hi+d-pad)*inner]
-					dr := drow[lo*inner : hi*inner]
-					for i, v := range srow {
-						dr[i] += v
+			dblock := dst[(o*on+a)*mid*on*inner : (o*on+a+1)*mid*on*inner]
+			for d := 0; d < f; d++ {
+				ia := a + d - pad
+				if ia < 0 || ia >= n {
+					continue
+				}
+				// Output columns b whose input column b+d-pad is inside
+				// [0, n): the same range for every m.
+				lo, hi := max(pad-d, 0), min(n+pad-d, on)
+				if lo >= hi {
+					continue
+				}
+				sblock := src[(o*n+ia)*mid*n*inner : (o*n+ia+1)*mid*n*inner]
+				w := (hi - lo) * inner
+				for m := 0; m < mid; m++ {
+					dr := dblock[(m*on+lo)*inner : (m*on+lo)*inner+w]
+					sr := sblock[(m*n+lo+d-pad)*inner : (m*n+lo+d-pad)*inner+w]
+					for i := range dr {
+						dr[i] += sr[i]
 					}
 				}
 			}

@@ -306,3 +306,134 @@ func TestConvErrors(t *testing.T) {
 		t.Errorf("NaN input: error %v", err)
 	}
 }
+
+// convForward is a finite-width forward pass of the network
+// Conv(3, SAME) -> ReLU -> AvgPool(2, 1, VALID) -> Conv(2, VALID) -> erf
+// -> GlobalAvgPool on one image x [c][h][w], in the NTK parameterization
+// with N(0, 1) weights: it returns the pooled features g of the last
+// layer's n channels.
+type convNet struct {
+	c, h, w, n int
+	w1, b1     []float64 // [n][c][3][3], [n]
+	w2, b2     []float64 // [n][n][2][2], [n]
+	s1, s2     [2]float64
+}
+
+func newConvNet(rng *rand.Rand, c, h, w, n int, s1, s2 [2]float64) *convNet {
+	g := func(k int) []float64 {
+		v := make([]float64, k)
+		for i := range v {
+			v[i] = rng.NormFloat64()
+		}
+		return v
+	}
+	return &convNet{c: c, h: h, w: w, n: n, w1: g(n * c * 9), b1: g(n), w2: g(n * n * 4), b2: g(n), s1: s1, s2: s2}
+}
+
+func (m *convNet) forward(x []float64) []float64 {
+	h, w, n := m.h, m.w, m.n
+	// Layer 1: 3x3 SAME, fan-in c*9, then ReLU.
+	a1 := make([]float64, n*h*w)
+	norm1 := m.s1[0] / math.Sqrt(float64(m.c*9))
+	for o := 0; o < n; o++ {
+		for i := 0; i < h; i++ {
+			for j := 0; j < w; j++ {
+				var s float64
+				for c := 0; c < m.c; c++ {
+					for di := 0; di < 3; di++ {
+						for dj := 0; dj < 3; dj++ {
+							ii, jj := i+di-1, j+dj-1
+							if ii >= 0 && ii < h && jj >= 0 && jj < w {
+								s += m.w1[((o*m.c+c)*3+di)*3+dj] * x[(c*h+ii)*w+jj]
+							}
+						}
+					}
+				}
+				a1[(o*h+i)*w+j] = math.Max(norm1*s+m.s1[1]*m.b1[o], 0)
+			}
+		}
+	}
+	// AvgPool 2x2, stride 1, VALID.
+	ph, pw := h-1, w-1
+	p1 := make([]float64, n*ph*pw)
+	for o := 0; o < n; o++ {
+		for i := 0; i < ph; i++ {
+			for j := 0; j < pw; j++ {
+				b := a1[o*h*w:]
+				p1[(o*ph+i)*pw+j] = (b[i*w+j] + b[i*w+j+1] + b[(i+1)*w+j] + b[(i+1)*w+j+1]) / 4
+			}
+		}
+	}
+	// Layer 2: 2x2 VALID, fan-in n*4, then erf and the mean over pixels.
+	oh, ow := ph-1, pw-1
+	g := make([]float64, n)
+	norm2 := m.s2[0] / math.Sqrt(float64(n*4))
+	for o := 0; o < n; o++ {
+		for i := 0; i < oh; i++ {
+			for j := 0; j < ow; j++ {
+				var s float64
+				for c := 0; c < n; c++ {
+					wt := m.w2[(o*n+c)*4:]
+					b := p1[c*ph*pw:]
+					s += wt[0]*b[i*pw+j] + wt[1]*b[i*pw+j+1] + wt[2]*b[(i+1)*pw+j] + wt[3]*b[(i+1)*pw+j+1]
+				}
+				g[o] += math.Erf(norm2*s + m.s2[1]*m.b2[o])
+			}
+		}
+		g[o] /= float64(oh * ow)
+	}
+	return g
+}
+
+// TestConvMonteCarloNNGP samples finite conv nets of n channels and
+// compares the mean of the output covariance with the NNGP kernel. Each
+// net contributes E[f(x) f(x') | hidden layers] = W^2 g.g'/n + b^2 (the
+// readout weights integrated out exactly); the estimate has a standard
+// error O(1/sqrt(n M)) over M nets and a finite-width bias O(1/n), which
+// at n = 256 and M = 64 is below the standard error, so the test asks for
+// agreement within 3 standard errors.
+func TestConvMonteCarloNNGP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	shape := [3]int{2, 4, 4}
+	x := randImages(rng, 3, shape)
+	s1, s2, s3 := [2]float64{1.5, 0.2}, [2]float64{1.3, 0.1}, [2]float64{1.2, 0.1}
+	arch := ConvArch{Layers: []ConvLayer{
+		Conv(3, Same, s1[0], s1[1]), Act(nn.ReLU), AvgPool(2, 1, Valid),
+		Conv(2, Valid, s2[0], s2[1]), Act(nn.Erf), GlobalAvgPool(), Dense(s3[0], s3[1]),
+	}}
+	g, err := arch.Gram(x, shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, nets = 256, 64
+	var sum, sumSq [3][3]float64
+	for range nets {
+		m := newConvNet(rng, shape[0], shape[1], shape[2], n, s1, s2)
+		var feats [3][]float64
+		for i := range feats {
+			feats[i] = m.forward(x.RawRowView(i))
+		}
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				var dot float64
+				for c := 0; c < n; c++ {
+					dot += feats[i][c] * feats[j][c]
+				}
+				v := s3[0]*s3[0]*dot/n + s3[1]*s3[1]
+				sum[i][j] += v
+				sumSq[i][j] += v * v
+			}
+		}
+	}
+	for i := 0; i < 3; i++ {
+		for j := i; j < 3; j++ {
+			mean := sum[i][j] / nets
+			se := math.Sqrt((sumSq[i][j]/nets - mean*mean) / (nets - 1))
+			want := g.NNGP.At(i, j)
+			t.Logf("K(%d, %d): analytic %.5f, Monte Carlo %.5f +- %.5f (z = %+.2f)", i, j, want, mean, se, (mean-want)/se)
+			if math.Abs(mean-want) > 3*se {
+				t.Errorf("K(%d, %d): Monte Carlo %.5f +- %.5f is more than 3 standard errors from the analytic %.5f", i, j, mean, se, want)
+			}
+		}
+	}
+}
