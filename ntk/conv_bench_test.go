@@ -90,9 +90,14 @@ func convBenchArch(readout ConvLayer) ConvArch {
 // per pair and layer) and downsampled with a GlobalAvgPool readout
 // (all pixel pairs, O(H^2 W^2 (fh + fw)) per pair and layer). n is
 // CONVBENCH_N (default 100: 5050 pairs; 1000 is 500500 pairs, about 100
-// times as long).
+// times as long). Besides the time it reports the CPU time (on a machine
+// shared with other work the two differ), the peak resident memory of the
+// computation (VmHWM after loading the data, Linux only) and GOMAXPROCS,
+// which sets the threads; set it in the environment (with go1.26.8 the
+// -cpu flag did not reach the sub-benchmarks):
 //
-//	go test ./ntk -run '^$' -bench ConvMNIST -benchtime 1x -cpu 1,2
+//	GOMAXPROCS=1 go test ./ntk -run '^$' -bench ConvMNIST -benchtime 1x
+//	GOMAXPROCS=2 CONVBENCH_N=1000 go test ./ntk -run '^$' -bench ConvMNIST/flatten28 -benchtime 1x
 func BenchmarkConvMNIST(b *testing.B) {
 	x := convMNISTImages(b)
 	n := 100
