@@ -354,6 +354,9 @@ func (cp *compiler) compile(l ConvLayer, path []int, st *shapeState) (cnode, err
 			if l.Size[0] <= 0 || l.Size[1] <= 0 {
 				return n, fmt.Errorf("ntk: %s: filter size %v must be positive", name, l.Size)
 			}
+			if l.Stride[0] > 1 || l.Stride[1] > 1 {
+				return n, fmt.Errorf("ntk: %s: stride %v is not implemented (convolutions have stride 1; downsample with AvgPool)", name, l.Stride)
+			}
 			if l.Padding != "" && l.Padding != Same && l.Padding != Valid {
 				return n, fmt.Errorf("ntk: %s: padding %q (want SAME or VALID)", name, l.Padding)
 			}

@@ -291,6 +291,8 @@ func TestConvErrors(t *testing.T) {
 		{[]ConvLayer{Conv(3, Same, 1, 0), Flatten()}, [3]int{3, 4, 4}, "need C*H*W = 48"},
 		{[]ConvLayer{Conv(3, Same, 1, 0), Flatten()}, [3]int{0, 4, 4}, "must be positive"},
 		{[]ConvLayer{{}, Flatten()}, shape, "unknown operation"},
+		{[]ConvLayer{{Op: OpConv, Size: [2]int{3, 3}, Stride: [2]int{2, 2}}, Flatten()}, shape, "stride [2 2] is not implemented"},
+		{[]ConvLayer{Conv(3, Same, 1, 0), AvgPool(5, 1, Valid), GlobalAvgPool()}, shape, "window 5x5 exceeds"},
 	} {
 		_, err := ConvArch{Layers: c.layers}.Kernels(x, nil, c.shape)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
