@@ -402,7 +402,7 @@
 // the load of the measurement that is more than ten minutes even at two
 // threads, and the run was stopped. 14x14 (2x2 means) with GlobalAvgPool
 // took 2.4 ms of CPU a pair at n = 100 (12.3 CPU s), about 20 CPU minutes
-// for n = 1000. Two thirds of the time of the pooled kernels goes to the
+// for n = 1000. About 60% of the time of the pooled kernels goes to the
 // activation's kernel map (an atan2 per pixel pair for ReLU), most of the
 // rest to the convolution sums.
 //
