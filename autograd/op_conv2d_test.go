@@ -66,12 +66,12 @@ var convCases = []convCase{
 	{[]int{2, 3, 7, 6}, []int{5, 3, 3, 2}, ConvParams{Padding: [2]int{1, 2}}, true},
 	{[]int{2, 4, 9, 8}, []int{6, 2, 3, 3}, ConvParams{Stride: [2]int{2, 3}, Padding: [2]int{1, 1}, Groups: 2}, true},
 	{[]int{3, 2, 10, 9}, []int{7, 2, 3, 2}, ConvParams{Dilation: [2]int{2, 3}, Padding: [2]int{2, 1}, Stride: [2]int{1, 2}}, true},
-	{[]int{2, 4, 6, 7}, []int{4, 1, 3, 3}, ConvParams{Padding: [2]int{1, 1}, Groups: 4}, true},  // depthwise
+	{[]int{2, 4, 6, 7}, []int{4, 1, 3, 3}, ConvParams{Padding: [2]int{1, 1}, Groups: 4}, true}, // depthwise
 	{[]int{2, 4, 6, 7}, []int{8, 1, 3, 3}, ConvParams{Stride: [2]int{2, 2}, Groups: 4}, false}, // depthwise x2
-	{[]int{2, 6, 5, 4}, []int{9, 6, 1, 1}, ConvParams{}, true},                                  // 1x1 direct
-	{[]int{2, 6, 5, 4}, []int{4, 3, 1, 1}, ConvParams{Groups: 2}, true},                         // 1x1 grouped
-	{[]int{1, 3, 7, 7}, []int{5, 3, 1, 1}, ConvParams{Stride: [2]int{2, 2}}, false},             // 1x1 strided
-	{[]int{5, 1, 12, 11}, []int{3, 1, 5, 5}, ConvParams{Padding: [2]int{2, 2}}, true},           // LeNet-like
+	{[]int{2, 6, 5, 4}, []int{9, 6, 1, 1}, ConvParams{}, true},                                 // 1x1 direct
+	{[]int{2, 6, 5, 4}, []int{4, 3, 1, 1}, ConvParams{Groups: 2}, true},                        // 1x1 grouped
+	{[]int{1, 3, 7, 7}, []int{5, 3, 1, 1}, ConvParams{Stride: [2]int{2, 2}}, false},            // 1x1 strided
+	{[]int{5, 1, 12, 11}, []int{3, 1, 5, 5}, ConvParams{Padding: [2]int{2, 2}}, true},          // LeNet-like
 	{[]int{2, 3, 4, 4}, []int{2, 3, 4, 4}, ConvParams{Padding: [2]int{3, 3}, Stride: [2]int{3, 2}}, true},
 }
 
