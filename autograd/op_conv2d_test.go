@@ -202,3 +202,21 @@ func TestConv2DPanics(t *testing.T) {
 		Conv2D(x, tp.Const(tensor.New[float64](2, 4, 3, 3)), tp.Const(tensor.New[float64](3)), 1, "", ConvParams{})
 	}, "bias shape [3]")
 }
+
+// TestConvNoAllocs checks that a second identical training step of the
+// LeNet convolution stack (and a ResNet-style layer) on a Reset tape
+// allocates nothing.
+func TestConvNoAllocs(t *testing.T) {
+	s := newLenetStack(4)
+	tp := NewTape[float32]()
+	s.step(tp)
+	if a := testing.AllocsPerRun(5, func() { s.step(tp) }); a != 0 {
+		t.Errorf("LeNet stack: %v allocations per step, want 0", a)
+	}
+	l := newConvLayer([]int{3, 5, 9, 8}, []int{7, 5, 3, 3}, ConvParams{Padding: [2]int{1, 1}}, true)
+	tp2 := NewTape[float32]()
+	l.step(tp2)
+	if a := testing.AllocsPerRun(5, func() { l.step(tp2) }); a != 0 {
+		t.Errorf("3x3 layer: %v allocations per step, want 0", a)
+	}
+}

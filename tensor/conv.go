@@ -34,20 +34,21 @@ func NewConvGeom(x, w []int, stride, pad, dil [2]int, groups int) (ConvGeom, err
 	g := ConvGeom{N: x[0], C: x[1], H: x[2], W: x[3], Cout: w[0], KH: w[2], KW: w[3],
 		StrideH: or1(stride[0]), StrideW: or1(stride[1]), PadH: pad[0], PadW: pad[1],
 		DilH: or1(dil[0]), DilW: or1(dil[1]), Groups: or1(groups)}
-	where := " (input " + shapeStr(x) + ", weight " + shapeStr(w) + ")"
+	// where is a function so that the success path builds no string.
+	where := func() string { return " (input " + shapeStr(x) + ", weight " + shapeStr(w) + ")" }
 	if g.StrideH < 0 || g.StrideW < 0 || g.DilH < 0 || g.DilW < 0 || g.PadH < 0 || g.PadW < 0 || g.Groups < 0 {
-		return ConvGeom{}, errors.New("negative stride, padding, dilation or groups" + where)
+		return ConvGeom{}, errors.New("negative stride, padding, dilation or groups" + where())
 	}
 	if g.C%g.Groups != 0 || g.Cout%g.Groups != 0 || w[1]*g.Groups != g.C {
-		return ConvGeom{}, errors.New("channels do not match with groups=" + strconv.Itoa(g.Groups) + where)
+		return ConvGeom{}, errors.New("channels do not match with groups=" + strconv.Itoa(g.Groups) + where())
 	}
 	if g.KH < 1 || g.KW < 1 {
-		return ConvGeom{}, errors.New("empty kernel" + where)
+		return ConvGeom{}, errors.New("empty kernel" + where())
 	}
 	eh := g.H + 2*g.PadH - g.DilH*(g.KH-1) - 1
 	ew := g.W + 2*g.PadW - g.DilW*(g.KW-1) - 1
 	if eh < 0 || ew < 0 {
-		return ConvGeom{}, errors.New("kernel larger than the padded input" + where)
+		return ConvGeom{}, errors.New("kernel larger than the padded input" + where())
 	}
 	g.Ho, g.Wo = eh/g.StrideH+1, ew/g.StrideW+1
 	return g, nil
