@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gradflow/gradflow/tensor"
 )
@@ -50,9 +51,17 @@ func benchLayer(b *testing.B, l *convLayer) {
 	l.step(tp)
 	b.ReportAllocs()
 	b.ResetTimer()
+	c0 := processCPU()
 	for i := 0; i < b.N; i++ {
 		l.step(tp)
 	}
+	reportCPU(b, c0)
+}
+
+// reportCPU reports the process's CPU time per operation since c0
+// (processCPU), the number to compare on a busy machine (run with -cpu 1).
+func reportCPU(b *testing.B, c0 time.Duration) {
+	b.ReportMetric(float64(processCPU()-c0)/float64(b.N), "cpu-ns/op")
 }
 
 // The LeNet-5 layers on MNIST at batch 64 and a ResNet-style 3x3 layer.
@@ -118,7 +127,9 @@ func BenchmarkConvLeNetStack(b *testing.B) {
 	s.step(tp)
 	b.ReportAllocs()
 	b.ResetTimer()
+	c0 := processCPU()
 	for i := 0; i < b.N; i++ {
 		s.step(tp)
 	}
+	reportCPU(b, c0)
 }

@@ -3,6 +3,7 @@ package autograd
 import (
 	"strconv"
 
+	"github.com/gradflow/gradflow/internal/simd"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -150,29 +151,18 @@ func conv2DBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 		clear(bsum)
 	}
 	dz := g
-	gd := g.value.Data()
 	if v.flag {
 		dz = t.constLike(g.Shape())
-		dd, yd := dz.value.Data(), v.value.Data()
-		for i, y := range yd {
-			if y > 0 {
-				dd[i] = gd[i]
-			} else {
-				dd[i] = 0
-			}
-		}
+		simd.MaskPositive(dz.value.Data(), g.value.Data(), v.value.Data())
 	}
 	if wantB {
-		// Per channel, image by image, each plane summed in order.
+		// Per channel, image by image, each plane summed by the vector
+		// kernel (a fixed order: the same for any GOMAXPROCS).
 		zd := dz.value.Data()
 		for n := 0; n < geo.N; n++ {
 			for co := 0; co < geo.Cout; co++ {
 				o := (n*geo.Cout + co) * howo
-				var s T
-				for _, d := range zd[o : o+howo] {
-					s += d
-				}
-				bsum[co] += s
+				bsum[co] += simd.Sum(zd[o : o+howo])
 			}
 		}
 	}

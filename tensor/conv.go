@@ -290,6 +290,10 @@ func (j *convJob[T]) Do(worker, t int) {
 			}
 			beta = 1
 		}
+		if cog <= smallCout {
+			axpyForward(out, j.w, col, j.alpha, beta, j.act, g)
+			return
+		}
 		for gi := 0; gi < g.Groups; gi++ {
 			simd.Gemm(false, false, cog, howo, kg, j.alpha, j.w[gi*cog*kg:], kg, col[gi*kg*howo:], howo,
 				beta, out[gi*cog*howo:], howo, simd.Epilogue[T]{Act: j.act})
@@ -328,6 +332,10 @@ func (j *convJob[T]) Do(worker, t int) {
 				beta = 1
 			}
 			gy := j.gy[n*outLen : (n+1)*outLen]
+			if cog <= smallCout {
+				dotWeightGrad(dw, gy, col, j.alpha, beta, g)
+				continue
+			}
 			for gi := 0; gi < g.Groups; gi++ {
 				simd.Gemm(false, true, cog, kg, howo, j.alpha, gy[gi*cog*howo:], howo, col[gi*kg*howo:], howo,
 					beta, dw[gi*cog*kg:], kg, simd.Epilogue[T]{})
@@ -439,4 +447,53 @@ func Conv2DWeightGradInto[T Float](dw, x, gy *Tensor[T], alpha, beta T, g ConvGe
 		}
 	}
 	putConvJob(j)
+}
+
+// smallCout is the largest number of output channels per group for which
+// the forward product and the weight gradient skip the packed GEMM. With
+// so few rows of w, each element of the im2col matrix is used at most
+// smallCout times, and packing it (a transposing copy, for the weight
+// gradient) costs more than the product; axpys and dot products read it
+// in place. Measured on LeNet's first layer (6 filters of 1x5x5).
+const smallCout = 8
+
+// axpyForward sets out [Cout, Ho*Wo] of one image to
+// act(alpha w col + beta out) by rows: each output row is built from
+// axpys of the im2col rows, which stay in cache.
+func axpyForward[T Float](out, w, col []T, alpha, beta T, act simd.Activation, g ConvGeom) {
+	howo := g.Ho * g.Wo
+	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
+	for co := 0; co < g.Cout; co++ {
+		row := out[co*howo : (co+1)*howo]
+		if beta == 0 {
+			clear(row)
+		}
+		wr := w[co*kg : (co+1)*kg]
+		c0 := (co / cog) * kg
+		for p, wp := range wr {
+			simd.Axpy(alpha*wp, col[(c0+p)*howo:(c0+p+1)*howo], row)
+		}
+		if act == simd.ActReLU {
+			simd.Relu(row, row)
+		}
+	}
+}
+
+// dotWeightGrad sets dw [Cout, C/Groups*KH*KW] to
+// alpha gy col^T + beta dw for one image, one dot product per element.
+func dotWeightGrad[T Float](dw, gy, col []T, alpha, beta T, g ConvGeom) {
+	howo := g.Ho * g.Wo
+	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
+	for co := 0; co < g.Cout; co++ {
+		gr := gy[co*howo : (co+1)*howo]
+		dr := dw[co*kg : (co+1)*kg]
+		c0 := (co / cog) * kg
+		for p := range dr {
+			d := alpha * simd.Dot(gr, col[(c0+p)*howo:(c0+p+1)*howo])
+			if beta != 0 {
+				d += beta * dr[p]
+			}
+			dr[p] = d
+		}
+	}
 }
