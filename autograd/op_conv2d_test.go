@@ -73,6 +73,10 @@ var convCases = []convCase{
 	{[]int{1, 3, 7, 7}, []int{5, 3, 1, 1}, ConvParams{Stride: [2]int{2, 2}}, false},            // 1x1 strided
 	{[]int{5, 1, 12, 11}, []int{3, 1, 5, 5}, ConvParams{Padding: [2]int{2, 2}}, true},          // LeNet-like
 	{[]int{2, 3, 4, 4}, []int{2, 3, 4, 4}, ConvParams{Padding: [2]int{3, 3}, Stride: [2]int{3, 2}}, true},
+	{[]int{2, 3, 8, 7}, []int{4, 3, 3, 3}, ConvParams{Padding: [2]int{2, 2}, Dilation: [2]int{2, 2}}, true}, // shifted, dilated
+	{[]int{2, 2, 6, 5}, []int{3, 2, 2, 3}, ConvParams{Padding: [2]int{0, 1}}, false},                        // shifted, Ho < H
+	{[]int{1, 2, 3, 3}, []int{11, 2, 1, 1}, ConvParams{Padding: [2]int{1, 1}}, true},                        // 1x1 padded
+	{[]int{2, 2, 3, 4}, []int{3, 2, 3, 5}, ConvParams{Padding: [2]int{2, 2}}, true},                         // shifted, taps beyond the plane
 }
 
 func (c convCase) String() string {

@@ -102,6 +102,10 @@ func Im2Col[T Float](col, x []T, g ConvGeom) {
 	hw, howo := g.H*g.W, g.Ho*g.Wo
 	_ = x[g.C*hw-1]
 	_ = col[g.ColLen()-1]
+	if g.shifted() {
+		im2colShifted(col, x, g)
+		return
+	}
 	r := 0
 	for c := 0; c < g.C; c++ {
 		xc := x[c*hw : (c+1)*hw]
@@ -138,12 +142,17 @@ func Im2Col[T Float](col, x []T, g ConvGeom) {
 // Col2Im is the adjoint of Im2Col: it sets x [C, H, W] to the sum, over
 // the entries of col [C*KH*KW, Ho*Wo], of each entry added at the input
 // position Im2Col read it from (padding entries are dropped). It turns the
-// gradient of an im2col matrix into the gradient of the image.
+// gradient of an im2col matrix into the gradient of the image. Entries of
+// col that fall on padding may be overwritten with zeros.
 func Col2Im[T Float](x, col []T, g ConvGeom) {
 	hw, howo := g.H*g.W, g.Ho*g.Wo
 	_ = x[g.C*hw-1]
 	_ = col[g.ColLen()-1]
 	clear(x[:g.C*hw])
+	if g.shifted() {
+		col2imShifted(x, col, g)
+		return
+	}
 	r := 0
 	for c := 0; c < g.C; c++ {
 		xc := x[c*hw : (c+1)*hw]
@@ -494,6 +503,91 @@ func dotWeightGrad[T Float](dw, gy, col []T, alpha, beta T, g ConvGeom) {
 				d += beta * dr[p]
 			}
 			dr[p] = d
+		}
+	}
+}
+
+// shifted reports whether every kernel tap's im2col row is the image
+// plane shifted by a constant offset, apart from the entries that fall on
+// padding: stride 1 and an output as wide as the input (a "same"
+// convolution, such as 3x3 with padding 1). Then a tap is one long copy
+// (or addition) and a fix-up of its padding columns, instead of a short
+// copy per output row.
+func (g ConvGeom) shifted() bool {
+	return g.StrideH == 1 && g.StrideW == 1 && g.Wo == g.W
+}
+
+// tapRows returns the output rows [lo, hi) whose input row
+// oh + offH lies inside the image.
+func (g ConvGeom) tapRows(offH int) (lo, hi int) {
+	return colRange(offH, 1, g.H, g.Ho)
+}
+
+// shiftSpan returns the range [a, b) of positions i of an output plane
+// (rows [ohLo, ohHi)) whose source i + shift lies inside the input plane.
+func shiftSpan(ohLo, ohHi, wo, shift, hw int) (a, b int) {
+	a, b = ohLo*wo, ohHi*wo
+	a = max(a, -shift)
+	b = min(b, hw-shift)
+	return a, max(a, b)
+}
+
+func im2colShifted[T Float](col, x []T, g ConvGeom) {
+	hw, howo := g.H*g.W, g.Ho*g.Wo
+	r := 0
+	for c := 0; c < g.C; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.KH; ki++ {
+			offH := ki*g.DilH - g.PadH
+			ohLo, ohHi := g.tapRows(offH)
+			for kj := 0; kj < g.KW; kj++ {
+				row := col[r*howo : (r+1)*howo]
+				r++
+				off := kj*g.DilW - g.PadW
+				lo, hi := colRange(off, 1, g.W, g.Wo)
+				shift := offH*g.W + off
+				clear(row[:ohLo*g.Wo])
+				clear(row[ohHi*g.Wo:])
+				a, b := shiftSpan(ohLo, ohHi, g.Wo, shift, hw)
+				copy(row[a:b], xc[a+shift:b+shift])
+				// The columns that meet padding got values of the
+				// neighbouring input row (or none, at the plane's ends).
+				for oh := ohLo; oh < ohHi; oh++ {
+					pr := row[oh*g.Wo : (oh+1)*g.Wo]
+					clear(pr[:lo])
+					clear(pr[hi:])
+				}
+			}
+		}
+	}
+}
+
+func col2imShifted[T Float](x, col []T, g ConvGeom) {
+	hw, howo := g.H*g.W, g.Ho*g.Wo
+	r := 0
+	for c := 0; c < g.C; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.KH; ki++ {
+			offH := ki*g.DilH - g.PadH
+			ohLo, ohHi := g.tapRows(offH)
+			for kj := 0; kj < g.KW; kj++ {
+				row := col[r*howo : (r+1)*howo]
+				r++
+				off := kj*g.DilW - g.PadW
+				lo, hi := colRange(off, 1, g.W, g.Wo)
+				shift := offH*g.W + off
+				// Zero the entries that fall on padding columns, which
+				// the shifted addition would add to the neighbouring row.
+				for oh := ohLo; oh < ohHi; oh++ {
+					pr := row[oh*g.Wo : (oh+1)*g.Wo]
+					clear(pr[:lo])
+					clear(pr[hi:])
+				}
+				a, b := shiftSpan(ohLo, ohHi, g.Wo, shift, hw)
+				if a < b {
+					simd.Add(xc[a+shift:b+shift], xc[a+shift:b+shift], row[a:b])
+				}
+			}
 		}
 	}
 }
