@@ -3,6 +3,7 @@ package tensor
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -99,17 +100,8 @@ func TestNewConvGeomErrors(t *testing.T) {
 		{[]int{1, 4, 2, 5}, []int{2, 4, 3, 3}, 1, "larger"},
 	} {
 		_, err := NewConvGeom(c.x, c.w, [2]int{}, [2]int{}, [2]int{}, c.groups)
-		if err == nil || !contains(err.Error(), c.want) {
+		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("NewConvGeom(%v, %v): error %v, want one naming %q", c.x, c.w, err, c.want)
 		}
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
