@@ -116,26 +116,56 @@ func Im2Col[T Float](col, x []T, g ConvGeom) {
 				r++
 				off := kj*g.DilW - g.PadW
 				lo, hi := colRange(off, g.StrideW, g.W, g.Wo)
-				for oh := 0; oh < g.Ho; oh++ {
+				ohLo, ohHi := colRange(offH, g.StrideH, g.H, g.Ho)
+				// Rows that meet top or bottom padding are contiguous.
+				clear(row[:ohLo*g.Wo])
+				clear(row[ohHi*g.Wo:])
+				if g.StrideW == 1 {
+					im2colRows(row, xc, ohLo, ohHi, lo, hi, (ohLo*g.StrideH+offH)*g.W+off, g.Wo, g.StrideH*g.W)
+					continue
+				}
+				for oh := ohLo; oh < ohHi; oh++ {
 					dst := row[oh*g.Wo : (oh+1)*g.Wo]
-					ih := oh*g.StrideH + offH
-					if ih < 0 || ih >= g.H {
-						clear(dst)
-						continue
-					}
-					src := xc[ih*g.W : (ih+1)*g.W]
+					src := xc[(oh*g.StrideH+offH)*g.W:]
 					clear(dst[:lo])
 					clear(dst[hi:])
-					if g.StrideW == 1 {
-						copy(dst[lo:hi], src[lo+off:hi+off])
-						continue
-					}
 					for ow := lo; ow < hi; ow++ {
 						dst[ow] = src[ow*g.StrideW+off]
 					}
 				}
 			}
 		}
+	}
+}
+
+// im2colRows fills rows [ohLo, ohHi) of one tap's im2col row (width wo)
+// for unit horizontal stride: columns [lo, hi) from the input at
+// xi + lo, advancing by step per row, the rest zero. Indices advance
+// instead of being recomputed, and short rows (LeNet's are 10 wide) use
+// plain loops, which cost less than calls to memmove and memclr.
+func im2colRows[T Float](row, xc []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
+	n := hi - lo
+	ri := ohLo * wo
+	for oh := ohLo; oh < ohHi; oh++ {
+		dst := row[ri : ri+wo]
+		for i := range dst[:lo] {
+			dst[i] = 0
+		}
+		for i := hi; i < wo; i++ {
+			dst[i] = 0
+		}
+		d := dst[lo:hi]
+		src := xc[xi+lo : xi+lo+n]
+		if n >= 32 {
+			copy(d, src)
+		} else {
+			src = src[:len(d)]
+			for i := range d {
+				d[i] = src[i]
+			}
+		}
+		ri += wo
+		xi += step
 	}
 }
 
@@ -166,27 +196,38 @@ func Col2Im[T Float](x, col []T, g ConvGeom) {
 				if lo == hi {
 					continue
 				}
-				for oh := 0; oh < g.Ho; oh++ {
-					ih := oh*g.StrideH + offH
-					if ih < 0 || ih >= g.H {
-						continue
-					}
+				ohLo, ohHi := colRange(offH, g.StrideH, g.H, g.Ho)
+				if g.StrideW == 1 {
+					col2imRows(xc, row, ohLo, ohHi, lo, hi, (ohLo*g.StrideH+offH)*g.W+off, g.Wo, g.StrideH*g.W)
+					continue
+				}
+				for oh := ohLo; oh < ohHi; oh++ {
 					src := row[oh*g.Wo : (oh+1)*g.Wo]
-					dst := xc[ih*g.W : (ih+1)*g.W]
-					if g.StrideW == 1 {
-						d := dst[lo+off : hi+off]
-						s := src[lo:hi]
-						for i := range d {
-							d[i] += s[i]
-						}
-						continue
-					}
+					dst := xc[(oh*g.StrideH+offH)*g.W:]
 					for ow := lo; ow < hi; ow++ {
 						dst[ow*g.StrideW+off] += src[ow]
 					}
 				}
 			}
 		}
+	}
+}
+
+// col2imRows is the adjoint of im2colRows: it adds columns [lo, hi) of
+// rows [ohLo, ohHi) of one tap's row into the input.
+func col2imRows[T Float](xc, row []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
+	n := hi - lo
+	ri := ohLo*wo + lo
+	xi += lo
+	for oh := ohLo; oh < ohHi; oh++ {
+		d := xc[xi : xi+n]
+		s := row[ri : ri+n]
+		s = s[:len(d)]
+		for i := range d {
+			d[i] += s[i]
+		}
+		ri += wo
+		xi += step
 	}
 }
 
