@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/gradflow/gradflow/tensor"
@@ -272,6 +273,33 @@ func TestConv2DChunked(t *testing.T) {
 		} {
 			if math.Abs(chk.got-chk.want) > 1e-10*(1+math.Abs(chk.want)) {
 				t.Errorf("%v: <%s, e> = %v, want %v", c, chk.name, chk.got, chk.want)
+			}
+		}
+	}
+}
+
+// TestConv2DDeterministic checks that the forward values and all
+// gradients of a training step are bit-identical for GOMAXPROCS 1 and 4,
+// on a batch cut into several chunks and parts.
+func TestConv2DDeterministic(t *testing.T) {
+	rng := newRNG(31)
+	x := tensor.RandN(rng, float32(0), 1, 9, 8, 24, 24)
+	w := tensor.RandN(rng, float32(0), 1, 10, 8, 3, 3)
+	b := tensor.RandN(rng, float32(0), 1, 10)
+	run := func(procs int) [][]float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		tp := NewTape[float32]()
+		gx, gw, gb := tensor.New[float32](x.Shape()...), tensor.New[float32](w.Shape()...), tensor.New[float32](10)
+		y := Conv2D(tp.Leaf(x, gx), tp.Leaf(w, gw), tp.Leaf(b, gb), 1, tensor.ReLU, ConvParams{Padding: [2]int{1, 1}})
+		y = MaxPool2D(y, PoolParams{Kernel: [2]int{2, 2}})
+		tp.Backward(Sum(y))
+		return [][]float32{y.Value().Data(), gx.Data(), gw.Data(), gb.Data()}
+	}
+	one, four := run(1), run(4)
+	for k := range one {
+		for i := range one[k] {
+			if math.Float32bits(one[k][i]) != math.Float32bits(four[k][i]) {
+				t.Fatalf("result %d [%d]: %v with one thread, %v with four", k, i, one[k][i], four[k][i])
 			}
 		}
 	}
