@@ -150,6 +150,15 @@ func im2col[T Float](col []T, ld int, x []T, g ConvGeom) {
 func im2colRows[T Float](row, xc []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
 	n := hi - lo
 	ri := ohLo * wo
+	if n == wo {
+		// No padding columns (a valid convolution): one move per row.
+		for oh := ohLo; oh < ohHi; oh++ {
+			copy(row[ri:ri+n], xc[xi:xi+n])
+			ri += wo
+			xi += step
+		}
+		return
+	}
 	for oh := ohLo; oh < ohHi; oh++ {
 		dst := row[ri : ri+wo]
 		for i := range dst[:lo] {
