@@ -25,13 +25,14 @@ type ConvParams struct {
 // means identity). The output is [N, Cout, Ho, Wo] with
 // Ho = (H + 2 pad - dil (kh - 1) - 1) / stride + 1.
 //
-// The convolution is lowered to the packed GEMM (tensor.Conv2DInto): per
-// image an im2col matrix (none for 1x1 stride-1 kernels) times the
-// filters, the images divided among cores. The bias enters the output
-// before the product and ReLU is fused into the product's epilogue; other
-// activations are recorded after it (Activate). The im2col matrices are
-// kept in the Var's scratch when the weight needs a gradient, so the
-// weight gradient of a training step does not build them again.
+// The convolution is lowered to the packed GEMM (tensor.Conv2DInto): the
+// filters times the im2col matrices of a chunk of images (none for 1x1
+// stride-1 kernels), the chunks divided among cores. The bias enters the
+// output before the product and ReLU is fused into the product's
+// epilogue; other activations are recorded after it (Activate). Small
+// im2col matrices are kept in the Var's scratch when the weight needs a
+// gradient, so the weight gradient of a training step does not build
+// them again.
 func Conv2D[T Float](x, w, b *Var[T], alpha float64, act Activation, p ConvParams) *Var[T] {
 	t := sameTape("Conv2D", x, w)
 	g, err := tensor.NewConvGeom(x.Shape(), w.Shape(), p.Stride, p.Padding, p.Dilation, p.Groups)

@@ -507,8 +507,10 @@ func checkConvLen[T Float](fn, what string, s []T, want int, g ConvGeom) {
 }
 
 // Conv2DInto sets dst [N, Cout, Ho, Wo] to act(alpha conv(x, w) + bias)
-// for x [N, C, H, W] and w [Cout, C/Groups, KH, KW]: per image an im2col
-// matrix and one GEMM per group, the images divided among cores. The bias
+// for x [N, C, H, W] and w [Cout, C/Groups, KH, KW]: the batch is taken
+// in chunks of images whose im2col matrices sit side by side, one GEMM
+// per chunk and group (axpys for few filters), the chunks divided among
+// cores. The bias
 // (ep.Bias, [Cout] or nil) is written into dst before the product
 // accumulates onto it; ep.Act must be identity or ReLU and is fused into
 // the product. col, when not nil, receives the N im2col matrices
@@ -534,8 +536,9 @@ func Conv2DInto[T Float](dst, x, w *Tensor[T], alpha T, ep Epilogue[T], g ConvGe
 
 // Conv2DInputGradInto sets dx [N, C, H, W] to alpha times the transposed
 // convolution of gy [N, Cout, Ho, Wo] with w: the gradient of
-// <gy, alpha conv(x, w)> with respect to x. Per image, one GEMM w^T gy per
-// group gives the gradient of the im2col matrix, and Col2Im folds it back.
+// <gy, alpha conv(x, w)> with respect to x. Per chunk of images, one GEMM
+// w^T gy per group gives the gradient of the im2col matrices, and Col2Im
+// folds each back.
 func Conv2DInputGradInto[T Float](dx, gy, w *Tensor[T], alpha T, g ConvGeom) {
 	checkConvLen("Conv2DInputGradInto", "input gradient", dx.data, g.N*g.C*g.H*g.W, g)
 	checkConvLen("Conv2DInputGradInto", "weight", w.data, g.Cout*g.ColRows()/g.Groups, g)
