@@ -300,6 +300,16 @@ type Transfer struct {
 	// WiderIsBetter reports that the loss at the optimum (Optimum.Loss)
 	// does not increase from one width to the next.
 	WiderIsBetter bool `json:"wider_is_better"`
+	// WiderIsBetterWithinNoise relaxes WiderIsBetter by the seeds' noise:
+	// no step to the next width raises the loss at the optimum by more
+	// than twice the standard error of the difference,
+	// 2 sqrt(LossSE_w^2 + LossSE_w'^2). Under muP the training dynamics
+	// converge to a width-independent limit, so the gains of doubling a
+	// wide network shrink below any fixed number of seeds' resolution (on
+	// all 1797 digits, widths 64..2048: 0.088, 0.077, 0.058, 0.059, 0.059,
+	// 0.061, standard errors 0.001-0.004); the strict comparison then
+	// flips on noise, and this one tests what the claim can mean.
+	WiderIsBetterWithinNoise bool `json:"wider_is_better_within_noise"`
 	// WiderIsBetterLRs counts the grid rates at which the mean loss is
 	// finite at every width and does not increase with the width, of
 	// GridLRs.
@@ -658,10 +668,13 @@ func transfer(c MuTransferConfig, p nn.Parameterization, o string, lrs []float64
 	tr.SlopeLo, tr.SlopeHi = percentiles(bSlope, tr.Slope)
 	span := math.Log2(slices.Max(widths) / slices.Min(widths))
 	tr.TrendOctaves, tr.TrendLo, tr.TrendHi = tr.Slope*span, tr.SlopeLo*span, tr.SlopeHi*span
-	tr.WiderIsBetter = true
+	tr.WiderIsBetter, tr.WiderIsBetterWithinNoise = true, true
 	for w := 1; w < nw; w++ {
 		if !(opts[w].Loss <= opts[w-1].Loss) {
 			tr.WiderIsBetter = false
+		}
+		if !(opts[w].Loss <= opts[w-1].Loss+2*math.Hypot(opts[w].LossSE, opts[w-1].LossSE)) {
+			tr.WiderIsBetterWithinNoise = false
 		}
 	}
 	for i := range lrs {

@@ -20,22 +20,25 @@ import (
 // non-increasing in the width; nil when the experiment did not run that
 // parameterization and optimizer.
 type MuTransferSummary struct {
-	Kind               string     `json:"kind"` // "summary"
-	MuPDriftOctaves    *float64   `json:"mup_drift_octaves"`
-	SPDriftOctaves     *float64   `json:"sp_drift_octaves"`
-	MuPDriftCI         []float64  `json:"mup_drift_ci,omitempty"`
-	SPDriftCI          []float64  `json:"sp_drift_ci,omitempty"`
-	MuPSlope           *float64   `json:"mup_slope,omitempty"` // octaves per doubling
-	SPSlope            *float64   `json:"sp_slope,omitempty"`
-	MuPTrendOctaves    *float64   `json:"mup_trend_octaves,omitempty"` // slope times log2 of the width range
-	SPTrendOctaves     *float64   `json:"sp_trend_octaves,omitempty"`
-	MuPWiderIsBetter   *bool      `json:"mup_wider_is_better,omitempty"`
-	SPWiderIsBetter    *bool      `json:"sp_wider_is_better,omitempty"`
-	MuPSGDDriftOctaves *float64   `json:"mup_sgd_drift_octaves,omitempty"`
-	SPSGDDriftOctaves  *float64   `json:"sp_sgd_drift_octaves,omitempty"`
-	Widths             []int      `json:"widths"`
-	Seeds              int        `json:"seeds"`
-	Transfers          []Transfer `json:"transfers"`
+	Kind             string    `json:"kind"` // "summary"
+	MuPDriftOctaves  *float64  `json:"mup_drift_octaves"`
+	SPDriftOctaves   *float64  `json:"sp_drift_octaves"`
+	MuPDriftCI       []float64 `json:"mup_drift_ci,omitempty"`
+	SPDriftCI        []float64 `json:"sp_drift_ci,omitempty"`
+	MuPSlope         *float64  `json:"mup_slope,omitempty"` // octaves per doubling
+	SPSlope          *float64  `json:"sp_slope,omitempty"`
+	MuPTrendOctaves  *float64  `json:"mup_trend_octaves,omitempty"` // slope times log2 of the width range
+	SPTrendOctaves   *float64  `json:"sp_trend_octaves,omitempty"`
+	MuPWiderIsBetter *bool     `json:"mup_wider_is_better,omitempty"`
+	// MuPWiderIsBetterWithinNoise is Transfer.WiderIsBetterWithinNoise of
+	// muP with Adam.
+	MuPWiderIsBetterWithinNoise *bool      `json:"mup_wider_is_better_within_noise,omitempty"`
+	SPWiderIsBetter             *bool      `json:"sp_wider_is_better,omitempty"`
+	MuPSGDDriftOctaves          *float64   `json:"mup_sgd_drift_octaves,omitempty"`
+	SPSGDDriftOctaves           *float64   `json:"sp_sgd_drift_octaves,omitempty"`
+	Widths                      []int      `json:"widths"`
+	Seeds                       int        `json:"seeds"`
+	Transfers                   []Transfer `json:"transfers"`
 }
 
 // Summary returns the summary line of r.
@@ -43,6 +46,7 @@ func (r *MuTransferResult) Summary() MuTransferSummary {
 	s := MuTransferSummary{Kind: "summary", Widths: r.Config.Widths, Seeds: len(r.Config.Seeds), Transfers: r.Transfers}
 	if t, ok := r.Transfer(nn.MuP, "adam"); ok {
 		s.MuPDriftOctaves, s.MuPDriftCI, s.MuPSlope, s.MuPWiderIsBetter = &t.DriftOctaves, []float64{t.DriftLo, t.DriftHi}, nullable(t.Slope), &t.WiderIsBetter
+		s.MuPWiderIsBetterWithinNoise = &t.WiderIsBetterWithinNoise
 		s.MuPTrendOctaves = nullable(t.TrendOctaves)
 	}
 	if t, ok := r.Transfer(nn.Standard, "adam"); ok {
@@ -121,10 +125,10 @@ func (r *MuTransferResult) WriteTable(w io.Writer) error {
 			o.Log2LR, edge, o.Log2LRLo, o.Log2LRHi, o.Loss, o.LossSE)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "param\topt\tdrift (octaves)\t95% CI\tslope (octaves/doubling)\t95% CI\ttrend (octaves)\twider is better at lr*\tat fixed lr\t")
+	fmt.Fprintln(tw, "param\topt\tdrift (octaves)\t95% CI\tslope (octaves/doubling)\t95% CI\ttrend (octaves)\twider is better at lr*\twithin 2 SE\tat fixed lr\t")
 	for _, t := range r.Transfers {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t[%.2f, %.2f]\t%+.2f\t[%+.2f, %+.2f]\t%+.2f\t%v\t%d of %d lrs\t\n", t.Parameterization, t.Optimizer,
-			t.DriftOctaves, t.DriftLo, t.DriftHi, t.Slope, t.SlopeLo, t.SlopeHi, t.TrendOctaves, t.WiderIsBetter, t.WiderIsBetterLRs, t.GridLRs)
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t[%.2f, %.2f]\t%+.2f\t[%+.2f, %+.2f]\t%+.2f\t%v\t%v\t%d of %d lrs\t\n", t.Parameterization, t.Optimizer,
+			t.DriftOctaves, t.DriftLo, t.DriftHi, t.Slope, t.SlopeLo, t.SlopeHi, t.TrendOctaves, t.WiderIsBetter, t.WiderIsBetterWithinNoise, t.WiderIsBetterLRs, t.GridLRs)
 	}
 	return tw.Flush()
 }

@@ -29,8 +29,9 @@ under the standard parameterization (SP) with Adam it falls like 1/width.
 Prints per parameterization, optimizer and width the optimal log2 learning
 rate with its interval and the loss there, then the drift of the optimum
 over the width range (max - min, octaves), its slope in octaves per doubling
-of the width, and whether wider is better (loss at the optimum, and at each
-fixed rate, non-increasing in the width). With -json, stdout carries JSON
+of the width, and whether wider is better (loss at the optimum, strictly
+and within twice the seeds' standard error, and at each fixed rate,
+non-increasing in the width). With -json, stdout carries JSON
 lines only: one per measurement with a "kind" (loss, optimum, transfer) and
 last {"kind":"summary", "mup_drift_octaves":..., "sp_drift_octaves":...}
 (Adam). Writes, in -out: config.json (the settings, reusable with -config),
