@@ -337,3 +337,33 @@ func TestGPNotPositiveDefinite(t *testing.T) {
 		t.Error("9 targets for 10 training points: no error")
 	}
 }
+
+// The NTK-GP at t = infinity is never more certain than the NNGP
+// posterior of the same prior: with A = K_*X K^-1 and T = Theta_*X
+// Theta^-1, cov_NTK - cov_NNGP = (T - A) K (T - A)^T exactly.
+func TestNTKGPVersusNNGP(t *testing.T) {
+	const n, m = 12, 5
+	kern, y := gpSetup(t, n, m, 1)
+	nngp, err := NNGPPosterior(kern, y, PredictOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewNTKGP(kern, y, PredictOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf, err := g.At(math.Inf(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := solveDense(t, kern.TrainNNGP, 0, kern.TestTrainNNGP.T())
+	tt := solveDense(t, kern.TrainNTK, 0, kern.TestTrainNTK.T())
+	var d, dk, want, got mat.Dense
+	d.Sub(tt, a) // (T - A)^T, n x m
+	dk.Mul(kern.TrainNNGP, &d)
+	want.Mul(d.T(), &dk)
+	got.Sub(inf.Cov, nngp.Cov)
+	if diff := matRelDiff(&got, &want); diff > 1e-8 {
+		t.Errorf("cov_NTK - cov_NNGP differs from (T - A) K (T - A)^T by %.2g relative", diff)
+	}
+}
