@@ -87,9 +87,9 @@ type Arch struct {
 	// default when empty) or Sin. ReLU, leaky ReLU (slope nn.LeakySlope,
 	// as the networks use), erf, identity and sin have closed-form
 	// kernels; the others (tanh, sigmoid, GELU, SiLU, softplus) are
-	// integrated by adaptive Gaussian quadrature, to about 1e-13 relative
-	// and a few thousand evaluations of the activation per kernel entry
-	// and layer.
+	// integrated by adaptive Gaussian quadrature, to about 1e-12
+	// relative, at 1e4 to 5e5 evaluations of the activation (some
+	// milliseconds) per kernel entry and layer: see Numeric.
 	Act nn.Activation
 	// WStd is sigma_w (0 selects neural-tangents' default 1).
 	WStd float64
@@ -156,6 +156,16 @@ func ArchOf(cfg nn.MLPConfig) (Arch, error) {
 		arch.Widths = append([]int(nil), cfg.Dims[1:len(cfg.Dims)-1]...)
 	}
 	return arch, nil
+}
+
+// Numeric reports whether the kernels of a need numerical quadrature (an
+// activation without a closed form, such as tanh or GELU), which costs
+// some milliseconds per kernel entry and layer instead of nanoseconds: a
+// caller that sizes its inputs for closed-form kernels (thousands of
+// points) can check it first. An invalid activation reports false.
+func (a Arch) Numeric() bool {
+	km, err := kernelMapOf(a.Act)
+	return err == nil && km.kind == actNumeric
 }
 
 // Kernel holds an NNGP kernel and an NTK between two sets of inputs, each

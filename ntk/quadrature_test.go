@@ -180,3 +180,16 @@ func TestNumericArchKernels(t *testing.T) {
 		t.Errorf("NNGP(0,1) = %v (mirrored %v), pair map %v", one.NNGP.At(0, 1), one.NNGP.At(1, 0), k)
 	}
 }
+
+// Arch.Numeric: true exactly for the activations without a closed form.
+func TestArchNumeric(t *testing.T) {
+	for _, c := range []struct {
+		act  nn.Activation
+		want bool
+	}{{"", false}, {nn.ReLU, false}, {nn.LeakyReLU, false}, {nn.Erf, false}, {nn.Identity, false}, {Sin, false},
+		{nn.Tanh, true}, {nn.Sigmoid, true}, {nn.GELU, true}, {nn.SiLU, true}, {nn.Softplus, true}, {"swish", false}} {
+		if got := (Arch{Depth: 1, Act: c.act}).Numeric(); got != c.want {
+			t.Errorf("Arch{Act: %q}.Numeric() = %v, want %v", c.act, got, c.want)
+		}
+	}
+}
