@@ -1,6 +1,7 @@
 package ntk
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"regexp"
@@ -81,6 +82,9 @@ func TestNNGPPosteriorDense(t *testing.T) {
 		t.Errorf("covariance differs from the dense formula by %.2g relative", d)
 	}
 	assertPSD(t, "NNGP posterior covariance", p.Cov)
+	if b, err := json.Marshal(p); err != nil || !strings.Contains(string(b), `"cov":[[`) || !strings.Contains(string(b), `"mean":[[`) {
+		t.Errorf("JSON %.80s..., %v: want mean and cov as arrays of rows", b, err)
+	}
 	for i, v := range p.Var {
 		if v != p.Cov.At(i, i) {
 			t.Errorf("Var[%d] = %v, Cov diagonal %v", i, v, p.Cov.At(i, i))
@@ -365,5 +369,24 @@ func TestNTKGPVersusNNGP(t *testing.T) {
 	got.Sub(inf.Cov, nngp.Cov)
 	if diff := matRelDiff(&got, &want); diff > 1e-8 {
 		t.Errorf("cov_NTK - cov_NNGP differs from (T - A) K (T - A)^T by %.2g relative", diff)
+	}
+}
+
+// A nil *mat.SymDense as the test-test kernel means no covariance, as a
+// nil interface does.
+func TestGPTypedNil(t *testing.T) {
+	kern, y := gpSetup(t, 6, 3, 1)
+	var none *mat.SymDense
+	kern.TestNNGP = none
+	p, err := NNGPPosterior(kern, y, PredictOptions{})
+	if err != nil || p.Cov != nil || p.Var != nil {
+		t.Errorf("typed nil TestNNGP: %+v, %v; want a mean only", p, err)
+	}
+	g, err := NewNTKGP(kern, y, PredictOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := g.At(1); err != nil || p.Cov != nil {
+		t.Errorf("NTK-GP with typed nil TestNNGP: %+v, %v", p, err)
 	}
 }
