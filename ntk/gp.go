@@ -402,13 +402,17 @@ type PosteriorConfig struct {
 
 // PosteriorResult is what PosteriorStudy measures; it marshals to JSON.
 type PosteriorResult struct {
-	N       int     `json:"n_train"`
-	NTest   int     `json:"n_test"`
-	Seed    uint64  `json:"seed"`
-	Depth   int     `json:"depth"`
-	Act     string  `json:"activation"`
-	WStd    float64 `json:"w_std"`
-	BStd    float64 `json:"b_std"`
+	// N and NTest are the numbers of training and test points used.
+	N     int `json:"n_train"`
+	NTest int `json:"n_test"`
+	// Seed is PosteriorConfig.Seed.
+	Seed uint64 `json:"seed"`
+	// Depth, Act, WStd and BStd describe the Arch (defaults filled in).
+	Depth int     `json:"depth"`
+	Act   string  `json:"activation"`
+	WStd  float64 `json:"w_std"`
+	BStd  float64 `json:"b_std"`
+	// DiagReg is the relative regularizer of both posteriors.
 	DiagReg float64 `json:"diag_reg"`
 	// NNGP is the score of the NNGP posterior mean (Bayesian inference,
 	// NNGPPosterior), NTK that of the NTK-GP mean at t = infinity (an
