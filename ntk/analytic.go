@@ -3,34 +3,49 @@ package ntk
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/gradflow/gradflow/nn"
 )
 
-// kernelMap is the closed-form infinite-width map of an activation: the
-// kernel E[phi(u) phi(v)] and derivative kernel E[phi'(u) phi'(v)] of a
-// centred Gaussian pair. ReLU and leaky ReLU share one formula, that of
+// kernelMap is the infinite-width map of an activation: the kernel
+// E[phi(u) phi(v)] and derivative kernel E[phi'(u) phi'(v)] of a centred
+// Gaussian pair. ReLU and leaky ReLU share one formula, that of
 // a*min(x, 0) + b*max(x, 0) (neural-tangents' ABRelu), so the two slopes
-// stay here rather than in a second activation vocabulary.
+// stay here rather than in a second activation vocabulary. Activations
+// without a closed form carry their function and derivative and are
+// integrated numerically (quadrature.go).
 type kernelMap struct {
 	kind actKind
-	a, b float64 // slopes for x < 0 and x > 0 (actABReLU)
+	a, b float64                         // slopes for x < 0 and x > 0 (actABReLU)
+	phi  func(z float64) (v, dv float64) // the activation (actNumeric)
 }
 
-// actKind enumerates the activation families with closed-form kernels.
+// actKind enumerates the activation families of kernelMap.
 type actKind uint8
 
 const (
 	actABReLU actKind = iota
 	actErf
 	actIdentity
+	actSin
+	actNumeric
 )
 
-// kernelMapOf returns the closed-form kernel map of an activation of the
-// vocabulary ("" is nn's default, ReLU), or an error naming those that
-// have one.
+// Sin names the activation sin(z) for Arch. It is not one of the
+// activations of the networks (nn.Activation has no sine layer), so an
+// MLPConfig cannot use it, but its kernels have a closed form (see the
+// package documentation) and it is the random-Fourier-feature activation
+// of kernel methods.
+const Sin nn.Activation = "sin"
+
+// kernelMapOf returns the kernel map of an activation of the vocabulary
+// ("" is nn's default, ReLU) or of Sin: the closed form where there is
+// one, Gaussian quadrature of tensor.Activation.Eval otherwise, or an
+// error naming the known activations.
 func kernelMapOf(a nn.Activation) (kernelMap, error) {
 	switch a {
 	case nn.ReLU, "":
@@ -41,8 +56,20 @@ func kernelMapOf(a nn.Activation) (kernelMap, error) {
 		return kernelMap{kind: actErf}, nil
 	case nn.Identity:
 		return kernelMap{kind: actIdentity}, nil
+	case Sin:
+		return kernelMap{kind: actSin}, nil
 	}
-	return kernelMap{}, fmt.Errorf("ntk: activation %q has no closed-form kernel (want relu, leaky_relu, erf or identity)", a)
+	if a.Valid() {
+		return kernelMap{kind: actNumeric, phi: a.Eval}, nil
+	}
+	_, err := nn.ParseActivation(string(a))
+	return kernelMap{}, fmt.Errorf("ntk: no kernel for activation %q: %w (or %q)", a, err, Sin)
+}
+
+// numericKernelMap returns the kernel map that integrates phi, which
+// returns the activation and its derivative, by quadrature.
+func numericKernelMap(phi func(z float64) (v, dv float64)) kernelMap {
+	return kernelMap{kind: actNumeric, phi: phi}
 }
 
 // Arch describes an infinitely wide MLP in neural-tangents' terms: Depth
@@ -56,9 +83,13 @@ func kernelMapOf(a nn.Activation) (kernelMap, error) {
 type Arch struct {
 	// Depth is the number of hidden layers (0 gives a linear model).
 	Depth int
-	// Act is the hidden activation, one of those with a closed-form
-	// kernel map: nn.ReLU (the default when empty), nn.LeakyReLU (slope
-	// nn.LeakySlope, as the networks use), nn.Erf, nn.Identity.
+	// Act is the hidden activation: any of nn.Activation (nn.ReLU, the
+	// default when empty) or Sin. ReLU, leaky ReLU (slope nn.LeakySlope,
+	// as the networks use), erf, identity and sin have closed-form
+	// kernels; the others (tanh, sigmoid, GELU, SiLU, softplus) are
+	// integrated by adaptive Gaussian quadrature, to about 1e-12
+	// relative, at 1e4 to 5e5 evaluations of the activation (some
+	// milliseconds) per kernel entry and layer: see Numeric.
 	Act nn.Activation
 	// WStd is sigma_w (0 selects neural-tangents' default 1).
 	WStd float64
@@ -77,10 +108,9 @@ type Arch struct {
 }
 
 // ArchOf returns the Arch whose analytic kernels are the infinite-width
-// limit of MLPs built from cfg, or an error if there is none in closed form:
-// a parameterization other than NTK or standard, a weight initializer other
-// than the parameterization's own, or an activation without a closed-form
-// kernel. In the standard parameterization the hidden widths of cfg are
+// limit of MLPs built from cfg, or an error if there is none: a
+// parameterization other than NTK or standard, a weight initializer other
+// than the parameterization's own, or per-layer activations that differ. In the standard parameterization the hidden widths of cfg are
 // recorded, because its NTK depends on them.
 func ArchOf(cfg nn.MLPConfig) (Arch, error) {
 	if len(cfg.Dims) < 2 {
@@ -126,6 +156,16 @@ func ArchOf(cfg nn.MLPConfig) (Arch, error) {
 		arch.Widths = append([]int(nil), cfg.Dims[1:len(cfg.Dims)-1]...)
 	}
 	return arch, nil
+}
+
+// Numeric reports whether the kernels of a need numerical quadrature (an
+// activation without a closed form, such as tanh or GELU), which costs
+// some milliseconds per kernel entry and layer instead of nanoseconds: a
+// caller that sizes its inputs for closed-form kernels (thousands of
+// points) can check it first. An invalid activation reports false.
+func (a Arch) Numeric() bool {
+	km, err := kernelMapOf(a.Act)
+	return err == nil && km.kind == actNumeric
 }
 
 // Kernel holds an NNGP kernel and an NTK between two sets of inputs, each
@@ -325,13 +365,17 @@ func (a Arch) layers(act kernelMap, c, theta *mat.Dense, q1, q2 []float64, same 
 		}
 		// Activation: the cross terms need the variances before they
 		// change, so they go first.
-		for i := range q1 {
-			row := cd[i*n2 : (i+1)*n2]
-			trow := td[i*n2 : (i+1)*n2]
-			for j := range row {
-				k, kdot := act.pair(q1[i], q2[j], row[j])
-				row[j] = k
-				trow[j] *= kdot
+		if act.kind == actNumeric {
+			numericLayer(act, cd, td, q1, q2, n2, same)
+		} else {
+			for i := range q1 {
+				row := cd[i*n2 : (i+1)*n2]
+				trow := td[i*n2 : (i+1)*n2]
+				for j := range row {
+					k, kdot := act.pair(q1[i], q2[j], row[j])
+					row[j] = k
+					trow[j] *= kdot
+				}
 			}
 		}
 		for i := range q1 {
@@ -340,6 +384,44 @@ func (a Arch) layers(act kernelMap, c, theta *mat.Dense, q1, q2 []float64, same 
 		if !same {
 			for i := range q2 {
 				q2[i] = act.diag(q2[i])
+			}
+		}
+	}
+}
+
+// numericLayer is the activation step of layers for a quadrature kernel
+// map, whose entries cost milliseconds each: for one input set only the
+// upper triangle is integrated (and mirrored), and rows are shared among
+// GOMAXPROCS goroutines.
+func numericLayer(act kernelMap, cd, td, q1, q2 []float64, n2 int, same bool) {
+	rows := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range rows {
+				j0 := 0
+				if same {
+					j0 = i
+				}
+				for j := j0; j < n2; j++ {
+					k, kdot := act.pair(q1[i], q2[j], cd[i*n2+j])
+					cd[i*n2+j] = k
+					td[i*n2+j] *= kdot
+				}
+			}
+		})
+	}
+	// Long rows first when only the upper triangle is computed.
+	for i := range q1 {
+		rows <- i
+	}
+	close(rows)
+	wg.Wait()
+	if same {
+		for i := range q1 {
+			for j := 0; j < i; j++ {
+				cd[i*n2+j] = cd[j*n2+i]
+				td[i*n2+j] = td[j*n2+i]
 			}
 		}
 	}
@@ -370,6 +452,16 @@ func (a kernelMap) pair(q1, q2, c float64) (k, kdot float64) {
 		return 2 / math.Pi * math.Atan2(2*c, r), 4 / math.Pi / r
 	case actIdentity:
 		return c, 1
+	case actSin:
+		// E[sin u sin v] = (E cos(u - v) - E cos(u + v)) / 2 with
+		// E cos(w) = exp(-Var(w)/2): exp(-(q1+q2)/2) sinh(c), and
+		// E[cos u cos v] = exp(-(q1+q2)/2) cosh(c); the exponents are
+		// combined so that large variances do not overflow sinh.
+		s := (q1 + q2) / 2
+		ep, em := math.Exp(c-s), math.Exp(-c-s)
+		return (ep - em) / 2, (ep + em) / 2
+	case actNumeric:
+		return numericPair(a.phi, q1, q2, c)
 	}
 	panic("ntk: invalid kernel map")
 }
@@ -383,6 +475,10 @@ func (a kernelMap) diag(q float64) float64 {
 		return 2 / math.Pi * math.Atan(2*q/math.Sqrt(1+4*q))
 	case actIdentity:
 		return q
+	case actSin:
+		return -math.Expm1(-2*q) / 2
+	case actNumeric:
+		return numericDiag(a.phi, q)
 	}
 	panic("ntk: invalid kernel map")
 }
