@@ -50,13 +50,13 @@ type Posterior struct {
 func (p *Posterior) MarshalJSON() ([]byte, error) {
 	var cov [][]float64
 	if p.Cov != nil {
-		cov = rowsOf(mat.DenseCopyOf(p.Cov))
+		cov = denseRows(mat.DenseCopyOf(p.Cov))
 	}
 	return json.Marshal(struct {
 		Mean [][]float64 `json:"mean"`
 		Cov  [][]float64 `json:"cov,omitempty"`
 		Var  []float64   `json:"var,omitempty"`
-	}{rowsOf(p.Mean), cov, p.Var})
+	}{denseRows(p.Mean), cov, p.Var})
 }
 
 // NNGPPosterior returns the posterior of Bayesian inference with the NNGP

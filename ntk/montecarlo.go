@@ -63,11 +63,11 @@ func (r *MonteCarloResult) MarshalJSON() ([]byte, error) {
 		NTKStdErr  [][]float64 `json:"ntk_stderr,omitempty"`
 		NNGP       [][]float64 `json:"nngp,omitempty"`
 		NNGPStdErr [][]float64 `json:"nngp_stderr,omitempty"`
-	}{r.Seeds, rowsOf(r.NTK), rowsOf(r.NTKStdErr), rowsOf(r.NNGP), rowsOf(r.NNGPStdErr)})
+	}{r.Seeds, denseRows(r.NTK), denseRows(r.NTKStdErr), denseRows(r.NNGP), denseRows(r.NNGPStdErr)})
 }
 
-// rowsOf returns the rows of a (nil for nil).
-func rowsOf(a *mat.Dense) [][]float64 {
+// denseRows returns the rows of a (nil for nil).
+func denseRows(a *mat.Dense) [][]float64 {
 	if a == nil {
 		return nil
 	}
