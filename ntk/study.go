@@ -375,6 +375,15 @@ func (s *study[T]) analytic() error {
 		s.res.AnalyticSkipped = err.Error()
 		return nil
 	}
+	n, m := s.train.Len(), s.test.Len()
+	if entries := n*(n+1)/2 + n*m; arch.Numeric() && entries*(arch.Depth+1) > maxNumericEntries {
+		// Quadrature costs about 1 ms per kernel entry and layer (measured:
+		// 1,830 in under 2 s with tanh), most of an hour at the default sizes.
+		s.res.AnalyticSkipped = fmt.Sprintf("activation %q has no closed-form kernel, and quadrature for %d x %d training and %d x %d test entries over %d layers "+
+			"would take about %.0f s; use at most %d training and test points (-n, -n-test) for it",
+			arch.Act, n, n, m, n, arch.Depth+1, float64(entries*(arch.Depth+1))*0.001, numericSide(arch.Depth+1))
+		return nil
+	}
 	xTrain, xTest := matrixOf(s.train.X), matrixOf(s.test.X)
 	g, err := arch.Gram(xTrain)
 	if err != nil {
@@ -402,6 +411,20 @@ func (s *study[T]) analytic() error {
 	rel := mat.Norm(&diff, 2) / mat.Norm(inf, 2)
 	s.res.RelFrobenius = &rel
 	return nil
+}
+
+// maxNumericEntries bounds the kernel entries times layers that Study
+// computes by quadrature (about 1 ms each): about 30 s.
+const maxNumericEntries = 30000
+
+// numericSide returns the largest n such that n training and n test
+// points stay within maxNumericEntries for a network of the given layers.
+func numericSide(layers int) int {
+	n := 1
+	for (n+1)*(n+2)/2+(n+1)*(n+1) <= maxNumericEntries/layers {
+		n++
+	}
+	return n
 }
 
 // analyze computes the spectrum, alignment and kernel-regression score
