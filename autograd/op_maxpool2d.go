@@ -1,5 +1,7 @@
 package autograd
 
+import "math"
+
 // PoolParams are the geometry of a 2-D pooling window, as torch.nn.MaxPool2d
 // and AvgPool2d take them.
 type PoolParams struct {
@@ -14,6 +16,115 @@ type PoolParams struct {
 // MaxPool2D returns the maximum over each window of x [N, C, H, W]. The
 // gradient goes to the first maximal element of each window (PyTorch's
 // choice); padding is -Inf.
+//
+// The position of each maximum is kept (in the Var's integer scratch), so
+// the backward pass is a scatter of g to those positions (maxPoolScatter),
+// whose own derivative is the gather from them (maxPoolGather): both are
+// linear, so double backward works. A NaN in a window is its maximum, as
+// in PyTorch.
 func MaxPool2D[T Float](x *Var[T], p PoolParams) *Var[T] {
-	panic("autograd.MaxPool2D: not implemented yet")
+	t := x.tape
+	g := newPoolGeom("MaxPool2D", x.Shape(), p)
+	v := t.newVar()
+	out := v.out(g.n, g.c, g.ho, g.wo).Data()
+	nOut := len(out)
+	if cap(v.ints) < nOut+13 {
+		v.ints = make([]int, 0, nOut+13)
+	}
+	idx := v.ints[13 : 13+nOut]
+	xd := x.value.Data()
+	hw, howo := g.h*g.w, g.ho*g.wo
+	for pl := 0; pl < g.n*g.c; pl++ {
+		xp := xd[pl*hw : (pl+1)*hw]
+		o := pl * howo
+		for oh := 0; oh < g.ho; oh++ {
+			for ow := 0; ow < g.wo; ow++ {
+				h0, h1, w0, w1 := g.window(oh, ow)
+				best, bi := T(math.Inf(-1)), h0*g.w+w0
+				for ih := h0; ih < h1; ih++ {
+					row := xp[ih*g.w : ih*g.w+w1]
+					for iw := w0; iw < w1; iw++ {
+						if e := row[iw]; e > best || e != e {
+							best, bi = e, ih*g.w+iw
+							if e != e {
+								goto done
+							}
+						}
+					}
+				}
+			done:
+				out[o] = best
+				idx[o] = pl*hw + bi
+				o++
+			}
+		}
+	}
+	setPool(v, g) // keeps idx: ints has the capacity
+	v.ints = v.ints[:13+nOut]
+	if t.record(v, maxPoolOp[T]{}, x, nil) {
+		v.idx = v.ints[13:]
+	}
+	return v
+}
+
+type maxPoolOp[T Float] struct{}
+
+func (maxPoolOp[T]) name() string { return "MaxPool2D" }
+
+func (maxPoolOp[T]) backward(t *Tape[T], v, g *Var[T]) {
+	if x := v.in[0]; t.wants(x) {
+		t.accum(x, maxPoolScatter(g, v.idx, x.Shape()))
+	}
+}
+
+// maxPoolScatter returns zeros shaped like the pooled input with each
+// g[i] added at position idx[i] (windows may overlap): the adjoint of
+// maxPoolGather.
+func maxPoolScatter[T Float](g *Var[T], idx []int, shape []int) *Var[T] {
+	t := g.tape
+	v := t.newVar()
+	out := v.out(shape...)
+	out.Zero()
+	d, s := out.Data(), g.value.Data()
+	for i, k := range idx {
+		d[k] += s[i]
+	}
+	if t.record(v, maxPoolScatterOp[T]{}, g, nil) {
+		v.idx = idx
+	}
+	return v
+}
+
+type maxPoolScatterOp[T Float] struct{}
+
+func (maxPoolScatterOp[T]) name() string { return "maxPoolScatter" }
+
+func (maxPoolScatterOp[T]) backward(t *Tape[T], v, u *Var[T]) {
+	if g := v.in[0]; t.wants(g) {
+		t.accum(g, maxPoolGather(u, v.idx, g.Shape()))
+	}
+}
+
+// maxPoolGather returns out[i] = u[idx[i]], shaped like the pooled output.
+func maxPoolGather[T Float](u *Var[T], idx []int, shape []int) *Var[T] {
+	t := u.tape
+	v := t.newVar()
+	d, s := v.out(shape...).Data(), u.value.Data()
+	for i, k := range idx {
+		d[i] = s[k]
+	}
+	if t.record(v, maxPoolGatherOp[T]{}, u, nil) {
+		v.idx = idx
+	}
+	return v
+}
+
+type maxPoolGatherOp[T Float] struct{}
+
+func (maxPoolGatherOp[T]) name() string { return "maxPoolGather" }
+
+func (maxPoolGatherOp[T]) backward(t *Tape[T], v, g *Var[T]) {
+	if u := v.in[0]; t.wants(u) {
+		t.accum(u, maxPoolScatter(g, v.idx, u.Shape()))
+	}
 }

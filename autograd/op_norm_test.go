@@ -1,0 +1,170 @@
+package autograd
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/gradflow/gradflow/tensor"
+)
+
+// normCase is one case of testdata/norm_ref.json, written by
+// testdata/norm_ref.py with PyTorch in float64.
+type normCase struct {
+	Name     string      `json:"name"`
+	Op       string      `json:"op"`
+	Shape    []int       `json:"shape"`
+	Dims     int         `json:"dims"`
+	Eps      float64     `json:"eps"`
+	Momentum float64     `json:"momentum"`
+	Training []bool      `json:"training"`
+	RunMean0 []float64   `json:"run_mean0"`
+	RunVar0  []float64   `json:"run_var0"`
+	RunMean  [][]float64 `json:"run_mean"`
+	RunVar   [][]float64 `json:"run_var"`
+	X        [][]float64 `json:"x"`
+	W, B     []float64
+	U, R     []float64
+	Y        []float64 `json:"y"`
+	DX       []float64 `json:"dx"`
+	DW       []float64 `json:"dw"`
+	DB       []float64 `json:"db"`
+	SX       []float64 `json:"sx"`
+	SW       []float64 `json:"sw"`
+}
+
+// normRefTol is the agreement asked of the float64 results: the fixture's
+// values are O(1) to O(10) and both sides round differently (summation
+// order, fused multiply-adds), which costs a few ulps per operation, about
+// 1e-15; 1e-12 leaves that margin and catches any error in a formula.
+const normRefTol = 1e-12
+
+func closeTo(got, want []float64) (int, bool) {
+	if len(got) != len(want) {
+		return -1, false
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > normRefTol*math.Max(1, math.Abs(want[i])) || math.IsNaN(got[i]) {
+			return i, false
+		}
+	}
+	return 0, true
+}
+
+// TestNormMatchesPyTorch compares LayerNorm and BatchNorm (training and
+// evaluation, running statistics over several steps) with PyTorch 1.13:
+// values, gradients, and second derivatives by double backward.
+func TestNormMatchesPyTorch(t *testing.T) {
+	raw, err := os.ReadFile("testdata/norm_ref.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Cases []normCase `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Cases) == 0 {
+		t.Fatal("no cases in testdata/norm_ref.json")
+	}
+	for _, c := range ref.Cases {
+		t.Run(c.Name, func(t *testing.T) { checkNormCase(t, c) })
+	}
+}
+
+func checkNormCase(t *testing.T, c normCase) {
+	check := func(what string, got *tensor.Tensor[float64], want []float64) {
+		t.Helper()
+		if want == nil {
+			return
+		}
+		if got == nil {
+			t.Errorf("%s: missing", what)
+			return
+		}
+		if i, ok := closeTo(got.Data(), want); !ok {
+			if i < 0 {
+				t.Errorf("%s: %d values, want %d", what, got.Len(), len(want))
+				return
+			}
+			t.Errorf("%s[%d] = %.17g, PyTorch %.17g", what, i, got.Data()[i], want[i])
+		}
+	}
+	param := func(d []float64, shape ...int) *tensor.Tensor[float64] {
+		if d == nil {
+			return nil
+		}
+		return tensor.FromSlice(append([]float64(nil), d...), shape...)
+	}
+	ps := c.Shape[1:2] // BatchNorm's channels
+	if c.Op == "layernorm" {
+		ps = c.Shape[len(c.Shape)-c.Dims:]
+	}
+	w, b := param(c.W, ps...), param(c.B, ps...)
+	var rm, rv *tensor.Tensor[float64]
+	if c.Op == "batchnorm" {
+		rm, rv = param(c.RunMean0, ps...), param(c.RunVar0, ps...)
+	}
+	for _, create := range []bool{false, true} {
+		if rm != nil {
+			copy(rm.Data(), c.RunMean0)
+			copy(rv.Data(), c.RunVar0)
+		}
+		tp := NewTape[float64]()
+		var xv, wv, bv, y *Var[float64]
+		for step, xd := range c.X {
+			tp.Reset()
+			xv = tp.Leaf(tensor.FromSlice(append([]float64(nil), xd...), c.Shape...), nil)
+			wv, bv = nil, nil
+			if w != nil {
+				wv = tp.Leaf(w, nil)
+			}
+			if b != nil {
+				bv = tp.Leaf(b, nil)
+			}
+			if c.Op == "layernorm" {
+				y = LayerNorm(xv, wv, bv, c.Dims, c.Eps)
+				continue
+			}
+			y = BatchNorm(xv, wv, bv, rm, rv, c.Training[step], c.Momentum, c.Eps)
+			check("running mean after step "+itoa(step), rm, c.RunMean[step])
+			check("running var after step "+itoa(step), rv, c.RunVar[step])
+		}
+		check("y", y.Value(), c.Y)
+		ins := []*Var[float64]{xv}
+		for _, p := range []*Var[float64]{wv, bv} {
+			if p != nil {
+				ins = append(ins, p)
+			}
+		}
+		gs := tp.Grad(y, ins, GradOptions[float64]{Seed: tp.Const(tensor.FromSlice(c.U, c.Shape...)), CreateGraph: create})
+		check("dx", gs[0].Value(), c.DX)
+		if wv != nil {
+			check("dw", gs[1].Value(), c.DW)
+		}
+		if bv != nil {
+			check("db", gs[len(gs)-1].Value(), c.DB)
+		}
+		if !create {
+			continue
+		}
+		s := Sum(Mul(gs[0], tp.Const(tensor.FromSlice(c.R, c.Shape...))))
+		sec := []*Var[float64]{xv}
+		if wv != nil {
+			sec = append(sec, wv)
+		}
+		if !s.RequiresGrad() {
+			// dx does not depend on x or w (BatchNorm in evaluation mode
+			// without weight): the second derivatives are zero.
+			check("d<dx, r>/dx", tensor.New[float64](c.Shape...), c.SX)
+			continue
+		}
+		hs := tp.Grad(s, sec, GradOptions[float64]{})
+		check("d<dx, r>/dx", hs[0].Value(), c.SX)
+		if wv != nil {
+			check("d<dx, r>/dw", hs[1].Value(), c.SW)
+		}
+	}
+}
