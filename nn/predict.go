@@ -77,8 +77,9 @@ func tapePool[T Float]() *sync.Pool {
 }
 
 // InputWidth returns the input width d of the modules that state one: an
-// *MLP (Dims[0]), a *Linear, and a *Sequential whose first module states
-// one. ok is false for other modules.
+// *MLP (Dims[0]), a *Linear, a *Net (the product of its input shape) and a
+// *Sequential whose first module states one. ok is false for other
+// modules.
 func InputWidth[T Float](m Module[T]) (d int, ok bool) {
 	switch m := m.(type) {
 	case *MLP[T]:
@@ -88,6 +89,10 @@ func InputWidth[T Float](m Module[T]) (d int, ok bool) {
 	case *Linear[T]:
 		if m != nil && m.Weight != nil && m.Weight.Value != nil && m.Weight.Value.NDim() == 2 {
 			return m.In(), true
+		}
+	case *Net[T]:
+		if m != nil {
+			return m.InputWidth(), true
 		}
 	case *Sequential[T]:
 		if m != nil && len(m.Modules) > 0 {
