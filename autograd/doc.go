@@ -74,4 +74,23 @@
 // error is O(eps^2) truncation plus O(u/eps) rounding; at eps = 1e-6 about
 // 1e-10. Every op has a test that runs it at first order and, by checking a
 // function that itself calls Grad with CreateGraph, at second order.
+//
+// # Normalization
+//
+// LayerNorm (over the trailing axes, Ba, Kiros and Hinton 2016) and
+// BatchNorm (per channel over the batch and the image, Ioffe and Szegedy
+// 2015) compute xhat = (x - mean) / sqrt(var + eps) with the biased
+// variance, then w xhat + b, following torch.nn.functional.layer_norm and
+// batch_norm (training-mode BatchNorm also updates the running statistics
+// with the unbiased variance; evaluation mode is an affine map of x). The
+// forward pass is one fused op that keeps each group's mean and 1/std; its
+// backward pass, with g' = w g and means over a group,
+//
+//	dx = (g' - mean(g') - xhat mean(g' xhat)) / sqrt(var + eps),
+//	dw = sum g xhat,  db = sum g,
+//
+// runs as fused loops when Backward is not recorded and as differentiable
+// ops, recomputing xhat from x, when it is, so that second derivatives are
+// exact. Dropout multiplies by a constant mask of 0 and 1/(1-p) drawn from
+// the caller's rng, so its derivatives of every order are exact too.
 package autograd

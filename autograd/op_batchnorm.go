@@ -3,6 +3,7 @@ package autograd
 import (
 	"math"
 
+	"github.com/gradflow/gradflow/internal/simd"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -51,41 +52,78 @@ func BatchNorm[T Float](x, w, b *Var[T], runMean, runVar *tensor.Tensor[T], trai
 	// The scratch keeps each channel's mean and 1/std for the backward
 	// pass; in evaluation mode a copy of the running statistics, so that
 	// the backward pass is right even if the caller changes them between.
-	st := v.aux(2, c).Data()
-	mean, rstd := st[:c], st[c:]
+	// A row of ones follows: with it the vector kernel Axpy adds a scalar
+	// to a piece of a channel (there is no kernel for x + c).
+	st := v.aux(2*c + inner).Data()
+	mean, rstd, ones := st[:c], st[c:2*c], st[2*c:]
+	for i := range ones {
+		ones[i] = 1
+	}
 	xd, yd, wd, bd := x.value.Data(), out.Data(), dataOrNil(w), dataOrNil(b)
+	vec := inner >= vecMinInner
 	for ch := 0; ch < c; ch++ {
-		var mu, rs float64
-		if training {
-			var vr float64
-			mu, rs, vr = moments(xd, ch*inner, c*inner, n, inner, eps)
-			if runMean != nil {
-				// The expressions of PyTorch's CPU kernel, in float64.
-				rm, rv := runMean.Data(), runVar.Data()
-				unbiased := vr * float64(m) / float64(m-1)
-				rm[ch] = T(momentum*mu + (1-momentum)*float64(rm[ch]))
-				rv[ch] = T(momentum*unbiased + (1-momentum)*float64(rv[ch]))
+		var mu, rs, vr float64
+		centered := false // y holds x - mean already
+		switch {
+		case training && vec:
+			// Two passes with the reductions in vector kernels; the
+			// second leaves x - mean in y for the output pass.
+			var s, ss float64
+			for j := 0; j < n; j++ {
+				o := (j*c + ch) * inner
+				s += float64(simd.Sum(xd[o : o+inner]))
 			}
-		} else {
+			mu = s / float64(m)
+			for j := 0; j < n; j++ {
+				o := (j*c + ch) * inner
+				yr := yd[o : o+inner]
+				copy(yr, xd[o:o+inner])
+				simd.Axpy(-T(mu), ones, yr)
+				ss += float64(simd.Dot(yr, yr))
+			}
+			vr = ss / float64(m)
+			rs = 1 / math.Sqrt(vr+eps)
+			centered = true
+		case training:
+			mu, rs, vr = moments(xd, ch*inner, c*inner, n, inner, eps)
+		default:
 			mu = float64(runMean.Data()[ch])
 			rs = 1 / math.Sqrt(float64(runVar.Data()[ch])+eps)
 		}
+		if training && runMean != nil {
+			// The expressions of PyTorch's CPU kernel, in float64.
+			rm, rv := runMean.Data(), runVar.Data()
+			unbiased := vr * float64(m) / float64(m-1)
+			rm[ch] = T(momentum*mu + (1-momentum)*float64(rm[ch]))
+			rv[ch] = T(momentum*unbiased + (1-momentum)*float64(rv[ch]))
+		}
 		mean[ch], rstd[ch] = T(mu), T(rs)
 		// y = x*scale + shift with scale = rs w and shift = b - mean*scale:
-		// one multiply-add per element, PyTorch's formulation.
+		// one multiply-add per element, PyTorch's formulation; from x -
+		// mean the shift is b alone.
 		scale := T(rs)
 		if wd != nil {
 			scale *= wd[ch]
 		}
 		shift := -T(mu) * scale
+		if centered {
+			shift = 0
+		}
 		if bd != nil {
 			shift += bd[ch]
 		}
 		for j := 0; j < n; j++ {
 			o := (j*c + ch) * inner
 			yr, xr := yd[o:o+inner], xd[o:o+inner]
-			for k, xi := range xr {
-				yr[k] = xi*scale + shift
+			switch {
+			case !vec:
+				affineInto(yr, xr, scale, shift)
+			case centered:
+				simd.Scale(scale, yr, yr)
+				simd.Axpy(shift, ones, yr)
+			default:
+				simd.Scale(scale, yr, xr)
+				simd.Axpy(shift, ones, yr)
 			}
 		}
 	}
@@ -123,7 +161,7 @@ func (batchNormOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 	st := v.scratch.Data()
 	mean, rstd := t.constLike([]int{1, c, 1}), t.constLike([]int{1, c, 1})
 	copy(mean.value.Data(), st[:c])
-	copy(rstd.value.Data(), st[c:])
+	copy(rstd.value.Data(), st[c:2*c])
 	normBackwardGraph(t, l, x, w, b, g, Mul(Sub(x3, mean), rstd), rstd, false)
 }
 
@@ -135,7 +173,7 @@ func (batchNormOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 func batchNormBackwardFast[T Float](t *Tape[T], v, g *Var[T], n, c, inner int) {
 	x, w, b := v.in[0], v.in[1], v.ins[0]
 	st := v.scratch.Data()
-	mean, rstd := st[:c], st[c:]
+	mean, rstd, ones := st[:c], st[c:2*c], st[2*c:]
 	gd, xd, wd := g.value.Data(), x.value.Data(), dataOrNil(w)
 	dw, dwVar := paramGrad(t, w)
 	db, dbVar := paramGrad(t, b)
@@ -146,12 +184,24 @@ func batchNormBackwardFast[T Float](t *Tape[T], v, g *Var[T], n, c, inner int) {
 		dx = dxVar.value.Data()
 	}
 	m := float64(n * inner)
+	// With a dx to write and long contiguous pieces, the reductions run
+	// in vector kernels on x - mean written into dx first; otherwise
+	// scalar loops.
+	vec := dx != nil && inner >= vecMinInner
 	for ch := 0; ch < c; ch++ {
 		mu, rs := mean[ch], rstd[ch]
 		var sg, sgx float64
 		if dw != nil || db != nil || v.flag && dx != nil {
 			for j := 0; j < n; j++ {
 				o := (j*c + ch) * inner
+				if vec {
+					gr, dr := gd[o:o+inner], dx[o:o+inner]
+					copy(dr, xd[o:o+inner])
+					simd.Axpy(-mu, ones, dr)
+					sg += float64(simd.Sum(gr))
+					sgx += float64(simd.Dot(gr, dr))
+					continue
+				}
 				s, sx := gradMoments(gd[o:o+inner], xd[o:o+inner], mu)
 				sg += s
 				sgx += sx
@@ -172,22 +222,27 @@ func batchNormBackwardFast[T Float](t *Tape[T], v, g *Var[T], n, c, inner int) {
 		if wd != nil {
 			scale *= wd[ch]
 		}
-		var a, cc T
-		if v.flag {
-			a, cc = T(sg/m), T(sgx/m)
+		if !v.flag {
+			for j := 0; j < n; j++ {
+				o := (j*c + ch) * inner
+				simd.Scale(scale, dx[o:o+inner], gd[o:o+inner])
+			}
+			continue
 		}
+		a, k := T(sg/m), T(sgx/m)*rs
 		for j := 0; j < n; j++ {
 			o := (j*c + ch) * inner
-			dr, gr, xr := dx[o:o+inner], gd[o:o+inner], xd[o:o+inner]
-			if !v.flag {
-				for k, gi := range gr {
-					dr[k] = gi * scale
-				}
+			dr, gr := dx[o:o+inner], gd[o:o+inner]
+			if vec {
+				// dr holds x - mean: dr = -scale k dr + scale g - scale a.
+				simd.Scale(-scale*k, dr, dr)
+				simd.Axpy(scale, gr, dr)
+				simd.Axpy(-scale*a, ones, dr)
 				continue
 			}
-			for k, gi := range gr {
-				xh := (xr[k] - mu) * rs
-				dr[k] = scale * (gi - a - xh*cc)
+			xr := xd[o : o+inner]
+			for i, gi := range gr {
+				dr[i] = scale * (gi - a - (xr[i]-mu)*k)
 			}
 		}
 	}

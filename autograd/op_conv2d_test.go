@@ -73,6 +73,10 @@ var convCases = []convCase{
 	{[]int{1, 3, 7, 7}, []int{5, 3, 1, 1}, ConvParams{Stride: [2]int{2, 2}}, false},            // 1x1 strided
 	{[]int{5, 1, 12, 11}, []int{3, 1, 5, 5}, ConvParams{Padding: [2]int{2, 2}}, true},          // LeNet-like
 	{[]int{2, 3, 4, 4}, []int{2, 3, 4, 4}, ConvParams{Padding: [2]int{3, 3}, Stride: [2]int{3, 2}}, true},
+	{[]int{2, 3, 8, 7}, []int{4, 3, 3, 3}, ConvParams{Padding: [2]int{2, 2}, Dilation: [2]int{2, 2}}, true}, // shifted, dilated
+	{[]int{2, 2, 6, 5}, []int{3, 2, 2, 3}, ConvParams{Padding: [2]int{0, 1}}, false},                        // shifted, Ho < H
+	{[]int{1, 2, 3, 3}, []int{11, 2, 1, 1}, ConvParams{Padding: [2]int{1, 1}}, true},                        // 1x1 padded
+	{[]int{2, 2, 3, 4}, []int{3, 2, 3, 5}, ConvParams{Padding: [2]int{2, 2}}, true},                         // shifted, taps beyond the plane
 }
 
 func (c convCase) String() string {
@@ -201,4 +205,22 @@ func TestConv2DPanics(t *testing.T) {
 	mustPanic(t, func() {
 		Conv2D(x, tp.Const(tensor.New[float64](2, 4, 3, 3)), tp.Const(tensor.New[float64](3)), 1, "", ConvParams{})
 	}, "bias shape [3]")
+}
+
+// TestConvNoAllocs checks that a second identical training step of the
+// LeNet convolution stack (and a ResNet-style layer) on a Reset tape
+// allocates nothing.
+func TestConvNoAllocs(t *testing.T) {
+	s := newLenetStack(4)
+	tp := NewTape[float32]()
+	s.step(tp)
+	if a := testing.AllocsPerRun(5, func() { s.step(tp) }); a != 0 {
+		t.Errorf("LeNet stack: %v allocations per step, want 0", a)
+	}
+	l := newConvLayer([]int{3, 5, 9, 8}, []int{7, 5, 3, 3}, ConvParams{Padding: [2]int{1, 1}}, true)
+	tp2 := NewTape[float32]()
+	l.step(tp2)
+	if a := testing.AllocsPerRun(5, func() { l.step(tp2) }); a != 0 {
+		t.Errorf("3x3 layer: %v allocations per step, want 0", a)
+	}
 }

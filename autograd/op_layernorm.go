@@ -1,5 +1,11 @@
 package autograd
 
+import (
+	"math"
+
+	"github.com/gradflow/gradflow/internal/simd"
+)
+
 // LayerNorm normalizes x over its last dims axes to zero mean and unit
 // (biased) variance plus eps, then applies the elementwise affine map
 // w * xhat + b, where w and b (either may be nil) have the shape of those
@@ -23,14 +29,34 @@ func LayerNorm[T Float](x, w, b *Var[T], dims int, eps float64) *Var[T] {
 	}
 	v := t.newVar()
 	out := v.out(xs...)
-	// The scratch keeps each row's mean and 1/std for the backward pass.
-	st := v.aux(2, rows).Data()
-	mean, rstd := st[:rows], st[rows:]
+	// The scratch keeps each row's mean and 1/std for the backward pass,
+	// followed by two rows of workspace for it and a row of ones, with
+	// which the vector kernel Axpy adds a scalar to a row.
+	st := v.aux(2*rows + 3*d).Data()
+	mean, rstd, ones := st[:rows], st[rows:2*rows], st[2*rows+2*d:]
+	for i := range ones {
+		ones[i] = 1
+	}
 	xd, yd, wd, bd := x.value.Data(), out.Data(), dataOrNil(w), dataOrNil(b)
 	for r := 0; r < rows; r++ {
-		m, rs, _ := moments(xd, r*d, d, 1, d, eps)
-		mean[r], rstd[r] = T(m), T(rs)
-		affineRow(yd[r*d:(r+1)*d], xd[r*d:(r+1)*d], T(m), T(rs), wd, bd)
+		xr, yr := xd[r*d:(r+1)*d], yd[r*d:(r+1)*d]
+		// Two passes, the reductions in vector kernels: the mean, then
+		// the squared deviations from it, which are also the first step
+		// of the output.
+		m := T(float64(simd.Sum(xr)) / float64(d))
+		copy(yr, xr)
+		simd.Axpy(-m, ones, yr)
+		rs := T(1 / math.Sqrt(float64(simd.Dot(yr, yr))/float64(d)+eps))
+		mean[r], rstd[r] = m, rs
+		// xhat first and then the affine map, the order of
+		// torch.nn.functional.layer_norm's definition.
+		simd.Scale(rs, yr, yr)
+		if wd != nil {
+			simd.Mul(yr, yr, wd)
+		}
+		if bd != nil {
+			simd.Add(yr, yr, bd)
+		}
 	}
 	if t.record(v, layerNormOp[T]{}, x, w) || b != nil && t.record(v, layerNormOp[T]{}, b, nil) {
 		v.in = [2]*Var[T]{x, w}
@@ -38,35 +64,6 @@ func LayerNorm[T Float](x, w, b *Var[T], dims int, eps float64) *Var[T] {
 		v.f, v.i0 = eps, d
 	}
 	return v
-}
-
-// affineRow writes y = (x - m) rs w + b, with w and b taken as ones and
-// zeros when nil. It computes xhat first and then the affine map, the
-// order of PyTorch's kernel, so that float64 results agree with it to the
-// last bits.
-func affineRow[T Float](y, x []T, m, rs T, w, b []T) {
-	y = y[:len(x)]
-	switch {
-	case w != nil && b != nil:
-		w, b = w[:len(x)], b[:len(x)]
-		for i, xi := range x {
-			y[i] = (xi-m)*rs*w[i] + b[i]
-		}
-	case w != nil:
-		w = w[:len(x)]
-		for i, xi := range x {
-			y[i] = (xi - m) * rs * w[i]
-		}
-	case b != nil:
-		b = b[:len(x)]
-		for i, xi := range x {
-			y[i] = (xi-m)*rs + b[i]
-		}
-	default:
-		for i, xi := range x {
-			y[i] = (xi - m) * rs
-		}
-	}
 }
 
 type layerNormOp[T Float] struct{}
@@ -91,15 +88,16 @@ func (layerNormOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 }
 
 // layerNormBackwardFast is the backward rule when the backward pass is
-// not recorded: per row, one pass accumulates mean(g') and mean(g' xhat)
-// together with the parameter gradients, and a second writes dx. xhat is
-// recomputed from x and the row's statistics rather than stored: that
-// costs a subtraction and a product per element and saves a buffer the
-// size of x and the traffic to fill it.
+// not recorded. Per row, xhat is recomputed from x and the row's
+// statistics into a workspace row (rather than stored by the forward pass,
+// which would cost a buffer the size of x and the traffic to fill it);
+// the parameter gradients, g' = w g and the two means are vector kernels
+// on it, and one more pass writes dx.
 func layerNormBackwardFast[T Float](t *Tape[T], v, g *Var[T], rows, d int) {
 	x, w, b := v.in[0], v.in[1], v.ins[0]
 	st := v.scratch.Data()
-	mean, rstd := st[:rows], st[rows:]
+	mean, rstd := st[:rows], st[rows:2*rows]
+	xh, gp, ones := st[2*rows:2*rows+d], st[2*rows+d:2*rows+2*d], st[2*rows+2*d:]
 	gd, xd, wd := g.value.Data(), x.value.Data(), dataOrNil(w)
 	dw, dwVar := paramGrad(t, w)
 	db, dbVar := paramGrad(t, b)
@@ -112,35 +110,31 @@ func layerNormBackwardFast[T Float](t *Tape[T], v, g *Var[T], rows, d int) {
 	for r := 0; r < rows; r++ {
 		xr, gr := xd[r*d:(r+1)*d], gd[r*d:(r+1)*d]
 		m, rs := mean[r], rstd[r]
-		var sg, sgx float64
-		for i, xi := range xr {
-			xh := (xi - m) * rs
-			gi := gr[i]
-			if dw != nil {
-				dw[i] += gi * xh
-			}
-			if db != nil {
-				db[i] += gi
-			}
-			if wd != nil {
-				gi *= wd[i]
-			}
-			sg += float64(gi)
-			sgx += float64(gi * xh)
+		copy(xh, xr)
+		simd.Axpy(-m, ones, xh)
+		simd.Scale(rs, xh, xh)
+		if db != nil {
+			simd.Add(db, db, gr)
+		}
+		if dw != nil {
+			simd.Mul(gp, gr, xh)
+			simd.Add(dw, dw, gp)
 		}
 		if dx == nil {
 			continue
 		}
-		a, c := T(sg/float64(d)), T(sgx/float64(d))
-		dr := dx[r*d : (r+1)*d]
-		for i, xi := range xr {
-			xh := (xi - m) * rs
-			gi := gr[i]
-			if wd != nil {
-				gi *= wd[i]
-			}
-			dr[i] = rs * (gi - a - xh*c)
+		gw := gr
+		if wd != nil {
+			simd.Mul(gp, gr, wd)
+			gw = gp
 		}
+		a := T(float64(simd.Sum(gw)) / float64(d))
+		c := T(float64(simd.Dot(gw, xh)) / float64(d))
+		// dr = rs (g' - a - xhat c) as three vector passes.
+		dr := dx[r*d : (r+1)*d]
+		simd.Scale(rs, dr, gw)
+		simd.Axpy(-rs*c, xh, dr)
+		simd.Axpy(-rs*a, ones, dr)
 	}
 	if dxVar != nil {
 		t.accum(x, dxVar)

@@ -32,33 +32,7 @@ func MaxPool2D[T Float](x *Var[T], p PoolParams) *Var[T] {
 		v.ints = make([]int, 0, nOut+13)
 	}
 	idx := v.ints[13 : 13+nOut]
-	xd := x.value.Data()
-	hw, howo := g.h*g.w, g.ho*g.wo
-	for pl := 0; pl < g.n*g.c; pl++ {
-		xp := xd[pl*hw : (pl+1)*hw]
-		o := pl * howo
-		for oh := 0; oh < g.ho; oh++ {
-			for ow := 0; ow < g.wo; ow++ {
-				h0, h1, w0, w1 := g.window(oh, ow)
-				best, bi := T(math.Inf(-1)), h0*g.w+w0
-				for ih := h0; ih < h1; ih++ {
-					row := xp[ih*g.w : ih*g.w+w1]
-					for iw := w0; iw < w1; iw++ {
-						if e := row[iw]; e > best || e != e {
-							best, bi = e, ih*g.w+iw
-							if e != e {
-								goto done
-							}
-						}
-					}
-				}
-			done:
-				out[o] = best
-				idx[o] = pl*hw + bi
-				o++
-			}
-		}
-	}
+	maxPoolForward(out, idx, x.value.Data(), &g)
 	setPool(v, g) // keeps idx: ints has the capacity
 	v.ints = v.ints[:13+nOut]
 	if t.record(v, maxPoolOp[T]{}, x, nil) {
@@ -126,5 +100,63 @@ func (maxPoolGatherOp[T]) name() string { return "maxPoolGather" }
 func (maxPoolGatherOp[T]) backward(t *Tape[T], v, g *Var[T]) {
 	if u := v.in[0]; t.wants(u) {
 		t.accum(u, maxPoolScatter(g, v.idx, u.Shape()))
+	}
+}
+
+// maxPoolForward writes the window maxima of x into out and their
+// positions in x into idx.
+func maxPoolForward[T Float](out []T, idx []int, xd []T, g *poolGeom) {
+	hw, howo := g.h*g.w, g.ho*g.wo
+	fast2x2 := g.kh == 2 && g.kw == 2 && g.ph == 0 && g.pw == 0
+	for pl := 0; pl < g.n*g.c; pl++ {
+		xp := xd[pl*hw : (pl+1)*hw]
+		o := pl * howo
+		for oh := 0; oh < g.ho; oh++ {
+			ow := 0
+			if fast2x2 {
+				// LeNet's pooling: four comparisons in window order with
+				// no loops; a window holding a NaN takes the general path.
+				ih := oh * g.sh
+				r0, r1 := xp[ih*g.w:(ih+1)*g.w], xp[(ih+1)*g.w:(ih+2)*g.w]
+				for ; ow < g.wo; ow++ {
+					iw := ow * g.sw
+					a, b, c, d := r0[iw], r0[iw+1], r1[iw], r1[iw+1]
+					if a != a || b != b || c != c || d != d {
+						break
+					}
+					m, k := a, ih*g.w+iw
+					if b > m {
+						m, k = b, ih*g.w+iw+1
+					}
+					if c > m {
+						m, k = c, (ih+1)*g.w+iw
+					}
+					if d > m {
+						m, k = d, (ih+1)*g.w+iw+1
+					}
+					out[o+ow] = m
+					idx[o+ow] = pl*hw + k
+				}
+			}
+			for ; ow < g.wo; ow++ {
+				h0, h1, w0, w1 := g.window(oh, ow)
+				best, bi := T(math.Inf(-1)), h0*g.w+w0
+			window:
+				for ih := h0; ih < h1; ih++ {
+					row := xp[ih*g.w : ih*g.w+w1]
+					for iw := w0; iw < w1; iw++ {
+						if e := row[iw]; e > best || e != e {
+							best, bi = e, ih*g.w+iw
+							if e != e {
+								break window // NaN is the maximum, as in PyTorch
+							}
+						}
+					}
+				}
+				out[o+ow] = best
+				idx[o+ow] = pl*hw + bi
+			}
+			o += g.wo
+		}
 	}
 }

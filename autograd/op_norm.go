@@ -68,6 +68,20 @@ func moments[T Float](x []T, off, stride, count, inner int, eps float64) (mean, 
 	return mean, 1 / math.Sqrt(variance+eps), variance
 }
 
+// vecMinInner is the length of a contiguous piece below which the fast
+// rules use scalar loops rather than the vector kernels, whose call costs
+// more than they save on a few elements (BatchNorm on [N, C] has pieces of
+// one element).
+const vecMinInner = 16
+
+// affineInto writes x*a + c into dst (which may be x).
+func affineInto[T Float](dst, x []T, a, c T) {
+	x = x[:len(dst)]
+	for i, xi := range x {
+		dst[i] = xi*a + c
+	}
+}
+
 // normView is the 3-D view of a normalization's input, for the recorded
 // backward rule.
 type normView struct {

@@ -17,10 +17,13 @@ type poolGeom struct {
 // newPoolGeom checks p against x's shape and panics, naming both, when
 // they do not fit; op names the calling function.
 func newPoolGeom(op string, xs []int, p PoolParams) poolGeom {
-	where := " (input shape " + shapeStr(xs) + ", kernel " + pairStr(p.Kernel) + ", stride " + pairStr(p.Stride) +
-		", padding " + pairStr(p.Padding) + ")"
+	// where is a function so that the success path builds no string.
+	where := func() string {
+		return " (input shape " + shapeStr(xs) + ", kernel " + pairStr(p.Kernel) + ", stride " + pairStr(p.Stride) +
+			", padding " + pairStr(p.Padding) + ")"
+	}
 	if len(xs) != 4 {
-		panic("autograd." + op + ": need an [N, C, H, W] input" + where)
+		panic("autograd." + op + ": need an [N, C, H, W] input" + where())
 	}
 	g := poolGeom{n: xs[0], c: xs[1], h: xs[2], w: xs[3], kh: p.Kernel[0], kw: p.Kernel[1],
 		sh: p.Stride[0], sw: p.Stride[1], ph: p.Padding[0], pw: p.Padding[1], excludePad: p.ExcludePad}
@@ -31,15 +34,15 @@ func newPoolGeom(op string, xs []int, p PoolParams) poolGeom {
 		g.sw = g.kw
 	}
 	if g.kh < 1 || g.kw < 1 || g.sh < 1 || g.sw < 1 {
-		panic("autograd." + op + ": kernel and stride must be positive" + where)
+		panic("autograd." + op + ": kernel and stride must be positive" + where())
 	}
 	// PyTorch's limit: a window must always hold an input element.
 	if g.ph < 0 || g.pw < 0 || 2*g.ph > g.kh || 2*g.pw > g.kw {
-		panic("autograd." + op + ": padding must be between 0 and half the kernel" + where)
+		panic("autograd." + op + ": padding must be between 0 and half the kernel" + where())
 	}
 	eh, ew := g.h+2*g.ph-g.kh, g.w+2*g.pw-g.kw
 	if eh < 0 || ew < 0 {
-		panic("autograd." + op + ": window larger than the padded input" + where)
+		panic("autograd." + op + ": window larger than the padded input" + where())
 	}
 	g.ho, g.wo = eh/g.sh+1, ew/g.sw+1
 	return g

@@ -58,6 +58,7 @@ var poolCases = []struct {
 	p PoolParams
 }{
 	{[]int{1, 1, 4, 4}, PoolParams{Kernel: [2]int{2, 2}}},
+	{[]int{2, 2, 5, 7}, PoolParams{Kernel: [2]int{2, 2}, Stride: [2]int{1, 2}}},
 	{[]int{2, 3, 7, 5}, PoolParams{Kernel: [2]int{3, 2}, Stride: [2]int{2, 1}}},
 	{[]int{2, 2, 7, 8}, PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}},
 	{[]int{1, 2, 6, 7}, PoolParams{Kernel: [2]int{4, 2}, Stride: [2]int{3, 2}, Padding: [2]int{2, 1}, ExcludePad: true}},
@@ -118,6 +119,28 @@ func TestMaxPoolFirstMax(t *testing.T) {
 	for i, g := range gx.Data() {
 		if g != want[i] {
 			t.Fatalf("grad %v, want %v", gx.Data(), want)
+		}
+	}
+}
+
+// TestMaxPoolNaN checks that a NaN is its window's maximum and gets the
+// gradient (PyTorch's choice), in the 2x2 fast path and the general one.
+func TestMaxPoolNaN(t *testing.T) {
+	nan := math.NaN()
+	for _, p := range []PoolParams{{Kernel: [2]int{2, 2}}, {Kernel: [2]int{2, 2}, Padding: [2]int{1, 1}, Stride: [2]int{2, 2}}} {
+		tp := NewTape[float64]()
+		x := tensor.FromSlice([]float64{1, 2, 5, 6, 3, nan, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0}, 1, 1, 4, 4)
+		gx := tensor.New[float64](1, 1, 4, 4)
+		y := MaxPool2D(tp.Leaf(x, gx), p)
+		tp.Backward(Sum(y))
+		nans := 0
+		for _, v := range y.Value().Data() {
+			if v != v {
+				nans++
+			}
+		}
+		if nans != 1 || gx.Data()[5] != 1 {
+			t.Errorf("%+v: output %v, gradient %v: want one NaN output whose gradient goes to x[5]", p, y.Value().Data(), gx.Data())
 		}
 	}
 }

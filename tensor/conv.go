@@ -34,20 +34,21 @@ func NewConvGeom(x, w []int, stride, pad, dil [2]int, groups int) (ConvGeom, err
 	g := ConvGeom{N: x[0], C: x[1], H: x[2], W: x[3], Cout: w[0], KH: w[2], KW: w[3],
 		StrideH: or1(stride[0]), StrideW: or1(stride[1]), PadH: pad[0], PadW: pad[1],
 		DilH: or1(dil[0]), DilW: or1(dil[1]), Groups: or1(groups)}
-	where := " (input " + shapeStr(x) + ", weight " + shapeStr(w) + ")"
+	// where is a function so that the success path builds no string.
+	where := func() string { return " (input " + shapeStr(x) + ", weight " + shapeStr(w) + ")" }
 	if g.StrideH < 0 || g.StrideW < 0 || g.DilH < 0 || g.DilW < 0 || g.PadH < 0 || g.PadW < 0 || g.Groups < 0 {
-		return ConvGeom{}, errors.New("negative stride, padding, dilation or groups" + where)
+		return ConvGeom{}, errors.New("negative stride, padding, dilation or groups" + where())
 	}
 	if g.C%g.Groups != 0 || g.Cout%g.Groups != 0 || w[1]*g.Groups != g.C {
-		return ConvGeom{}, errors.New("channels do not match with groups=" + strconv.Itoa(g.Groups) + where)
+		return ConvGeom{}, errors.New("channels do not match with groups=" + strconv.Itoa(g.Groups) + where())
 	}
 	if g.KH < 1 || g.KW < 1 {
-		return ConvGeom{}, errors.New("empty kernel" + where)
+		return ConvGeom{}, errors.New("empty kernel" + where())
 	}
 	eh := g.H + 2*g.PadH - g.DilH*(g.KH-1) - 1
 	ew := g.W + 2*g.PadW - g.DilW*(g.KW-1) - 1
 	if eh < 0 || ew < 0 {
-		return ConvGeom{}, errors.New("kernel larger than the padded input" + where)
+		return ConvGeom{}, errors.New("kernel larger than the padded input" + where())
 	}
 	g.Ho, g.Wo = eh/g.StrideH+1, ew/g.StrideW+1
 	return g, nil
@@ -101,6 +102,10 @@ func Im2Col[T Float](col, x []T, g ConvGeom) {
 	hw, howo := g.H*g.W, g.Ho*g.Wo
 	_ = x[g.C*hw-1]
 	_ = col[g.ColLen()-1]
+	if g.shifted() {
+		im2colShifted(col, x, g)
+		return
+	}
 	r := 0
 	for c := 0; c < g.C; c++ {
 		xc := x[c*hw : (c+1)*hw]
@@ -111,20 +116,19 @@ func Im2Col[T Float](col, x []T, g ConvGeom) {
 				r++
 				off := kj*g.DilW - g.PadW
 				lo, hi := colRange(off, g.StrideW, g.W, g.Wo)
-				for oh := 0; oh < g.Ho; oh++ {
+				ohLo, ohHi := colRange(offH, g.StrideH, g.H, g.Ho)
+				// Rows that meet top or bottom padding are contiguous.
+				clear(row[:ohLo*g.Wo])
+				clear(row[ohHi*g.Wo:])
+				if g.StrideW == 1 {
+					im2colRows(row, xc, ohLo, ohHi, lo, hi, (ohLo*g.StrideH+offH)*g.W+off, g.Wo, g.StrideH*g.W)
+					continue
+				}
+				for oh := ohLo; oh < ohHi; oh++ {
 					dst := row[oh*g.Wo : (oh+1)*g.Wo]
-					ih := oh*g.StrideH + offH
-					if ih < 0 || ih >= g.H {
-						clear(dst)
-						continue
-					}
-					src := xc[ih*g.W : (ih+1)*g.W]
+					src := xc[(oh*g.StrideH+offH)*g.W:]
 					clear(dst[:lo])
 					clear(dst[hi:])
-					if g.StrideW == 1 {
-						copy(dst[lo:hi], src[lo+off:hi+off])
-						continue
-					}
 					for ow := lo; ow < hi; ow++ {
 						dst[ow] = src[ow*g.StrideW+off]
 					}
@@ -134,15 +138,51 @@ func Im2Col[T Float](col, x []T, g ConvGeom) {
 	}
 }
 
+// im2colRows fills rows [ohLo, ohHi) of one tap's im2col row (width wo)
+// for unit horizontal stride: columns [lo, hi) from the input at
+// xi + lo, advancing by step per row, the rest zero. Indices advance
+// instead of being recomputed, and short rows (LeNet's are 10 wide) use
+// plain loops, which cost less than calls to memmove and memclr.
+func im2colRows[T Float](row, xc []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
+	n := hi - lo
+	ri := ohLo * wo
+	for oh := ohLo; oh < ohHi; oh++ {
+		dst := row[ri : ri+wo]
+		for i := range dst[:lo] {
+			dst[i] = 0
+		}
+		for i := hi; i < wo; i++ {
+			dst[i] = 0
+		}
+		d := dst[lo:hi]
+		src := xc[xi+lo : xi+lo+n]
+		if n >= 32 {
+			copy(d, src)
+		} else {
+			src = src[:len(d)]
+			for i := range d {
+				d[i] = src[i]
+			}
+		}
+		ri += wo
+		xi += step
+	}
+}
+
 // Col2Im is the adjoint of Im2Col: it sets x [C, H, W] to the sum, over
 // the entries of col [C*KH*KW, Ho*Wo], of each entry added at the input
 // position Im2Col read it from (padding entries are dropped). It turns the
-// gradient of an im2col matrix into the gradient of the image.
+// gradient of an im2col matrix into the gradient of the image. Entries of
+// col that fall on padding may be overwritten with zeros.
 func Col2Im[T Float](x, col []T, g ConvGeom) {
 	hw, howo := g.H*g.W, g.Ho*g.Wo
 	_ = x[g.C*hw-1]
 	_ = col[g.ColLen()-1]
 	clear(x[:g.C*hw])
+	if g.shifted() {
+		col2imShifted(x, col, g)
+		return
+	}
 	r := 0
 	for c := 0; c < g.C; c++ {
 		xc := x[c*hw : (c+1)*hw]
@@ -156,27 +196,38 @@ func Col2Im[T Float](x, col []T, g ConvGeom) {
 				if lo == hi {
 					continue
 				}
-				for oh := 0; oh < g.Ho; oh++ {
-					ih := oh*g.StrideH + offH
-					if ih < 0 || ih >= g.H {
-						continue
-					}
+				ohLo, ohHi := colRange(offH, g.StrideH, g.H, g.Ho)
+				if g.StrideW == 1 {
+					col2imRows(xc, row, ohLo, ohHi, lo, hi, (ohLo*g.StrideH+offH)*g.W+off, g.Wo, g.StrideH*g.W)
+					continue
+				}
+				for oh := ohLo; oh < ohHi; oh++ {
 					src := row[oh*g.Wo : (oh+1)*g.Wo]
-					dst := xc[ih*g.W : (ih+1)*g.W]
-					if g.StrideW == 1 {
-						d := dst[lo+off : hi+off]
-						s := src[lo:hi]
-						for i := range d {
-							d[i] += s[i]
-						}
-						continue
-					}
+					dst := xc[(oh*g.StrideH+offH)*g.W:]
 					for ow := lo; ow < hi; ow++ {
 						dst[ow*g.StrideW+off] += src[ow]
 					}
 				}
 			}
 		}
+	}
+}
+
+// col2imRows is the adjoint of im2colRows: it adds columns [lo, hi) of
+// rows [ohLo, ohHi) of one tap's row into the input.
+func col2imRows[T Float](xc, row []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
+	n := hi - lo
+	ri := ohLo*wo + lo
+	xi += lo
+	for oh := ohLo; oh < ohHi; oh++ {
+		d := xc[xi : xi+n]
+		s := row[ri : ri+n]
+		s = s[:len(d)]
+		for i := range d {
+			d[i] += s[i]
+		}
+		ri += wo
+		xi += step
 	}
 }
 
@@ -289,6 +340,10 @@ func (j *convJob[T]) Do(worker, t int) {
 			}
 			beta = 1
 		}
+		if cog <= smallCout {
+			axpyForward(out, j.w, col, j.alpha, beta, j.act, g)
+			return
+		}
 		for gi := 0; gi < g.Groups; gi++ {
 			simd.Gemm(false, false, cog, howo, kg, j.alpha, j.w[gi*cog*kg:], kg, col[gi*kg*howo:], howo,
 				beta, out[gi*cog*howo:], howo, simd.Epilogue[T]{Act: j.act})
@@ -327,6 +382,10 @@ func (j *convJob[T]) Do(worker, t int) {
 				beta = 1
 			}
 			gy := j.gy[n*outLen : (n+1)*outLen]
+			if cog <= smallCout {
+				dotWeightGrad(dw, gy, col, j.alpha, beta, g)
+				continue
+			}
 			for gi := 0; gi < g.Groups; gi++ {
 				simd.Gemm(false, true, cog, kg, howo, j.alpha, gy[gi*cog*howo:], howo, col[gi*kg*howo:], howo,
 					beta, dw[gi*cog*kg:], kg, simd.Epilogue[T]{})
@@ -438,4 +497,138 @@ func Conv2DWeightGradInto[T Float](dw, x, gy *Tensor[T], alpha, beta T, g ConvGe
 		}
 	}
 	putConvJob(j)
+}
+
+// smallCout is the largest number of output channels per group for which
+// the forward product and the weight gradient skip the packed GEMM. With
+// so few rows of w, each element of the im2col matrix is used at most
+// smallCout times, and packing it (a transposing copy, for the weight
+// gradient) costs more than the product; axpys and dot products read it
+// in place. Measured on LeNet's first layer (6 filters of 1x5x5).
+const smallCout = 8
+
+// axpyForward sets out [Cout, Ho*Wo] of one image to
+// act(alpha w col + beta out) by rows: each output row is built from
+// axpys of the im2col rows, which stay in cache.
+func axpyForward[T Float](out, w, col []T, alpha, beta T, act simd.Activation, g ConvGeom) {
+	howo := g.Ho * g.Wo
+	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
+	for co := 0; co < g.Cout; co++ {
+		row := out[co*howo : (co+1)*howo]
+		if beta == 0 {
+			clear(row)
+		}
+		wr := w[co*kg : (co+1)*kg]
+		c0 := (co / cog) * kg
+		for p, wp := range wr {
+			simd.Axpy(alpha*wp, col[(c0+p)*howo:(c0+p+1)*howo], row)
+		}
+		if act == simd.ActReLU {
+			simd.Relu(row, row)
+		}
+	}
+}
+
+// dotWeightGrad sets dw [Cout, C/Groups*KH*KW] to
+// alpha gy col^T + beta dw for one image, one dot product per element.
+func dotWeightGrad[T Float](dw, gy, col []T, alpha, beta T, g ConvGeom) {
+	howo := g.Ho * g.Wo
+	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
+	for co := 0; co < g.Cout; co++ {
+		gr := gy[co*howo : (co+1)*howo]
+		dr := dw[co*kg : (co+1)*kg]
+		c0 := (co / cog) * kg
+		for p := range dr {
+			d := alpha * simd.Dot(gr, col[(c0+p)*howo:(c0+p+1)*howo])
+			if beta != 0 {
+				d += beta * dr[p]
+			}
+			dr[p] = d
+		}
+	}
+}
+
+// shifted reports whether every kernel tap's im2col row is the image
+// plane shifted by a constant offset, apart from the entries that fall on
+// padding: stride 1 and an output as wide as the input (a "same"
+// convolution, such as 3x3 with padding 1). Then a tap is one long copy
+// (or addition) and a fix-up of its padding columns, instead of a short
+// copy per output row.
+func (g ConvGeom) shifted() bool {
+	return g.StrideH == 1 && g.StrideW == 1 && g.Wo == g.W
+}
+
+// tapRows returns the output rows [lo, hi) whose input row
+// oh + offH lies inside the image.
+func (g ConvGeom) tapRows(offH int) (lo, hi int) {
+	return colRange(offH, 1, g.H, g.Ho)
+}
+
+// shiftSpan returns the range [a, b) of positions i of an output plane
+// (rows [ohLo, ohHi)) whose source i + shift lies inside the input plane.
+func shiftSpan(ohLo, ohHi, wo, shift, hw int) (a, b int) {
+	a, b = ohLo*wo, ohHi*wo
+	a = max(a, -shift)
+	b = min(b, hw-shift)
+	return a, max(a, b)
+}
+
+func im2colShifted[T Float](col, x []T, g ConvGeom) {
+	hw, howo := g.H*g.W, g.Ho*g.Wo
+	r := 0
+	for c := 0; c < g.C; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.KH; ki++ {
+			offH := ki*g.DilH - g.PadH
+			ohLo, ohHi := g.tapRows(offH)
+			for kj := 0; kj < g.KW; kj++ {
+				row := col[r*howo : (r+1)*howo]
+				r++
+				off := kj*g.DilW - g.PadW
+				lo, hi := colRange(off, 1, g.W, g.Wo)
+				shift := offH*g.W + off
+				clear(row[:ohLo*g.Wo])
+				clear(row[ohHi*g.Wo:])
+				a, b := shiftSpan(ohLo, ohHi, g.Wo, shift, hw)
+				copy(row[a:b], xc[a+shift:b+shift])
+				// The columns that meet padding got values of the
+				// neighbouring input row (or none, at the plane's ends).
+				for oh := ohLo; oh < ohHi; oh++ {
+					pr := row[oh*g.Wo : (oh+1)*g.Wo]
+					clear(pr[:lo])
+					clear(pr[hi:])
+				}
+			}
+		}
+	}
+}
+
+func col2imShifted[T Float](x, col []T, g ConvGeom) {
+	hw, howo := g.H*g.W, g.Ho*g.Wo
+	r := 0
+	for c := 0; c < g.C; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.KH; ki++ {
+			offH := ki*g.DilH - g.PadH
+			ohLo, ohHi := g.tapRows(offH)
+			for kj := 0; kj < g.KW; kj++ {
+				row := col[r*howo : (r+1)*howo]
+				r++
+				off := kj*g.DilW - g.PadW
+				lo, hi := colRange(off, 1, g.W, g.Wo)
+				shift := offH*g.W + off
+				// Zero the entries that fall on padding columns, which
+				// the shifted addition would add to the neighbouring row.
+				for oh := ohLo; oh < ohHi; oh++ {
+					pr := row[oh*g.Wo : (oh+1)*g.Wo]
+					clear(pr[:lo])
+					clear(pr[hi:])
+				}
+				a, b := shiftSpan(ohLo, ohHi, g.Wo, shift, hw)
+				if a < b {
+					simd.Add(xc[a+shift:b+shift], xc[a+shift:b+shift], row[a:b])
+				}
+			}
+		}
+	}
 }

@@ -75,6 +75,10 @@ for name, shape, has_w, has_b, modes in [
     ("bn4d_train_plain", [3, 2, 3, 2], False, False, [True, True]),
     ("bn4d_eval_wb", [4, 3, 2, 3], True, True, [True, True, False]),
     ("bn2d_eval_w", [5, 4], True, False, [True, False]),
+    # H*W >= 16 takes the vector-kernel path of the Go code.
+    ("bn4d_wide_train_wb", [3, 2, 4, 5], True, True, [True, True]),
+    ("bn4d_wide_train_b", [2, 3, 4, 4], False, True, [True, True]),
+    ("bn4d_wide_eval_wb", [3, 2, 4, 5], True, True, [True, False]),
 ]:
     ch = shape[1]
     w, b = param([ch], has_w, 1.0), param([ch], has_b, 0.0)

@@ -1,0 +1,107 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// naiveIm2Col is the definition of the im2col matrix, one entry at a time.
+func naiveIm2Col(x []float64, g ConvGeom) []float64 {
+	col := make([]float64, g.ColLen())
+	howo := g.Ho * g.Wo
+	for c := 0; c < g.C; c++ {
+		for i := 0; i < g.KH; i++ {
+			for j := 0; j < g.KW; j++ {
+				r := (c*g.KH+i)*g.KW + j
+				for oh := 0; oh < g.Ho; oh++ {
+					for ow := 0; ow < g.Wo; ow++ {
+						ih, iw := oh*g.StrideH-g.PadH+i*g.DilH, ow*g.StrideW-g.PadW+j*g.DilW
+						if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+							col[r*howo+oh*g.Wo+ow] = x[(c*g.H+ih)*g.W+iw]
+						}
+					}
+				}
+			}
+		}
+	}
+	return col
+}
+
+// TestIm2ColCol2Im checks Im2Col against the definition and Col2Im as its
+// adjoint, <Im2Col(x), c> = <x, Col2Im(c)>, on geometries that take the
+// shifted path ("same" convolutions) and the general one.
+func TestIm2ColCol2Im(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []struct {
+		x, w             []int
+		stride, pad, dil [2]int
+	}{
+		{[]int{1, 2, 6, 7}, []int{1, 2, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}},
+		{[]int{1, 1, 5, 5}, []int{1, 1, 5, 5}, [2]int{1, 1}, [2]int{2, 2}, [2]int{1, 1}},
+		{[]int{1, 3, 7, 6}, []int{1, 3, 3, 2}, [2]int{2, 1}, [2]int{1, 2}, [2]int{1, 2}},
+		{[]int{1, 2, 9, 8}, []int{1, 2, 3, 3}, [2]int{1, 1}, [2]int{2, 2}, [2]int{2, 2}},
+		{[]int{1, 1, 4, 3}, []int{1, 1, 3, 5}, [2]int{1, 1}, [2]int{3, 2}, [2]int{1, 1}},
+		{[]int{1, 2, 10, 9}, []int{1, 2, 4, 4}, [2]int{3, 2}, [2]int{0, 1}, [2]int{1, 1}},
+	}
+	for _, c := range cases {
+		g, err := NewConvGeom(c.x, c.w, c.stride, c.pad, c.dil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float64, g.C*g.H*g.W)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		col := make([]float64, g.ColLen())
+		for i := range col {
+			col[i] = math.NaN() // Im2Col must write every entry
+		}
+		Im2Col(col, x, g)
+		want := naiveIm2Col(x, g)
+		for i := range col {
+			if col[i] != want[i] {
+				t.Fatalf("%+v: col[%d] = %v, want %v", g, i, col[i], want[i])
+			}
+		}
+		cv := make([]float64, g.ColLen())
+		for i := range cv {
+			cv[i] = rng.NormFloat64()
+		}
+		lhs := 0.0
+		for i := range cv {
+			lhs += want[i] * cv[i]
+		}
+		dx := make([]float64, len(x))
+		for i := range dx {
+			dx[i] = math.NaN() // Col2Im must not read x
+		}
+		Col2Im(dx, cv, g)
+		rhs := 0.0
+		for i := range dx {
+			rhs += x[i] * dx[i]
+		}
+		if math.Abs(lhs-rhs) > 1e-12*(1+math.Abs(lhs)) {
+			t.Fatalf("%+v: <Im2Col(x), c> = %v, <x, Col2Im(c)> = %v", g, lhs, rhs)
+		}
+	}
+}
+
+func TestNewConvGeomErrors(t *testing.T) {
+	for _, c := range []struct {
+		x, w   []int
+		groups int
+		want   string
+	}{
+		{[]int{1, 4, 5}, []int{2, 4, 3, 3}, 1, "[1 4 5]"},
+		{[]int{1, 4, 5, 5}, []int{2, 3, 3, 3}, 1, "groups=1"},
+		{[]int{1, 4, 5, 5}, []int{3, 2, 3, 3}, 2, "groups=2"},
+		{[]int{1, 4, 2, 5}, []int{2, 4, 3, 3}, 1, "larger"},
+	} {
+		_, err := NewConvGeom(c.x, c.w, [2]int{}, [2]int{}, [2]int{}, c.groups)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewConvGeom(%v, %v): error %v, want one naming %q", c.x, c.w, err, c.want)
+		}
+	}
+}
