@@ -148,3 +148,52 @@ func TestTorchLoadsNet(t *testing.T) {
 		assertClose(t, fmt.Sprintf("%s: torch's eval logits of the gradflow file", name), want, got)
 	}
 }
+
+// TestTorchReadGoFile is TestTorchLoadsNet without torch: the committed
+// testdata/cnn_go_small8.safetensors was written by Net.Save (after a
+// training-mode pass, so its running statistics and I64
+// num_batches_tracked are not their init) and cnn_go_small8_torch.json
+// holds the eval-mode logits PyTorch computed after loading it with
+// load_state_dict(strict=True). Gradflow must read the same file to the
+// same function. To regenerate both:
+//
+//	GRADFLOW_WRITE_FIXTURES=1 go test ./nn -run TestTorchReadGoFile
+//	/usr/bin/python3 nn/testdata/cnn_ref.py eval SPEC '[1,8,8]' nn/testdata/cnn_go_small8.safetensors \
+//	    nn/testdata/cnn_go_small8_x.json nn/testdata/cnn_go_small8_torch.json
+func TestTorchReadGoFile(t *testing.T) {
+	ref := readCNNRef(t, "small8")
+	model := filepath.Join("testdata", "cnn_go_small8.safetensors")
+	xfile := filepath.Join("testdata", "cnn_go_small8_x.json")
+	if os.Getenv("GRADFLOW_WRITE_FIXTURES") == "1" {
+		net, err := NewNet[float64](ref.Spec, ref.InputShape, newRNG(77))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := autograd.NewTape[float64]()
+		net.Forward(tp, tp.Const(ref.X.tensor()))
+		if err := net.SaveFile(model); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(ref.X)
+		if err := os.WriteFile(xfile, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s and %s; now run cnn_ref.py eval (see the test's comment) with SPEC %s", model, xfile, ref.Spec)
+		return
+	}
+	net, err := LoadNetFile[float64](model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "cnn_go_small8_torch.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want jsonTensor
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	SetTraining[float64](net, false)
+	tp := autograd.NewTape[float64]()
+	assertClose(t, "eval logits of the gradflow file, as PyTorch computed them", net.Forward(tp, tp.Const(ref.X.tensor())).Value(), want)
+}
