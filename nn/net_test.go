@@ -311,3 +311,60 @@ func TestLoadMLPOfNetFile(t *testing.T) {
 		t.Errorf("Load of a net file: %v, want an error naming the spec and LoadNet", err)
 	}
 }
+
+// TestPredictNetEvalMode: Predict on a net with BatchNorm in training mode
+// uses the running statistics without moving them, gives the same rows
+// whatever the batch, and leaves the net in training mode.
+func TestPredictNetEvalMode(t *testing.T) {
+	n, err := NewNet[float64]("fc4-bn-relu-dropout0.5-fc2", []int{3}, newRNG(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.RandN(newRNG(9), 0.0, 1.0, 5, 3)
+	all, err := Predict[float64](n, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := Predict[float64](n, tensor.FromSlice(x.Data()[:3], 1, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(one.Data(), all.Data()[:2]) {
+		t.Errorf("row 0 predicted alone %v, in a batch %v: batch statistics or dropout used", one.Data(), all.Data()[:2])
+	}
+	if rm := n.Buffers()[0].Value.Data(); slices.Max(rm) != 0 || slices.Min(rm) != 0 {
+		t.Errorf("Predict moved the running mean to %v", rm)
+	}
+	if !SetTraining[float64](n, true) {
+		t.Error("Predict left the net in evaluation mode")
+	}
+}
+
+// BenchmarkLeNetForwardBackward times a forward and backward pass of
+// LeNet-5 on a batch of 128 MNIST-size images in float32 (the work of one
+// training step without the optimizer). It reports allocations: 0 in
+// steady state.
+func BenchmarkLeNetForwardBackward(b *testing.B) {
+	n, err := NewNet[float32](lenet, []int{1, 28, 28}, newRNG(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := tensor.RandN(newRNG(2), float32(0), 1, 128, 784)
+	labels := make([]int32, 128)
+	for i := range labels {
+		labels[i] = int32(i % 10)
+	}
+	tp := autograd.NewTape[float32]()
+	step := func() {
+		tp.Reset()
+		ZeroGrad[float32](n)
+		tp.Backward(autograd.CrossEntropy(n.Forward(tp, tp.Const(x)), labels))
+	}
+	step()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		step()
+	}
+	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "images/s")
+}
