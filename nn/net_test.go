@@ -368,3 +368,31 @@ func BenchmarkLeNetForwardBackward(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "images/s")
 }
+
+// TestNetSpecOptions checks that the options of a token reach the module:
+// kernel, stride, padding, dilation (N or HxW), groups, no bias, pooling
+// geometry and dropout probabilities.
+func TestNetSpecOptions(t *testing.T) {
+	n, err := NewNet[float32]("conv8k3x1s2x1p1x0d1x2g2nb-maxpool3s2p1-avgpool2-dropout-dropout.25-flatten-fc4nb", []int{2, 9, 9}, newRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := n.Body.Modules[0].(*Conv2D[float32])
+	want := autograd.ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 0}, Dilation: [2]int{1, 2}, Groups: 2}
+	if c.Geometry != want || c.Kernel() != [2]int{3, 1} || c.Bias != nil || c.In() != 2 || c.Out() != 8 {
+		t.Errorf("conv: geometry %+v kernel %v bias %v in %d out %d", c.Geometry, c.Kernel(), c.Bias != nil, c.In(), c.Out())
+	}
+	if p := n.Body.Modules[1].(*MaxPool2D[float32]).Pool; p.Kernel != [2]int{3, 3} || p.Stride != [2]int{2, 2} || p.Padding != [2]int{1, 1} {
+		t.Errorf("maxpool3s2p1: %+v", p)
+	}
+	if p := n.Body.Modules[2].(*AvgPool2D[float32]).Pool; p.Kernel != [2]int{2, 2} || p.Stride != [2]int{} {
+		t.Errorf("avgpool2: %+v", p)
+	}
+	if d1, d2 := n.Body.Modules[3].(*Dropout[float32]), n.Body.Modules[4].(*Dropout[float32]); d1.P != 0.5 || d2.P != 0.25 {
+		t.Errorf("dropout probabilities %v and %v, want 0.5 and 0.25", d1.P, d2.P)
+	}
+	// [2 9 9] -> conv [8 5 9] -> maxpool [8 3 5] -> avgpool [8 1 2] -> 16.
+	if l := n.Body.Modules[6].(*Linear[float32]); l.In() != 16 || l.Bias != nil {
+		t.Errorf("fc4nb: in %d, bias %v; want 16 and none", l.In(), l.Bias != nil)
+	}
+}
