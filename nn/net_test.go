@@ -396,3 +396,23 @@ func TestNetSpecOptions(t *testing.T) {
 		t.Errorf("fc4nb: in %d, bias %v; want 16 and none", l.In(), l.Bias != nil)
 	}
 }
+
+// TestLoadTorchNetShiftedKeys: a spec that leaves out a module of the
+// PyTorch Sequential (here its ReLU) shifts the indices; the error names
+// the missing key and the file's key in its place.
+func TestLoadTorchNetShiftedKeys(t *testing.T) {
+	n, err := NewNet[float64]("conv2k3-relu-flatten-fc3", []int{1, 4, 4}, newRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteStateDict(&buf, n.Params(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadTorchNet[float64](&buf, "conv2k3-flatten-fc3", []int{1, 4, 4})
+	for _, w := range []string{`"2.weight" missing`, `the file has "3.bias" instead`, "one per spec token"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v lacks %q", err, w)
+		}
+	}
+}
