@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -414,5 +415,38 @@ func TestLoadTorchNetShiftedKeys(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v lacks %q", err, w)
 		}
+	}
+}
+
+// TestConv2DMultipliers: Alpha and BiasMult scale the product and the
+// bias in the forward pass, as in Linear: conv with (alpha, beta) on
+// (W, b) equals conv with multipliers 1 on (alpha W, beta b).
+func TestConv2DMultipliers(t *testing.T) {
+	c, err := NewConv2D[float64](newRNG(1), "", 2, 3, [2]int{3, 3}, autograd.ConvParams{Padding: [2]int{1, 1}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Alpha, c.BiasMult = 0.5, 3
+	w2, b2 := c.Weight.Value.Clone(), c.Bias.Value.Clone()
+	for i := range w2.Data() {
+		w2.Data()[i] *= 0.5
+	}
+	for i := range b2.Data() {
+		b2.Data()[i] *= 3
+	}
+	ref := NewConv2DFrom("", w2, b2, c.Geometry)
+	x := tensor.RandN(newRNG(2), 0.0, 1.0, 2, 2, 5, 5)
+	tp := autograd.NewTape[float64]()
+	got, want := c.Forward(tp, tp.Const(x)).Value(), ref.Forward(tp, tp.Const(x)).Value()
+	for i, g := range got.Data() {
+		if w := want.Data()[i]; math.Abs(g-w) > 1e-12*(1+math.Abs(w)) {
+			t.Fatalf("output[%d] = %v with multipliers, %v with scaled tensors", i, g, w)
+		}
+	}
+	if _, err := NewConv2D[float64](nil, "", 2, 3, [2]int{3, 3}, autograd.ConvParams{}, true); err == nil {
+		t.Error("NewConv2D accepted a nil rng")
+	}
+	if _, err := NewConv2D[float64](newRNG(1), "", 3, 4, [2]int{3, 3}, autograd.ConvParams{Groups: 2}, true); err == nil || !strings.Contains(err.Error(), "groups 2") {
+		t.Errorf("NewConv2D with groups 2 and 3 input channels: %v", err)
 	}
 }
