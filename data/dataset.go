@@ -30,6 +30,20 @@ type Dataset[T tensor.Float] struct {
 	Y *tensor.Tensor[T]
 	// FeatureNames[j] names column j of X when the source had a header.
 	FeatureNames []string
+	// Shape is the shape of one example when its d features are an image
+	// or another array, row-major: [1 8 8] for the digits, [1 28 28] for
+	// MNIST ([C H W], the layout of PyTorch). Nil means flat features.
+	// Models that need it (a convolutional nn.Net) read it; rows stay
+	// rows, so loaders and every tool on [n, d] matrices are unaffected.
+	Shape []int
+}
+
+// ExampleShape returns Shape, or [d] for a dataset of flat features.
+func (ds *Dataset[T]) ExampleShape() []int {
+	if ds.Shape != nil {
+		return append([]int(nil), ds.Shape...)
+	}
+	return []int{ds.Dim()}
 }
 
 // Len returns the number of examples n.
@@ -81,6 +95,19 @@ func (ds *Dataset[T]) Validate() error {
 	if ds.FeatureNames != nil && len(ds.FeatureNames) != d {
 		return fmt.Errorf("data: %d feature names for %d features", len(ds.FeatureNames), d)
 	}
+	if ds.Shape != nil {
+		p := 1
+		for _, s := range ds.Shape {
+			if s < 1 {
+				p = -1
+				break
+			}
+			p *= s
+		}
+		if p != d {
+			return fmt.Errorf("data: example shape %v does not hold the %d features of a row", ds.Shape, d)
+		}
+	}
 	return nil
 }
 
@@ -111,6 +138,7 @@ func (ds *Dataset[T]) Subset(rows []int) *Dataset[T] {
 		NumClasses:   ds.NumClasses,
 		Classes:      ds.Classes,
 		FeatureNames: ds.FeatureNames,
+		Shape:        ds.Shape,
 	}
 	if ds.Labels != nil {
 		out.Labels = make([]int32, len(rows))

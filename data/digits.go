@@ -23,7 +23,7 @@ const (
 
 // Digits returns the embedded UCI optical recognition of handwritten
 // digits dataset: 1797 examples of 64 features (8x8 pixel counts, 0..16,
-// row-major) and labels 0..9, in the file's order, unscaled. It needs no
+// row-major; Shape [1 8 8]) and labels 0..9, in the file's order, unscaled. It needs no
 // file or network, so programs can train on real data out of the box.
 // Each call parses a fresh copy (a few milliseconds).
 func Digits[T tensor.Float]() (*Dataset[T], error) {
@@ -35,5 +35,6 @@ func Digits[T tensor.Float]() (*Dataset[T], error) {
 		return nil, fmt.Errorf("data: embedded digits has %d x %d with %d classes, want %d x %d with %d",
 			ds.Len(), ds.Dim(), ds.NumClasses, DigitsRows, DigitsFeatures, DigitsClasses)
 	}
+	ds.Shape = []int{1, 8, 8}
 	return ds, nil
 }

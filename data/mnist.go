@@ -15,7 +15,8 @@ import (
 // IDXDataset reads a pair of IDX files, images [n, ...] and labels [n],
 // into a classification dataset with X of shape [n, d] (d is the product of
 // the image dimensions) holding the values times scale. Labels must have an
-// integer type and be non-negative; NumClasses is the largest label plus
+// integer type and be non-negative; Shape is [1 H W] for images [n H W]
+// and [C H W] for [n C H W]; NumClasses is the largest label plus
 // one. The two files are decoded concurrently.
 func IDXDataset[T tensor.Float](imagesPath, labelsPath string, scale T) (*Dataset[T], error) {
 	var images idxImages[T]
@@ -66,7 +67,16 @@ func idxDataset[T tensor.Float](images idxImages[T], labels *IDX, imagesPath, la
 	for c := range classes {
 		classes[c] = strconv.Itoa(c)
 	}
-	return &Dataset[T]{X: tensor.FromSlice(images.x, n, d), Labels: lab, NumClasses: k, Classes: classes}, nil
+	// One image is [1 H W] (one channel, as torchvision's MNIST) or, for
+	// an IDX array [n C H W], [C H W].
+	var shape []int
+	switch len(images.dims) {
+	case 3:
+		shape = []int{1, images.dims[1], images.dims[2]}
+	case 4:
+		shape = append([]int(nil), images.dims[1:]...)
+	}
+	return &Dataset[T]{X: tensor.FromSlice(images.x, n, d), Labels: lab, NumClasses: k, Classes: classes, Shape: shape}, nil
 }
 
 // The MNIST file names, without the ".gz" that the distributed copies have.

@@ -14,7 +14,8 @@ import (
 // call. The caller makes no tape: Predict runs m.Forward with gradients
 // off on a tape from a pool (its arena reused across calls), leaves the
 // parameters and their gradients alone, and returns a new tensor the
-// caller owns.
+// caller owns. Modules with modes (see Moder) run in evaluation mode and
+// are put back in the mode they were in.
 //
 // A nil model or x, an x that is not 2-D, or an x whose width differs from
 // the model's input width (see InputWidth) is an error naming the shapes;
@@ -45,7 +46,11 @@ func Predict[T Float](m Module[T], x *tensor.Tensor[T]) (*tensor.Tensor[T], erro
 		tp = autograd.NewTape[T]()
 	}
 	tp.SetGradEnabled(false)
+	// Inference is evaluation: BatchNorm uses (and keeps) its running
+	// statistics, Dropout is off; the model's mode is restored after.
+	was := SetTraining(m, false)
 	out, err := forwardCaught(m, x, tp)
+	SetTraining(m, was)
 	if err != nil {
 		// The tape is dropped: a panic may have left it mid-operation.
 		return nil, fmt.Errorf("nn.Predict: the model rejects x of shape %s: %v", shapeStr(x.Shape()), err)
@@ -77,8 +82,9 @@ func tapePool[T Float]() *sync.Pool {
 }
 
 // InputWidth returns the input width d of the modules that state one: an
-// *MLP (Dims[0]), a *Linear, and a *Sequential whose first module states
-// one. ok is false for other modules.
+// *MLP (Dims[0]), a *Linear, a *Net (the product of its input shape) and a
+// *Sequential whose first module states one. ok is false for other
+// modules.
 func InputWidth[T Float](m Module[T]) (d int, ok bool) {
 	switch m := m.(type) {
 	case *MLP[T]:
@@ -88,6 +94,10 @@ func InputWidth[T Float](m Module[T]) (d int, ok bool) {
 	case *Linear[T]:
 		if m != nil && m.Weight != nil && m.Weight.Value != nil && m.Weight.Value.NDim() == 2 {
 			return m.In(), true
+		}
+	case *Net[T]:
+		if m != nil {
+			return m.InputWidth(), true
 		}
 	case *Sequential[T]:
 		if m != nil && len(m.Modules) > 0 {

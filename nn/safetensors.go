@@ -55,24 +55,57 @@ var ErrChecksum = errors.New("safetensors: the tensor data does not match its ch
 // of params. The metadata written is meta plus ChecksumKey, the SHA-256 of
 // the tensor data (a ChecksumKey entry in meta is replaced).
 func WriteSafetensors[T Float](w io.Writer, params []*Param[T], meta map[string]string) error {
+	return WriteStateDict(w, params, nil, meta)
+}
+
+// WriteStateDict is WriteSafetensors for a module with buffers: the
+// parameters, then the buffers (see Buffer; an Int buffer is written as
+// I64, its values rounded to integers), as torch's state_dict holds them.
+// Names must be distinct.
+func WriteStateDict[T Float](w io.Writer, params []*Param[T], buffers []*Buffer[T], meta map[string]string) error {
+	type entry struct {
+		name string
+		t    *tensor.Tensor[T]
+		i64  bool
+	}
+	entries := make([]entry, 0, len(params)+len(buffers))
+	for _, p := range params {
+		entries = append(entries, entry{p.Name, p.Value, false})
+	}
+	for _, b := range buffers {
+		entries = append(entries, entry{b.Name, b.Value, b.Int})
+	}
 	dtype, size := dtypeOf[T]()
-	header := make(map[string]any, len(params)+1)
+	header := make(map[string]any, len(entries)+1)
 	var off int64
 	sum := sha256.New()
 	var scratch []byte
-	for _, p := range params {
-		if _, dup := header[p.Name]; dup || p.Name == "__metadata__" {
-			return fmt.Errorf("nn: duplicate or reserved tensor name %q", p.Name)
+	appendData := func(b []byte, e entry, d []T) []byte {
+		if e.i64 {
+			for _, v := range d {
+				b = binary.LittleEndian.AppendUint64(b, uint64(int64(math.Round(float64(v)))))
+			}
+			return b
 		}
-		n := int64(p.Value.Len()) * int64(size)
-		header[p.Name] = tensorEntry{Dtype: dtype, Shape: append([]int{}, p.Value.Shape()...), DataOffsets: [2]int64{off, off + n}}
+		return appendLE(b, d)
+	}
+	for _, e := range entries {
+		if _, dup := header[e.name]; dup || e.name == "__metadata__" {
+			return fmt.Errorf("nn: duplicate or reserved tensor name %q", e.name)
+		}
+		dt, sz := dtype, size
+		if e.i64 {
+			dt, sz = "I64", 8
+		}
+		n := int64(e.t.Len()) * int64(sz)
+		header[e.name] = tensorEntry{Dtype: dt, Shape: append([]int{}, e.t.Shape()...), DataOffsets: [2]int64{off, off + n}}
 		off += n
 		// The data is hashed in pieces, so that the file is held in
 		// memory once (below), not twice.
-		d := p.Value.Data()
+		d := e.t.Data()
 		for len(d) > 0 {
-			k := min(len(d), 4096/size)
-			scratch = appendLE(scratch[:0], d[:k])
+			k := min(len(d), 4096/sz)
+			scratch = appendData(scratch[:0], e, d[:k])
 			sum.Write(scratch)
 			d = d[k:]
 		}
@@ -93,8 +126,8 @@ func WriteSafetensors[T Float](w io.Writer, params []*Param[T], meta map[string]
 	buf := make([]byte, 8, 8+len(h)+int(off))
 	binary.LittleEndian.PutUint64(buf, uint64(len(h)))
 	buf = append(buf, h...)
-	for _, p := range params {
-		buf = appendLE(buf, p.Value.Data())
+	for _, e := range entries {
+		buf = appendData(buf, e, e.t.Data())
 	}
 	_, err = w.Write(buf)
 	return err
@@ -173,10 +206,12 @@ func ParseSafetensors(b []byte) (*Safetensors, error) {
 		switch e.Dtype {
 		case "F32":
 			size = 4
-		case "F64":
+		case "F64", "I64":
+			// I64 holds integer buffers such as a BatchNorm's
+			// num_batches_tracked (torch.int64).
 			size = 8
 		default:
-			return nil, fmt.Errorf("safetensors: tensor %q: dtype %q not supported (want F32 or F64)", name, e.Dtype)
+			return nil, fmt.Errorf("safetensors: tensor %q: dtype %q not supported (want F32, F64, or I64 for integer buffers such as num_batches_tracked); convert the tensor to float32 or float64 before saving", name, e.Dtype)
 		}
 		if len(e.Shape) > tensor.MaxRank {
 			return nil, fmt.Errorf("safetensors: tensor %q: rank %d exceeds %d", name, len(e.Shape), tensor.MaxRank)
@@ -218,7 +253,9 @@ func verifyChecksum(want string, data []byte) error {
 }
 
 // Tensor returns the tensor called name converted to T (exact from F32 to
-// F64; rounded to nearest from F64 to F32), or an error if there is none.
+// F64; rounded to nearest from F64 to F32; I64 integers converted, exact
+// up to 2^53 in float64 and 2^24 in float32), or an error if there is
+// none.
 func Tensor[T Float](s *Safetensors, name string) (*tensor.Tensor[T], error) {
 	e, ok := s.entries[name]
 	if !ok {
@@ -235,6 +272,10 @@ func Tensor[T Float](s *Safetensors, name string) (*tensor.Tensor[T], error) {
 	case "F64":
 		for i := range d {
 			d[i] = T(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
+		}
+	case "I64":
+		for i := range d {
+			d[i] = T(int64(binary.LittleEndian.Uint64(b[8*i:])))
 		}
 	}
 	return t, nil
@@ -336,7 +377,9 @@ func FromSafetensors[T Float](s *Safetensors) (*MLP[T], error) {
 	if md["format"] == "" {
 		return nil, fmt.Errorf("nn.Load: no architecture in __metadata__: the file does not describe an MLP (%s)", useLoadTorch)
 	}
-	if f := md["format"]; f != MLPFormat {
+	if f := md["format"]; f == NetFormat {
+		return nil, fmt.Errorf("nn.Load: the file holds a net (spec %s), not an MLP: load it with nn.LoadNet or nn.LoadNetFile", md["spec"])
+	} else if f != MLPFormat {
 		return nil, fmt.Errorf("nn.Load: metadata format %q, want %q (%s)", f, MLPFormat, useLoadTorch)
 	}
 	var c MLPConfig
@@ -436,4 +479,55 @@ func parseMetaFloat(md map[string]string, key string) (float64, error) {
 		return 0, fmt.Errorf("nn.Load: metadata %s %q is not a number", key, md[key])
 	}
 	return v, nil
+}
+
+// keyRule says how state-dict keys are numbered, for load errors.
+const keyRule = "keys number every module of the Sequential, activations, pools, flatten and dropout too, one per spec token"
+
+// loadState copies the tensors of s into params and buffers, strictly:
+// every name must be present with the same shape, and s must hold no
+// other tensor; nothing is changed unless all fit. what describes the
+// model in errors.
+func loadState[T Float](s *Safetensors, params []*Param[T], buffers []*Buffer[T], what string) error {
+	type dst struct {
+		name string
+		t    *tensor.Tensor[T]
+	}
+	dsts := make([]dst, 0, len(params)+len(buffers))
+	for _, p := range params {
+		dsts = append(dsts, dst{p.Name, p.Value})
+	}
+	for _, b := range buffers {
+		dsts = append(dsts, dst{b.Name, b.Value})
+	}
+	want := make(map[string]bool, len(dsts))
+	for _, d := range dsts {
+		want[d.name] = true
+	}
+	for _, d := range dsts {
+		e, ok := s.entries[d.name]
+		if !ok {
+			// A key of the file the model lacks is the likely culprit
+			// (a module missing from the spec shifts the indices).
+			for _, name := range s.Names() {
+				if !want[name] {
+					return fmt.Errorf("tensor %q missing (want shape %v for %s); the file has %q instead: %s", d.name, d.t.Shape(), what, name, keyRule)
+				}
+			}
+			return fmt.Errorf("tensor %q missing (want shape %v for %s)", d.name, d.t.Shape(), what)
+		}
+		if !sameShape(e.Shape, d.t.Shape()) {
+			return fmt.Errorf("tensor %q has shape %v, want %v for %s", d.name, e.Shape, d.t.Shape(), what)
+		}
+	}
+	for _, name := range s.Names() {
+		if !want[name] {
+			return fmt.Errorf("unexpected tensor %q: %s has no parameter or buffer of that name (%s)", name, what, keyRule)
+		}
+	}
+	for _, d := range dsts {
+		v, _ := Tensor[T](s, d.name)
+		d.t.CopyFrom(v)
+	}
+	return nil
 }

@@ -2,10 +2,15 @@ package nn
 
 import "github.com/gradflow/gradflow/autograd"
 
-// Sequential applies its modules in order, like torch.nn.Sequential.
+// Sequential applies its modules in order, like torch.nn.Sequential. It
+// passes SetTraining on to its modules and lists their buffers after
+// their parameters are listed, in module order. Its parameter and buffer
+// lists are made by NewSequential: build a new Sequential rather than
+// changing Modules.
 type Sequential[T Float] struct {
 	Modules []Module[T]
 	params  []*Param[T]
+	buffers []*Buffer[T]
 }
 
 // NewSequential returns the composition of ms, applied first to last.
@@ -14,8 +19,15 @@ func NewSequential[T Float](ms ...Module[T]) *Sequential[T] {
 	for _, m := range ms {
 		s.params = append(s.params, m.Params()...)
 	}
+	s.buffers = collectBuffers(ms)
 	return s
 }
+
+// Buffers returns the buffers of every module in order.
+func (s *Sequential[T]) Buffers() []*Buffer[T] { return s.buffers }
+
+// SetTraining switches every module that has modes (see Moder).
+func (s *Sequential[T]) SetTraining(training bool) bool { return setAll(s.Modules, training) }
 
 // Params returns the parameters of every module in order.
 func (s *Sequential[T]) Params() []*Param[T] { return s.params }

@@ -54,7 +54,9 @@ func dtypeName[T tensor.Float]() string {
 // to a temporary file in the same directory, fsynced, then renamed.
 func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 	var model bytes.Buffer
-	if err := nn.WriteSafetensors(&model, tr.params, nil); err != nil {
+	// Buffers (a BatchNorm's running statistics) are state a resumed run
+	// needs as much as the parameters.
+	if err := nn.WriteStateDict(&model, tr.params, nn.Buffers(tr.cfg.Model), nil); err != nil {
 		return fmt.Errorf("train: checkpoint %s: model: %w", path, err)
 	}
 	opt, err := tr.cfg.Optimizer.State().MarshalBinary()
@@ -159,8 +161,20 @@ func (tr *Trainer[T]) resume(path string, b []byte) error {
 		}
 		vals[i] = v
 	}
-	if n := len(st.Names()); n != len(tr.params) {
-		return fmt.Errorf("train: resume %s: checkpoint has %d tensors, the model %d parameters", path, n, len(tr.params))
+	bufs := nn.Buffers(tr.cfg.Model)
+	bvals := make([]*tensor.Tensor[T], len(bufs))
+	for i, b := range bufs {
+		v, err := nn.Tensor[T](st, b.Name)
+		if err != nil {
+			return fmt.Errorf("train: resume %s: buffer: %w", path, err)
+		}
+		if !tensor.SameShape(v, b.Value) {
+			return fmt.Errorf("train: resume %s: buffer %q has shape %v in the checkpoint, %v in the model", path, b.Name, v.Shape(), b.Value.Shape())
+		}
+		bvals[i] = v
+	}
+	if n := len(st.Names()); n != len(tr.params)+len(bufs) {
+		return fmt.Errorf("train: resume %s: checkpoint has %d tensors, the model %d parameters and %d buffers", path, n, len(tr.params), len(bufs))
 	}
 	var ost optim.State
 	if err := ost.UnmarshalBinary(rest[h.ModelBytes:]); err != nil {
@@ -176,6 +190,9 @@ func (tr *Trainer[T]) resume(path string, b []byte) error {
 	}
 	for i, p := range tr.params {
 		p.Value.CopyFrom(vals[i])
+	}
+	for i, b := range bufs {
+		b.Value.CopyFrom(bvals[i])
 	}
 	tr.st.count, tr.epoch, tr.elapsed, tr.bad = h.Step, h.Epoch, h.Elapsed, h.Bad
 	tr.best = math.NaN()

@@ -606,6 +606,11 @@ func evaluate[T tensor.Float](model nn.Module[T], loss Loss[T], ld *data.Loader[
 	}
 	prev := tape.SetGradEnabled(false)
 	defer tape.SetGradEnabled(prev)
+	// Evaluate as torch's model.eval() would: BatchNorm with its running
+	// statistics (left unchanged), Dropout off; then back to the mode the
+	// model was in.
+	was := nn.SetTraining(model, false)
+	defer nn.SetTraining(model, was)
 	var sum float64
 	var n, ok int
 	for ld.Next() {

@@ -103,6 +103,10 @@ func checkBatch[T tensor.Float](model nn.Module[T], loss Loss[T], what string, b
 	}
 	tp := autograd.NewTape[T]()
 	tp.SetGradEnabled(false)
+	// In evaluation mode, so the check leaves a BatchNorm's running
+	// statistics alone (and a batch of one is valid for it).
+	was := nn.SetTraining(model, false)
+	defer nn.SetTraining(model, was)
 	var out *autograd.Var[T]
 	if err := catch(func() { out = model.Forward(tp, tp.Const(one.X)) }); err != nil {
 		return fmt.Errorf("%s does not fit the model: its forward pass on one example (input shape %v) failed: %v", what, one.X.Shape(), err)

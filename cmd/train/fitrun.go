@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/nn"
@@ -20,9 +22,12 @@ import (
 
 // fitParts are the pieces of a fit built from its configuration.
 type fitParts[T tensor.Float] struct {
-	tk     *task[T]
-	dims   []int
-	model  *nn.MLP[T]
+	tk    *task[T]
+	dims  []int // an MLP's widths; nil for a net spec
+	model nn.Module[T]
+	// save writes the model file (an *nn.MLP's or an *nn.Net's Save).
+	save   func(io.Writer) error
+	desc   string // the model in the header line
 	loss   train.Loss[T]
 	loader *data.Loader[T]
 	tr     *train.Trainer[T]
@@ -36,15 +41,8 @@ func buildFit[T tensor.Float](cfg fitConfig, metrics io.Writer, callbacks ...tra
 		return nil, err
 	}
 	f := &fitParts[T]{tk: tk}
-	if f.dims, err = parseArch(cfg.Arch, tk.Train.Dim(), tk.Outputs); err != nil {
+	if err := buildModel(f, cfg); err != nil {
 		return nil, err
-	}
-	mcfg, err := modelConfig(cfg, f.dims)
-	if err != nil {
-		return nil, err
-	}
-	if f.model, err = nn.NewMLP[T](mcfg, rand.New(rand.NewPCG(cfg.Seed, 0x1417))); err != nil {
-		return nil, usageError{err}
 	}
 	loss, oneHot, err := parseLoss[T](cfg.Loss, tk)
 	if err != nil {
@@ -74,6 +72,55 @@ func buildFit[T tensor.Float](cfg fitConfig, metrics io.Writer, callbacks ...tra
 	return f, nil
 }
 
+// buildModel builds the model -arch names: an MLP for widths
+// ("784-512-10", "auto"), an nn.Net for a spec with layer names
+// ("conv6k5p2-relu-...-fc10") on the data's example shape.
+func buildModel[T tensor.Float](f *fitParts[T], cfg fitConfig) error {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1417))
+	if !isNetSpec(cfg.Arch) {
+		var err error
+		if f.dims, err = parseArch(cfg.Arch, f.tk.Train.Dim(), f.tk.Outputs); err != nil {
+			return err
+		}
+		mcfg, err := modelConfig(cfg, f.dims)
+		if err != nil {
+			return err
+		}
+		m, err := nn.NewMLP[T](mcfg, rng)
+		if err != nil {
+			return usageError{err}
+		}
+		f.model, f.save = m, m.Save
+		f.desc = fmt.Sprintf("MLP %s %s/%s", joinInts(f.dims), cfg.Activation, cfg.Param)
+		return nil
+	}
+	switch {
+	case cfg.Param != "sp" && cfg.Param != "standard":
+		return usagef("-param %s: parameterizations apply to MLPs; a net spec (-arch %s) uses PyTorch's default init and multipliers", cfg.Param, cfg.Arch)
+	case cfg.Init != "torch":
+		return usagef("-init %s: initializers apply to MLPs; a net spec (-arch %s) uses PyTorch's default init", cfg.Init, cfg.Arch)
+	case cfg.Activation != "relu":
+		return usagef("-act %s: a net spec names its activations itself (e.g. conv6k5-%s-...); drop -act", cfg.Activation, cfg.Activation)
+	}
+	shape := f.tk.Train.ExampleShape()
+	net, err := nn.NewNet[T](cfg.Arch, shape, rng)
+	if err != nil {
+		return usagef("-arch: %v", err)
+	}
+	if out := net.OutputShape(); len(out) != 1 || out[0] != f.tk.Outputs {
+		return usagef("-arch %s: the net's output for one example has shape %v, but %s needs %d outputs (end the spec with fc%d)", cfg.Arch, out, f.tk.Name, f.tk.Outputs, f.tk.Outputs)
+	}
+	f.model, f.save = net, net.Save
+	f.desc = fmt.Sprintf("net %s on %v (%d parameters)", cfg.Arch, shape, nn.NumParams[T](net))
+	return nil
+}
+
+// isNetSpec reports whether -arch names layers (letters other than the
+// MLP keyword "auto"): a net spec rather than MLP widths.
+func isNetSpec(arch string) bool {
+	return arch != "auto" && strings.ContainsFunc(arch, unicode.IsLetter)
+}
+
 // fit trains one model as cfg says, in the run directory -out.
 func fit[T tensor.Float](ctx context.Context, cfg fitConfig, run fitRun, stdout, stderr io.Writer) error {
 	rd, err := openOut("fit", cfg.Out, run.mode)
@@ -91,8 +138,8 @@ func fit[T tensor.Float](ctx context.Context, cfg fitConfig, run fitRun, stdout,
 		return err
 	}
 	human := humanOut(cfg.JSON, stdout, stderr)
-	fmt.Fprintf(human, "gradflow fit: %s (%d train, %d test), MLP %s %s/%s, %s lr %g, batch %d, %s, %d threads\n",
-		f.tk.Name, f.tk.Train.Len(), f.tk.Test.Len(), joinInts(f.dims), cfg.Activation, cfg.Param, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(human, "gradflow fit: %s (%d train, %d test), %s, %s lr %g, batch %d, %s, %d threads\n",
+		f.tk.Name, f.tk.Train.Len(), f.tk.Test.Len(), f.desc, cfg.Opt, cfg.LR, cfg.Batch, cfg.DType, runtime.GOMAXPROCS(0))
 	start, startStep := time.Now(), f.tr.StepCount()
 	res, runErr := f.tr.Run(ctx)
 	prog.Done()
@@ -143,7 +190,7 @@ func endFit[T tensor.Float](f *fitParts[T], cfg fitConfig, rd *train.RunDir, res
 	if diverged {
 		model = train.LastFiniteCheckpoint(train.ModelFile)
 	}
-	if err := rd.WriteFile(model, f.model.Save); err != nil {
+	if err := rd.WriteFile(model, f.save); err != nil {
 		return err
 	}
 	if !cfg.NoFigures {
