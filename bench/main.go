@@ -29,6 +29,7 @@ suites:
   gemm   GEMM GFLOPS per SIMD tier and gonum, square sizes and MLP shapes
   peak   one core's FMA peak per tier (asm loop of independent FMAs)
   mlp    MLP training-step samples/s vs PyTorch (784-512-512-10 b128, 64-128-10 b32)
+  cnn    CNN training-step samples/s vs PyTorch (LeNet-5 and a small ResNet, 1x28x28, b64)
   mnist  time to 98%% MNIST test accuracy vs PyTorch (784-512-512-10, SGD momentum)
   load   MLP step at 1 and 2 threads with and without competing busy processes
   ntk    empirical NTK seconds and GFLOPS vs functorch (784-1024-1024-10, n 128 and 512)
@@ -57,6 +58,8 @@ func main() {
 		err = runMNIST(os.Args[2:])
 	case "ntk":
 		err = runNTK(os.Args[2:])
+	case "cnn":
+		err = runCNN(os.Args[2:])
 	case "load":
 		err = runLoad(os.Args[2:])
 	case "tiers":

@@ -292,18 +292,25 @@ func (s *mlpStep[T]) step() float64 {
 // per step in steady state.
 func measureMLP[T tensor.Float](c mlpCase, reps int, minTime time.Duration) (float64, []float64, float64) {
 	s := newMLPStep[T](c, 1)
+	return measureStep(func() { s.step() }, c.batch, reps, minTime)
+}
+
+// measureStep times step, which trains on batch examples: it returns the
+// median samples/s over reps repetitions of at least minTime each, every
+// repetition's rate, and the heap allocations per step in steady state.
+func measureStep(step func(), batch, reps int, minTime time.Duration) (float64, []float64, float64) {
 	// Warm up: the tape's arena, momentum buffers, and the GEMM scratch of
 	// every worker (which grows the first time a worker takes over a piece
 	// of a product of a new shape from another).
 	for i, t0 := 0, time.Now(); i < 50 || time.Since(t0) < minTime/2; i++ {
-		s.step()
+		step()
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	before := ms.Mallocs
 	const allocSteps = 100
 	for i := 0; i < allocSteps; i++ {
-		s.step()
+		step()
 	}
 	runtime.ReadMemStats(&ms)
 	allocs := float64(ms.Mallocs-before) / allocSteps
@@ -314,13 +321,13 @@ func measureMLP[T tensor.Float](c mlpCase, reps int, minTime time.Duration) (flo
 		t0 := time.Now()
 		var dt time.Duration
 		for {
-			s.step()
+			step()
 			n++
 			if dt = time.Since(t0); dt >= minTime {
 				break
 			}
 		}
-		rates[r] = float64(n*c.batch) / dt.Seconds()
+		rates[r] = float64(n*batch) / dt.Seconds()
 	}
 	return median(rates), rates, allocs
 }
