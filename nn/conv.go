@@ -136,18 +136,27 @@ func (c *Conv2D[T]) outShape(in []int) ([]int, error) {
 	if in[0] != c.In() {
 		return nil, fmt.Errorf("%d input channels, the convolution takes %d", in[0], c.In())
 	}
-	k, g := c.Kernel(), c.Geometry
-	out := []int{c.Out(), 0, 0}
+	return convOutShape(in, c.Out(), c.Kernel(), c.Geometry)
+}
+
+// convOutShape returns the shape of a convolution's output with cout
+// channels for one example of shape in [C H W], or the error of a kernel
+// that does not fit. It needs no weights, so a spec is checked before a
+// layer is allocated (a typo such as k381 would otherwise allocate
+// hundreds of millions of weights first). Zero stride and dilation mean 1.
+func convOutShape(in []int, cout int, k [2]int, g autograd.ConvParams) ([]int, error) {
+	out := []int{cout, 0, 0}
 	for i := range 2 {
-		span := g.Dilation[i]*(k[i]-1) + 1
+		dil, stride := max(g.Dilation[i], 1), max(g.Stride[i], 1)
+		span := dil*(k[i]-1) + 1
 		padded := in[1+i] + 2*g.Padding[i]
 		if span > padded {
-			if g.Dilation[i] > 1 {
+			if dil > 1 {
 				return nil, fmt.Errorf("dilated kernel %d larger than the padded input %d", span, padded)
 			}
 			return nil, fmt.Errorf("kernel %d larger than the padded input %d", k[i], padded)
 		}
-		out[1+i] = (padded-span)/g.Stride[i] + 1
+		out[1+i] = (padded-span)/stride + 1
 	}
 	return out, nil
 }

@@ -267,6 +267,9 @@ func buildNet[T Float](layers []netLayer, in []int, prefix string, rng *rand.Ran
 			if len(shape) != 3 {
 				return fail(fmt.Errorf("a convolution takes [C H W] examples, not flat rows (image data such as digits or MNIST has that shape)"))
 			}
+			if _, err := convOutShape(shape, l.n, l.k, l.conv); err != nil {
+				return fail(err)
+			}
 			c, err := NewConv2D[T](rng, pre, shape[0], l.n, l.k, l.conv, l.bias)
 			if err != nil {
 				return fail(err)

@@ -282,7 +282,7 @@ func TestConvErrors(t *testing.T) {
 		{[]ConvLayer{Conv(5, Valid, 1, 0), Flatten()}, shape, "exceeds the 4x4 image"},
 		{[]ConvLayer{Conv(3, "FULL", 1, 0), Flatten()}, shape, "want SAME or VALID"},
 		{[]ConvLayer{Conv(3, Same, -1, 0), Flatten()}, shape, "non-negative"},
-		{[]ConvLayer{Act("softsign"), Flatten()}, shape, "no closed-form kernel"},
+		{[]ConvLayer{Act("softsign"), Flatten()}, shape, "no kernel for activation \"softsign\""},
 		{[]ConvLayer{Conv(3, Same, 1, 0), Act(nn.ReLU), LayerNorm(false), Flatten()}, shape, "centred Gaussian"},
 		{[]ConvLayer{Conv(3, Same, 1, 0), Residual([]ConvLayer{Conv(3, Valid, 1, 0)}, nil), Flatten()}, shape, "make them agree"},
 		{[]ConvLayer{Conv(3, Same, 1, 0), Residual([]ConvLayer{Act(nn.ReLU)}, nil), Flatten()}, shape, "centred Gaussian paths"},

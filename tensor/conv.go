@@ -664,7 +664,12 @@ func shiftSpan(ohLo, ohHi, wo, shift, hw int) (a, b int) {
 	a, b = ohLo*wo, ohHi*wo
 	a = max(a, -shift)
 	b = min(b, hw-shift)
-	return a, max(a, b)
+	if b <= a {
+		// Nothing of the tap lies in the image (an image smaller than
+		// the kernel): an empty range inside the rows.
+		return ohLo * wo, ohLo * wo
+	}
+	return a, b
 }
 
 func im2colShifted[T Float](col []T, ld int, x []T, g ConvGeom) {
@@ -683,8 +688,9 @@ func im2colShifted[T Float](col []T, ld int, x []T, g ConvGeom) {
 				shift := offH*g.W + off
 				clear(row[:ohLo*g.Wo])
 				clear(row[ohHi*g.Wo:])
-				a, b := shiftSpan(ohLo, ohHi, g.Wo, shift, hw)
-				copy(row[a:b], xc[a+shift:b+shift])
+				if a, b := shiftSpan(ohLo, ohHi, g.Wo, shift, hw); a < b {
+					copy(row[a:b], xc[a+shift:b+shift])
+				}
 				// The columns that meet padding got values of the
 				// neighbouring input row (or none, at the plane's ends).
 				for oh := ohLo; oh < ohHi; oh++ {

@@ -44,6 +44,11 @@ func TestIm2ColCol2Im(t *testing.T) {
 		{[]int{1, 2, 9, 8}, []int{1, 2, 3, 3}, [2]int{1, 1}, [2]int{2, 2}, [2]int{2, 2}},
 		{[]int{1, 1, 4, 3}, []int{1, 1, 3, 5}, [2]int{1, 1}, [2]int{3, 2}, [2]int{1, 1}},
 		{[]int{1, 2, 10, 9}, []int{1, 2, 4, 4}, [2]int{3, 2}, [2]int{0, 1}, [2]int{1, 1}},
+		// Images smaller than the kernel (found by FuzzNetSpec: a tap
+		// entirely in the padding).
+		{[]int{1, 1, 1, 4}, []int{1, 1, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}},
+		{[]int{1, 2, 1, 1}, []int{1, 2, 3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}},
+		{[]int{1, 2, 2, 3}, []int{1, 2, 5, 5}, [2]int{1, 1}, [2]int{2, 2}, [2]int{1, 1}},
 	}
 	for _, c := range cases {
 		g, err := NewConvGeom(c.x, c.w, c.stride, c.pad, c.dil, 1)
