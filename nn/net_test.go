@@ -296,3 +296,18 @@ func TestSetTrainingRecurses(t *testing.T) {
 		t.Error("two training-mode passes gave the same output: dropout masks are not redrawn")
 	}
 }
+
+// TestLoadMLPOfNetFile: nn.Load of a net's file says to use LoadNet.
+func TestLoadMLPOfNetFile(t *testing.T) {
+	n, err := NewNet[float32]("flatten-fc3", []int{1, 2, 2}, newRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := n.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load[float32](&buf); err == nil || !strings.Contains(err.Error(), "LoadNet") || !strings.Contains(err.Error(), "flatten-fc3") {
+		t.Errorf("Load of a net file: %v, want an error naming the spec and LoadNet", err)
+	}
+}

@@ -377,7 +377,9 @@ func FromSafetensors[T Float](s *Safetensors) (*MLP[T], error) {
 	if md["format"] == "" {
 		return nil, fmt.Errorf("nn.Load: no architecture in __metadata__: the file does not describe an MLP (%s)", useLoadTorch)
 	}
-	if f := md["format"]; f != MLPFormat {
+	if f := md["format"]; f == NetFormat {
+		return nil, fmt.Errorf("nn.Load: the file holds a net (spec %s), not an MLP: load it with nn.LoadNet or nn.LoadNetFile", md["spec"])
+	} else if f != MLPFormat {
 		return nil, fmt.Errorf("nn.Load: metadata format %q, want %q (%s)", f, MLPFormat, useLoadTorch)
 	}
 	var c MLPConfig
