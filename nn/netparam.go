@@ -150,8 +150,8 @@ type normParams[T Float] struct {
 // counterpart for deeper nets).
 //
 // A parameterized net keeps its multipliers in the forward pass; Save
-// records the parameterization (parameterization, wstd, bstd and
-// adaptive_lr in the metadata) next to the spec and input shape, and
+// records a parameterization other than Standard (parameterization, wstd,
+// bstd and adaptive_lr in the metadata) next to the spec and input shape, and
 // LoadNet rebuilds the multipliers and learning-rate scales from them.
 // (LoadTorchNet ignores them, as all metadata: give it a state dict of
 // PyTorch's parameterization.)
@@ -199,7 +199,11 @@ func NewNetWith[T Float](cfg NetConfig, rng *rand.Rand) (*Net[T], error) {
 		lr := normLRScale(c, nm.channels)
 		nm.weight.LRScale, nm.bias.LRScale = lr, lr
 	}
-	n.param = &c
+	if c.Parameterization != Standard {
+		// SP has NewNet's multipliers and rates: nothing to record, and
+		// its files stay those of NewNet.
+		n.param = &c
+	}
 	return n, nil
 }
 

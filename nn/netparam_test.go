@@ -345,7 +345,8 @@ func TestNetSpecWidth(t *testing.T) {
 // TestNetParamSaveLoad checks that a parameterized net survives Save and
 // LoadNet: the metadata records the parameterization, and the reloaded
 // net computes the same outputs bit for bit (its multipliers are rebuilt)
-// with the same learning-rate scales; a net of NewNet records none.
+// with the same learning-rate scales; the standard parameterization with
+// PyTorch's init writes NewNet's file byte for byte.
 func TestNetParamSaveLoad(t *testing.T) {
 	for _, p := range []Parameterization{NTK, MuP} {
 		cfg := NetConfig{Spec: paramCNN, InputShape: paramCNNShape, Parameterization: p, WStd: 1.5, BStd: 0.5, AdaptiveLR: true}
@@ -378,8 +379,19 @@ func TestNetParamSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := n.metadata()[metaParameterization]; ok {
-		t.Error("a NewNet net records a parameterization")
+	sp, err := NewNetWith[float64](NetConfig{Spec: paramCNN, InputShape: paramCNNShape, Init: InitTorch}, newRNG(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fa, fb bytes.Buffer
+	if err := n.Save(&fa); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Save(&fb); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fa.Bytes(), fb.Bytes()) {
+		t.Error("the file of NewNetWith(standard, torch) differs from NewNet's")
 	}
 }
 
