@@ -100,13 +100,17 @@ func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
 	L := cfg.Depth + 1
 	if cfg.Net != "" {
 		// The layers watched do not depend on the width or the
-		// parameterization: the first run's model names them.
-		m, err := buildModel(c, RunSpec{Width: cfg.Widths[0], Parameterization: cfg.Parameterizations[0], Seed: cfg.Seeds[0], Optimizer: cfg.Optimizer}, ds)
-		if err != nil {
-			return nil, fmt.Errorf("coordinate check: %w", err)
+		// parameterization: the first width's models name them, and
+		// building one per parameterization refuses a net one of them
+		// does not apply to (mean field) before any training.
+		for _, p := range cfg.Parameterizations {
+			m, err := buildModel(c, RunSpec{Width: cfg.Widths[0], Parameterization: p, Seed: cfg.Seeds[0], Optimizer: cfg.Optimizer}, ds)
+			if err != nil {
+				return nil, fmt.Errorf("coordinate check: %w", err)
+			}
+			res.Layers = m.names
 		}
-		res.Layers = m.names
-		L = len(m.names)
+		L = len(res.Layers)
 		res.Config.Depth = L - 1
 	}
 	for _, p := range cfg.Parameterizations {

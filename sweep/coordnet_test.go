@@ -83,6 +83,11 @@ func TestCoordCheckNetErrors(t *testing.T) {
 		}
 	}
 	cfg := base
+	cfg.Net, cfg.Parameterizations = CNNCoordSpec, []nn.Parameterization{nn.MuP, nn.MeanField}
+	if _, err := CoordCheck(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "meanfield applies to nets with two weight layers") {
+		t.Errorf("mean field on a deeper net: error %v, want nn.NewNetWith's", err)
+	}
+	cfg = base
 	cfg.Net, cfg.Depth = CNNCoordSpec, 3
 	if _, err := CoordCheck(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "depth") {
 		t.Errorf("net with depth: error %v, want one naming depth", err)
