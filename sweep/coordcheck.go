@@ -35,9 +35,9 @@ type CoordConfig struct {
 	Steps             int                   `json:"steps,omitempty"`     // default 3
 	// Net, if not empty, checks the net this spec template describes
 	// instead of an MLP (Config.Net: widths fill its {w} placeholders, so
-	// they are channel counts), e.g. CNNCoordSpec; its
-	// layers are the top-level layer tokens with parameters (and the
-	// output), and Depth and Activation do not apply.
+	// they are channel counts), e.g. CNNCoordSpec. The layers watched are
+	// the top-level layer tokens with parameters (and the output); Depth
+	// and Activation do not apply.
 	Net string `json:"net,omitempty"`
 }
 
@@ -47,8 +47,8 @@ type CoordRow struct {
 	Layer            int                 `json:"layer"` // 0 = first hidden layer; Depth = output
 	T                int                 `json:"t"`     // 1 = initialization
 	Width            int                 `json:"width"`
-	// Name is the layer of a net: its index in the spec and its token,
-	// e.g. "3 conv32k3p1" (empty for an MLP).
+	// Name is the layer of a net: its index in the spec and its token in
+	// the template, e.g. "2 conv{w}k3p1" (empty for an MLP).
 	Name  string  `json:"name,omitempty"`
 	Mean  float64 `json:"mean"`  // mean |h_l(t)|
 	Delta float64 `json:"delta"` // mean |h_l(t) - h_l(1)|
