@@ -35,15 +35,18 @@ coordcheck_<param>.png/svg (mean |h| against width, one line per layer and
 t).
 
 With -arch cnn the check is the mup paper's on a convolutional net: the
-widths are channel counts of the CNN conv{w}k3p1-relu-conv{w}k3p1-relu-
-maxpool2-flatten-fc10 (package sweep's CNNCoordSpec), trained on the first
--n embedded 8x8 digits (pixels/16) with cross entropy, and the layers are
-the outputs of the convolutions (after their ReLU) and of the readout.
-Its defaults are those of the paper's Adam figure: -opt adam -lr 0.01
--widths 8,16,32,64,128 -seeds 3 -n 64 (flags given override them); -depth,
--act and -dim do not apply. -arch also takes any net spec template (the
-grammar of "train fit -arch", with {w} and {Kw} standing for the width and
-K times it), e.g. conv{w}k3p1-bn-relu-res(conv{w}k3p1-bn-relu-conv{w}k3p1-bn)-relu-gap-fc10.
+widths are the channel counts w of the CNN (package sweep's CNNCoordSpec)
+
+  conv{w}k3p1-relu-conv{w}k3p1-relu-maxpool2-flatten-fc10
+
+trained on the first -n embedded 8x8 digits (pixels/16) with cross entropy,
+and the layers are the outputs of the convolutions (after their ReLU) and
+of the readout. Its defaults are Adam's, where SP's growth shows after one
+step: -opt adam -lr 0.01 -widths 8,16,32,64,128 -seeds 3 -n 64 (flags given
+override them); -depth, -act and -dim do not apply. -arch also takes any
+net spec template (the grammar of "train fit -arch", with {w} and {Kw}
+standing for the width and K times it), e.g.
+conv{w}k3p1-bn-relu-res(conv{w}k3p1-bn-relu-conv{w}k3p1-bn)-relu-gap-fc10.
 The parameterizations are nn.NewNetWith's (fan_in of a conv = in_channels x
 kernel area; mf only for two weight layers). With -json the net check
 prints its rows and then one summary line {"summary": ...} with the slopes.
