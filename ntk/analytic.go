@@ -9,28 +9,41 @@ import (
 	"github.com/gradflow/gradflow/nn"
 )
 
-// kernelMap is the closed-form infinite-width map of an activation: the
-// kernel E[phi(u) phi(v)] and derivative kernel E[phi'(u) phi'(v)] of a
-// centred Gaussian pair. ReLU and leaky ReLU share one formula, that of
+// kernelMap is the infinite-width map of an activation: the kernel
+// E[phi(u) phi(v)] and derivative kernel E[phi'(u) phi'(v)] of a centred
+// Gaussian pair. ReLU and leaky ReLU share one formula, that of
 // a*min(x, 0) + b*max(x, 0) (neural-tangents' ABRelu), so the two slopes
-// stay here rather than in a second activation vocabulary.
+// stay here rather than in a second activation vocabulary. Activations
+// without a closed form carry their function and derivative and are
+// integrated numerically (quadrature.go).
 type kernelMap struct {
 	kind actKind
-	a, b float64 // slopes for x < 0 and x > 0 (actABReLU)
+	a, b float64                         // slopes for x < 0 and x > 0 (actABReLU)
+	phi  func(z float64) (v, dv float64) // the activation (actNumeric)
 }
 
-// actKind enumerates the activation families with closed-form kernels.
+// actKind enumerates the activation families of kernelMap.
 type actKind uint8
 
 const (
 	actABReLU actKind = iota
 	actErf
 	actIdentity
+	actSin
+	actNumeric
 )
 
-// kernelMapOf returns the closed-form kernel map of an activation of the
-// vocabulary ("" is nn's default, ReLU), or an error naming those that
-// have one.
+// Sin names the activation sin(z) for Arch. It is not one of the
+// activations of the networks (nn.Activation has no sine layer), so an
+// MLPConfig cannot use it, but its kernels have a closed form (see the
+// package documentation) and it is the random-Fourier-feature activation
+// of kernel methods.
+const Sin nn.Activation = "sin"
+
+// kernelMapOf returns the kernel map of an activation of the vocabulary
+// ("" is nn's default, ReLU) or of Sin: the closed form where there is
+// one, Gaussian quadrature of tensor.Activation.Eval otherwise, or an
+// error naming the known activations.
 func kernelMapOf(a nn.Activation) (kernelMap, error) {
 	switch a {
 	case nn.ReLU, "":
@@ -41,8 +54,20 @@ func kernelMapOf(a nn.Activation) (kernelMap, error) {
 		return kernelMap{kind: actErf}, nil
 	case nn.Identity:
 		return kernelMap{kind: actIdentity}, nil
+	case Sin:
+		return kernelMap{kind: actSin}, nil
 	}
-	return kernelMap{}, fmt.Errorf("ntk: activation %q has no closed-form kernel (want relu, leaky_relu, erf or identity)", a)
+	if a.Valid() {
+		return kernelMap{kind: actNumeric, phi: a.Eval}, nil
+	}
+	_, err := nn.ParseActivation(string(a))
+	return kernelMap{}, fmt.Errorf("ntk: no kernel for activation %q: %w (or %q)", a, err, Sin)
+}
+
+// numericKernelMap returns the kernel map that integrates phi, which
+// returns the activation and its derivative, by quadrature.
+func numericKernelMap(phi func(z float64) (v, dv float64)) kernelMap {
+	return kernelMap{kind: actNumeric, phi: phi}
 }
 
 // Arch describes an infinitely wide MLP in neural-tangents' terms: Depth
@@ -56,9 +81,13 @@ func kernelMapOf(a nn.Activation) (kernelMap, error) {
 type Arch struct {
 	// Depth is the number of hidden layers (0 gives a linear model).
 	Depth int
-	// Act is the hidden activation, one of those with a closed-form
-	// kernel map: nn.ReLU (the default when empty), nn.LeakyReLU (slope
-	// nn.LeakySlope, as the networks use), nn.Erf, nn.Identity.
+	// Act is the hidden activation: any of nn.Activation (nn.ReLU, the
+	// default when empty) or Sin. ReLU, leaky ReLU (slope nn.LeakySlope,
+	// as the networks use), erf, identity and sin have closed-form
+	// kernels; the others (tanh, sigmoid, GELU, SiLU, softplus) are
+	// integrated by adaptive Gaussian quadrature, to about 1e-13 relative
+	// and a few thousand evaluations of the activation per kernel entry
+	// and layer.
 	Act nn.Activation
 	// WStd is sigma_w (0 selects neural-tangents' default 1).
 	WStd float64
@@ -77,10 +106,9 @@ type Arch struct {
 }
 
 // ArchOf returns the Arch whose analytic kernels are the infinite-width
-// limit of MLPs built from cfg, or an error if there is none in closed form:
-// a parameterization other than NTK or standard, a weight initializer other
-// than the parameterization's own, or an activation without a closed-form
-// kernel. In the standard parameterization the hidden widths of cfg are
+// limit of MLPs built from cfg, or an error if there is none: a
+// parameterization other than NTK or standard, a weight initializer other
+// than the parameterization's own, or per-layer activations that differ. In the standard parameterization the hidden widths of cfg are
 // recorded, because its NTK depends on them.
 func ArchOf(cfg nn.MLPConfig) (Arch, error) {
 	if len(cfg.Dims) < 2 {
@@ -370,6 +398,16 @@ func (a kernelMap) pair(q1, q2, c float64) (k, kdot float64) {
 		return 2 / math.Pi * math.Atan2(2*c, r), 4 / math.Pi / r
 	case actIdentity:
 		return c, 1
+	case actSin:
+		// E[sin u sin v] = (E cos(u - v) - E cos(u + v)) / 2 with
+		// E cos(w) = exp(-Var(w)/2): exp(-(q1+q2)/2) sinh(c), and
+		// E[cos u cos v] = exp(-(q1+q2)/2) cosh(c); the exponents are
+		// combined so that large variances do not overflow sinh.
+		s := (q1 + q2) / 2
+		ep, em := math.Exp(c-s), math.Exp(-c-s)
+		return (ep - em) / 2, (ep + em) / 2
+	case actNumeric:
+		return numericPair(a.phi, q1, q2, c)
 	}
 	panic("ntk: invalid kernel map")
 }
@@ -383,6 +421,10 @@ func (a kernelMap) diag(q float64) float64 {
 		return 2 / math.Pi * math.Atan(2*q/math.Sqrt(1+4*q))
 	case actIdentity:
 		return q
+	case actSin:
+		return -math.Expm1(-2*q) / 2
+	case actNumeric:
+		return numericDiag(a.phi, q)
 	}
 	panic("ntk: invalid kernel map")
 }

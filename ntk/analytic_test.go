@@ -303,7 +303,6 @@ func TestKernelsErrors(t *testing.T) {
 		{Arch{Depth: 1, Parameterization: nn.MuP}, x, nil},
 		{Arch{Depth: 1}, mat.NewDense(1, 3, []float64{1, math.NaN(), 0}), nil},
 		{Arch{Depth: 1, WStd: math.Inf(1)}, x, nil},
-		{Arch{Depth: 1, Act: nn.Tanh}, x, nil},
 		{Arch{Depth: 1, Act: "swish"}, x, nil},
 	}
 	for i, c := range bad {
@@ -311,8 +310,11 @@ func TestKernelsErrors(t *testing.T) {
 			t.Errorf("case %d: no error", i)
 		}
 	}
-	if _, err := ArchOf(nn.MLPConfig{Dims: []int{3, 8, 1}, Activation: nn.Tanh}); err == nil {
-		t.Error("ArchOf(tanh): no error")
+	if a, err := ArchOf(nn.MLPConfig{Dims: []int{3, 8, 1}, Activation: nn.Tanh}); err != nil || a.Act != nn.Tanh {
+		t.Errorf("ArchOf(tanh) = %+v, %v: want the tanh Arch (quadrature kernels)", a, err)
+	}
+	if _, err := ArchOf(nn.MLPConfig{Dims: []int{3, 8, 8, 1}, Activations: []nn.Activation{nn.Tanh, nn.GELU}}); err == nil {
+		t.Error("ArchOf(tanh, gelu): no error for differing per-layer activations")
 	}
 	a, err := ArchOf(nn.MLPConfig{Dims: []int{3, 8, 9, 1}, Parameterization: nn.Standard, WStd: 2})
 	if err != nil || a.Depth != 2 || len(a.Widths) != 2 || a.Widths[1] != 9 || a.WStd != 2 {

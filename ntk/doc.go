@@ -277,4 +277,123 @@
 //     programming. NeurIPS 2019.
 //   - N. Cristianini, J. Shawe-Taylor, A. Elisseeff, J. Kandola. On
 //     kernel-target alignment. NeurIPS 2002.
+//
+// # Convolutional kernels
+//
+// ConvArch is the infinite-channel limit of a convolutional network of
+// neural-tangents' stax layers: the CNN-GP of Novak et al. (2019) and the
+// CNTK of Arora et al. (2019), in neural-tangents' conventions and NTK
+// parameterization. ConvArch.Kernels and ConvArch.Gram take images as rows
+// of length C*H*W in the project's NCHW order, with their shape {C, H, W},
+// and return the same Kernel and Gram as Arch:
+//
+//	arch := ntk.ConvArch{Layers: []ntk.ConvLayer{
+//		ntk.Conv(3, ntk.Same, math.Sqrt2, 0.1), ntk.Act(nn.ReLU),
+//		ntk.Conv(3, ntk.Same, math.Sqrt2, 0.1), ntk.Act(nn.ReLU),
+//		ntk.GlobalAvgPool(), ntk.Dense(1, 0),
+//	}}
+//	g, _ := arch.Gram(xTrain, [3]int{1, 8, 8})
+//
+// The state of an input pair (x, x') is the covariance K(p, p') of the
+// pre-activations at pixels p of x and p' of x' (the same for every
+// channel) and the NTK Theta(p, p'). The rules, layer by layer:
+//
+//	input:    K(p, p') = sum_c x_c(p) x'_c(p') / C,  Theta = 0
+//	Conv:     Sigma(p, p') = W_std^2 (1/F) sum_d K(p+d, p'+d) + b_std^2
+//	          Theta(p, p') = Sigma(p, p') + W_std^2 (1/F) sum_d Theta(p+d, p'+d)
+//	Dense:    the same with F = 1 (on images, a 1x1 convolution over the channels)
+//	Act:      K(p, p') = E[phi(u) phi(v)],  Theta(p, p') *= E[phi'(u) phi'(v)]
+//	AvgPool:  K(P, P') = (1/F^2) sum_{d, d'} K(sP+d, sP'+d'), Theta the same
+//	GlobalAvgPool:  K = mean over p, p' of K(p, p'), Theta the same
+//	Flatten:  K = mean over p of K(p, p), Theta the same
+//	LayerNorm:  K(p, p') / sqrt((eps + q(p)) (eps + q'(p'))), Theta the same
+//	Residual: K = K_branch + K_shortcut, Theta the same
+//
+// Here d runs over the F = fh x fw offsets of the filter or window (the
+// window of AvgPool anchored at stride s), pixels outside the image are
+// zero padding, and (u, v) is centred Gaussian with variances q(p) =
+// Sigma(x, x, p, p), q'(p') = Sigma(x', x', p', p') and covariance Sigma(x,
+// x', p, p'), so the activation uses the closed forms of the MLP kernels
+// above (any activation Arch takes). Where each normalization comes from:
+//
+//   - Input: neural-tangents averages the input covariance over the
+//     channel axis, as Arch divides x.x' by d.
+//   - Conv: the NTK parameterization multiplies N(0, 1) weights by W_std /
+//     sqrt(fan_in) with fan_in = C_in x fh x fw (stax.Conv). The sum over
+//     C_in channels of identically distributed terms gives C_in K, so the
+//     layer averages K over the filter taps. The same tap d multiplies
+//     both pixels because the filter is shared (independent taps make the
+//     cross terms d != d' vanish). This is Novak et al.'s Sigma = C(A(K))
+//     and Arora et al.'s CNTK recursion without their 1/q^2 factors.
+//     Padding follows XLA: SAME pads (f-1)/2 before, the rest after;
+//     padded taps still count in F, as in neural-tangents. Stride is 1.
+//   - Act: Novak et al. eq. (7), Arora et al. eqs. (7)-(8) with the
+//     diagonal variances of both inputs at their own pixels.
+//   - AvgPool: stax.AvgPool with neural-tangents' defaults: stride 1 when
+//     0, VALID padding when "", normalize_edges=False (windows over
+//     padding divide by the full window). It averages each pixel of a pair
+//     independently, so it needs all pixel pairs.
+//   - GlobalAvgPool: the pooled readout of Novak et al. (CNN-GP with
+//     pooling) and Arora et al. (CNTK-GAP); stax.GlobalAvgPool.
+//   - Flatten: a Dense layer after it has fan_in C x H x W, so the kernel
+//     is the mean of same-pixel covariances (stax.Flatten; Novak et al.'s
+//     CNN-GP without pooling, Arora et al.'s CNTK-V). Cross-pixel
+//     covariances never reach the output.
+//   - LayerNorm: stax.LayerNorm over the channels of each pixel (axis -1
+//     in NHWC), or with ConvLayer.Spatial over channels and pixels (q is
+//     then the mean of q(p)); eps defaults to neural-tangents' 1e-12. The
+//     closed form holds for centred Gaussian inputs (neural-tangents'
+//     is_gaussian): right after Conv, Dense, pooling of those, or a
+//     residual sum; elsewhere (after an activation or Flatten) the channel
+//     mean is not zero in the limit, and Kernels returns an error.
+//   - Residual: stax.serial(FanOut(2), parallel(Branch, Shortcut),
+//     FanInSum()). The kernels of the two paths add when their outputs are
+//     independent centred Gaussians: both paths must be Gaussian (as
+//     neural-tangents requires) and at least one must have a Conv or Dense
+//     of its own (two identity-like paths are perfectly correlated, and
+//     their kernels would not add). There is no 1/2 or other rescaling.
+//
+// Only the NTK parameterization is implemented (the standard one needs
+// the channel counts); strided or dilated convolutions, CIRCULAR padding,
+// normalize_edges=True and max pooling (no closed form) are not.
+//
+// Which covariances are carried is chosen per architecture (ConvArch.Cost
+// reports it). Below a pooling layer (AvgPool, GlobalAvgPool, or one in a
+// residual block) the state holds all pixel pairs, [H*W, H*W] per input
+// pair. From the last pooling layer to a Flatten readout it holds only
+// same-pixel covariances, [H*W], since a stride-1 convolution maps K(p, p)
+// to K(p, p) through K(p+d, p+d), and activations, layer norms and
+// residual sums act pixel by pixel (neural-tangents' diagonal_spatial).
+// The box filter of a convolution is separable, so its sums run over
+// columns, then rows: a layer costs O(H^2 W^2 (fh + fw)) per input pair on
+// all pixel pairs and O(H W (fh + fw)) on the diagonal; an activation
+// costs H^2 W^2 or H W evaluations of its kernel map, the dominant cost.
+// The variances q(p) of every image come from a first pass over the
+// images alone; the pairs are then divided among GOMAXPROCS workers, each
+// pair computed the same way whichever worker takes it, so the kernels do
+// not depend on GOMAXPROCS (TestConvDeterministic compares 1, 2, 3 and 8
+// bit for bit). Memory is a few states per worker plus the n1 x n2
+// outputs.
+//
+// Checks: ntk/testdata/conv_kernels.py implements the recursions
+// independently in numpy over full pixel-pair tensors with plain sums over
+// filter offsets; its fixture (ten architectures on 4x4 and 5x5 images of
+// 2-3 channels, 3 x 2 inputs: Flatten and GlobalAvgPool readouts, ReLU,
+// leaky ReLU, erf and identity, SAME and VALID, with and without bias,
+// strided SAME pooling, residual blocks with identity, 1x1-conv and
+// pooling paths, layer norms) agrees with Kernels and Gram to 1e-10
+// (TestConvMatchesNumpy). A ConvArch of 1x1 convolutions on 1x1 images
+// equals Arch, and a VALID convolution with a full-image filter followed
+// by Flatten equals a Dense layer, to 1e-13. A Monte Carlo estimate over
+// 64 random networks of 256 channels (Conv, ReLU, AvgPool, Conv, erf,
+// GlobalAvgPool, Dense, run forward in float64) agrees with the NNGP
+// kernel within 3 standard errors (about 1%; TestConvMonteCarloNNGP).
+//
+// References for convolutional kernels (with Arora et al. 2019 above):
+//
+//   - R. Novak, L. Xiao, J. Lee, Y. Bahri, G. Yang, J. Hron, D. Abolafia,
+//     J. Pennington, J. Sohl-Dickstein. Bayesian deep convolutional
+//     networks with many channels are Gaussian processes. ICLR 2019.
+//   - J. Ba, J. Kiros, G. Hinton. Layer normalization. arXiv:1607.06450,
+//     2016.
 package ntk
