@@ -77,6 +77,44 @@
 // and no rescaling is ever applied twice; the LRScale values are
 // recomputed from the configuration on load.
 //
+// # Parameterizations of convolutional nets
+//
+// NewNetWith applies the same table to the weight layers of a Net (see
+// NetConfig), in parameter order: the first conv or fc layer is the input
+// layer, the last the output layer (the readout), every other one hidden,
+// including those inside residual blocks and their shortcuts. The fans of
+// a convolution W [C_out, C_in/g, kh, kw] are those of the mup library
+// and of neural-tangents' stax.Conv:
+//
+//	fan_in  = C_in/g * kh * kw    (what one output coordinate sums over)
+//	fan_out = C_out               (the width a muP input layer's SGD rate scales with)
+//
+// so NTK reads a conv as W_std/sqrt(C_in/g kh kw) * conv(x, W) + b_std b
+// with W, b ~ N(0, 1); muP's hidden convs take Adam rate eta/fan_in, its
+// readout (usually an fc layer after flatten or gap, fan_in = C H W or C)
+// the multiplier 1/fan_in and rate eta*fan_in under SGD, eta under Adam.
+// The affine parameters of BatchNorm and LayerNorm (weight 1, bias 0 at
+// init in every parameterization) are vector-like in the mup library's
+// sense, one width-sized axis: LRScale = channels under SGD in muP and mean
+// field (as a hidden bias), 1 otherwise and under Adam. For paramCNN of
+// the tests, conv4k3p1-relu-conv6k3g2-bn-relu-flatten-fc10 on [3 6 6],
+// muP gives:
+//
+//	layer            | fan_in | fan_out | alpha | LRScale W, b (SGD) | LRScale W, b (Adam)
+//	0 conv4k3p1      | 27     | 4       | 1     | 4, 4               | 1, 1
+//	2 conv6k3g2      | 18     | 6       | 1     | 1, 6               | 1/18, 1
+//	3 bn (6 ch.)     |        |         |       | 6, 6               | 1, 1
+//	6 fc10 (readout) | 96     | 10      | 1/96  | 96, 1              | 1, 1
+//
+// Mean field is defined for nets with two weight layers and no
+// normalization or residual blocks, f(x) = (1/fan_in) sum_{c,p} a_{c,p}
+// act(conv(x, w_c)_p / sqrt(fan_in)): a particle system with one particle
+// (w_c, a_{c,.}) per channel; deeper nets are refused (use muP). Under NTK
+// with b_std = 0 the biases of the spec stay in the state dict at 0 with
+// multiplier 0 (no bias, as in neural-tangents). NetSpecWidth expands a
+// spec template such as conv{w}k3p1-relu-conv{2w}k3p1-relu-gap-fc10 at a
+// width, the channel multiplier of width sweeps and coordinate checks.
+//
 // # Losses
 //
 // MSE is mean((y - t)^2) (torch.nn.MSELoss); HalfMSE is 0.5 mean((y -

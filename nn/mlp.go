@@ -256,9 +256,26 @@ type layerScalings struct {
 // the table in the package documentation, in code.
 func scalings(c MLPConfig, l int) layerScalings {
 	L := len(c.Dims) - 1
-	fin, fout := float64(c.Dims[l]), float64(c.Dims[l+1])
-	first, last := l == 0, l == L-1
-	s := layerScalings{alpha: 1, biasMult: 1, lrW: 1, lrB: 1, fanIn: c.Dims[l], fanOut: c.Dims[l+1]}
+	return roleScalings(scalingRule{c.Parameterization, c.WStd, c.BStd, c.AdaptiveLR}, c.Dims[l], c.Dims[l+1], l == 0, l == L-1)
+}
+
+// scalingRule is what the per-layer constants depend on besides the
+// layer's fans and role: shared by MLPs and nets (NetConfig).
+type scalingRule struct {
+	p          Parameterization
+	wStd, bStd float64
+	adaptive   bool
+}
+
+// roleScalings returns the constants of a weight layer with fan_in fanIn
+// and fan_out fanOut (for a convolution in/groups x kernel area and the
+// output channels) under r: the first layer (input) if first, the last
+// (output, the readout) if last, a hidden layer otherwise; both for a
+// network of one weight layer. It is the table of the package
+// documentation, in code.
+func roleScalings(r scalingRule, fanIn, fanOut int, first, last bool) layerScalings {
+	fin, fout := float64(fanIn), float64(fanOut)
+	s := layerScalings{alpha: 1, biasMult: 1, lrW: 1, lrB: 1, fanIn: fanIn, fanOut: fanOut}
 	switch {
 	case first && last:
 		s.role = "input+output"
@@ -269,49 +286,49 @@ func scalings(c MLPConfig, l int) layerScalings {
 	default:
 		s.role = "hidden"
 	}
-	switch c.Parameterization {
+	switch r.p {
 	case Standard:
-		s.wStd, s.bStd = c.WStd/math.Sqrt(fin), c.BStd
+		s.wStd, s.bStd = r.wStd/math.Sqrt(fin), r.bStd
 	case NTK:
 		s.wStd, s.bStd = 1, 1
-		s.alpha, s.biasMult = c.WStd/math.Sqrt(fin), c.BStd
+		s.alpha, s.biasMult = r.wStd/math.Sqrt(fin), r.bStd
 	case MuP:
-		s.bStd = c.BStd
+		s.bStd = r.bStd
 		switch {
 		case last:
 			// MuReadout: N(0, WStd^2) weights read out with multiplier 1/n.
-			s.wStd, s.alpha = c.WStd, 1/fin
+			s.wStd, s.alpha = r.wStd, 1/fin
 			if first {
 				// A single layer has no width: muP is SP.
-				s.wStd, s.alpha = c.WStd/math.Sqrt(fin), 1
+				s.wStd, s.alpha = r.wStd/math.Sqrt(fin), 1
 			}
-			if c.AdaptiveLR {
+			if r.adaptive {
 				s.lrW = 1
 			} else if !first {
 				s.lrW = fin
 			}
 		default:
-			s.wStd = c.WStd / math.Sqrt(fin)
+			s.wStd = r.wStd / math.Sqrt(fin)
 			switch {
-			case c.AdaptiveLR && first:
+			case r.adaptive && first:
 				s.lrW = 1
-			case c.AdaptiveLR:
+			case r.adaptive:
 				s.lrW = 1 / fin
 			case first:
 				s.lrW = fout
 			default:
 				s.lrW = 1
 			}
-			if !c.AdaptiveLR {
+			if !r.adaptive {
 				s.lrB = fout
 			}
 		}
 	case MeanField:
-		s.wStd, s.bStd = c.WStd, c.BStd
+		s.wStd, s.bStd = r.wStd, r.bStd
 		switch {
 		case last && !first:
 			s.alpha = 1 / fin
-			if !c.AdaptiveLR {
+			if !r.adaptive {
 				s.lrW = fin
 			}
 		case last:
@@ -319,16 +336,16 @@ func scalings(c MLPConfig, l int) layerScalings {
 		default:
 			s.alpha = 1 / math.Sqrt(fin)
 			switch {
-			case c.AdaptiveLR && !first:
+			case r.adaptive && !first:
 				s.lrW = 1 / math.Sqrt(fin)
-			case c.AdaptiveLR:
+			case r.adaptive:
 				s.lrW = 1
 			case first:
 				s.lrW = fout
 			default:
 				s.lrW = fin
 			}
-			if !c.AdaptiveLR {
+			if !r.adaptive {
 				s.lrB = fout
 			}
 		}

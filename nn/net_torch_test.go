@@ -27,7 +27,7 @@ type cnnRef struct {
 	EvalLogits jsonTensor            `json:"eval_logits"`
 }
 
-var cnnCases = []string{"small8", "gap12"}
+var cnnCases = []string{"small8", "gap12", "fused10"}
 
 func readCNNRef(t *testing.T, name string) cnnRef {
 	t.Helper()
@@ -42,10 +42,11 @@ func readCNNRef(t *testing.T, name string) cnnRef {
 	return c
 }
 
-// TestNetMatchesPyTorch loads the state dict of PyTorch CNNs (Conv2d,
-// BatchNorm1d/2d in training mode, ReLU, MaxPool2d, AvgPool2d, residual
-// blocks with and without a shortcut, global average pooling, LayerNorm,
-// Flatten, Linear) into the Nets of the same specs and requires, to
+// TestNetMatchesPyTorch loads the state dict of PyTorch CNNs (Conv2d with
+// stride, padding, dilation, groups and non-square kernels, BatchNorm1d/2d
+// in training mode, ReLU (fused into the conv and fc ops where it follows
+// them), MaxPool2d, AvgPool2d, residual blocks with and without a
+// shortcut, global average pooling, LayerNorm, Flatten, Linear) into the Nets of the same specs and requires, to
 // torchTol in float64: the logits, the cross-entropy, its gradient for
 // every parameter, a Hessian-vector product, the buffers after the
 // forward pass (running statistics and num_batches_tracked) and the
@@ -85,7 +86,7 @@ func TestNetMatchesPyTorch(t *testing.T) {
 			for _, b := range net.Buffers() {
 				assertClose(t, "buffer "+b.Name, b.Value, ref.Buffers[b.Name])
 			}
-			if was := SetTraining[float64](net, false); !was {
+			if was := SetTraining[float64](net, false); !was && len(net.Buffers()) > 0 {
 				t.Error("SetTraining reported evaluation mode for a freshly loaded net")
 			}
 			tp.Reset()
@@ -146,4 +147,53 @@ func TestTorchLoadsNet(t *testing.T) {
 		}
 		assertClose(t, fmt.Sprintf("%s: torch's eval logits of the gradflow file", name), want, got)
 	}
+}
+
+// TestTorchReadGoFile is TestTorchLoadsNet without torch: the committed
+// testdata/cnn_go_small8.safetensors was written by Net.Save (after a
+// training-mode pass, so its running statistics and I64
+// num_batches_tracked are not their init) and cnn_go_small8_torch.json
+// holds the eval-mode logits PyTorch computed after loading it with
+// load_state_dict(strict=True). Gradflow must read the same file to the
+// same function. To regenerate both:
+//
+//	GRADFLOW_WRITE_FIXTURES=1 go test ./nn -run TestTorchReadGoFile
+//	/usr/bin/python3 nn/testdata/cnn_ref.py eval SPEC '[1,8,8]' nn/testdata/cnn_go_small8.safetensors \
+//	    nn/testdata/cnn_go_small8_x.json nn/testdata/cnn_go_small8_torch.json
+func TestTorchReadGoFile(t *testing.T) {
+	ref := readCNNRef(t, "small8")
+	model := filepath.Join("testdata", "cnn_go_small8.safetensors")
+	xfile := filepath.Join("testdata", "cnn_go_small8_x.json")
+	if os.Getenv("GRADFLOW_WRITE_FIXTURES") == "1" {
+		net, err := NewNet[float64](ref.Spec, ref.InputShape, newRNG(77))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := autograd.NewTape[float64]()
+		net.Forward(tp, tp.Const(ref.X.tensor()))
+		if err := net.SaveFile(model); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(ref.X)
+		if err := os.WriteFile(xfile, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s and %s; now run cnn_ref.py eval (see the test's comment) with SPEC %s", model, xfile, ref.Spec)
+		return
+	}
+	net, err := LoadNetFile[float64](model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "cnn_go_small8_torch.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want jsonTensor
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	SetTraining[float64](net, false)
+	tp := autograd.NewTape[float64]()
+	assertClose(t, "eval logits of the gradflow file, as PyTorch computed them", net.Forward(tp, tp.Const(ref.X.tensor())).Value(), want)
 }

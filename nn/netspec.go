@@ -266,7 +266,7 @@ func buildNet[T Float](layers []netLayer, in []int, prefix string, rng *rand.Ran
 		switch l.kind {
 		case "conv":
 			if len(shape) != 3 {
-				return fail(fmt.Errorf("a convolution takes [C H W] examples (give the data an image shape)"))
+				return fail(fmt.Errorf("a convolution takes [C H W] examples, not flat rows (image data such as digits or MNIST has that shape)"))
 			}
 			c, err := NewConv2D[T](rng, pre, shape[0], l.n, l.k, l.conv, l.bias)
 			if err != nil {

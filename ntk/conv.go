@@ -137,8 +137,9 @@ func Residual(branch, shortcut []ConvLayer) ConvLayer {
 // of every layer.
 //
 // The layers must contain exactly one readout, OpGlobalAvgPool or
-// OpFlatten, outside residual blocks; after it only OpDense, OpAct and
-// OpLayerNorm may follow. A network usually ends with Dense.
+// OpFlatten, outside residual blocks; after it only OpDense, OpAct,
+// OpLayerNorm and residual blocks of those may follow. A network usually
+// ends with Dense.
 type ConvArch struct {
 	Layers []ConvLayer
 }

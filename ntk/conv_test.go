@@ -439,3 +439,38 @@ func TestConvMonteCarloNNGP(t *testing.T) {
 		}
 	}
 }
+
+// A Flatten readout needs only same-pixel covariances; an identity
+// AvgPool (1x1 window) before it makes Kernels carry all pixel pairs
+// instead. The two must agree.
+func TestConvDiagonalMatchesFull(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	shape := [3]int{3, 6, 5}
+	x1, x2 := randImages(rng, 4, shape), randImages(rng, 3, shape)
+	body := []ConvLayer{
+		Conv(3, Same, 1.5, 0.1), Act(nn.Erf), {Op: OpConv, Size: [2]int{2, 3}, Padding: Valid, WStd: 1.2, BStd: 0.2},
+		LayerNorm(false), Residual([]ConvLayer{Conv(3, Same, 1.1, 0)}, nil), Act(nn.ReLU),
+	}
+	diag := ConvArch{Layers: append(slices.Clone(body), Flatten(), Dense(1, 0.1))}
+	full := ConvArch{Layers: append(slices.Clone(body), AvgPool(1, 1, Valid), Flatten(), Dense(1, 0.1))}
+	for i, want := range []bool{false, true} {
+		c, err := []ConvArch{diag, full}[i].Cost(shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.FullPixelPairs != want {
+			t.Fatalf("arch %d: FullPixelPairs = %v, want %v", i, c.FullPixelPairs, want)
+		}
+	}
+	a, err := diag.Kernels(x1, x2, shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := full.Kernels(x1, x2, shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mat.EqualApprox(a.NNGP, b.NNGP, 1e-14) || !mat.EqualApprox(a.NTK, b.NTK, 1e-14) {
+		t.Errorf("same-pixel kernels\n%v\ndiffer from all-pixel-pair kernels\n%v", mat.Formatted(a.NTK), mat.Formatted(b.NTK))
+	}
+}

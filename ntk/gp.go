@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/gradflow/gradflow/data"
+	"github.com/gradflow/gradflow/tensor"
 )
 
 // GPKernels are the kernels of a Gaussian-process posterior between n
@@ -344,4 +348,161 @@ func notPD(name string, lo, hi float64, k mat.Symmetric, opts PredictOptions) er
 	need = math.Ceil(need/e) * e
 	return fmt.Errorf("ntk: %s (with DiagReg %g) is not positive definite: smallest eigenvalue %.3g, largest %.3g; set PredictOptions.DiagReg to %g or more (%s)",
 		name, opts.DiagReg, lo, hi, need, unit)
+}
+
+// PosteriorConfig configures PosteriorStudy.
+type PosteriorConfig struct {
+	// N and NTest are the numbers of training and test points, drawn
+	// without replacement with Seed (0 or more than available: all).
+	N, NTest int
+	// Seed seeds the subset draws.
+	Seed uint64
+	// Arch is the infinitely wide network whose kernels are used.
+	Arch Arch
+	// DiagReg is the regularizer of both posteriors, relative to the mean
+	// diagonal of the training kernel (PredictOptions.DiagReg).
+	DiagReg float64
+	// CenterInputs subtracts the mean of all training features (one
+	// scalar) from every feature, as Lee et al. (2018) do for MNIST.
+	CenterInputs bool
+}
+
+// PosteriorResult is what PosteriorStudy measures; it marshals to JSON.
+type PosteriorResult struct {
+	N       int     `json:"n_train"`
+	NTest   int     `json:"n_test"`
+	Seed    uint64  `json:"seed"`
+	Depth   int     `json:"depth"`
+	Act     string  `json:"activation"`
+	WStd    float64 `json:"w_std"`
+	BStd    float64 `json:"b_std"`
+	DiagReg float64 `json:"diag_reg"`
+	// NNGP is the score of the NNGP posterior mean (Bayesian inference,
+	// NNGPPosterior), NTK that of the NTK-GP mean at t = infinity (an
+	// infinite ensemble trained to convergence, NTKGP.At).
+	NNGP TestScore `json:"nngp"`
+	NTK  TestScore `json:"ntk_gp"`
+	// NNGPMeanVar and NTKMeanVar are the mean posterior variances of one
+	// output over the test points.
+	NNGPMeanVar float64 `json:"nngp_mean_var"`
+	NTKMeanVar  float64 `json:"ntk_gp_mean_var"`
+}
+
+// PosteriorStudy classifies a labelled test set with the NNGP posterior
+// and the NTK-GP of cfg.Arch fitted to a labelled training set: the
+// targets are one-hot class indicators minus 1/k (centred, as in Lee et
+// al. 2018), a test point's class is the argmax of the posterior mean,
+// and the result has the accuracy and mean squared error of both, and
+// their mean posterior variances. The kernels are computed in float64
+// (Arch.Gram, Arch.Kernels); the cost is O((N + NTest)^2 d) for them and
+// O(N^3) for the factorizations. The error names missing labels,
+// mismatched widths, or a kernel that needs a larger DiagReg.
+func PosteriorStudy[T tensor.Float](train, test *data.Dataset[T], cfg PosteriorConfig) (*PosteriorResult, error) {
+	if train == nil || test == nil {
+		return nil, errors.New("ntk: PosteriorStudy needs a training and a test set")
+	}
+	if train.Labels == nil || test.Labels == nil {
+		return nil, errors.New("ntk: PosteriorStudy needs labelled data (classification)")
+	}
+	if train.Dim() != test.Dim() {
+		return nil, fmt.Errorf("ntk: PosteriorStudy: training features %d, test features %d", train.Dim(), test.Dim())
+	}
+	k := max(train.NumClasses, test.NumClasses)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9057))
+	trRows := subsetRows(rng, train.Len(), cfg.N, train.Labels)
+	teRows := subsetRows(rng, test.Len(), cfg.NTest, test.Labels)
+	tr, te := train.Subset(trRows), test.Subset(teRows)
+	x, xs := matrixOf64(tr.X), matrixOf64(te.X)
+	if cfg.CenterInputs {
+		mean := mat.Sum(x) / float64(len(x.RawMatrix().Data))
+		for _, m := range []*mat.Dense{x, xs} {
+			d := m.RawMatrix().Data
+			for i := range d {
+				d[i] -= mean
+			}
+		}
+	}
+	g, err := cfg.Arch.Gram(x)
+	if err != nil {
+		return nil, err
+	}
+	kt, err := cfg.Arch.Kernels(xs, x)
+	if err != nil {
+		return nil, err
+	}
+	// The test variances need the diagonal of the test kernel only: the
+	// kernels of each test point with itself.
+	diag := make([]float64, te.Len())
+	for i := range diag {
+		ki, err := cfg.Arch.Kernels(xs.Slice(i, i+1, 0, xs.RawMatrix().Cols), nil)
+		if err != nil {
+			return nil, err
+		}
+		diag[i] = ki.NNGP.At(0, 0)
+	}
+	y, ys := centredOneHot(tr.Labels, k), centredOneHot(te.Labels, k)
+	kern := GPKernels{TrainNNGP: g.NNGP, TrainNTK: g.NTK, TestTrainNNGP: kt.NNGP, TestTrainNTK: kt.NTK, TestNNGPDiag: diag}
+	opts := PredictOptions{DiagReg: cfg.DiagReg}
+	nngp, err := NNGPPosterior(kern, y, opts)
+	if err != nil {
+		return nil, err
+	}
+	gp, err := NewNTKGP(kern, y, opts)
+	if err != nil {
+		return nil, err
+	}
+	ntk, err := gp.At(math.Inf(1))
+	if err != nil {
+		return nil, err
+	}
+	act := cfg.Arch.Act
+	if act == "" {
+		act = "relu"
+	}
+	w := cfg.Arch.WStd
+	if w == 0 {
+		w = 1
+	}
+	return &PosteriorResult{
+		N: tr.Len(), NTest: te.Len(), Seed: cfg.Seed, Depth: cfg.Arch.Depth, Act: string(act), WStd: w, BStd: cfg.Arch.BStd, DiagReg: cfg.DiagReg,
+		NNGP: score(nngp.Mean, ys, te.Labels), NTK: score(ntk.Mean, ys, te.Labels),
+		NNGPMeanVar: meanOf(nngp.Var), NTKMeanVar: meanOf(ntk.Var),
+	}, nil
+}
+
+// matrixOf64 returns a float64 copy of a [n, d] tensor.
+func matrixOf64[T tensor.Float](t *tensor.Tensor[T]) *mat.Dense {
+	m := mat.NewDense(t.Dim(0), t.Dim(1), nil)
+	d := m.RawMatrix().Data
+	for i, v := range t.Data() {
+		d[i] = float64(v)
+	}
+	return m
+}
+
+// centredOneHot returns one-hot rows of k classes minus 1/k.
+func centredOneHot(labels []int32, k int) *mat.Dense {
+	y := mat.NewDense(len(labels), k, nil)
+	for i, c := range labels {
+		for j := 0; j < k; j++ {
+			v := -1 / float64(k)
+			if j == int(c) {
+				v++
+			}
+			y.Set(i, j, v)
+		}
+	}
+	return y
+}
+
+// meanOf returns the mean of v (0 for none).
+func meanOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
 }

@@ -19,7 +19,7 @@ import (
 // (PCG stream width, so widths draw independently), the relative Frobenius
 // error ||Theta_s - Theta_inf||_F / ||Theta_inf||_F of each seed's
 // empirical NTK on x against the analytic kernel, and the same error of
-// the kernel averaged over the seeds.
+// the kernel averaged over the seeds (MonteCarlo's mean).
 func mcErrors(t *testing.T, cfg nn.MLPConfig, x *tensor.Tensor[float64], seeds int) (perSeed []float64, averaged float64) {
 	t.Helper()
 	arch, err := ArchOf(cfg)
@@ -30,26 +30,29 @@ func mcErrors(t *testing.T, cfg nn.MLPConfig, x *tensor.Tensor[float64], seeds i
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := x.Dim(0)
 	norm := mat.Norm(want.NTK, 2)
-	avg := mat.NewDense(n, n, nil)
 	var d mat.Dense
-	for s := 0; s < seeds; s++ {
-		m, err := nn.NewMLP[float64](cfg, rand.New(rand.NewPCG(uint64(1000+s), uint64(cfg.Dims[1]))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		th, err := Empirical[float64](m, x, nil, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Sub(tensor.ToDense(th), want.NTK)
-		perSeed = append(perSeed, mat.Norm(&d, 2)/norm)
-		avg.Add(avg, tensor.ToDense(th))
+	mc, err := MonteCarlo(mlpBuilder(cfg), x, nil, MonteCarloConfig[float64]{
+		Seeds: seeds, FirstSeed: 1000, NoNNGP: true,
+		Each: func(_ uint64, th, _ *mat.Dense) error {
+			d.Sub(th, want.NTK)
+			perSeed = append(perSeed, mat.Norm(&d, 2)/norm)
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	avg.Scale(1/float64(seeds), avg)
-	d.Sub(avg, want.NTK)
+	d.Sub(mc.NTK, want.NTK)
 	return perSeed, mat.Norm(&d, 2) / norm
+}
+
+// mlpBuilder returns MonteCarlo's constructor of MLPs from cfg: seed s
+// draws from PCG(s, width of the first hidden layer).
+func mlpBuilder(cfg nn.MLPConfig) func(seed uint64) (nn.Module[float64], error) {
+	return func(seed uint64) (nn.Module[float64], error) {
+		return nn.NewMLP[float64](cfg, rand.New(rand.NewPCG(seed, uint64(cfg.Dims[1]))))
+	}
 }
 
 // Monte Carlo convergence of the empirical NTK of NTK-parameterized nets

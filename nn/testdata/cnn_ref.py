@@ -86,11 +86,12 @@ def build(spec, shape):
             mods.append(Residual(body, short))
             shape = out
             continue
-        m = re.fullmatch(r"conv(\d+)k([\dx]+)(?:s([\dx]+))?(?:p([\dx]+))?(nb)?", tok)
+        m = re.fullmatch(r"conv(\d+)k([\dx]+)(?:s([\dx]+))?(?:p([\dx]+))?(?:d([\dx]+))?(?:g(\d+))?(nb)?", tok)
         if m:
             c, k, s, p = int(m[1]), pair(m[2]), pair(m[3]) or (1, 1), pair(m[4]) or (0, 0)
-            mods.append(nn.Conv2d(shape[0], c, k, stride=s, padding=p, bias=m[5] is None))
-            shape = [c] + [(shape[1 + i] + 2 * p[i] - k[i]) // s[i] + 1 for i in range(2)]
+            d, g = pair(m[5]) or (1, 1), int(m[6] or 1)
+            mods.append(nn.Conv2d(shape[0], c, k, stride=s, padding=p, dilation=d, groups=g, bias=m[7] is None))
+            shape = [c] + [(shape[1 + i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2)]
             continue
         m = re.fullmatch(r"(max|avg)pool([\dx]+)(?:s([\dx]+))?(?:p([\dx]+))?", tok)
         if m:
@@ -174,6 +175,11 @@ CASES = [
     # LayerNorm, BatchNorm1d and two Linear layers.
     ("gap12", [1, 12, 12],
      "conv4k5p2-bn-relu-maxpool3s2p1-res(conv4k3p1-bn-relu-conv4k3p1nb-bn)-relu-gap-ln-fc6-bn-tanh-fc3"),
+    # 1x10x10: a dilated convolution, a grouped one with a 3x2 kernel, and
+    # ReLU straight after conv and Linear layers (gradflow fuses those into
+    # the layer's op), average pooling with stride 1.
+    ("fused10", [1, 10, 10],
+     "conv3k3p2d2-relu-maxpool2-conv6k3x2p1g3-relu-avgpool2s1-flatten-fc8-relu-fc3"),
 ]
 
 
