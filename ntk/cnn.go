@@ -26,58 +26,8 @@ import (
 // running statistics and Dropout the identity.
 //
 // The infinite-width limit of a Net is a ConvArch when every layer has a
-// closed-form kernel: ConvArchOf maps the net, and InitNTK puts the net in
-// neural-tangents' NTK parameterization, the one ConvArch assumes.
-
-// InitNTK puts the convolutions and fully connected layers of net in
-// neural-tangents' NTK parameterization: weights and biases are drawn
-// N(0, 1) from rng, in Params order, and the layers multiply them in the
-// forward pass by Alpha = wStd / sqrt(fan_in), fan_in = C_in x kh x kw for
-// a convolution and the input width for a Linear layer, and by BiasMult =
-// bStd:
-//
-//	y = wStd / sqrt(fan_in) * W * x + bStd * b,   W_ij, b_i ~ N(0, 1).
-//
-// The empirical NTK of such a net converges, as the numbers of channels
-// and widths grow, to the analytic kernel of ConvArchOf(net). Other
-// parameters (BatchNorm, LayerNorm) keep their values. It returns an error
-// for a nil rng, a non-positive wStd or a negative bStd.
-func InitNTK[T tensor.Float](net *nn.Net[T], wStd, bStd float64, rng *rand.Rand) error {
-	if net == nil || net.Body == nil {
-		return errNil("InitNTK", "the net")
-	}
-	if rng == nil {
-		return errNil("InitNTK", "rng (want a seeded *rand.Rand, e.g. rand.New(rand.NewPCG(seed, 1)))")
-	}
-	if !(wStd > 0) || math.IsInf(wStd, 0) || !(bStd >= 0) || math.IsInf(bStd, 0) {
-		return fmt.Errorf("ntk.InitNTK: wStd %v must be positive and bStd %v non-negative, both finite", wStd, bStd)
-	}
-	normal := func(p *nn.Param[T]) {
-		if p == nil {
-			return
-		}
-		d := p.Value.Data()
-		for i := range d {
-			d[i] = T(rng.NormFloat64())
-		}
-	}
-	walkLayers(net.Body, func(m nn.Module[T]) {
-		switch l := m.(type) {
-		case *nn.Conv2D[T]:
-			k := l.Kernel()
-			l.Alpha = wStd / math.Sqrt(float64(l.In()/l.Geometry.Groups*k[0]*k[1]))
-			l.BiasMult = bStd
-			normal(l.Weight)
-			normal(l.Bias)
-		case *nn.Linear[T]:
-			l.Alpha = wStd / math.Sqrt(float64(l.In()))
-			l.BiasMult = bStd
-			normal(l.Weight)
-			normal(l.Bias)
-		}
-	})
-	return nil
-}
+// closed-form kernel: ConvArchOf maps the net, and NewNTKNet builds the
+// net in neural-tangents' NTK parameterization, the one ConvArch assumes.
 
 // walkLayers calls f on every module of m in the order of their
 // parameters, descending into Sequentials and residual blocks (body, then
@@ -130,9 +80,9 @@ func CheckNet[T tensor.Float](m nn.Module[T]) error {
 // network with the same layers and infinitely many channels, in the NTK
 // parameterization with every convolution's and Linear layer's weight
 // scale W_std = Alpha sqrt(fan_in) and bias scale b_std = BiasMult (0
-// without a bias), read from the layers. After InitNTK(net, wStd, bStd,
-// rng) they are wStd and bStd, and the empirical NTK of net converges to
-// the NTK of the result as the channels grow.
+// without a bias), read from the layers. For a net of NewNTKNet (or
+// nn.NewNetWith with nn.NTK) they are its wStd and bStd, and the empirical
+// NTK of net converges to the NTK of the result as the channels grow.
 //
 // The layers map as follows: conv (stride 1, dilation 1, one group,
 // padding 0 as VALID or (k-1)/2 as SAME) to Conv, followed by Act when the
@@ -400,16 +350,17 @@ func residualTokens(tok string) (body, short []string, err error) {
 }
 
 // NewNTKNet builds the net that spec describes for examples of shape
-// inputShape ([C H W]) in the NTK parameterization (InitNTK with wStd,
-// bStd and a PCG stream of seed) and in eval mode, so that it is ready
-// for Empirical and MonteCarlo.
+// inputShape ([C H W]) in neural-tangents' NTK parameterization
+// (nn.NewNetWith with nn.NTK: weights and biases N(0, 1), forward
+// multipliers wStd / sqrt(fan_in) and bStd, fan_in = C_in x kernel area
+// for a convolution), initialized from a PCG stream of seed, and in eval
+// mode, ready for Empirical and MonteCarlo. Its empirical NTK converges,
+// as the channels grow, to the NTK of ConvArchOf(net).
 func NewNTKNet[T tensor.Float](spec string, inputShape []int, wStd, bStd float64, seed uint64) (*nn.Net[T], error) {
-	rng := rand.New(rand.NewPCG(seed, 0xc44))
-	net, err := nn.NewNet[T](spec, inputShape, rng)
+	net, err := nn.NewNetWith[T](nn.NetConfig{
+		Spec: spec, InputShape: inputShape, Parameterization: nn.NTK, WStd: wStd, BStd: bStd,
+	}, rand.New(rand.NewPCG(seed, 0xc44)))
 	if err != nil {
-		return nil, err
-	}
-	if err := InitNTK(net, wStd, bStd, rng); err != nil {
 		return nil, err
 	}
 	net.SetTraining(false)

@@ -96,14 +96,13 @@ func cnnUniformRows[T tensor.Float](n, d int, seed uint64) *tensor.Tensor[T] {
 // only, which leaves ~1e-15.
 func TestCNNEmpiricalMatchesBaseline(t *testing.T) {
 	for _, param := range []string{"standard", "ntk"} {
-		net, err := nn.NewNet[float64](cnnSpec, cnnShape, rand.New(rand.NewPCG(7, 7)))
+		cfg := nn.NetConfig{Spec: cnnSpec, InputShape: cnnShape, Init: nn.InitTorch}
+		if param == "ntk" {
+			cfg = nn.NetConfig{Spec: cnnSpec, InputShape: cnnShape, Parameterization: nn.NTK, WStd: math.Sqrt2, BStd: 0.3}
+		}
+		net, err := nn.NewNetWith[float64](cfg, rand.New(rand.NewPCG(7, 7)))
 		if err != nil {
 			t.Fatal(err)
-		}
-		if param == "ntk" {
-			if err := InitNTK(net, math.Sqrt2, 0.3, rand.New(rand.NewPCG(8, 8))); err != nil {
-				t.Fatal(err)
-			}
 		}
 		if err := CheckNet[float64](net); err == nil || !strings.Contains(err.Error(), "training mode") {
 			t.Fatalf("%s: CheckNet on a net in training mode = %v, want an error about training mode", param, err)
