@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/gradflow/gradflow/internal/figure"
 	"github.com/gradflow/gradflow/internal/powerlaw"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
@@ -242,3 +243,32 @@ func perSeedSlope(widths []float64, perSeed [][]float64) SlopeFit {
 
 // errNotImage is returned for a study of images without an image shape.
 var errNotImage = errors.New("ntk: the data has no image shape ([C H W]); convolutional nets need images such as the digits or MNIST")
+
+// SaveFigure writes dir/convergence.png and .svg: the relative errors of
+// the Monte Carlo estimates and of single networks against the width, on
+// log-log axes, with the slope -1/2 through the last Monte Carlo point.
+func (r *ConvergenceResult) SaveFigure(dir string) error {
+	var w, mcNTK, oneNTK, mcNNGP, oneNNGP []float64
+	for _, p := range r.Points {
+		w = append(w, float64(p.Width))
+		mcNTK, oneNTK = append(mcNTK, p.NTKError), append(oneNTK, p.NTKSeedRMS)
+		mcNNGP, oneNNGP = append(mcNNGP, p.NNGPError), append(oneNNGP, p.NNGPSeedRMS)
+	}
+	last := len(w) - 1
+	ref := make([]float64, len(w))
+	for i := range w {
+		ref[i] = mcNTK[last] * math.Sqrt(w[last]/w[i])
+	}
+	p := figure.Plot{
+		Title:  fmt.Sprintf("finite-width CNN kernels vs analytic (%s)", r.Template),
+		XLabel: "channels (width)", YLabel: "relative Frobenius error", LogX: true, LogY: true, Markers: true,
+		Series: []figure.Series{
+			{Name: fmt.Sprintf("NTK, mean of %d nets (slope %.2f)", r.Seeds, r.NTK.Slope), X: w, Y: mcNTK},
+			{Name: fmt.Sprintf("NTK, one net (slope %.2f)", r.NTKPerSeed.Slope), X: w, Y: oneNTK},
+			{Name: fmt.Sprintf("NNGP, mean of %d nets (slope %.2f)", r.Seeds, r.NNGP.Slope), X: w, Y: mcNNGP},
+			{Name: fmt.Sprintf("NNGP, one net (slope %.2f)", r.NNGPPerSeed.Slope), X: w, Y: oneNNGP},
+			{Name: "width^-1/2", X: w, Y: ref, Dashed: true},
+		},
+	}
+	return p.Save(dir, "convergence")
+}

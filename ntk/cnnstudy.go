@@ -41,16 +41,15 @@ type CNNStudyConfig struct {
 	MemoryBudget int64
 }
 
-// CNNKernelResult compares one finite-width kernel with the analytic one
-// on the training points: ||K - K_inf||_F / ||K_inf||_F over the Gram
-// matrix of the training and test points together (NaN without an
-// analytic kernel).
+// CNNKernelResult compares one finite-width kernel with the analytic one:
+// ||K - K_inf||_F / ||K_inf||_F over the Gram matrix of the training and
+// test points together (nil, JSON null, without an analytic kernel).
 type CNNKernelResult struct {
-	Kind     string  `json:"kind"` // "kernel"
-	Name     string  `json:"name"` // empirical (one network) or monte_carlo
-	Networks int     `json:"networks"`
-	NTKErr   float64 `json:"ntk_rel_err"`
-	NNGPErr  float64 `json:"nngp_rel_err"`
+	Kind     string   `json:"kind"` // "kernel"
+	Name     string   `json:"name"` // empirical (one network) or monte_carlo
+	Networks int      `json:"networks"`
+	NTKErr   *float64 `json:"ntk_rel_err"`
+	NNGPErr  *float64 `json:"nngp_rel_err"`
 	// NTKStdErr and NNGPStdErr are the Frobenius norms of the Monte Carlo
 	// standard errors relative to the analytic kernels (0 for one
 	// network): the part of the error the finite number of networks
@@ -214,9 +213,10 @@ func CNNStudy[T tensor.Float](ctx context.Context, train, test *data.Dataset[T],
 		if !ok {
 			continue
 		}
-		r := CNNKernelResult{Kind: "kernel", Name: name, Networks: 1, NTKErr: math.NaN(), NNGPErr: math.NaN(), MeanDiagNTK: meanDiag(kr[0])}
+		r := CNNKernelResult{Kind: "kernel", Name: name, Networks: 1, MeanDiagNTK: meanDiag(kr[0])}
 		if a, ok := kernels["analytic"]; ok {
-			r.NTKErr, r.NNGPErr = distance(kr[0], a[0])/frobenius(a[0]), distance(kr[1], a[1])/frobenius(a[1])
+			e, f := distance(kr[0], a[0])/frobenius(a[0]), distance(kr[1], a[1])/frobenius(a[1])
+			r.NTKErr, r.NNGPErr = &e, &f
 			if name == "monte_carlo" {
 				r.Networks = mc.Seeds
 				r.NTKStdErr, r.NNGPStdErr = frobenius(mc.NTKStdErr)/frobenius(a[0]), frobenius(mc.NNGPStdErr)/frobenius(a[1])
@@ -344,7 +344,7 @@ func (r *CNNStudyResult) SaveFigure(dir string) (bool, error) {
 	}
 	lo, hi := slices.Min(r.points[0]), slices.Max(r.points[0])
 	p := figure.Plot{
-		Title:  fmt.Sprintf("NTK of %s: finite width vs analytic (ConvArch)", r.Spec),
+		Title:  "NTK entries of training pairs: finite width vs analytic",
 		XLabel: "analytic NTK", YLabel: "finite-width NTK", LinearY: true,
 		Series: []figure.Series{{Name: "y = x", X: []float64{lo, hi}, Y: []float64{lo, hi}, Dashed: true}},
 	}
