@@ -93,4 +93,33 @@
 // ops, recomputing xhat from x, when it is, so that second derivatives are
 // exact. Dropout multiplies by a constant mask of 0 and 1/(1-p) drawn from
 // the caller's rng, so its derivatives of every order are exact too.
+//
+// # Convolution and pooling
+//
+// Conv2D, MaxPool2D, AvgPool2D and GlobalAvgPool work on NCHW tensors with
+// PyTorch's semantics (conv2d is a cross-correlation; pooling uses
+// ceil_mode=False; testdata/conv_ref.py writes the PyTorch fixture the
+// tests compare with). Conv2D is lowered to the packed GEMM
+// (tensor.Conv2DInto): the images of the batch are taken in chunks, each
+// chunk's im2col matrices side by side so that one product per chunk and
+// group has enough columns; a same-size stride-1 convolution builds each
+// kernel tap's im2col row as one shifted copy, and a 1x1 stride-1 one uses
+// the image itself. The bias enters the output before the product and ReLU
+// is fused into the product; the chunks are divided among cores, and the
+// weight gradient sums a fixed number of parts in order, so results do not
+// depend on GOMAXPROCS.
+//
+// Its backward rule is built from two more linear ops, conv2DInputGrad
+// (the transposed convolution, for dx) and conv2DWeightGrad (for dw), each
+// of whose backward rules is expressed through Conv2D and the other, so
+// double backward works. When Backward is not recorded, the rule masks g
+// and sums the bias gradient in the same pass, adds the weight gradient
+// straight into the parameter's gradient tensor, reuses the forward
+// pass's im2col matrices when they are small (at most 8 MB), and computes
+// no dx at all for an input that needs none (a network's first layer).
+// MaxPool2D keeps the position of each window's first maximum; its
+// backward rule is a scatter to those positions, whose own backward rule
+// is the gather from them. AvgPool2D is linear and its backward rule is
+// its adjoint, whose backward rule is AvgPool2D. GlobalAvgPool is a mean
+// over a reshaped view.
 package autograd

@@ -51,3 +51,25 @@ func BenchmarkLayerNorm(b *testing.B) {
 		out = tp.GradInto(out, y, ins, GradOptions[float32]{Seed: tp.Const(g)})
 	}
 }
+
+// BenchmarkBatchNormFeatures: training mode on [256, 1024] float32, a
+// BatchNorm after a fully connected layer (channel pieces of one element,
+// the row-by-row layout).
+func BenchmarkBatchNormFeatures(b *testing.B) {
+	rng := newRNG(63)
+	x := tensor.RandN(rng, float32(0), 1, 256, 1024)
+	g := tensor.RandN(rng, float32(0), 1, 256, 1024)
+	w, bias := tensor.RandN(rng, float32(1), 0.1, 1024), tensor.RandN(rng, float32(0), 0.1, 1024)
+	rm, rv := tensor.New[float32](1024), tensor.Full(float32(1), 1024)
+	tp := NewTape[float32]()
+	ins := make([]*Var[float32], 3)
+	var out []*Var[float32]
+	b.ReportAllocs()
+	b.SetBytes(int64(4 * x.Len()))
+	for b.Loop() {
+		tp.Reset()
+		ins[0], ins[1], ins[2] = tp.Leaf(x, nil), tp.Leaf(w, nil), tp.Leaf(bias, nil)
+		y := BatchNorm(ins[0], ins[1], ins[2], rm, rv, true, 0.1, 1e-5)
+		out = tp.GradInto(out, y, ins, GradOptions[float32]{Seed: tp.Const(g)})
+	}
+}

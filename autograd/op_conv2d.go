@@ -25,13 +25,14 @@ type ConvParams struct {
 // means identity). The output is [N, Cout, Ho, Wo] with
 // Ho = (H + 2 pad - dil (kh - 1) - 1) / stride + 1.
 //
-// The convolution is lowered to the packed GEMM (tensor.Conv2DInto): per
-// image an im2col matrix (none for 1x1 stride-1 kernels) times the
-// filters, the images divided among cores. The bias enters the output
-// before the product and ReLU is fused into the product's epilogue; other
-// activations are recorded after it (Activate). The im2col matrices are
-// kept in the Var's scratch when the weight needs a gradient, so the
-// weight gradient of a training step does not build them again.
+// The convolution is lowered to the packed GEMM (tensor.Conv2DInto): the
+// filters times the im2col matrices of a chunk of images (none for 1x1
+// stride-1 kernels), the chunks divided among cores. The bias enters the
+// output before the product and ReLU is fused into the product's
+// epilogue; other activations are recorded after it (Activate). Small
+// im2col matrices are kept in the Var's scratch when the weight needs a
+// gradient, so the weight gradient of a training step does not build
+// them again.
 func Conv2D[T Float](x, w, b *Var[T], alpha float64, act Activation, p ConvParams) *Var[T] {
 	t := sameTape("Conv2D", x, w)
 	g, err := tensor.NewConvGeom(x.Shape(), w.Shape(), p.Stride, p.Padding, p.Dilation, p.Groups)
@@ -263,8 +264,9 @@ func (conv2DWeightGradOp[T]) backward(t *Tape[T], v, u *Var[T]) {
 
 // maxSavedCol is the largest size in bytes of a batch's im2col matrices
 // that Conv2D keeps for the weight gradient. Larger ones cost more to
-// write to memory and read back than to build again image by image in a
-// buffer that stays in cache (measured, one thread, batch 64: keeping
-// them made LeNet's 5 MB and 3.8 MB layers 5-15% faster and a 3x3
-// 16->16 layer on 28x28, 29 MB, 10% slower).
+// write to memory and read back than to build again, chunk by chunk, in a
+// buffer that stays in cache (measured, one thread, batch 64, one product
+// per image: keeping them made LeNet's 5 MB and 3.8 MB layers 5-15%
+// faster and a 3x3 16->16 layer on 28x28, 29 MB, 10% slower; with the
+// chunked products LeNet's layers run at the same speed either way).
 const maxSavedCol = 8 << 20

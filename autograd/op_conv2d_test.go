@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/gradflow/gradflow/tensor"
@@ -222,5 +223,84 @@ func TestConvNoAllocs(t *testing.T) {
 	l.step(tp2)
 	if a := testing.AllocsPerRun(5, func() { l.step(tp2) }); a != 0 {
 		t.Errorf("3x3 layer: %v allocations per step, want 0", a)
+	}
+}
+
+// TestConv2DChunked checks batches that the kernels cut into several
+// chunks of images (one GEMM per chunk), including a last, smaller chunk
+// and one image per chunk, against the naive definition: the forward
+// values directly, and the gradients through the adjoint identities
+// <dx, e> = <g, conv(e, w)> and <dw, e> = <g, conv(x, e)> for random e.
+func TestConv2DChunked(t *testing.T) {
+	rng := newRNG(21)
+	for _, c := range []convCase{
+		{[]int{5, 8, 24, 24}, []int{9, 8, 3, 3}, ConvParams{Padding: [2]int{1, 1}}, true},             // 3 + 2 images
+		{[]int{7, 8, 20, 21}, []int{6, 8, 3, 3}, ConvParams{Stride: [2]int{1, 2}}, true},              // general path, small Cout
+		{[]int{3, 16, 30, 30}, []int{12, 16, 3, 3}, ConvParams{Padding: [2]int{1, 1}}, false},         // one image per chunk
+		{[]int{4, 9, 26, 26}, []int{12, 3, 3, 3}, ConvParams{Padding: [2]int{1, 1}, Groups: 3}, true}, // grouped
+	} {
+		x := tensor.RandN(rng, 0.0, 1.0, c.x...)
+		w := tensor.RandN(rng, 0.0, 1.0, c.w...)
+		b := tensor.RandN(rng, 0.0, 1.0, c.w[0])
+		tp := NewTape[float64]()
+		gx, gw := tensor.New[float64](c.x...), tensor.New[float64](c.w...)
+		y := Conv2D(tp.Leaf(x, gx), tp.Leaf(w, gw), tp.Leaf(b, nil), 0.9, "", c.p)
+		want, _ := naiveConv2D(x.Data(), w.Data(), b.Data(), c.x, c.w, 0.9, c.p)
+		for i, v := range y.Value().Data() {
+			if math.Abs(v-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+				t.Fatalf("%v: out[%d] = %v, want %v", c, i, v, want[i])
+			}
+		}
+		g := tensor.RandN(rng, 0.0, 1.0, y.Shape()...)
+		tp.Backward(Sum(Mul(y, tp.Const(g))))
+		dot := func(a, b []float64) float64 {
+			s := 0.0
+			for i := range a {
+				s += a[i] * b[i]
+			}
+			return s
+		}
+		ex := tensor.RandN(rng, 0.0, 1.0, c.x...)
+		ew := tensor.RandN(rng, 0.0, 1.0, c.w...)
+		cx, _ := naiveConv2D(ex.Data(), w.Data(), nil, c.x, c.w, 0.9, c.p)
+		cw, _ := naiveConv2D(x.Data(), ew.Data(), nil, c.x, c.w, 0.9, c.p)
+		for _, chk := range []struct {
+			name      string
+			got, want float64
+		}{
+			{"dx", dot(gx.Data(), ex.Data()), dot(g.Data(), cx)},
+			{"dw", dot(gw.Data(), ew.Data()), dot(g.Data(), cw)},
+		} {
+			if math.Abs(chk.got-chk.want) > 1e-10*(1+math.Abs(chk.want)) {
+				t.Errorf("%v: <%s, e> = %v, want %v", c, chk.name, chk.got, chk.want)
+			}
+		}
+	}
+}
+
+// TestConv2DDeterministic checks that the forward values and all
+// gradients of a training step are bit-identical for GOMAXPROCS 1 and 4,
+// on a batch cut into several chunks and parts.
+func TestConv2DDeterministic(t *testing.T) {
+	rng := newRNG(31)
+	x := tensor.RandN(rng, float32(0), 1, 9, 8, 24, 24)
+	w := tensor.RandN(rng, float32(0), 1, 10, 8, 3, 3)
+	b := tensor.RandN(rng, float32(0), 1, 10)
+	run := func(procs int) [][]float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		tp := NewTape[float32]()
+		gx, gw, gb := tensor.New[float32](x.Shape()...), tensor.New[float32](w.Shape()...), tensor.New[float32](10)
+		y := Conv2D(tp.Leaf(x, gx), tp.Leaf(w, gw), tp.Leaf(b, gb), 1, tensor.ReLU, ConvParams{Padding: [2]int{1, 1}})
+		y = MaxPool2D(y, PoolParams{Kernel: [2]int{2, 2}})
+		tp.Backward(Sum(y))
+		return [][]float32{y.Value().Data(), gx.Data(), gw.Data(), gb.Data()}
+	}
+	one, four := run(1), run(4)
+	for k := range one {
+		for i := range one[k] {
+			if math.Float32bits(one[k][i]) != math.Float32bits(four[k][i]) {
+				t.Fatalf("result %d [%d]: %v with one thread, %v with four", k, i, one[k][i], four[k][i])
+			}
+		}
 	}
 }

@@ -1,7 +1,5 @@
 package autograd
 
-import "math"
-
 // The helpers shared by LayerNorm and BatchNorm.
 //
 // Both normalize groups of elements of x to xhat = (x - mean) * rstd with
@@ -20,67 +18,12 @@ import "math"
 // gradient of a group must be orthogonal to the constant vector and to
 // xhat (Ioffe and Szegedy, "Batch normalization", ICML 2015, section 3).
 
-// moments returns the mean of the values x[off + s*j + k] for j < count,
-// k < inner, and 1/sqrt(var + eps) with the biased variance var, together
-// with var itself. Both passes accumulate in float64 with four partial sums:
-// two passes (mean, then squared deviations) rather than sum and sum of
-// squares, because the latter cancels catastrophically when the mean is
-// large against the spread, and the partial sums break the dependency
-// chain of the additions.
-func moments[T Float](x []T, off, stride, count, inner int, eps float64) (mean, rstd, variance float64) {
-	n := count * inner
-	if n == 0 {
-		return 0, 1 / math.Sqrt(eps), 0
-	}
-	var s0, s1, s2, s3 float64
-	for j := 0; j < count; j++ {
-		row := x[off+j*stride : off+j*stride+inner]
-		k := 0
-		for ; k+4 <= len(row); k += 4 {
-			s0 += float64(row[k])
-			s1 += float64(row[k+1])
-			s2 += float64(row[k+2])
-			s3 += float64(row[k+3])
-		}
-		for ; k < len(row); k++ {
-			s0 += float64(row[k])
-		}
-	}
-	mean = (s0 + s1 + s2 + s3) / float64(n)
-	s0, s1, s2, s3 = 0, 0, 0, 0
-	for j := 0; j < count; j++ {
-		row := x[off+j*stride : off+j*stride+inner]
-		k := 0
-		for ; k+4 <= len(row); k += 4 {
-			d0, d1 := float64(row[k])-mean, float64(row[k+1])-mean
-			d2, d3 := float64(row[k+2])-mean, float64(row[k+3])-mean
-			s0 += d0 * d0
-			s1 += d1 * d1
-			s2 += d2 * d2
-			s3 += d3 * d3
-		}
-		for ; k < len(row); k++ {
-			d := float64(row[k]) - mean
-			s0 += d * d
-		}
-	}
-	variance = (s0 + s1 + s2 + s3) / float64(n)
-	return mean, 1 / math.Sqrt(variance+eps), variance
-}
-
-// vecMinInner is the length of a contiguous piece below which the fast
-// rules use scalar loops rather than the vector kernels, whose call costs
-// more than they save on a few elements (BatchNorm on [N, C] has pieces of
-// one element).
+// vecMinInner is the length of a contiguous piece of a BatchNorm channel
+// below which its fast rules work row by row (bnLayout) rather than
+// channel by channel: a vector-kernel call per piece costs more than it
+// saves on a few elements, and walking a channel of [N, C] would read one
+// element per cache line.
 const vecMinInner = 16
-
-// affineInto writes x*a + c into dst (which may be x).
-func affineInto[T Float](dst, x []T, a, c T) {
-	x = x[:len(dst)]
-	for i, xi := range x {
-		dst[i] = xi*a + c
-	}
-}
 
 // normView is the 3-D view of a normalization's input, for the recorded
 // backward rule.
@@ -125,7 +68,7 @@ func normalizeGraph[T Float](l normView, x3 *Var[T], eps float64) (xhat, rstd *V
 }
 
 // normBackwardGraph is the backward rule of LayerNorm and BatchNorm when the
-// backward pass is recorded: the formulas of the comment above written
+// backward pass is recorded: the formulas at the top of this file written
 // with differentiable ops on the view l of x, so that the gradients are
 // themselves differentiable in x, w, b and g. xhat and rstd are Vars of
 // the view's shape and of the statistics' shape. centered is false for

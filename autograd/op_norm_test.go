@@ -40,7 +40,7 @@ type normCase struct {
 // 1e-15; 1e-12 leaves that margin and catches any error in a formula.
 const normRefTol = 1e-12
 
-func closeTo(got, want []float64) (int, bool) {
+func normCloseTo(got, want []float64) (int, bool) {
 	if len(got) != len(want) {
 		return -1, false
 	}
@@ -84,7 +84,7 @@ func checkNormCase(t *testing.T, c normCase) {
 			t.Errorf("%s: missing", what)
 			return
 		}
-		if i, ok := closeTo(got.Data(), want); !ok {
+		if i, ok := normCloseTo(got.Data(), want); !ok {
 			if i < 0 {
 				t.Errorf("%s: %d values, want %d", what, got.Len(), len(want))
 				return

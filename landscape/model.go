@@ -26,8 +26,10 @@ import (
 // double backward (autograd's Tape.HVP, Pearlmutter's trick), so no
 // Hessian is ever formed. Every method writes its point x into the
 // parameters for the duration of the call and puts the previous values
-// back before returning: the model is unchanged afterwards. It uses its own
-// tape, never the trainer's, and does not touch Param.Grad.
+// back before returning, and so for the buffers of a model that has them
+// (the running statistics a BatchNorm in training mode updates on every
+// forward pass): the model is unchanged afterwards. It uses its own tape,
+// never the trainer's, and does not touch Param.Grad.
 type ModelObjective[T tensor.Float] struct {
 	model  nn.Module[T]
 	loss   train.Loss[T]
@@ -36,9 +38,13 @@ type ModelObjective[T tensor.Float] struct {
 	dim    int
 	tape   *autograd.Tape[T]
 	saved  []T
-	vs     []*tensor.Tensor[T]
-	vars   []*autograd.Var[T]
-	gbuf   []float64 // the gradient HVP computes on the way
+	// bufs are the model's buffers (nn.Buffers) and bufSaved their
+	// values while a method runs.
+	bufs     []*nn.Buffer[T]
+	bufSaved []T
+	vs       []*tensor.Tensor[T]
+	vars     []*autograd.Var[T]
+	gbuf     []float64 // the gradient HVP computes on the way
 }
 
 // NewModelObjective returns the objective of model under loss on batch.
@@ -66,6 +72,10 @@ func NewModelObjective[T tensor.Float](model nn.Module[T], loss train.Loss[T], b
 		return nil, errors.New("landscape.NewModelObjective: model has no parameters")
 	}
 	o.saved = make([]T, o.dim)
+	o.bufs = nn.Buffers(model)
+	for _, b := range o.bufs {
+		o.bufSaved = append(o.bufSaved, b.Value.Data()...)
+	}
 	return o, nil
 }
 
@@ -137,6 +147,7 @@ func (o *ModelObjective[T]) enter(x []float64) {
 		}
 		k += len(d)
 	}
+	saveBuffers(o.bufs, o.bufSaved)
 }
 
 func (o *ModelObjective[T]) leave() {
@@ -145,6 +156,23 @@ func (o *ModelObjective[T]) leave() {
 		d := p.Value.Data()
 		copy(d, o.saved[k:k+len(d)])
 		k += len(d)
+	}
+	restoreBuffers(o.bufs, o.bufSaved)
+}
+
+// saveBuffers copies the values of bufs into dst, which holds them all.
+func saveBuffers[T tensor.Float](bufs []*nn.Buffer[T], dst []T) {
+	k := 0
+	for _, b := range bufs {
+		k += copy(dst[k:], b.Value.Data())
+	}
+}
+
+// restoreBuffers copies saveBuffers' dst back into bufs.
+func restoreBuffers[T tensor.Float](bufs []*nn.Buffer[T], src []T) {
+	k := 0
+	for _, b := range bufs {
+		k += copy(b.Value.Data(), src[k:])
 	}
 }
 

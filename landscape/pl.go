@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/gradflow/gradflow/autograd"
+	"github.com/gradflow/gradflow/internal/nilcheck"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/tensor"
 )
@@ -162,4 +164,49 @@ func PLStarMLP[T tensor.Float](m *nn.MLP[T], x *tensor.Tensor[T], half bool) (fl
 	}
 	k := m.Config.Dims[len(m.Config.Dims)-1]
 	return PLStar(jd, MSEScale(half, x.Dim(0), k))
+}
+
+// PLStarModel is PLStarMLP for any model with outputs [n, k]: an *nn.MLP
+// goes to PLStarMLP; for another model (a convolutional nn.Net, say) J is
+// built row by row, one backward pass of the batch per output coordinate
+// (n k passes), from one forward pass of the whole batch x, so that a
+// model whose examples interact (BatchNorm in training mode) gets the
+// Jacobian of the function it trains with. Buffers that the forward pass
+// updates are restored.
+func PLStarModel[T tensor.Float](m nn.Module[T], x *tensor.Tensor[T], half bool) (float64, error) {
+	if mlp, ok := m.(*nn.MLP[T]); ok {
+		return PLStarMLP(mlp, x, half)
+	}
+	if nilcheck.Nil(m) || x == nil || x.NDim() != 2 || x.Dim(0) == 0 {
+		return 0, errors.New("landscape.PLStarModel: need a model and a non-empty [n, d] x")
+	}
+	bufs := nn.Buffers(m)
+	saved := make([]T, 0)
+	for _, b := range bufs {
+		saved = append(saved, b.Value.Data()...)
+	}
+	defer restoreBuffers(bufs, saved)
+	tape := autograd.NewTape[T]()
+	out := m.Forward(tape, tape.Const(x))
+	if out.Value().NDim() != 2 {
+		return 0, fmt.Errorf("landscape.PLStarModel: outputs of shape %v, want [n, k]", out.Shape())
+	}
+	n, k := out.Shape()[0], out.Shape()[1]
+	vars := nn.ParamVars(nil, tape, m)
+	jd := mat.NewDense(n*k, nn.NumParams(m), nil)
+	seed := tensor.New[T](n, k)
+	sd := seed.Data()
+	for r := range n * k {
+		sd[r] = 1
+		gs := tape.Grad(out, vars, autograd.GradOptions[T]{Seed: tape.Const(seed)})
+		sd[r] = 0
+		row, j := jd.RawRowView(r), 0
+		for _, g := range gs {
+			for _, v := range g.Value().Data() {
+				row[j] = float64(v)
+				j++
+			}
+		}
+	}
+	return PLStar(jd, MSEScale(half, n, k))
 }

@@ -40,8 +40,9 @@ type PLBudget struct {
 	// over (0: all so far).
 	Window int
 	// NTK also computes the PL* constant lambda_min(J J^T) times the loss
-	// scale (PLStarMLP); it needs an *nn.MLP model, a *train.MSE loss and
-	// costs a full Jacobian of the subset.
+	// scale (PLStarModel); it needs a *train.MSE loss and costs a full
+	// Jacobian of the subset (one backward pass per output coordinate for
+	// a model other than an *nn.MLP).
 	NTK bool
 }
 
@@ -200,9 +201,6 @@ func NewProbe[T tensor.Float](cfg ProbeConfig[T]) (*Probe[T], error) {
 			return nil, fmt.Errorf("landscape.ProbeConfig.PL.Window = %d, want >= 0", p.Window)
 		}
 		if p.NTK {
-			if _, ok := cfg.Model.(*nn.MLP[T]); !ok {
-				return nil, errors.New("landscape.ProbeConfig.PL.NTK needs an *nn.MLP model")
-			}
 			if _, ok := cfg.Loss.(*train.MSE[T]); !ok {
 				return nil, errors.New("landscape.ProbeConfig.PL.NTK needs a *train.MSE loss (PL* is for square losses)")
 			}
@@ -292,8 +290,7 @@ func (p *Probe[T]) Measure(step int, lr float64) (Measurement, error) {
 			m.PLMu = &mu
 		}
 		if b.NTK {
-			mlp := p.cfg.Model.(*nn.MLP[T])
-			ps, err := PLStarMLP(mlp, p.obj.Batch().X, p.cfg.Loss.(*train.MSE[T]).Half)
+			ps, err := PLStarModel(p.cfg.Model, p.obj.Batch().X, p.cfg.Loss.(*train.MSE[T]).Half)
 			if err != nil {
 				return m, err
 			}

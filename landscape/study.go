@@ -23,8 +23,8 @@ import (
 // a train.Trainer over a shuffling loader of Train; the probe is the
 // trainer's first callback.
 type StudyConfig[T tensor.Float] struct {
-	// Model is trained and measured. PLStar needs an *nn.MLP, whose
-	// widths also label the result (StudyResult.Arch).
+	// Model is trained and measured. The widths of an *nn.MLP, or the
+	// spec of an *nn.Net, label the result (StudyResult.Arch).
 	Model nn.Module[T]
 	Loss  train.Loss[T]
 	// Optimizer's rate (of group 0) when the study is built is the base
@@ -77,8 +77,8 @@ type StudyConfig[T tensor.Float] struct {
 	// PLStar is the number of examples (the first of the probe's subset)
 	// on which the PL* constant is computed before the first step and at
 	// the end (0: off). The Jacobian it needs has PLStar x outputs rows,
-	// which is why it is not measured on the whole subset. It needs an
-	// *nn.MLP and a *train.MSE loss.
+	// which is why it is not measured on the whole subset. It needs a
+	// *train.MSE loss (PLStarModel).
 	PLStar int
 	// LojTail is the fraction of the measurements, those closest to f*,
 	// that the Lojasiewicz fit uses (0: all).
@@ -175,9 +175,6 @@ func (c *StudyConfig[T]) check() error {
 	if subset := cmp.Or(c.Subset, c.Train.Len()); c.PLStar > subset {
 		return fmt.Errorf("landscape.StudyConfig.PLStar = %d is larger than the probe's subset (%d examples)", c.PLStar, subset)
 	}
-	if _, ok := c.Model.(*nn.MLP[T]); !ok {
-		return errors.New("landscape.StudyConfig.PLStar needs an *nn.MLP model")
-	}
 	if _, ok := c.Loss.(*train.MSE[T]); !ok {
 		return errors.New("landscape.StudyConfig.PLStar needs a *train.MSE loss (PL* is for square losses)")
 	}
@@ -273,6 +270,8 @@ func (s *Study[T]) newResult() *StudyResult {
 			w[i] = strconv.Itoa(d)
 		}
 		r.Arch = strings.Join(w, "-")
+	} else if n, ok := s.cfg.Model.(*nn.Net[T]); ok {
+		r.Arch = n.Spec
 	}
 	if s.cfg.PLStar > 0 {
 		r.PLStar.Examples = s.cfg.PLStar
@@ -295,7 +294,7 @@ func (s *Study[T]) plStar() (*float64, error) {
 	x := s.probe.Objective().Batch().X
 	m, d := s.cfg.PLStar, x.Dim(1)
 	rows := tensor.FromSlice(slices.Clone(x.Data()[:m*d]), m, d)
-	v, err := PLStarMLP(s.mlp, rows, s.cfg.Loss.(*train.MSE[T]).Half)
+	v, err := PLStarModel(s.cfg.Model, rows, s.cfg.Loss.(*train.MSE[T]).Half)
 	if err != nil {
 		return nil, fmt.Errorf("landscape: PL*: %w", err)
 	}

@@ -10,7 +10,10 @@ import (
 // Dropout zeroes each element with probability P and scales the others by
 // 1/(1-P) in training mode (inverted dropout, torch.nn.Dropout); in
 // evaluation mode it is the identity. The masks come from its own seeded
-// random source, so a seed fixes them run after run.
+// random source, so a seed fixes them run after run. That source is not
+// part of the state dict (PyTorch's masks come from its global generator),
+// so a run resumed from a checkpoint draws other masks than the
+// uninterrupted run would have.
 type Dropout[T Float] struct {
 	P        float64
 	Training bool

@@ -61,6 +61,7 @@ type Net[T Float] struct {
 	Body       *Sequential[T]
 	input      *Unflatten[T] // nil when InputShape is flat
 	outShape   []int
+	param      *NetConfig // NewNetWith's configuration, which Save records; nil for NewNet
 }
 
 // NewNet builds the network spec describes for examples of shape
@@ -119,7 +120,11 @@ func (n *Net[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) *autograd.Var[
 // metadata records what rebuilds the net: its spec and input shape.
 func (n *Net[T]) metadata() map[string]string {
 	shape, _ := json.Marshal(n.InputShape)
-	return map[string]string{"format": NetFormat, "spec": n.Spec, "input_shape": string(shape)}
+	md := map[string]string{"format": NetFormat, "spec": n.Spec, "input_shape": string(shape)}
+	if n.param != nil {
+		n.param.addMetadata(md)
+	}
+	return md
 }
 
 // Save writes the net as a safetensors file: its state dict (parameters
@@ -155,6 +160,9 @@ func LoadNet[T Float](r io.Reader) (*Net[T], error) {
 	var shape []int
 	if err := json.Unmarshal([]byte(md["input_shape"]), &shape); err != nil {
 		return nil, fmt.Errorf("nn.LoadNet: metadata input_shape %q is not a JSON list of sizes: %v", md["input_shape"], err)
+	}
+	if c, ok, err := netConfigFrom(md, md["spec"], shape); ok {
+		return loadNetWith[T](s, c, err)
 	}
 	return netFrom[T](s, md["spec"], shape, "nn.LoadNet")
 }

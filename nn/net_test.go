@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -294,5 +295,158 @@ func TestSetTrainingRecurses(t *testing.T) {
 	tp.Reset()
 	if b := n.Forward(tp, tp.Const(x)).Value().Data(); slices.Equal(a, b) {
 		t.Error("two training-mode passes gave the same output: dropout masks are not redrawn")
+	}
+}
+
+// TestLoadMLPOfNetFile: nn.Load of a net's file says to use LoadNet.
+func TestLoadMLPOfNetFile(t *testing.T) {
+	n, err := NewNet[float32]("flatten-fc3", []int{1, 2, 2}, newRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := n.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load[float32](&buf); err == nil || !strings.Contains(err.Error(), "LoadNet") || !strings.Contains(err.Error(), "flatten-fc3") {
+		t.Errorf("Load of a net file: %v, want an error naming the spec and LoadNet", err)
+	}
+}
+
+// TestPredictNetEvalMode: Predict on a net with BatchNorm in training mode
+// uses the running statistics without moving them, gives the same rows
+// whatever the batch, and leaves the net in training mode.
+func TestPredictNetEvalMode(t *testing.T) {
+	n, err := NewNet[float64]("fc4-bn-relu-dropout0.5-fc2", []int{3}, newRNG(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.RandN(newRNG(9), 0.0, 1.0, 5, 3)
+	all, err := Predict[float64](n, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := Predict[float64](n, tensor.FromSlice(x.Data()[:3], 1, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(one.Data(), all.Data()[:2]) {
+		t.Errorf("row 0 predicted alone %v, in a batch %v: batch statistics or dropout used", one.Data(), all.Data()[:2])
+	}
+	if rm := n.Buffers()[0].Value.Data(); slices.Max(rm) != 0 || slices.Min(rm) != 0 {
+		t.Errorf("Predict moved the running mean to %v", rm)
+	}
+	if !SetTraining[float64](n, true) {
+		t.Error("Predict left the net in evaluation mode")
+	}
+}
+
+// BenchmarkLeNetForwardBackward times a forward and backward pass of
+// LeNet-5 on a batch of 128 MNIST-size images in float32 (the work of one
+// training step without the optimizer). It reports allocations: 0 in
+// steady state.
+func BenchmarkLeNetForwardBackward(b *testing.B) {
+	n, err := NewNet[float32](lenet, []int{1, 28, 28}, newRNG(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := tensor.RandN(newRNG(2), float32(0), 1, 128, 784)
+	labels := make([]int32, 128)
+	for i := range labels {
+		labels[i] = int32(i % 10)
+	}
+	tp := autograd.NewTape[float32]()
+	step := func() {
+		tp.Reset()
+		ZeroGrad[float32](n)
+		tp.Backward(autograd.CrossEntropy(n.Forward(tp, tp.Const(x)), labels))
+	}
+	step()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		step()
+	}
+	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "images/s")
+}
+
+// TestNetSpecOptions checks that the options of a token reach the module:
+// kernel, stride, padding, dilation (N or HxW), groups, no bias, pooling
+// geometry and dropout probabilities.
+func TestNetSpecOptions(t *testing.T) {
+	n, err := NewNet[float32]("conv8k3x1s2x1p1x0d1x2g2nb-maxpool3s2p1-avgpool2-dropout-dropout.25-flatten-fc4nb", []int{2, 9, 9}, newRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := n.Body.Modules[0].(*Conv2D[float32])
+	want := autograd.ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 0}, Dilation: [2]int{1, 2}, Groups: 2}
+	if c.Geometry != want || c.Kernel() != [2]int{3, 1} || c.Bias != nil || c.In() != 2 || c.Out() != 8 {
+		t.Errorf("conv: geometry %+v kernel %v bias %v in %d out %d", c.Geometry, c.Kernel(), c.Bias != nil, c.In(), c.Out())
+	}
+	if p := n.Body.Modules[1].(*MaxPool2D[float32]).Pool; p.Kernel != [2]int{3, 3} || p.Stride != [2]int{2, 2} || p.Padding != [2]int{1, 1} {
+		t.Errorf("maxpool3s2p1: %+v", p)
+	}
+	if p := n.Body.Modules[2].(*AvgPool2D[float32]).Pool; p.Kernel != [2]int{2, 2} || p.Stride != [2]int{} {
+		t.Errorf("avgpool2: %+v", p)
+	}
+	if d1, d2 := n.Body.Modules[3].(*Dropout[float32]), n.Body.Modules[4].(*Dropout[float32]); d1.P != 0.5 || d2.P != 0.25 {
+		t.Errorf("dropout probabilities %v and %v, want 0.5 and 0.25", d1.P, d2.P)
+	}
+	// [2 9 9] -> conv [8 5 9] -> maxpool [8 3 5] -> avgpool [8 1 2] -> 16.
+	if l := n.Body.Modules[6].(*Linear[float32]); l.In() != 16 || l.Bias != nil {
+		t.Errorf("fc4nb: in %d, bias %v; want 16 and none", l.In(), l.Bias != nil)
+	}
+}
+
+// TestLoadTorchNetShiftedKeys: a spec that leaves out a module of the
+// PyTorch Sequential (here its ReLU) shifts the indices; the error names
+// the missing key and the file's key in its place.
+func TestLoadTorchNetShiftedKeys(t *testing.T) {
+	n, err := NewNet[float64]("conv2k3-relu-flatten-fc3", []int{1, 4, 4}, newRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteStateDict(&buf, n.Params(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadTorchNet[float64](&buf, "conv2k3-flatten-fc3", []int{1, 4, 4})
+	for _, w := range []string{`"2.weight" missing`, `the file has "3.bias" instead`, "one per spec token"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v lacks %q", err, w)
+		}
+	}
+}
+
+// TestConv2DMultipliers: Alpha and BiasMult scale the product and the
+// bias in the forward pass, as in Linear: conv with (alpha, beta) on
+// (W, b) equals conv with multipliers 1 on (alpha W, beta b).
+func TestConv2DMultipliers(t *testing.T) {
+	c, err := NewConv2D[float64](newRNG(1), "", 2, 3, [2]int{3, 3}, autograd.ConvParams{Padding: [2]int{1, 1}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Alpha, c.BiasMult = 0.5, 3
+	w2, b2 := c.Weight.Value.Clone(), c.Bias.Value.Clone()
+	for i := range w2.Data() {
+		w2.Data()[i] *= 0.5
+	}
+	for i := range b2.Data() {
+		b2.Data()[i] *= 3
+	}
+	ref := NewConv2DFrom("", w2, b2, c.Geometry)
+	x := tensor.RandN(newRNG(2), 0.0, 1.0, 2, 2, 5, 5)
+	tp := autograd.NewTape[float64]()
+	got, want := c.Forward(tp, tp.Const(x)).Value(), ref.Forward(tp, tp.Const(x)).Value()
+	for i, g := range got.Data() {
+		if w := want.Data()[i]; math.Abs(g-w) > 1e-12*(1+math.Abs(w)) {
+			t.Fatalf("output[%d] = %v with multipliers, %v with scaled tensors", i, g, w)
+		}
+	}
+	if _, err := NewConv2D[float64](nil, "", 2, 3, [2]int{3, 3}, autograd.ConvParams{}, true); err == nil {
+		t.Error("NewConv2D accepted a nil rng")
+	}
+	if _, err := NewConv2D[float64](newRNG(1), "", 3, 4, [2]int{3, 3}, autograd.ConvParams{Groups: 2}, true); err == nil || !strings.Contains(err.Error(), "groups 2") {
+		t.Errorf("NewConv2D with groups 2 and 3 input channels: %v", err)
 	}
 }

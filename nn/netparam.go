@@ -149,9 +149,12 @@ type normParams[T Float] struct {
 // error, as there is no single mean-field limit to follow (muP is its
 // counterpart for deeper nets).
 //
-// A parameterized net keeps its multipliers in the forward pass, and Save
-// records the spec and input shape only: to reload one, build it again
-// with NewNetWith and call LoadState.
+// A parameterized net keeps its multipliers in the forward pass; Save
+// records a parameterization other than Standard (parameterization, wstd,
+// bstd and adaptive_lr in the metadata) next to the spec and input shape, and
+// LoadNet rebuilds the multipliers and learning-rate scales from them.
+// (LoadTorchNet ignores them, as all metadata: give it a state dict of
+// PyTorch's parameterization.)
 func NewNetWith[T Float](cfg NetConfig, rng *rand.Rand) (*Net[T], error) {
 	if rng == nil {
 		return nil, errNilRNG("nn.NewNetWith")
@@ -195,6 +198,29 @@ func NewNetWith[T Float](cfg NetConfig, rng *rand.Rand) (*Net[T], error) {
 	for _, nm := range norms {
 		lr := normLRScale(c, nm.channels)
 		nm.weight.LRScale, nm.bias.LRScale = lr, lr
+	}
+	if c.Parameterization != Standard {
+		// SP has NewNet's multipliers and rates: nothing to record, and
+		// its files stay those of NewNet.
+		n.param = &c
+	}
+	return n, nil
+}
+
+// loadNetWith is LoadNet for a file that records a parameterization
+// (err: the metadata did not read): NewNetWith rebuilds the net, with its
+// multipliers, and LoadState fills it.
+func loadNetWith[T Float](s *Safetensors, c NetConfig, err error) (*Net[T], error) {
+	if err != nil {
+		return nil, fmt.Errorf("nn.LoadNet: %w", err)
+	}
+	// The values are overwritten: any seed will do.
+	n, err := NewNetWith[T](c, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		return nil, fmt.Errorf("nn.LoadNet: %w", err)
+	}
+	if err := n.LoadState(s); err != nil {
+		return nil, fmt.Errorf("nn.LoadNet: %w", err)
 	}
 	return n, nil
 }
@@ -346,3 +372,43 @@ func NetSpecWidth(template string, width int) (string, error) {
 // IsNetSpecTemplate reports whether s holds a width placeholder ({w} or
 // {Kw}) for NetSpecWidth.
 func IsNetSpecTemplate(s string) bool { return strings.Contains(s, "{") }
+
+// The metadata keys under which Net.Save records the parameterization of
+// a net built by NewNetWith, so that LoadNet rebuilds its forward
+// multipliers (without them a muP or NTK net would reload as another
+// function) and its learning-rate multipliers.
+const (
+	metaParameterization = "parameterization"
+	metaWStd             = "wstd"
+	metaBStd             = "bstd"
+	metaAdaptiveLR       = "adaptive_lr"
+)
+
+// addMetadata records c's parameterization in md. The init is not
+// recorded: a loaded net takes its values from the file.
+func (c NetConfig) addMetadata(md map[string]string) {
+	md[metaParameterization] = string(c.Parameterization)
+	md[metaWStd] = strconv.FormatFloat(c.WStd, 'g', -1, 64)
+	md[metaBStd] = strconv.FormatFloat(c.BStd, 'g', -1, 64)
+	md[metaAdaptiveLR] = strconv.FormatBool(c.AdaptiveLR)
+}
+
+// netConfigFrom reads the configuration addMetadata recorded, for the net
+// of spec on inputShape; ok is false when md records none (a net of
+// PyTorch's parameterization, built by NewNet).
+func netConfigFrom(md map[string]string, spec string, inputShape []int) (c NetConfig, ok bool, err error) {
+	p, ok := md[metaParameterization]
+	if !ok {
+		return c, false, nil
+	}
+	c = NetConfig{Spec: spec, InputShape: inputShape, Parameterization: Parameterization(p)}
+	if c.WStd, err = strconv.ParseFloat(md[metaWStd], 64); err == nil {
+		if c.BStd, err = strconv.ParseFloat(md[metaBStd], 64); err == nil {
+			c.AdaptiveLR, err = strconv.ParseBool(md[metaAdaptiveLR])
+		}
+	}
+	if err != nil {
+		return c, true, fmt.Errorf("metadata of a parameterized net (%s, %s, %s): %v", metaWStd, metaBStd, metaAdaptiveLR, err)
+	}
+	return c, true, nil
+}

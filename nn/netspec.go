@@ -107,13 +107,12 @@ func parseNetToken(tok string) (netLayer, error) {
 		}
 		return l, nil
 	}
-	name := strings.TrimRightFunc(tok, func(r rune) bool { return r != '_' && !unicode.IsLetter(r) })
-	// The name is the leading letters; options follow the first digit.
-	i := strings.IndexFunc(tok, func(r rune) bool { return unicode.IsDigit(r) || r == '.' })
-	if i >= 0 {
-		name = tok[:i]
+	// The layer's name runs up to the first digit (or the '.' of
+	// "dropout.5"); its size and options follow.
+	name, rest := tok, ""
+	if i := strings.IndexFunc(tok, func(r rune) bool { return unicode.IsDigit(r) || r == '.' }); i >= 0 {
+		name, rest = tok[:i], tok[i:]
 	}
-	rest := tok[len(name):]
 	switch name {
 	case "conv":
 		n, opts, err := leadingInt(rest)

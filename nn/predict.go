@@ -14,7 +14,8 @@ import (
 // call. The caller makes no tape: Predict runs m.Forward with gradients
 // off on a tape from a pool (its arena reused across calls), leaves the
 // parameters and their gradients alone, and returns a new tensor the
-// caller owns.
+// caller owns. Modules with modes (see Moder) run in evaluation mode and
+// are put back in the mode they were in.
 //
 // A nil model or x, an x that is not 2-D, or an x whose width differs from
 // the model's input width (see InputWidth) is an error naming the shapes;
@@ -45,7 +46,11 @@ func Predict[T Float](m Module[T], x *tensor.Tensor[T]) (*tensor.Tensor[T], erro
 		tp = autograd.NewTape[T]()
 	}
 	tp.SetGradEnabled(false)
+	// Inference is evaluation: BatchNorm uses (and keeps) its running
+	// statistics, Dropout is off; the model's mode is restored after.
+	was := SetTraining(m, false)
 	out, err := forwardCaught(m, x, tp)
+	SetTraining(m, was)
 	if err != nil {
 		// The tape is dropped: a panic may have left it mid-operation.
 		return nil, fmt.Errorf("nn.Predict: the model rejects x of shape %s: %v", shapeStr(x.Shape()), err)

@@ -377,7 +377,9 @@ func FromSafetensors[T Float](s *Safetensors) (*MLP[T], error) {
 	if md["format"] == "" {
 		return nil, fmt.Errorf("nn.Load: no architecture in __metadata__: the file does not describe an MLP (%s)", useLoadTorch)
 	}
-	if f := md["format"]; f != MLPFormat {
+	if f := md["format"]; f == NetFormat {
+		return nil, fmt.Errorf("nn.Load: the file holds a net (spec %s), not an MLP: load it with nn.LoadNet or nn.LoadNetFile", md["spec"])
+	} else if f != MLPFormat {
 		return nil, fmt.Errorf("nn.Load: metadata format %q, want %q (%s)", f, MLPFormat, useLoadTorch)
 	}
 	var c MLPConfig
@@ -479,6 +481,9 @@ func parseMetaFloat(md map[string]string, key string) (float64, error) {
 	return v, nil
 }
 
+// keyRule says how state-dict keys are numbered, for load errors.
+const keyRule = "keys number every module of the Sequential, activations, pools, flatten and dropout too, one per spec token"
+
 // loadState copies the tensors of s into params and buffers, strictly:
 // every name must be present with the same shape, and s must hold no
 // other tensor; nothing is changed unless all fit. what describes the
@@ -497,18 +502,27 @@ func loadState[T Float](s *Safetensors, params []*Param[T], buffers []*Buffer[T]
 	}
 	want := make(map[string]bool, len(dsts))
 	for _, d := range dsts {
+		want[d.name] = true
+	}
+	for _, d := range dsts {
 		e, ok := s.entries[d.name]
 		if !ok {
+			// A key of the file the model lacks is the likely culprit
+			// (a module missing from the spec shifts the indices).
+			for _, name := range s.Names() {
+				if !want[name] {
+					return fmt.Errorf("tensor %q missing (want shape %v for %s); the file has %q instead: %s", d.name, d.t.Shape(), what, name, keyRule)
+				}
+			}
 			return fmt.Errorf("tensor %q missing (want shape %v for %s)", d.name, d.t.Shape(), what)
 		}
 		if !sameShape(e.Shape, d.t.Shape()) {
 			return fmt.Errorf("tensor %q has shape %v, want %v for %s", d.name, e.Shape, d.t.Shape(), what)
 		}
-		want[d.name] = true
 	}
 	for _, name := range s.Names() {
 		if !want[name] {
-			return fmt.Errorf("unexpected tensor %q: %s has no parameter or buffer of that name (keys count every module of the Sequential, activations and pools too)", name, what)
+			return fmt.Errorf("unexpected tensor %q: %s has no parameter or buffer of that name (%s)", name, what, keyRule)
 		}
 	}
 	for _, d := range dsts {

@@ -1,6 +1,7 @@
 package ntk
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -33,14 +34,29 @@ type GPKernels struct {
 // Posterior is a Gaussian distribution of the outputs on m test inputs:
 // the m x k mean and the m x m covariance that each of the k outputs has
 // (the kernels are traced, so the outputs are independent and share it).
+// It marshals to JSON as {"mean", "cov", "var"}, the matrices as arrays of
+// rows and absent parts omitted.
 type Posterior struct {
 	// Mean is the m x k posterior mean.
-	Mean *mat.Dense `json:"-"`
+	Mean *mat.Dense
 	// Cov is the m x m covariance, nil when GPKernels.TestNNGP was nil.
-	Cov *mat.SymDense `json:"-"`
+	Cov *mat.SymDense
 	// Var is the diagonal of the covariance (m values), nil when
 	// GPKernels gave no test-test kernel.
-	Var []float64 `json:"var,omitempty"`
+	Var []float64
+}
+
+// MarshalJSON writes the posterior as {"mean", "cov", "var"}.
+func (p *Posterior) MarshalJSON() ([]byte, error) {
+	var cov [][]float64
+	if p.Cov != nil {
+		cov = denseRows(mat.DenseCopyOf(p.Cov))
+	}
+	return json.Marshal(struct {
+		Mean [][]float64 `json:"mean"`
+		Cov  [][]float64 `json:"cov,omitempty"`
+		Var  []float64   `json:"var,omitempty"`
+	}{denseRows(p.Mean), cov, p.Var})
 }
 
 // NNGPPosterior returns the posterior of Bayesian inference with the NNGP
@@ -56,6 +72,7 @@ type Posterior struct {
 // regularization gives an error with its smallest eigenvalue and a
 // DiagReg that would make it so.
 func NNGPPosterior(kern GPKernels, y mat.Matrix, opts PredictOptions) (*Posterior, error) {
+	kern = kern.normalized()
 	kern.TestTrainNTK, kern.TrainNTK = nil, nil
 	n, m, err := kern.check("NNGPPosterior", y, true, false)
 	if err != nil {
@@ -151,6 +168,7 @@ type NTKGP struct {
 // -1e-8 of the largest; smaller negative ones are rounding and are clamped
 // to 0, as in Predictor).
 func NewNTKGP(kern GPKernels, y mat.Matrix, opts PredictOptions) (*NTKGP, error) {
+	kern = kern.normalized()
 	cov := kern.TestNNGP != nil || kern.TestNNGPDiag != nil
 	n, m, err := kern.check("NewNTKGP", y, cov, true)
 	if err != nil {
@@ -230,6 +248,21 @@ func (g *NTKGP) At(t float64) (*Posterior, error) {
 		p.setCov(g.kern, &tkx, &tkt, g.m, g.n)
 	}
 	return p, finite("NTK-GP mean", p.Mean)
+}
+
+// normalized returns k with nil pointers in its interfaces (a nil
+// *mat.SymDense given as TestNNGP) replaced by nil interfaces, so that
+// they mean what nil means.
+func (k GPKernels) normalized() GPKernels {
+	sym := func(s mat.Symmetric) mat.Symmetric {
+		if s == nil || optional(s) == nil {
+			return nil
+		}
+		return s
+	}
+	k.TrainNNGP, k.TrainNTK, k.TestNNGP = sym(k.TrainNNGP), sym(k.TrainNTK), sym(k.TestNNGP)
+	k.TestTrainNNGP, k.TestTrainNTK = optional(k.TestTrainNNGP), optional(k.TestTrainNTK)
+	return k
 }
 
 // check validates the kernels a posterior needs and returns n and m.
@@ -369,13 +402,17 @@ type PosteriorConfig struct {
 
 // PosteriorResult is what PosteriorStudy measures; it marshals to JSON.
 type PosteriorResult struct {
-	N       int     `json:"n_train"`
-	NTest   int     `json:"n_test"`
-	Seed    uint64  `json:"seed"`
-	Depth   int     `json:"depth"`
-	Act     string  `json:"activation"`
-	WStd    float64 `json:"w_std"`
-	BStd    float64 `json:"b_std"`
+	// N and NTest are the numbers of training and test points used.
+	N     int `json:"n_train"`
+	NTest int `json:"n_test"`
+	// Seed is PosteriorConfig.Seed.
+	Seed uint64 `json:"seed"`
+	// Depth, Act, WStd and BStd describe the Arch (defaults filled in).
+	Depth int     `json:"depth"`
+	Act   string  `json:"activation"`
+	WStd  float64 `json:"w_std"`
+	BStd  float64 `json:"b_std"`
+	// DiagReg is the relative regularizer of both posteriors.
 	DiagReg float64 `json:"diag_reg"`
 	// NNGP is the score of the NNGP posterior mean (Bayesian inference,
 	// NNGPPosterior), NTK that of the NTK-GP mean at t = infinity (an

@@ -31,6 +31,9 @@ const lee2018MNIST1k = 0.9279
 // to 10 and DiagReg 1e-6 to 1e-2). Skips when the shared datasets are
 // absent.
 func TestPosteriorStudyMNIST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("MNIST posterior study (about 20 s) skipped in short mode")
+	}
 	if _, err := os.Stat(mnistDir); err != nil {
 		t.Skipf("MNIST not found at %s (the shared datasets are absent): %v", mnistDir, err)
 	}

@@ -1,6 +1,7 @@
 package ntk
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"regexp"
@@ -81,6 +82,9 @@ func TestNNGPPosteriorDense(t *testing.T) {
 		t.Errorf("covariance differs from the dense formula by %.2g relative", d)
 	}
 	assertPSD(t, "NNGP posterior covariance", p.Cov)
+	if b, err := json.Marshal(p); err != nil || !strings.Contains(string(b), `"cov":[[`) || !strings.Contains(string(b), `"mean":[[`) {
+		t.Errorf("JSON %.80s..., %v: want mean and cov as arrays of rows", b, err)
+	}
 	for i, v := range p.Var {
 		if v != p.Cov.At(i, i) {
 			t.Errorf("Var[%d] = %v, Cov diagonal %v", i, v, p.Cov.At(i, i))
@@ -335,5 +339,54 @@ func TestGPNotPositiveDefinite(t *testing.T) {
 	}
 	if _, err := NNGPPosterior(kern, mat.NewDense(9, 1, nil), PredictOptions{}); err == nil {
 		t.Error("9 targets for 10 training points: no error")
+	}
+}
+
+// The NTK-GP at t = infinity is never more certain than the NNGP
+// posterior of the same prior: with A = K_*X K^-1 and T = Theta_*X
+// Theta^-1, cov_NTK - cov_NNGP = (T - A) K (T - A)^T exactly.
+func TestNTKGPVersusNNGP(t *testing.T) {
+	const n, m = 12, 5
+	kern, y := gpSetup(t, n, m, 1)
+	nngp, err := NNGPPosterior(kern, y, PredictOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewNTKGP(kern, y, PredictOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf, err := g.At(math.Inf(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := solveDense(t, kern.TrainNNGP, 0, kern.TestTrainNNGP.T())
+	tt := solveDense(t, kern.TrainNTK, 0, kern.TestTrainNTK.T())
+	var d, dk, want, got mat.Dense
+	d.Sub(tt, a) // (T - A)^T, n x m
+	dk.Mul(kern.TrainNNGP, &d)
+	want.Mul(d.T(), &dk)
+	got.Sub(inf.Cov, nngp.Cov)
+	if diff := matRelDiff(&got, &want); diff > 1e-8 {
+		t.Errorf("cov_NTK - cov_NNGP differs from (T - A) K (T - A)^T by %.2g relative", diff)
+	}
+}
+
+// A nil *mat.SymDense as the test-test kernel means no covariance, as a
+// nil interface does.
+func TestGPTypedNil(t *testing.T) {
+	kern, y := gpSetup(t, 6, 3, 1)
+	var none *mat.SymDense
+	kern.TestNNGP = none
+	p, err := NNGPPosterior(kern, y, PredictOptions{})
+	if err != nil || p.Cov != nil || p.Var != nil {
+		t.Errorf("typed nil TestNNGP: %+v, %v; want a mean only", p, err)
+	}
+	g, err := NewNTKGP(kern, y, PredictOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := g.At(1); err != nil || p.Cov != nil {
+		t.Errorf("NTK-GP with typed nil TestNNGP: %+v, %v", p, err)
 	}
 }

@@ -187,8 +187,8 @@ const invSqrt2Pi = 0.398942280401432677939946059934381868
 // points in (-quadHalfWidth, quadHalfWidth); scaleA and scaleB are the
 // absolute scales of adaptive.
 func gaussMean(f pairFunc, m, sd, scaleA, scaleB float64, extra ...float64) (a, b float64) {
-	var buf [16]float64
-	edges := append(buf[:0], -quadHalfWidth, -3, 0, 3, quadHalfWidth)
+	var buf [24]float64
+	edges := append(buf[:0], -quadHalfWidth, -6, -4.5, -3, -1.5, 0, 1.5, 3, 4.5, 6, quadHalfWidth)
 	for _, e := range extra {
 		if e > -quadHalfWidth && e < quadHalfWidth {
 			edges = append(edges, e)
@@ -252,10 +252,9 @@ func numericPair(phi func(float64) (float64, float64), q1, q2, c float64) (k, kd
 	// far below sqrt(q1) (correlation near +-1) a panel of the outer
 	// integral could hold all of it between its nodes, so the outer range
 	// is split there too.
-	var extra [6]float64
-	if c != 0 {
-		w := sd * math.Sqrt(q1) / math.Abs(c)
-		extra = [6]float64{-9 * w, -3 * w, -w, w, 3 * w, 9 * w}
+	var extra []float64
+	if w := sd * math.Sqrt(q1) / math.Abs(c); c != 0 && w < 1 {
+		extra = []float64{-9 * w, -3 * w, -w, w, 3 * w, 9 * w}
 	}
 	return gaussMean(func(u float64) (float64, float64) {
 		p, dp := phi(u)
@@ -264,7 +263,7 @@ func numericPair(phi func(float64) (float64, float64), q1, q2, c float64) (k, kd
 		}
 		g, h := inner(u)
 		return p * g, dp * h
-	}, 0, math.Sqrt(q1), sk, skd, extra[:]...)
+	}, 0, math.Sqrt(q1), sk, skd, extra...)
 }
 
 // numericSquares returns E[phi(u)^2] and E[phi'(u)^2] for u ~ N(0, q).

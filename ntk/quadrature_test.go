@@ -4,7 +4,10 @@ import (
 	"math"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/gradflow/gradflow/nn"
+	"github.com/gradflow/gradflow/tensor"
 )
 
 // The Gauss-Kronrod constants integrate monomials exactly: the 15-point
@@ -139,5 +142,54 @@ func TestQuadratureSmoothActivations(t *testing.T) {
 	}
 	if _, err := kernelMapOf("swish"); err == nil {
 		t.Error(`kernelMapOf("swish"): no error`)
+	}
+}
+
+// The quadrature path of Arch.Kernels: one input set (upper triangle,
+// mirrored, rows in parallel) against two copies of it (every entry), and
+// a 1-hidden-layer NNGP entry against the pair map directly.
+func TestNumericArchKernels(t *testing.T) {
+	x := tensor.ToDense(randTensor(420, 5, 3))
+	arch := Arch{Depth: 2, Act: nn.SiLU, WStd: 1.3, BStd: 0.2}
+	same, err := arch.Kernels(x, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cross, err := arch.Kernels(x, mat.DenseCopyOf(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := matRelDiff(same.NNGP, cross.NNGP); d > 1e-13 {
+		t.Errorf("NNGP of one set and of two copies differ by %.2g", d)
+	}
+	if d := matRelDiff(same.NTK, cross.NTK); d > 1e-13 {
+		t.Errorf("NTK of one set and of two copies differ by %.2g", d)
+	}
+	one, err := Arch{Depth: 1, Act: nn.SiLU}.Kernels(x, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, _ := kernelMapOf(nn.SiLU)
+	var q0, q1, c float64
+	for j := 0; j < 3; j++ {
+		q0 += x.At(0, j) * x.At(0, j) / 3
+		q1 += x.At(1, j) * x.At(1, j) / 3
+		c += x.At(0, j) * x.At(1, j) / 3
+	}
+	if k, _ := km.pair(q0, q1, c); math.Abs(one.NNGP.At(0, 1)-k) > 1e-15*math.Abs(k) || one.NNGP.At(1, 0) != one.NNGP.At(0, 1) {
+		t.Errorf("NNGP(0,1) = %v (mirrored %v), pair map %v", one.NNGP.At(0, 1), one.NNGP.At(1, 0), k)
+	}
+}
+
+// Arch.Numeric: true exactly for the activations without a closed form.
+func TestArchNumeric(t *testing.T) {
+	for _, c := range []struct {
+		act  nn.Activation
+		want bool
+	}{{"", false}, {nn.ReLU, false}, {nn.LeakyReLU, false}, {nn.Erf, false}, {nn.Identity, false}, {Sin, false},
+		{nn.Tanh, true}, {nn.Sigmoid, true}, {nn.GELU, true}, {nn.SiLU, true}, {nn.Softplus, true}, {"swish", false}} {
+		if got := (Arch{Depth: 1, Act: c.act}).Numeric(); got != c.want {
+			t.Errorf("Arch{Act: %q}.Numeric() = %v, want %v", c.act, got, c.want)
+		}
 	}
 }

@@ -25,6 +25,13 @@ type Config struct {
 	Dataset Dataset `json:"dataset"`
 	// Widths are the hidden widths n (every hidden layer has width n).
 	Widths []int `json:"widths"`
+	// Net, if not empty, replaces the MLP by the net this spec template
+	// describes (nn.Net's grammar with width placeholders {w} and {Kw},
+	// nn.NetSpecWidth), e.g. "conv{w}k3p1-relu-maxpool2-flatten-fc10" on
+	// digits ([1 8 8] images): the width axis scales the channels. The
+	// parameterizations are nn.NewNetWith's (mean field only for two
+	// weight layers); Depth and Activation do not apply.
+	Net string `json:"net,omitempty"`
 	// Depth is the number of hidden layers (default 1: a two-layer net).
 	Depth      int           `json:"depth,omitempty"`
 	Activation nn.Activation `json:"activation,omitempty"` // default tanh
@@ -142,10 +149,13 @@ func (c Config) layers() int { return c.Depth + 1 }
 
 // withDefaults fills the defaults and validates c; errors name the field.
 func (c Config) withDefaults() (Config, error) {
-	if c.Depth == 0 {
+	if c.Net != "" && (c.Depth != 0 || c.Activation != "") {
+		return c, configErrorf("sweep config: fields \"depth\" and \"activation\" apply to MLPs; a net (field \"net\") has the layers of its spec: leave them out")
+	}
+	if c.Depth == 0 && c.Net == "" {
 		c.Depth = 1
 	}
-	if c.Activation == "" {
+	if c.Activation == "" && c.Net == "" {
 		c.Activation = nn.Tanh
 	}
 	if len(c.Optimizers) == 0 {
@@ -206,7 +216,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Depth < 0 {
 		return fail("depth", "%d must be positive", c.Depth)
 	}
-	if !c.Activation.Valid() {
+	if c.Net != "" {
+		if err := checkNet(c); err != nil {
+			return fail("net", "%v", err)
+		}
+	}
+	if c.Net == "" && !c.Activation.Valid() {
 		return fail("activation", "%q is unknown", c.Activation)
 	}
 	if len(c.Parameterizations) == 0 {

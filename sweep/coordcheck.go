@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/gradflow/gradflow/autograd"
@@ -31,6 +33,12 @@ type CoordConfig struct {
 	LR                float64               `json:"lr"`
 	Optimizer         string                `json:"optimizer,omitempty"` // sgd (default) or adam
 	Steps             int                   `json:"steps,omitempty"`     // default 3
+	// Net, if not empty, checks the net this spec template describes
+	// instead of an MLP (Config.Net: widths fill its {w} placeholders, so
+	// they are channel counts), e.g. CNNCoordSpec. The layers watched are
+	// the top-level layer tokens with parameters (and the output); Depth
+	// and Activation do not apply.
+	Net string `json:"net,omitempty"`
 }
 
 // CoordRow is one cell of the coordinate check: means over seeds.
@@ -39,14 +47,21 @@ type CoordRow struct {
 	Layer            int                 `json:"layer"` // 0 = first hidden layer; Depth = output
 	T                int                 `json:"t"`     // 1 = initialization
 	Width            int                 `json:"width"`
-	Mean             float64             `json:"mean"`  // mean |h_l(t)|
-	Delta            float64             `json:"delta"` // mean |h_l(t) - h_l(1)|
+	// Name is the layer of a net: its index in the spec and its token in
+	// the template, e.g. "2 conv{w}k3p1" (empty for an MLP).
+	Name  string  `json:"name,omitempty"`
+	Mean  float64 `json:"mean"`  // mean |h_l(t)|
+	Delta float64 `json:"delta"` // mean |h_l(t) - h_l(1)|
 }
 
 // CoordResult is the outcome of CoordCheck.
 type CoordResult struct {
+	// Config is the check as run; for a net, Depth is the number of
+	// layers watched less one, so that layer Depth is the output.
 	Config CoordConfig
 	Rows   []CoordRow
+	// Layers names the layers of a net (CoordRow.Name); nil for an MLP.
+	Layers []string
 }
 
 // CoordCheck runs the coordinate check of cfg. In muP every layer's
@@ -55,10 +70,10 @@ type CoordResult struct {
 // n^1/2 and n for hidden and output under Yang-Hu's analysis) and the
 // network blows up at large widths.
 func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
-	if cfg.Depth == 0 {
+	if cfg.Depth == 0 && cfg.Net == "" {
 		cfg.Depth = 2
 	}
-	if cfg.Activation == "" {
+	if cfg.Activation == "" && cfg.Net == "" {
 		cfg.Activation = nn.ReLU
 	}
 	if cfg.Steps == 0 {
@@ -69,7 +84,7 @@ func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
 	}
 	c := Config{Dataset: cfg.Dataset, Widths: cfg.Widths, Depth: cfg.Depth, Activation: cfg.Activation,
 		Parameterizations: cfg.Parameterizations, Seeds: cfg.Seeds, LRs: []float64{cfg.LR},
-		Optimizers: []string{cfg.Optimizer}, Steps: cfg.Steps, KernelEvery: -1}
+		Optimizers: []string{cfg.Optimizer}, Steps: cfg.Steps, KernelEvery: -1, Net: cfg.Net}
 	c, err := c.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("coordinate check: %w", err)
@@ -78,8 +93,26 @@ func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.Contains(cfg.Net, "dropout") {
+		return nil, configErrorf("coordinate check: field \"net\": %q has dropout, whose masks would differ between the measuring and the training passes; leave it out", cfg.Net)
+	}
 	res := &CoordResult{Config: cfg}
 	L := cfg.Depth + 1
+	if cfg.Net != "" {
+		// The layers watched do not depend on the width or the
+		// parameterization: the first width's models name them, and
+		// building one per parameterization refuses a net one of them
+		// does not apply to (mean field) before any training.
+		for _, p := range cfg.Parameterizations {
+			m, err := buildModel(c, RunSpec{Width: cfg.Widths[0], Parameterization: p, Seed: cfg.Seeds[0], Optimizer: cfg.Optimizer}, ds)
+			if err != nil {
+				return nil, fmt.Errorf("coordinate check: %w", err)
+			}
+			res.Layers = m.names
+		}
+		L = len(res.Layers)
+		res.Config.Depth = L - 1
+	}
 	for _, p := range cfg.Parameterizations {
 		for _, w := range cfg.Widths {
 			mean := make([]float64, cfg.Steps*L)
@@ -96,7 +129,11 @@ func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
 			}
 			for t := range cfg.Steps {
 				for l := range L {
-					res.Rows = append(res.Rows, CoordRow{Parameterization: p, Layer: l, T: t + 1, Width: w, Mean: mean[t*L+l], Delta: delta[t*L+l]})
+					row := CoordRow{Parameterization: p, Layer: l, T: t + 1, Width: w, Mean: mean[t*L+l], Delta: delta[t*L+l]}
+					if res.Layers != nil {
+						row.Name = res.Layers[l]
+					}
+					res.Rows = append(res.Rows, row)
 				}
 			}
 		}
@@ -108,7 +145,7 @@ func CoordCheck(ctx context.Context, cfg CoordConfig) (*CoordResult, error) {
 // (train.Trainer's steps), with cc measuring the coordinates at the
 // initialization and after every step.
 func coordRun(ctx context.Context, c Config, spec RunSpec, ds *data.Dataset[float64], cc *coordCallback) error {
-	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
+	model, err := buildModel(c, spec, ds)
 	if err != nil {
 		return err
 	}
@@ -125,7 +162,7 @@ func coordRun(ctx context.Context, c Config, spec RunSpec, ds *data.Dataset[floa
 	if err != nil {
 		return err
 	}
-	tr, err := train.New(train.Config[float64]{Model: model, Loss: lossFor(ds), Optimizer: opt, Train: loader,
+	tr, err := train.New(train.Config[float64]{Model: model.Module, Loss: lossFor(ds), Optimizer: opt, Train: loader,
 		Steps: c.Steps - 1, Callbacks: []train.Callback[float64]{cc}})
 	if err != nil {
 		return err
@@ -154,7 +191,7 @@ func (cc *coordCallback) blowUp(from int) {
 // every layer l on x, divided by the number of seeds, to mean[t*layers+l]
 // and delta[t*layers+l].
 type coordCallback struct {
-	model       *nn.MLP[float64]
+	model       *runModel
 	x           *tensor.Tensor[float64]
 	mean, delta []float64
 	layers      int
@@ -170,7 +207,7 @@ func (cc *coordCallback) measure(t int) {
 		cc.tape.SetGradEnabled(false)
 	}
 	cc.tape.Reset()
-	cc.hs = cc.model.ForwardLayers(cc.hs, cc.tape, cc.tape.Const(cc.x))
+	cc.hs = cc.model.forwardLayers(cc.hs, cc.tape, cc.tape.Const(cc.x))
 	if t == 0 {
 		cc.h0 = cc.h0[:0]
 		for _, h := range cc.hs {
@@ -221,7 +258,7 @@ func (r *CoordResult) WriteTable(w io.Writer) error {
 	for _, p := range r.Config.Parameterizations {
 		for l := 0; l <= r.Config.Depth; l++ {
 			for t := 1; t <= r.Config.Steps; t++ {
-				fmt.Fprintf(tw, "%s\t%d\t%d", p, l, t)
+				fmt.Fprintf(tw, "%s\t%s\t%d", p, r.layerLabel(l), t)
 				for _, wd := range r.Config.Widths {
 					row, _ := r.Value(p, l, t, wd)
 					fmt.Fprintf(tw, "\t%.4g (%.3g)", row.Mean, row.Delta)
@@ -243,7 +280,7 @@ func (r *CoordResult) WriteFigures(dir string) error {
 		fig := sweepFigure("coordinate check, "+string(p)+" "+r.Config.Optimizer, "width", "mean |h|", true)
 		for l := 0; l <= r.Config.Depth; l++ {
 			for t := 1; t <= r.Config.Steps; t++ {
-				s := figure.Series{Name: fmt.Sprintf("layer %d t=%d", l, t)}
+				s := figure.Series{Name: fmt.Sprintf("layer %s t=%d", r.layerLabel(l), t)}
 				for _, wd := range r.Config.Widths {
 					row, _ := r.Value(p, l, t, wd)
 					s.X, s.Y = append(s.X, float64(wd)), append(s.Y, row.Mean)
@@ -256,4 +293,13 @@ func (r *CoordResult) WriteFigures(dir string) error {
 		}
 	}
 	return nil
+}
+
+// layerLabel is layer l's label in tables and figures: its number for an
+// MLP, its name (index and token) for a net.
+func (r *CoordResult) layerLabel(l int) string {
+	if l < len(r.Layers) {
+		return r.Layers[l]
+	}
+	return strconv.Itoa(l)
 }

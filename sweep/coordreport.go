@@ -45,7 +45,9 @@ func (r *CoordResult) Save(dir string, figures bool) error {
 type CoordSlope struct {
 	Parameterization nn.Parameterization `json:"parameterization"`
 	Layer            int                 `json:"layer"` // Depth = output
-	T                int                 `json:"t"`     // the last step, Config.Steps
+	// Name is the layer of a net (CoordRow.Name); empty for an MLP.
+	Name string `json:"name,omitempty"`
+	T    int    `json:"t"` // the last step, Config.Steps
 	// Mean and Delta are the slopes of mean |h_l(T)| and mean
 	// |h_l(T) - h_l(1)|; nil when fewer than two widths have a positive,
 	// finite value.
@@ -70,7 +72,7 @@ func (r *CoordResult) Slopes() []CoordSlope {
 				row, _ := r.Value(p, l, last, wd)
 				means[i], deltas[i] = row.Mean, row.Delta
 			}
-			out = append(out, CoordSlope{Parameterization: p, Layer: l, T: last,
+			out = append(out, CoordSlope{Parameterization: p, Layer: l, Name: r.name(l), T: last,
 				Mean: nullable(LogLogSlope(ws, means)), Delta: nullable(LogLogSlope(ws, deltas))})
 		}
 	}
@@ -84,7 +86,7 @@ func (r *CoordResult) WriteSlopes(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "param\tlayer\tmean |h|\tchange |h(t)-h(1)|")
 	for _, s := range r.Slopes() {
-		name := fmt.Sprint(s.Layer)
+		name := r.layerLabel(s.Layer)
 		if s.Layer == r.Config.Depth {
 			name += " (output)"
 		}
@@ -99,4 +101,12 @@ func fmtSlope(s *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%+.3f", *s)
+}
+
+// name is layer l's CoordRow.Name: empty for an MLP.
+func (r *CoordResult) name(l int) string {
+	if l < len(r.Layers) {
+		return r.Layers[l]
+	}
+	return ""
 }

@@ -130,12 +130,12 @@ type Geometry struct {
 type geometryMeter struct {
 	g     GeometryConfig
 	probe *landscape.Probe[float64]
-	model *nn.MLP[float64]
+	model nn.Module[float64]
 	steps int
 	err   error // the first failure; no more measurements after it
 }
 
-func newGeometryMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64]) (*geometryMeter, error) {
+func newGeometryMeter(c Config, model nn.Module[float64], ds *data.Dataset[float64]) (*geometryMeter, error) {
 	g := *c.Geometry
 	p, err := landscape.NewProbe(landscape.ProbeConfig[float64]{
 		Model: model, Loss: lossFor(ds), Data: ds, Subset: g.Probe, Every: g.Every, Seed: g.Seed,

@@ -491,7 +491,7 @@ func runTrain(ctx context.Context, c Config, ds, test *data.Dataset[float64], sp
 	}
 	mc.m = newMeter(c, model, ds, test)
 	if c.Geometry != nil {
-		if mc.geo, err = newGeometryMeter(c, model, ds); err != nil {
+		if mc.geo, err = newGeometryMeter(c, model.Module, ds); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -524,8 +524,8 @@ func runTrain(ctx context.Context, c Config, ds, test *data.Dataset[float64], sp
 // trains it on ds for c.Steps steps (at least 1): full-batch when the
 // run's batch size (c.BatchSize, or spec.BatchSize on a grid of batch
 // sizes) is 0, else shuffled batches without the short last one.
-func newRunTrainer(c Config, spec RunSpec, ds *data.Dataset[float64], cb train.Callback[float64]) (*nn.MLP[float64], *train.Trainer[float64], error) {
-	model, err := NewModel(c, spec, ds.Dim(), outputs(ds))
+func newRunTrainer(c Config, spec RunSpec, ds *data.Dataset[float64], cb train.Callback[float64]) (*runModel, *train.Trainer[float64], error) {
+	model, err := buildModel(c, spec, ds)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -541,7 +541,7 @@ func newRunTrainer(c Config, spec RunSpec, ds *data.Dataset[float64], cb train.C
 	if err != nil {
 		return nil, nil, err
 	}
-	tr, err := train.New(train.Config[float64]{Model: model, Loss: lossFor(ds), Optimizer: opt, Train: loader,
+	tr, err := train.New(train.Config[float64]{Model: model.Module, Loss: lossFor(ds), Optimizer: opt, Train: loader,
 		Steps: max(c.Steps, 1), Callbacks: []train.Callback[float64]{cb}})
 	return model, tr, err
 }
@@ -602,7 +602,7 @@ func (*meterCallback) OnRecord(*train.Record) error { return nil }
 
 // meter takes the measurements of a Record.
 type meter struct {
-	model  *nn.MLP[float64]
+	model  *runModel
 	ds     *data.Dataset[float64]
 	probe  *tensor.Tensor[float64]
 	theta0 [][]float64
@@ -619,8 +619,8 @@ type meter struct {
 	testTape *autograd.Tape[float64]
 }
 
-func newMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64], test *data.Dataset[float64]) *meter {
-	m := &meter{model: model, ds: ds, tape: autograd.NewTape[float64](), weights: ntk.LRWeights[float64](model)}
+func newMeter(c Config, model *runModel, ds *data.Dataset[float64], test *data.Dataset[float64]) *meter {
+	m := &meter{model: model, ds: ds, tape: autograd.NewTape[float64](), weights: model.weights}
 	if test != nil {
 		m.test = test
 		m.testTape = autograd.NewTape[float64]()
@@ -637,7 +637,7 @@ func newMeter(c Config, model *nn.MLP[float64], ds *data.Dataset[float64], test 
 // the outputs are not finite.
 func (m *meter) measure(step int, kernel bool) (r Record, ok bool, err error) {
 	m.tape.Reset()
-	m.layers = m.model.ForwardLayers(m.layers, m.tape, m.tape.Const(m.ds.X))
+	m.layers = m.model.forwardLayers(m.layers, m.tape, m.tape.Const(m.ds.X))
 	out := m.layers[len(m.layers)-1]
 	loss := lossValue(out, m.ds)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -685,9 +685,9 @@ func (m *meter) measure(step int, kernel bool) (r Record, ok bool, err error) {
 		}
 	}
 	r.WeightChange = math.Sqrt(num / den)
-	r.Displacement = m.displacement()
+	r.Displacement = displacement(m.model.Params(), m.theta0)
 	if kernel {
-		k, err := ntk.Empirical(m.model, m.probe, nil, ntk.Options{ParamWeight: m.weights})
+		k, err := ntk.Empirical(m.model.Module, m.probe, nil, ntk.Options{ParamWeight: m.weights})
 		if err != nil {
 			return r, false, err
 		}
@@ -704,37 +704,4 @@ func (m *meter) measure(step int, kernel bool) (r Record, ok bool, err error) {
 		r.KernelDrift = &drift
 	}
 	return r, true, nil
-}
-
-// displacement is the mean over the first hidden layer's neurons i of
-// ||(W0[i,:], b0[i], W1[:,i])(t) - (...)(0)||.
-func (m *meter) displacement() float64 {
-	l0, l1 := m.model.Layers[0], m.model.Layers[1]
-	in, n, out := l0.In(), l0.Out(), l1.Out()
-	w0, w00 := l0.Weight.Value.Data(), m.theta0[0]
-	idx := 1
-	var b0, b00 []float64
-	if l0.Bias != nil {
-		b0, b00 = l0.Bias.Value.Data(), m.theta0[1]
-		idx = 2
-	}
-	w1, w10 := l1.Weight.Value.Data(), m.theta0[idx]
-	var total float64
-	for i := range n {
-		var s float64
-		for j := range in {
-			d := w0[i*in+j] - w00[i*in+j]
-			s += d * d
-		}
-		if b0 != nil {
-			d := b0[i] - b00[i]
-			s += d * d
-		}
-		for o := range out {
-			d := w1[o*n+i] - w10[o*n+i]
-			s += d * d
-		}
-		total += math.Sqrt(s)
-	}
-	return total / float64(n)
 }

@@ -98,12 +98,16 @@ func colRange(off, stride, size, out int) (lo, hi int) {
 // (i, j) of channel c meets at each output position, zero where it meets
 // padding. The convolution is then the product w [Cout, C*KH*KW] col
 // (per group: rows of col and w split into Groups blocks).
-func Im2Col[T Float](col, x []T, g ConvGeom) {
+func Im2Col[T Float](col, x []T, g ConvGeom) { im2col(col, g.Ho*g.Wo, x, g) }
+
+// im2col is Im2Col with the rows of col ld apart (ld >= Ho*Wo), so that
+// the matrices of several images can sit side by side in one matrix.
+func im2col[T Float](col []T, ld int, x []T, g ConvGeom) {
 	hw, howo := g.H*g.W, g.Ho*g.Wo
 	_ = x[g.C*hw-1]
-	_ = col[g.ColLen()-1]
+	_ = col[(g.ColRows()-1)*ld+howo-1]
 	if g.shifted() {
-		im2colShifted(col, x, g)
+		im2colShifted(col, ld, x, g)
 		return
 	}
 	r := 0
@@ -112,7 +116,7 @@ func Im2Col[T Float](col, x []T, g ConvGeom) {
 		for ki := 0; ki < g.KH; ki++ {
 			offH := ki*g.DilH - g.PadH
 			for kj := 0; kj < g.KW; kj++ {
-				row := col[r*howo : (r+1)*howo]
+				row := col[r*ld : r*ld+howo]
 				r++
 				off := kj*g.DilW - g.PadW
 				lo, hi := colRange(off, g.StrideW, g.W, g.Wo)
@@ -146,6 +150,15 @@ func Im2Col[T Float](col, x []T, g ConvGeom) {
 func im2colRows[T Float](row, xc []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
 	n := hi - lo
 	ri := ohLo * wo
+	if n == wo {
+		// No padding columns (a valid convolution): one move per row.
+		for oh := ohLo; oh < ohHi; oh++ {
+			copy(row[ri:ri+n], xc[xi:xi+n])
+			ri += wo
+			xi += step
+		}
+		return
+	}
 	for oh := ohLo; oh < ohHi; oh++ {
 		dst := row[ri : ri+wo]
 		for i := range dst[:lo] {
@@ -174,13 +187,16 @@ func im2colRows[T Float](row, xc []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
 // position Im2Col read it from (padding entries are dropped). It turns the
 // gradient of an im2col matrix into the gradient of the image. Entries of
 // col that fall on padding may be overwritten with zeros.
-func Col2Im[T Float](x, col []T, g ConvGeom) {
+func Col2Im[T Float](x, col []T, g ConvGeom) { col2im(x, col, g.Ho*g.Wo, g) }
+
+// col2im is Col2Im with the rows of col ld apart.
+func col2im[T Float](x, col []T, ld int, g ConvGeom) {
 	hw, howo := g.H*g.W, g.Ho*g.Wo
 	_ = x[g.C*hw-1]
-	_ = col[g.ColLen()-1]
+	_ = col[(g.ColRows()-1)*ld+howo-1]
 	clear(x[:g.C*hw])
 	if g.shifted() {
-		col2imShifted(x, col, g)
+		col2imShifted(x, col, ld, g)
 		return
 	}
 	r := 0
@@ -189,7 +205,7 @@ func Col2Im[T Float](x, col []T, g ConvGeom) {
 		for ki := 0; ki < g.KH; ki++ {
 			offH := ki*g.DilH - g.PadH
 			for kj := 0; kj < g.KW; kj++ {
-				row := col[r*howo : (r+1)*howo]
+				row := col[r*ld : r*ld+howo]
 				r++
 				off := kj*g.DilW - g.PadW
 				lo, hi := colRange(off, g.StrideW, g.W, g.Wo)
@@ -243,11 +259,32 @@ const (
 	convWeightGrad
 )
 
+// colChunkElems is about the number of im2col elements built for one
+// product: the images of the batch are taken in chunks of this many
+// elements' worth (at least one image), side by side in one matrix, so
+// that each GEMM has enough columns to amortize its packing and calls
+// while its operands stay in the L2 cache. The chunking depends only on
+// the shape, never on the number of cores.
+const colChunkElems = 1 << 17
+
+// chunk returns the number of images per chunk.
+func (g ConvGeom) chunk() int {
+	if g.Direct() {
+		// The image is its own im2col matrix: no copy to batch it.
+		return 1
+	}
+	return max(1, min(g.N, colChunkElems/max(1, g.ColLen())))
+}
+
+// chunks returns the number of chunks of the batch.
+func (g ConvGeom) chunks() int { return (g.N + g.chunk() - 1) / g.chunk() }
+
 // convJob is one call of the convolution kernels, run by parallel.Run
-// over the images of the batch (forward and input gradient) or over
-// convParts parts of the batch (weight gradient). It owns per-worker
-// im2col scratch and the partial weight gradients; jobs are recycled
-// through a FreeList so a training step allocates nothing.
+// over the chunks of the batch (forward and input gradient) or over
+// convParts parts of the chunks (weight gradient). It owns per-worker
+// scratch (a chunk's im2col matrix and its output or output gradient)
+// and the partial weight gradients; jobs are recycled through a FreeList
+// so that a training step allocates nothing.
 type convJob[T Float] struct {
 	kind          int
 	g             ConvGeom
@@ -255,8 +292,9 @@ type convJob[T Float] struct {
 	alpha         T
 	bias          []T
 	act           simd.Activation
-	col           []T // the batch's im2col matrices, or nil
-	scratch       []T // one ColLen per worker
+	col           []T // the batch's im2col matrices, chunk by chunk, or nil
+	scratch       []T // a chunk's im2col matrix per worker
+	scratch2      []T // a chunk's output (gradient) per worker
 	partial       []T // one weight-sized block per part
 	parts         int
 }
@@ -266,20 +304,24 @@ var (
 	convJobs64 parallel.FreeList[convJob[float64]]
 )
 
-func getConvJob[T Float]() *convJob[T] {
-	var j any
+func getConvJob[T Float](g ConvGeom) *convJob[T] {
+	var j *convJob[T]
 	switch any(T(0)).(type) {
 	case float32:
-		j = convJobs32.Get()
+		j = any(convJobs32.Get()).(*convJob[T])
 	default:
-		j = convJobs64.Get()
+		j = any(convJobs64.Get()).(*convJob[T])
 	}
-	return j.(*convJob[T])
+	w, p := parallel.MaxWorkers(0), g.chunk()
+	j.g = g
+	j.scratch = grow(j.scratch, w*g.ColLen()*p)
+	j.scratch2 = grow(j.scratch2, w*g.Cout*g.Ho*g.Wo*p)
+	return j
 }
 
 func putConvJob[T Float](j *convJob[T]) {
-	scratch, partial := j.scratch, j.partial
-	*j = convJob[T]{scratch: scratch, partial: partial}
+	scratch, scratch2, partial := j.scratch, j.scratch2, j.partial
+	*j = convJob[T]{scratch: scratch, scratch2: scratch2, partial: partial}
 	switch jj := any(j).(type) {
 	case *convJob[float32]:
 		convJobs32.Put(jj)
@@ -297,43 +339,101 @@ func grow[T Float](s []T, n int) []T {
 	return s[:n]
 }
 
-// imageCol returns the im2col matrix of image n: x's own slice for a
-// Direct geometry, the saved matrix when the job has one, else Im2Col into
-// the worker's scratch.
-func (j *convJob[T]) imageCol(worker, n int) []T {
-	g := j.g
-	if g.Direct() {
-		chw := g.C * g.H * g.W
-		return j.x[n*chw : (n+1)*chw]
-	}
-	cl := g.ColLen()
-	if j.col != nil {
-		return j.col[n*cl : (n+1)*cl]
-	}
-	return j.scratch[worker*cl : (worker+1)*cl]
+// chunkImages returns the images [n0, n0+pc) of chunk c and the row
+// length ld = pc*Ho*Wo of its matrices.
+func (j *convJob[T]) chunkImages(c int) (n0, pc, ld int) {
+	p := j.g.chunk()
+	n0 = c * p
+	pc = min(p, j.g.N-n0)
+	return n0, pc, pc * j.g.Ho * j.g.Wo
 }
 
-// Do runs task t: image t for the forward pass and the input gradient,
-// part t of the batch for the weight gradient.
+// chunkCol returns chunk c's im2col matrix [C*KH*KW, ld]: x's own image
+// for a Direct geometry, the saved matrix when the job has one (build
+// says whether the forward pass must fill it), else the worker's scratch
+// filled from x.
+func (j *convJob[T]) chunkCol(worker, c int, build bool) []T {
+	g := j.g
+	n0, pc, ld := j.chunkImages(c)
+	chw := g.C * g.H * g.W
+	if g.Direct() {
+		return j.x[n0*chw : (n0+1)*chw]
+	}
+	size := g.ColLen() * g.chunk()
+	var col []T
+	if j.col != nil {
+		col = j.col[c*size : c*size+pc*g.ColLen()]
+		if !build {
+			return col
+		}
+	} else {
+		col = j.scratch[worker*size : worker*size+pc*g.ColLen()]
+	}
+	howo := g.Ho * g.Wo
+	for i := 0; i < pc; i++ {
+		im2col(col[i*howo:], ld, j.x[(n0+i)*chw:(n0+i+1)*chw], g)
+	}
+	return col
+}
+
+// chunkOut returns a [Cout, ld] matrix for chunk c's output (or output
+// gradient): the image's own slice of out when the chunk has one image,
+// else the worker's scratch. gather copies the chunk's images of out into
+// the scratch.
+func (j *convJob[T]) chunkOut(worker, c int, out []T, gather bool) []T {
+	g := j.g
+	n0, pc, ld := j.chunkImages(c)
+	howo, outLen := g.Ho*g.Wo, g.Cout*g.Ho*g.Wo
+	if pc == 1 {
+		return out[n0*outLen : (n0+1)*outLen]
+	}
+	size := outLen * g.chunk()
+	m := j.scratch2[worker*size : worker*size+pc*outLen]
+	if gather {
+		for i := 0; i < pc; i++ {
+			img := out[(n0+i)*outLen:]
+			for co := 0; co < g.Cout; co++ {
+				copy(m[co*ld+i*howo:co*ld+(i+1)*howo], img[co*howo:(co+1)*howo])
+			}
+		}
+	}
+	return m
+}
+
+// scatterOut copies chunk c's output matrix m [Cout, ld] to its images in
+// out, unless m is already there (one image).
+func (j *convJob[T]) scatterOut(c int, m, out []T) {
+	g := j.g
+	n0, pc, ld := j.chunkImages(c)
+	if pc == 1 {
+		return
+	}
+	howo, outLen := g.Ho*g.Wo, g.Cout*g.Ho*g.Wo
+	for i := 0; i < pc; i++ {
+		img := out[(n0+i)*outLen:]
+		for co := 0; co < g.Cout; co++ {
+			copy(img[co*howo:(co+1)*howo], m[co*ld+i*howo:co*ld+(i+1)*howo])
+		}
+	}
+}
+
+// Do runs task t: chunk t for the forward pass and the input gradient,
+// part t of the chunks for the weight gradient.
 func (j *convJob[T]) Do(worker, t int) {
 	g := j.g
-	howo := g.Ho * g.Wo
 	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
-	outLen := g.Cout * howo
 	switch j.kind {
 	case convForward:
-		col := j.imageCol(worker, t)
-		if !g.Direct() {
-			Im2Col(col, j.x[t*g.C*g.H*g.W:(t+1)*g.C*g.H*g.W], g)
-		}
-		out := j.dst[t*outLen : (t+1)*outLen]
+		col := j.chunkCol(worker, t, true)
+		out := j.chunkOut(worker, t, j.dst, false)
+		_, _, ld := j.chunkImages(t)
 		var beta T
 		if j.bias != nil {
 			// The bias enters C before the product accumulates onto it:
 			// it is per row here, which the epilogue's column bias
 			// cannot express.
 			for co, b := range j.bias[:g.Cout] {
-				row := out[co*howo : (co+1)*howo]
+				row := out[co*ld : (co+1)*ld]
 				for i := range row {
 					row[i] = b
 				}
@@ -341,53 +441,56 @@ func (j *convJob[T]) Do(worker, t int) {
 			beta = 1
 		}
 		if cog <= smallCout {
-			axpyForward(out, j.w, col, j.alpha, beta, j.act, g)
-			return
+			axpyForward(out, j.w, col, ld, j.alpha, beta, j.act, g)
+		} else {
+			for gi := 0; gi < g.Groups; gi++ {
+				simd.Gemm(false, false, cog, ld, kg, j.alpha, j.w[gi*cog*kg:], kg, col[gi*kg*ld:], ld,
+					beta, out[gi*cog*ld:], ld, simd.Epilogue[T]{Act: j.act})
+			}
 		}
-		for gi := 0; gi < g.Groups; gi++ {
-			simd.Gemm(false, false, cog, howo, kg, j.alpha, j.w[gi*cog*kg:], kg, col[gi*kg*howo:], howo,
-				beta, out[gi*cog*howo:], howo, simd.Epilogue[T]{Act: j.act})
-		}
+		j.scatterOut(t, out, j.dst)
 	case convInputGrad:
+		n0, pc, ld := j.chunkImages(t)
+		gy := j.chunkOut(worker, t, j.gy, true)
 		chw := g.C * g.H * g.W
-		dx := j.dst[t*chw : (t+1)*chw]
-		gy := j.gy[t*outLen : (t+1)*outLen]
-		col := dx
+		dcol := j.dst[n0*chw : (n0+1)*chw]
 		if !g.Direct() {
-			col = j.scratch[worker*g.ColLen() : (worker+1)*g.ColLen()]
+			size := g.ColLen() * g.chunk()
+			dcol = j.scratch[worker*size : worker*size+pc*g.ColLen()]
 		}
 		for gi := 0; gi < g.Groups; gi++ {
-			simd.Gemm(true, false, kg, howo, cog, j.alpha, j.w[gi*cog*kg:], kg, gy[gi*cog*howo:], howo,
-				0, col[gi*kg*howo:], howo, simd.Epilogue[T]{})
+			simd.Gemm(true, false, kg, ld, cog, j.alpha, j.w[gi*cog*kg:], kg, gy[gi*cog*ld:], ld,
+				0, dcol[gi*kg*ld:], ld, simd.Epilogue[T]{})
 		}
 		if !g.Direct() {
-			Col2Im(dx, col, g)
+			howo := g.Ho * g.Wo
+			for i := 0; i < pc; i++ {
+				col2im(j.dst[(n0+i)*chw:(n0+i+1)*chw], dcol[i*howo:], ld, g)
+			}
 		}
 	case convWeightGrad:
 		wl := g.Cout * kg
 		dw := j.partial[t*wl : (t+1)*wl]
-		lo, hi := t*g.N/j.parts, (t+1)*g.N/j.parts
+		nc := g.chunks()
+		lo, hi := t*nc/j.parts, (t+1)*nc/j.parts
 		if lo == hi {
 			clear(dw)
 			return
 		}
-		chw := g.C * g.H * g.W
-		for n := lo; n < hi; n++ {
-			col := j.imageCol(worker, n)
-			if !g.Direct() && j.col == nil {
-				Im2Col(col, j.x[n*chw:(n+1)*chw], g)
-			}
+		for c := lo; c < hi; c++ {
+			col := j.chunkCol(worker, c, false)
+			gy := j.chunkOut(worker, c, j.gy, true)
+			_, _, ld := j.chunkImages(c)
 			var beta T
-			if n > lo {
+			if c > lo {
 				beta = 1
 			}
-			gy := j.gy[n*outLen : (n+1)*outLen]
 			if cog <= smallCout {
-				dotWeightGrad(dw, gy, col, j.alpha, beta, g)
+				dotWeightGrad(dw, gy, col, ld, j.alpha, beta, g)
 				continue
 			}
 			for gi := 0; gi < g.Groups; gi++ {
-				simd.Gemm(false, true, cog, kg, howo, j.alpha, gy[gi*cog*howo:], howo, col[gi*kg*howo:], howo,
+				simd.Gemm(false, true, cog, kg, ld, j.alpha, gy[gi*cog*ld:], ld, col[gi*kg*ld:], ld,
 					beta, dw[gi*cog*kg:], kg, simd.Epilogue[T]{})
 			}
 		}
@@ -404,8 +507,10 @@ func checkConvLen[T Float](fn, what string, s []T, want int, g ConvGeom) {
 }
 
 // Conv2DInto sets dst [N, Cout, Ho, Wo] to act(alpha conv(x, w) + bias)
-// for x [N, C, H, W] and w [Cout, C/Groups, KH, KW]: per image an im2col
-// matrix and one GEMM per group, the images divided among cores. The bias
+// for x [N, C, H, W] and w [Cout, C/Groups, KH, KW]: the batch is taken
+// in chunks of images whose im2col matrices sit side by side, one GEMM
+// per chunk and group (axpys for few filters), the chunks divided among
+// cores. The bias
 // (ep.Bias, [Cout] or nil) is written into dst before the product
 // accumulates onto it; ep.Act must be identity or ReLU and is fused into
 // the product. col, when not nil, receives the N im2col matrices
@@ -415,38 +520,32 @@ func Conv2DInto[T Float](dst, x, w *Tensor[T], alpha T, ep Epilogue[T], g ConvGe
 	checkConvLen("Conv2DInto", "input", x.data, g.N*g.C*g.H*g.W, g)
 	checkConvLen("Conv2DInto", "weight", w.data, g.Cout*g.ColRows()/g.Groups, g)
 	checkConvLen("Conv2DInto", "output", dst.data, g.N*g.Cout*g.Ho*g.Wo, g)
-	j := getConvJob[T]()
-	j.kind, j.g, j.dst, j.x, j.w, j.alpha, j.act = convForward, g, dst.data, x.data, w.data, alpha, ep.simdAct()
+	j := getConvJob[T](g)
+	j.kind, j.dst, j.x, j.w, j.alpha, j.act = convForward, dst.data, x.data, w.data, alpha, ep.simdAct()
 	if ep.Bias != nil {
 		checkConvLen("Conv2DInto", "bias", ep.Bias.data, g.Cout, g)
 		j.bias = ep.Bias.data
 	}
-	if !g.Direct() {
-		if col != nil {
-			checkConvLen("Conv2DInto", "col", col, g.N*g.ColLen(), g)
-			j.col = col
-		} else {
-			j.scratch = grow(j.scratch, parallel.MaxWorkers(0)*g.ColLen())
-		}
+	if col != nil && !g.Direct() {
+		checkConvLen("Conv2DInto", "col", col, g.N*g.ColLen(), g)
+		j.col = col
 	}
-	parallel.Run(j, g.N, 0)
+	parallel.Run(j, g.chunks(), 0)
 	putConvJob(j)
 }
 
 // Conv2DInputGradInto sets dx [N, C, H, W] to alpha times the transposed
 // convolution of gy [N, Cout, Ho, Wo] with w: the gradient of
-// <gy, alpha conv(x, w)> with respect to x. Per image, one GEMM w^T gy per
-// group gives the gradient of the im2col matrix, and Col2Im folds it back.
+// <gy, alpha conv(x, w)> with respect to x. Per chunk of images, one GEMM
+// w^T gy per group gives the gradient of the im2col matrices, and Col2Im
+// folds each back.
 func Conv2DInputGradInto[T Float](dx, gy, w *Tensor[T], alpha T, g ConvGeom) {
 	checkConvLen("Conv2DInputGradInto", "input gradient", dx.data, g.N*g.C*g.H*g.W, g)
 	checkConvLen("Conv2DInputGradInto", "weight", w.data, g.Cout*g.ColRows()/g.Groups, g)
 	checkConvLen("Conv2DInputGradInto", "output gradient", gy.data, g.N*g.Cout*g.Ho*g.Wo, g)
-	j := getConvJob[T]()
-	j.kind, j.g, j.dst, j.gy, j.w, j.alpha = convInputGrad, g, dx.data, gy.data, w.data, alpha
-	if !g.Direct() {
-		j.scratch = grow(j.scratch, parallel.MaxWorkers(0)*g.ColLen())
-	}
-	parallel.Run(j, g.N, 0)
+	j := getConvJob[T](g)
+	j.kind, j.dst, j.gy, j.w, j.alpha = convInputGrad, dx.data, gy.data, w.data, alpha
+	parallel.Run(j, g.chunks(), 0)
 	putConvJob(j)
 }
 
@@ -461,18 +560,14 @@ func Conv2DWeightGradInto[T Float](dw, x, gy *Tensor[T], alpha, beta T, g ConvGe
 	checkConvLen("Conv2DWeightGradInto", "input", x.data, g.N*g.C*g.H*g.W, g)
 	checkConvLen("Conv2DWeightGradInto", "weight gradient", dw.data, g.Cout*g.ColRows()/g.Groups, g)
 	checkConvLen("Conv2DWeightGradInto", "output gradient", gy.data, g.N*g.Cout*g.Ho*g.Wo, g)
-	j := getConvJob[T]()
-	parts := max(1, min(g.N, convParts))
+	j := getConvJob[T](g)
+	parts := max(1, min(g.chunks(), convParts))
 	wl := len(dw.data)
-	j.kind, j.g, j.x, j.gy, j.alpha, j.parts = convWeightGrad, g, x.data, gy.data, alpha, parts
+	j.kind, j.x, j.gy, j.alpha, j.parts = convWeightGrad, x.data, gy.data, alpha, parts
 	j.partial = grow(j.partial, parts*wl)
-	if !g.Direct() {
-		if col != nil {
-			checkConvLen("Conv2DWeightGradInto", "col", col, g.N*g.ColLen(), g)
-			j.col = col
-		} else {
-			j.scratch = grow(j.scratch, parallel.MaxWorkers(0)*g.ColLen())
-		}
+	if col != nil && !g.Direct() {
+		checkConvLen("Conv2DWeightGradInto", "col", col, g.N*g.ColLen(), g)
+		j.col = col
 	}
 	parallel.Run(j, parts, 0)
 	d := dw.data
@@ -507,21 +602,20 @@ func Conv2DWeightGradInto[T Float](dw, x, gy *Tensor[T], alpha, beta T, g ConvGe
 // in place. Measured on LeNet's first layer (6 filters of 1x5x5).
 const smallCout = 8
 
-// axpyForward sets out [Cout, Ho*Wo] of one image to
-// act(alpha w col + beta out) by rows: each output row is built from
+// axpyForward sets out [Cout, ld] of a chunk to act(alpha w col + beta
+// out) for col [C*KH*KW, ld], by rows: each output row is built from
 // axpys of the im2col rows, which stay in cache.
-func axpyForward[T Float](out, w, col []T, alpha, beta T, act simd.Activation, g ConvGeom) {
-	howo := g.Ho * g.Wo
+func axpyForward[T Float](out, w, col []T, ld int, alpha, beta T, act simd.Activation, g ConvGeom) {
 	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
 	for co := 0; co < g.Cout; co++ {
-		row := out[co*howo : (co+1)*howo]
+		row := out[co*ld : (co+1)*ld]
 		if beta == 0 {
 			clear(row)
 		}
 		wr := w[co*kg : (co+1)*kg]
 		c0 := (co / cog) * kg
 		for p, wp := range wr {
-			simd.Axpy(alpha*wp, col[(c0+p)*howo:(c0+p+1)*howo], row)
+			simd.Axpy(alpha*wp, col[(c0+p)*ld:(c0+p+1)*ld], row)
 		}
 		if act == simd.ActReLU {
 			simd.Relu(row, row)
@@ -529,17 +623,17 @@ func axpyForward[T Float](out, w, col []T, alpha, beta T, act simd.Activation, g
 	}
 }
 
-// dotWeightGrad sets dw [Cout, C/Groups*KH*KW] to
-// alpha gy col^T + beta dw for one image, one dot product per element.
-func dotWeightGrad[T Float](dw, gy, col []T, alpha, beta T, g ConvGeom) {
-	howo := g.Ho * g.Wo
+// dotWeightGrad sets dw [Cout, C/Groups*KH*KW] to alpha gy col^T + beta
+// dw for a chunk's gy [Cout, ld] and col [C*KH*KW, ld], one dot product
+// per element.
+func dotWeightGrad[T Float](dw, gy, col []T, ld int, alpha, beta T, g ConvGeom) {
 	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
 	for co := 0; co < g.Cout; co++ {
-		gr := gy[co*howo : (co+1)*howo]
+		gr := gy[co*ld : (co+1)*ld]
 		dr := dw[co*kg : (co+1)*kg]
 		c0 := (co / cog) * kg
 		for p := range dr {
-			d := alpha * simd.Dot(gr, col[(c0+p)*howo:(c0+p+1)*howo])
+			d := alpha * simd.Dot(gr, col[(c0+p)*ld:(c0+p+1)*ld])
 			if beta != 0 {
 				d += beta * dr[p]
 			}
@@ -573,7 +667,7 @@ func shiftSpan(ohLo, ohHi, wo, shift, hw int) (a, b int) {
 	return a, max(a, b)
 }
 
-func im2colShifted[T Float](col, x []T, g ConvGeom) {
+func im2colShifted[T Float](col []T, ld int, x []T, g ConvGeom) {
 	hw, howo := g.H*g.W, g.Ho*g.Wo
 	r := 0
 	for c := 0; c < g.C; c++ {
@@ -582,7 +676,7 @@ func im2colShifted[T Float](col, x []T, g ConvGeom) {
 			offH := ki*g.DilH - g.PadH
 			ohLo, ohHi := g.tapRows(offH)
 			for kj := 0; kj < g.KW; kj++ {
-				row := col[r*howo : (r+1)*howo]
+				row := col[r*ld : r*ld+howo]
 				r++
 				off := kj*g.DilW - g.PadW
 				lo, hi := colRange(off, 1, g.W, g.Wo)
@@ -603,7 +697,7 @@ func im2colShifted[T Float](col, x []T, g ConvGeom) {
 	}
 }
 
-func col2imShifted[T Float](x, col []T, g ConvGeom) {
+func col2imShifted[T Float](x, col []T, ld int, g ConvGeom) {
 	hw, howo := g.H*g.W, g.Ho*g.Wo
 	r := 0
 	for c := 0; c < g.C; c++ {
@@ -612,7 +706,7 @@ func col2imShifted[T Float](x, col []T, g ConvGeom) {
 			offH := ki*g.DilH - g.PadH
 			ohLo, ohHi := g.tapRows(offH)
 			for kj := 0; kj < g.KW; kj++ {
-				row := col[r*howo : (r+1)*howo]
+				row := col[r*ld : r*ld+howo]
 				r++
 				off := kj*g.DilW - g.PadW
 				lo, hi := colRange(off, 1, g.W, g.Wo)

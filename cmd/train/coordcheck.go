@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 
 	"github.com/gradflow/gradflow/internal/progress"
+	"github.com/gradflow/gradflow/internal/settings"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/sweep"
 )
@@ -31,16 +34,36 @@ the file), coordcheck.jsonl (one JSON line per cell) and
 coordcheck_<param>.png/svg (mean |h| against width, one line per layer and
 t).
 
+With -arch cnn the check is the mup paper's on a convolutional net: the
+widths are the channel counts w of the CNN (package sweep's CNNCoordSpec)
+
+  conv{w}k3p1-relu-conv{w}k3p1-relu-maxpool2-flatten-fc10
+
+trained on the first -n embedded 8x8 digits (pixels/16) with cross entropy,
+and the layers are the outputs of the convolutions (after their ReLU) and
+of the readout. Its defaults are Adam's, where SP's growth shows after one
+step: -opt adam -lr 0.01 -widths 8,16,32,64,128 -seeds 3 -n 64 (flags given
+override them); -depth, -act and -dim do not apply. -arch also takes any
+net spec template (the grammar of "train fit -arch", with {w} and {Kw}
+standing for the width and K times it), e.g.
+conv{w}k3p1-bn-relu-res(conv{w}k3p1-bn-relu-conv{w}k3p1-bn)-relu-gap-fc10.
+The parameterizations are nn.NewNetWith's (fan_in of a conv = in_channels x
+kernel area; mf only for two weight layers). With -json the net check
+prints its rows and then one summary line {"summary": ...} with the slopes.
+
 examples:
   train coordcheck
   train coordcheck -param mup -widths 256,512,1024,2048 -seeds 5
   train coordcheck -param mup,sp -opt adam -lr 0.01
   train coordcheck -config out/coordcheck/config.json -seeds 8 -out out/cc8
+  train coordcheck -arch cnn
+  train coordcheck -arch cnn -opt sgd -lr 0.1 -widths 8,16,32,64
 `
 
 // ccFlags are the settings of "train coordcheck"; check checks them and
 // returns the coordinate check they describe.
 type ccFlags struct {
+	Arch      string  `json:"arch" help:"model: mlp | cnn (sweep.CNNCoordSpec on 8x8 digits) | a net spec template with {w} for the width, e.g. conv{w}k3p1-relu-gap-fc10"`
 	Param     string  `json:"param" help:"comma-separated parameterizations: mup, sp, ntk, mf"`
 	Widths    string  `json:"widths" help:"comma-separated hidden widths"`
 	Steps     int     `json:"steps" help:"number of times t = 1 (init) .. steps at which activations are measured"`
@@ -59,17 +82,29 @@ type ccFlags struct {
 // runCoordCheck is "train coordcheck": the check is sweep.CoordCheck; this
 // checks the flags, records them, writes and prints the result.
 func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := ccFlags{Param: "mup,sp", Widths: "128,256,512,1024,2048", Steps: 3, Seeds: 4, LR: 0.1, Opt: "sgd",
+	f := ccFlags{Arch: "mlp", Param: "mup,sp", Widths: "128,256,512,1024,2048", Steps: 3, Seeds: 4, LR: 0.1, Opt: "sgd",
 		Depth: 2, Act: "relu", N: 32, Dim: 8, Out: "out/coordcheck"}
-	mode, err := parseStudy("coordcheck", coordcheckUsage, &f, args, stdout, stderr)
+	fs := newFlags("coordcheck", coordcheckUsage, stderr)
+	settings.Bind(fs, &f)
+	fromFile, mode, err := parseWithConfig(fs, &f, args, stdout)
 	if err != nil {
+		return err
+	}
+	given := maps.Clone(fromFile)
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	if err := f.netDefaults(given); err != nil {
 		return err
 	}
 	cc, err := f.check()
 	if err != nil {
 		return err
 	}
-	config, err := configJSON("coordcheck", &f, nil)
+	if cc.Net != "" {
+		return runNetCoordCheck(ctx, f, cc, mode, stdout, stderr)
+	}
+	// An MLP check records the settings it always did: -arch mlp is left
+	// out of config.json.
+	config, err := configJSON("coordcheck", &f, func(name string) bool { return name == "arch" })
 	if err != nil {
 		return err
 	}
@@ -118,6 +153,9 @@ func runCoordCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 // (on a regression teacher's batch, seeds 1..-seeds); the errors name the
 // flag at fault.
 func (f *ccFlags) check() (cc sweep.CoordConfig, err error) {
+	if f.Arch != "mlp" {
+		return f.checkNet()
+	}
 	if cc.Parameterizations, err = sweep.ParseParameterizations(f.Param); err != nil {
 		return cc, usagef("coordcheck: -param %q: %v", f.Param, err)
 	}

@@ -53,7 +53,7 @@ examples:
   train fit
   train fit -data mnist:../shared/datasets/mnist -arch 784-512-512-10 -epochs 6 -batch 128 -out out/mnist
   train fit -data csv:../shared/datasets/uci/iris.csv -arch 4-16-3 -opt adam -lr 0.01 -out out/iris
-  train fit -data mnist:../shared/datasets/mnist -out out/lenet -opt adam -lr 0.002 -batch 128 -epochs 0 -steps 3750 -schedule cosine \
+  train fit -data mnist:../shared/datasets/mnist -out out/lenet -opt adam -lr 0.002 -batch 128 -epochs 0 -steps 4690 -schedule cosine \
       -arch conv6k5p2-relu-maxpool2-conv16k5-relu-maxpool2-flatten-fc120-relu-fc84-relu-fc10   (LeNet-5: 99.2% test accuracy)
   train fit -arch 'conv16k3p1-bn-relu-res(conv16k3p1-bn-relu-conv16k3p1-bn)-relu-maxpool2-flatten-fc10' -opt adam -lr 0.003 -out out/res
       (a residual CNN on the 8x8 digits: 98.6% test accuracy in about 10 s)

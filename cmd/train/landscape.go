@@ -35,6 +35,12 @@ empirical PL constant (the smallest PL ratio) and, for a square loss, the PL*
 constant (lambda_min of the empirical NTK Gram matrix times the loss scale) at
 initialization and at the end.
 
+-arch also takes a net spec (the grammar of "train fit -arch"), e.g.
+conv8k3p1-tanh-maxpool2-flatten-fc10, built on the data's example shape
+([1 8 8] for digits) under -param with -wstd and -init as for an MLP
+(nn.NewNetWith: fan_in of a conv = in_channels x kernel area); -act does not
+apply. PL* of a net takes one backward pass per output of its examples.
+
 The defaults are the edge-of-stability setup of the landscape package's
 TestEdgeOfStability (Cohen et al. 2021): 200 digits with pixels mapped to
 [0, 1], MLP 64-32-32-10 with tanh and a small init (-wstd 0.5), MSE on one-hot
@@ -53,6 +59,7 @@ examples:
   train landscape -steps 1000 -every 10 -lr 0.3
   train landscape -n 0 -batch 64 -lr 0.1 -subset 500    (SGD on the whole training split)
   train landscape -json | jq .sharpness[0]
+  train landscape -arch conv8k3p1-tanh-maxpool2-flatten-fc10 -steps 500 -every 25
 `
 
 // landscapeConfig is a fit plus the probe's settings. The fit's fields are
@@ -97,7 +104,7 @@ func defaultLandscape() landscapeConfig {
 func (c *landscapeConfig) register(fs *flag.FlagSet) {
 	settings.Bind(fs, c)
 	reword := map[string]string{
-		"arch":       `layer widths, e.g. 64-32-32-10; "auto" = input-32-32-output`,
+		"arch":       `layer widths, e.g. 64-32-32-10; "auto" = input-32-32-output; or a net spec on the data's examples, e.g. conv8k3p1-tanh-maxpool2-flatten-fc10`,
 		"init":       "weight init: default (the parameterization's, scaled by -wstd), torch, he_normal, lecun_normal, glorot_uniform, orthogonal, ...",
 		"batch":      "batch size (0: all -n examples, i.e. full-batch gradient descent)",
 		"json":       "print the measurements as JSON lines on stdout (the summary goes to stderr)",
@@ -216,17 +223,9 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 	if cfg.Arch == "auto" || cfg.Arch == "" {
 		cfg.Arch = fmt.Sprintf("%d-32-32-%d", trainSet.Dim(), tk.Outputs)
 	}
-	dims, err := parseArch(cfg.Arch, trainSet.Dim(), tk.Outputs)
+	param, err := landscapeModel(&sc, cfg, explicit, tk, trainSet)
 	if err != nil {
 		return sc, err
-	}
-	mcfg, err := modelConfig(cfg.fitConfig, dims)
-	if err != nil {
-		return sc, err
-	}
-	mcfg.WStd = cfg.WStd
-	if sc.Model, err = nn.NewMLP[T](mcfg, rand.New(rand.NewPCG(cfg.Seed, 0x1417))); err != nil {
-		return sc, usageError{err}
 	}
 	if sc.Loss, sc.OneHot, err = parseLoss[T](cfg.Loss, tk); err != nil {
 		return sc, err
@@ -262,10 +261,53 @@ func landscapeStudy[T tensor.Float](cfg landscapeConfig, explicit map[string]boo
 	sc.Epochs, sc.Steps, sc.ClipNorm, sc.MaxLossRatio = cfg.Epochs, cfg.Steps, cfg.ClipNorm, cfg.MaxLoss
 	sc.Every, sc.Seed, sc.LojTail = cfg.Every, cfg.Seed, cfg.LojTail
 	// muP and mean field scale the rates per layer (nn.Param.LRScale).
-	sc.PlainGD = cfg.Opt == "sgd" && cfg.Momentum == 0 && mcfg.Parameterization != nn.MuP && mcfg.Parameterization != nn.MeanField
+	sc.PlainGD = cfg.Opt == "sgd" && cfg.Momentum == 0 && param != nn.MuP && param != nn.MeanField
 	sc.Sharpness = landscape.SharpnessBudget{K: cfg.TopK, Iters: cfg.LanczosIters, Tol: cfg.LanczosTol}
 	sc.PL = landscape.PLBudget{FStar: cfg.FStar, Window: cfg.PLWindow}
 	return sc, nil
+}
+
+// landscapeModel builds the model of -arch into sc.Model: an MLP of
+// widths, or a net spec (nn.NewNetWith on the data's example shape, with
+// -param, -init and -wstd as for an MLP), and returns its
+// parameterization.
+func landscapeModel[T tensor.Float](sc *landscape.StudyConfig[T], cfg landscapeConfig, explicit map[string]bool, tk *task[T], trainSet *data.Dataset[T]) (nn.Parameterization, error) {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1417))
+	if !isNetSpec(cfg.Arch) {
+		dims, err := parseArch(cfg.Arch, trainSet.Dim(), tk.Outputs)
+		if err != nil {
+			return "", err
+		}
+		mcfg, err := modelConfig(cfg.fitConfig, dims)
+		if err != nil {
+			return "", err
+		}
+		mcfg.WStd = cfg.WStd
+		if sc.Model, err = nn.NewMLP[T](mcfg, rng); err != nil {
+			return "", usageError{err}
+		}
+		return mcfg.Parameterization, nil
+	}
+	switch {
+	case explicit["act"]:
+		return "", usagef("landscape: -act %s applies to MLPs; a net spec (-arch %s) names its activations itself (e.g. conv8k3p1-%s-...)", cfg.Activation, cfg.Arch, cfg.Activation)
+	case hasDropout(cfg.Arch):
+		return "", usagef("landscape: -arch %s has dropout, whose random masks make the objective the probe measures a random function; leave it out", cfg.Arch)
+	}
+	nc, err := netConfig(cfg.fitConfig, trainSet.ExampleShape())
+	if err != nil {
+		return "", err
+	}
+	nc.WStd = cfg.WStd
+	net, err := nn.NewNetWith[T](nc, rng)
+	if err != nil {
+		return "", usagef("landscape: -arch: %v", err)
+	}
+	if out := net.OutputShape(); len(out) != 1 || out[0] != tk.Outputs {
+		return "", usagef("landscape: -arch %s: the net's output for one example has shape %v, but %s needs %d outputs (end the spec with fc%d)", cfg.Arch, out, tk.Name, tk.Outputs, tk.Outputs)
+	}
+	sc.Model = net
+	return nc.Parameterization, nil
 }
 
 // landscapeRun trains one model as cfg says with the probe attached, and
@@ -306,9 +348,16 @@ func landscapeRun[T tensor.Float](ctx context.Context, cfg landscapeConfig, expl
 	if err != nil {
 		return usageError{err}
 	}
-	model := sc.Model.(*nn.MLP[T])
-	fmt.Fprintf(human, "gradflow landscape: %s (%d train, %d test; %s inputs), MLP %s %s/%s, loss %s, %s lr %g, batch %d, %s\nprobe: %s\n",
-		tk.Name, trainSet.Len(), tk.Test.Len(), cfg.Inputs, joinInts(model.Config.Dims), cfg.Activation, cfg.Param, cfg.Loss, cfg.Opt, cfg.LR, sc.Batch, cfg.DType, study.Describe())
+	var desc string
+	var save func(io.Writer) error
+	switch m := sc.Model.(type) {
+	case *nn.MLP[T]:
+		desc, save = fmt.Sprintf("MLP %s %s/%s", joinInts(m.Config.Dims), cfg.Activation, cfg.Param), m.Save
+	case *nn.Net[T]:
+		desc, save = fmt.Sprintf("net %s on %v (%d parameters) %s", m.Spec, m.InputShape, nn.NumParams[T](m), cfg.Param), m.Save
+	}
+	fmt.Fprintf(human, "gradflow landscape: %s (%d train, %d test; %s inputs), %s, loss %s, %s lr %g, batch %d, %s\nprobe: %s\n",
+		tk.Name, trainSet.Len(), tk.Test.Len(), cfg.Inputs, desc, cfg.Loss, cfg.Opt, cfg.LR, sc.Batch, cfg.DType, study.Describe())
 	res, runErr := study.Run(ctx)
 	prog.Done()
 	if res == nil {
@@ -318,7 +367,7 @@ func landscapeRun[T tensor.Float](ctx context.Context, cfg landscapeConfig, expl
 	if err := rd.WriteJSON("landscape.json", res); err != nil {
 		return err
 	}
-	if err := rd.WriteFile(train.ModelFile, model.Save); err != nil {
+	if err := rd.WriteFile(train.ModelFile, save); err != nil {
 		return err
 	}
 	var figures []string

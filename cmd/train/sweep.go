@@ -17,7 +17,7 @@ import (
 const sweepUsage = `usage: train sweep [flags]
        train sweep merge -out DST SRC...      combine the output directories of shards
        train sweep analyze DIR                 re-print the slope table (and correlations) of a sweep
-       train sweep init [-geometry] FILE       write an example configuration (- for stdout)
+       train sweep init [-geometry|-cnn] FILE  write an example configuration (- for stdout)
 
 Runs a width-scaling sweep (package sweep): every point of the grid widths x
 parameterizations x seeds x learning rates x optimizers of the -config file
@@ -83,16 +83,21 @@ example:
   train sweep analyze -figures out/sweep/figures out/sweep
 `
 
-const sweepInitUsage = `usage: train sweep init [-geometry] FILE
+const sweepInitUsage = `usage: train sweep init [-geometry|-cnn] FILE
 
 Writes an example sweep configuration to FILE (- for stdout), to edit and
 pass to "train sweep -config FILE". An existing file is not overwritten.
 -geometry writes the geometry-vs-generalization sweep instead (digits,
-3 widths x 3 learning rates x 3 batch sizes, with a "geometry" block).
+3 widths x 3 learning rates x 3 batch sizes, with a "geometry" block);
+-cnn a sweep of a CNN whose channels scale with the width: its "net" field
+is a net spec template (the grammar of "train fit -arch", with {w} and {Kw}
+standing for the width and K times it) that replaces the MLP of "depth" and
+"activation".
 
 examples:
   train sweep init sweep.json
   train sweep init -geometry geometry.json && train sweep -config geometry.json -out out/geometry
+  train sweep init -cnn cnn.json && train sweep -config cnn.json -out out/cnn
 `
 
 // sweepFlags are the flags of "train sweep" (see bindFlags).
@@ -248,6 +253,7 @@ func runSweepAnalyze(args []string, stdout, stderr io.Writer) error {
 func runSweepInit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sweep init", sweepInitUsage, stderr)
 	geometry := fs.Bool("geometry", false, "write the geometry-vs-generalization example (digits, widths x learning rates x batch sizes)")
+	cnn := fs.Bool("cnn", false, "write the CNN example (digits, channels x sp/mup, a \"net\" spec template)")
 	files, err := parseFlagsAndArgs(fs, args, stdout)
 	if err != nil {
 		return err
@@ -256,8 +262,13 @@ func runSweepInit(args []string, stdout, stderr io.Writer) error {
 		return usagef("sweep init: want one file name (- for stdout), got %d arguments", len(files))
 	}
 	example := sweep.ExampleConfig
-	if *geometry {
+	switch {
+	case *geometry && *cnn:
+		return usagef("sweep init: give -geometry or -cnn, not both")
+	case *geometry:
 		example = sweep.GeometryExampleConfig
+	case *cnn:
+		example = sweep.CNNExampleConfig
 	}
 	return writeExampleSweep(files[0], example, stdout)
 }
