@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gradflow/gradflow/internal/progress"
@@ -45,8 +46,28 @@ model file, so test points are points the model never saw.
 names with _ for - (as in the config.json this writes); a key in the file
 counts as given, flags given too override it.
 
+With -arch a net spec (letters, e.g. conv{w}k3p1-res(relu-conv{w}k3p1)-
+relu-flatten-fc10, {w} standing for -width), the data must be images
+(digits, mnist:DIR) and the study is that of a convolutional net in
+neural-tangents' NTK parameterization (weights N(0,1), multipliers -wstd
+/sqrt(fan_in) and -bstd, eval mode): the empirical NTK and NNGP kernel of
+one network, their Monte Carlo mean over -mc-seeds networks, the analytic
+infinite-width kernels (ntk.ConvArchOf; nets with max pooling, batch norm
+or strided convolutions have none, and the output says which layer), the
+relative Frobenius distances of the finite kernels from the analytic ones,
+and the test accuracy of the NNGP posterior and of the NTK-GP at t=inf with
+each kernel (-diag-reg). -widths W1,W2,... adds the convergence of the
+Monte Carlo kernels to the analytic ones over those widths on 16 training
+points, with fitted slopes (about -0.5). This is ntk.CNNStudy and
+ntk.CNNConvergence. Writes config.json, cnn_ntk.json, cnn_ntk.png/svg (the
+kernel entries against the analytic ones) and with -widths
+convergence.json, convergence.png/svg; -json prints one JSON line per
+kernel, posterior and width, the summary last.
+
 examples:
   train ntk
+  train ntk -arch 'conv{w}k3p1-res(relu-conv{w}k3p1)-relu-flatten-fc10' -wstd 1.4 -bstd 0.1
+  train ntk -arch 'conv{w}k3p1-relu-flatten-fc10' -n 64 -n-test 64 -widths 8,16,32,64
   train ntk -n 300 -arch 64-512-512-10 -act erf
   train fit -out out/fit && train ntk -model out/fit/model.safetensors
   train ntk -data mnist:../shared/datasets/mnist -n 1000 -arch 784-1024-1024-10 -budget 512
@@ -76,6 +97,9 @@ type ntkConfig struct {
 	CSV       bool    `json:"csv" help:"also write the training kernels as CSV (kernel.csv, kernel_analytic.csv)"`
 	JSON      bool    `json:"json" help:"print the results (ntk.json) as one JSON line on stdout (the summary goes to stderr)"`
 	NoFigures bool    `json:"no_figures" help:"skip the PNG/SVG figures"`
+	Width     int     `json:"width" help:"with -arch a net spec: the number substituted for {w} (and K times it for {Kw})"`
+	MCSeeds   int     `json:"mc_seeds" help:"with -arch a net spec: networks of the Monte Carlo kernel estimate (0: none)"`
+	Widths    string  `json:"widths" help:"with -arch a net spec holding {w}: comma-separated widths of a convergence sweep of the Monte Carlo kernels to the analytic ones (e.g. 8,16,32,64)"`
 
 	// torchAct is -act given with -model: the activation of a plain
 	// PyTorch state dict, which does not record it.
@@ -94,6 +118,7 @@ func defaultNTK() ntkConfig {
 	return ntkConfig{
 		Data: "digits", TestFrac: 0.2, N: 256, NTest: 256, Arch: "auto", Act: "relu", Param: "ntk",
 		Init: "default", WStd: 1, Seed: 1, DType: "f64", DiagReg: 1e-4, Out: "out/ntk",
+		Width: 32, MCSeeds: 8,
 	}
 }
 
@@ -127,11 +152,27 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// that describe a new model, and -act, -data and -test-frac unless
 	// they were given, so that a rerun from it inherits them again.
 	cfg.configJSON, err = configJSON("ntk", &cfg, func(name string) bool {
+		if slices.Contains(cnnFlags, name) {
+			// Settings of the net study only: an MLP run's config.json
+			// stays as it was before nets.
+			return !isNetSpec(cfg.Arch)
+		}
 		inherited := !set[name] && (name == "act" || name == "data" || name == "test-frac")
 		return cfg.Model != "" && (slices.Contains(newModelFlags, name) || inherited)
 	})
 	if err != nil {
 		return err
+	}
+	if isNetSpec(cfg.Arch) {
+		if err := cfg.checkNet(set); err != nil {
+			return err
+		}
+	} else {
+		for _, name := range cnnFlags {
+			if set[name] {
+				return usagef("ntk: -%s applies to a net spec given with -arch (e.g. conv{w}k3p1-relu-flatten-fc10), not to the MLP %q", name, cfg.Arch)
+			}
+		}
 	}
 	if err := cfg.fromModel(set, given); err != nil {
 		return err
@@ -144,7 +185,12 @@ func runNTK(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer rd.Close()
-	if cfg.DType == "f32" || cfg.DType == "float32" {
+	switch {
+	case isNetSpec(cfg.Arch) && (cfg.DType == "f32" || cfg.DType == "float32"):
+		return ntkNetRun[float32](ctx, cfg, rd, stdout, stderr)
+	case isNetSpec(cfg.Arch):
+		return ntkNetRun[float64](ctx, cfg, rd, stdout, stderr)
+	case cfg.DType == "f32" || cfg.DType == "float32":
 		return ntkRun[float32](ctx, cfg, rd, stdout, stderr)
 	}
 	return ntkRun[float64](ctx, cfg, rd, stdout, stderr)
@@ -331,4 +377,247 @@ func writeNTK(cfg ntkConfig, res *ntk.StudyResult, rd *train.RunDir, human, stdo
 		return json.NewEncoder(stdout).Encode(res) // json.Marshal's bytes and a newline
 	}
 	return nil
+}
+
+// cnnFlags are the settings of the net study only (-arch a net spec).
+var cnnFlags = []string{"width", "mc-seeds", "widths"}
+
+// checkNet rejects settings the net study does not take; set holds the
+// flags given (on the command line or in -config).
+func (c *ntkConfig) checkNet(set map[string]bool) error {
+	for _, name := range []string{"model", "full", "init", "act"} {
+		if set[name] {
+			why := map[string]string{
+				"model": "-model loads an MLP; the net study builds nets at initialization from -arch",
+				"full":  "the net study uses kernels traced over the outputs",
+				"init":  "the nets are in the NTK parameterization with N(0,1) weights, which the analytic kernel assumes",
+				"act":   "a net spec names its activations itself (e.g. conv16k3p1-tanh-...)",
+			}[name]
+			return usagef("ntk: -%s does not apply to a net spec (-arch %s): %s", name, c.Arch, why)
+		}
+	}
+	if set["param"] && c.Param != "ntk" {
+		return usagef("ntk: -param %s: the net study uses the NTK parameterization, the one its analytic kernel (ConvArch) describes", c.Param)
+	}
+	if c.Width < 1 {
+		return usagef("ntk: -width %d must be at least 1", c.Width)
+	}
+	if c.MCSeeds < 0 || c.MCSeeds == 1 {
+		return usagef("ntk: -mc-seeds %d: want 0 (no Monte Carlo estimate) or at least 2 (for a standard error)", c.MCSeeds)
+	}
+	if !(c.WStd > 0) || c.BStd < 0 {
+		return usagef("ntk: -wstd %v must be positive and -bstd %v non-negative", c.WStd, c.BStd)
+	}
+	if _, err := nn.NetSpecWidth(c.Arch, c.Width); err != nil {
+		return usagef("ntk: -arch: %v", err)
+	}
+	if _, err := c.widthList(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// widthList parses -widths (nil when not given).
+func (c *ntkConfig) widthList() ([]int, error) {
+	if c.Widths == "" {
+		return nil, nil
+	}
+	var ws []int
+	for _, f := range strings.Split(c.Widths, ",") {
+		w, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || w < 1 {
+			return nil, usagef("ntk: -widths %q: %q is not a positive width", c.Widths, f)
+		}
+		ws = append(ws, w)
+	}
+	if len(ws) < 3 {
+		return nil, usagef("ntk: -widths %q: give at least 3 widths for a slope with an interval", c.Widths)
+	}
+	if !nn.IsNetSpecTemplate(c.Arch) {
+		return nil, usagef("ntk: -widths needs {w} in -arch where the channels go, e.g. conv{w}k3p1-relu-flatten-fc10")
+	}
+	return ws, nil
+}
+
+// convergencePoints is the number of training points of the -widths
+// sweep: it builds Repeats x mc-seeds nets per width, so it keeps the
+// kernels small.
+const convergencePoints = 16
+
+// ntkNetRun runs the net study (ntk.CNNStudy, and ntk.CNNConvergence with
+// -widths) in precision T and writes its results.
+func ntkNetRun[T tensor.Float](ctx context.Context, cfg ntkConfig, rd *train.RunDir, stdout, stderr io.Writer) error {
+	tk, err := loadTask[T](cfg.Data, cfg.TestFrac, cfg.splitSeed)
+	if err != nil {
+		return err
+	}
+	shape := tk.Train.ExampleShape()
+	if len(shape) != 3 || tk.Classes == 0 {
+		return usagef("ntk: -arch %s is a convolutional net, -data %s has %s; use images with labels: digits or mnist:DIR", cfg.Arch, cfg.Data,
+			map[bool]string{true: "no classes", false: fmt.Sprintf("flat examples of shape %v", shape)}[len(shape) == 3])
+	}
+	spec, _ := nn.NetSpecWidth(cfg.Arch, cfg.Width) // checked by checkNet
+	net, err := nn.NewNet[T](spec, shape, rand.New(rand.NewPCG(cfg.Seed, 1)))
+	if err != nil {
+		return usagef("ntk: -arch: %v", err)
+	}
+	if out := net.OutputShape(); len(out) != 1 || out[0] != tk.Outputs {
+		return usagef("ntk: -arch %s: the net's output for one example has shape %v, but %s needs %d outputs (end the spec with fc%d)", spec, out, tk.Name, tk.Outputs, tk.Outputs)
+	}
+	sc := ntk.CNNStudyConfig{
+		Spec: spec, N: cfg.N, NTest: cfg.NTest, Seed: cfg.Seed, WStd: cfg.WStd, BStd: cfg.BStd,
+		MCSeeds: cfg.MCSeeds, DiagReg: cfg.DiagReg, MemoryBudget: int64(cfg.BudgetMB) << 20,
+	}
+	stop := progress.New(stderr).Busy(fmt.Sprintf("ntk: kernels of %s on %d training and %d test points (%d networks)",
+		spec, min(cfg.N, tk.Train.Len()), min(cfg.NTest, tk.Test.Len()), max(cfg.MCSeeds, 1)))
+	res, err := ntk.CNNStudy(ctx, tk.Train, tk.Test, sc)
+	stop()
+	if err := studyErr(ctx, err); err != nil {
+		return err
+	}
+	res.Data = tk.Name
+	var conv *ntk.ConvergenceResult
+	widths, _ := cfg.widthList()
+	if widths != nil {
+		x := tensor.New[float64](min(convergencePoints, tk.Train.Len()), tk.Train.Dim())
+		perm := rand.New(rand.NewPCG(cfg.Seed, 0x5eed)).Perm(tk.Train.Len())
+		for i := 0; i < x.Dim(0); i++ {
+			for j, v := range tk.Train.X.Rows(perm[i], perm[i]+1).Data() {
+				x.Data()[i*x.Dim(1)+j] = float64(v)
+			}
+		}
+		stop := progress.New(stderr).Busy(fmt.Sprintf("ntk: convergence over widths %v (%d x %d networks each)", widths, 4, max(cfg.MCSeeds, 2)))
+		conv, err = ntk.CNNConvergence(x, ntk.ConvergenceConfig{
+			Template: cfg.Arch, InputShape: shape, Widths: widths, Seeds: max(cfg.MCSeeds, 2), Repeats: 4,
+			FirstSeed: cfg.Seed, WStd: cfg.WStd, BStd: cfg.BStd, Options: ntk.Options{MemoryBudget: int64(cfg.BudgetMB) << 20},
+		})
+		stop()
+		if err := studyErr(ctx, err); err != nil {
+			return err
+		}
+	}
+	return writeNetNTK(cfg, res, conv, rd, humanOut(cfg.JSON, stdout, stderr), stdout)
+}
+
+// studyErr maps the error of a study to the CLI's: interrupted, a kernel
+// too large for memory (a usage error), or the error itself.
+func studyErr(ctx context.Context, err error) error {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return fmt.Errorf("%w before the analysis finished (nothing written)", errInterrupted)
+	case errors.Is(err, ntk.ErrKernelTooLarge):
+		return usageError{fmt.Errorf("%w; use a smaller -n", err)}
+	}
+	return err
+}
+
+// writeNetNTK writes the net study into rd (config.json, cnn_ntk.json,
+// the figures, convergence.json) and prints its summary to human; with
+// -json it prints one JSON line per kernel, posterior and width to
+// stdout, and the summary last.
+func writeNetNTK(cfg ntkConfig, res *ntk.CNNStudyResult, conv *ntk.ConvergenceResult, rd *train.RunDir, human, stdout io.Writer) error {
+	if err := rd.Begin(cfg.configJSON); err != nil {
+		return err
+	}
+	written := []string{"cnn_ntk.json"}
+	err := rd.Stage(func(dir string) error {
+		if err := writeJSONFile(filepath.Join(dir, "cnn_ntk.json"), res); err != nil {
+			return err
+		}
+		if conv != nil {
+			written = append(written, "convergence.json")
+			if err := writeJSONFile(filepath.Join(dir, "convergence.json"), conv); err != nil {
+				return err
+			}
+		}
+		if cfg.NoFigures {
+			return nil
+		}
+		if ok, err := res.SaveFigure(dir); err != nil {
+			return err
+		} else if ok {
+			written = append(written, "cnn_ntk.png/svg")
+		}
+		if conv != nil {
+			written = append(written, "convergence.png/svg")
+			return conv.SaveFigure(dir)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(human, "net %s on %v (%d parameters), NTK parameterization W_std %g b_std %g; %s: %d training, %d test points\n",
+		res.Spec, res.InputShape, res.Params, res.WStd, res.BStd, res.Data, res.NTrain, res.NTest)
+	if res.Analytic {
+		fmt.Fprintln(human, "kernels, relative Frobenius distance from the analytic (ConvArch) kernels:")
+	} else {
+		fmt.Fprintf(human, "no analytic kernel: %s\nkernels:\n", res.AnalyticSkipped)
+	}
+	for _, k := range res.Kernels {
+		fmt.Fprintf(human, "  %-12s %3d network(s)", k.Name, k.Networks)
+		if k.NTKErr != nil {
+			fmt.Fprintf(human, "  NTK %.4f  NNGP %.4f", *k.NTKErr, *k.NNGPErr)
+		}
+		if k.Networks > 1 && k.NTKErr != nil {
+			fmt.Fprintf(human, "  (standard errors %.4f, %.4f)", k.NTKStdErr, k.NNGPStdErr)
+		}
+		fmt.Fprintf(human, "  mean diagonal of the NTK %.4g\n", k.MeanDiagNTK)
+	}
+	fmt.Fprintf(human, "test accuracy (MSE) of the posteriors, diag_reg %g:\n", res.DiagReg)
+	for i := 0; i+1 < len(res.Posteriors); i += 2 {
+		a, b := res.Posteriors[i], res.Posteriors[i+1]
+		fmt.Fprintf(human, "  %-12s NNGP %.4f (%.4f)  NTK-GP t=inf %.4f (%.4f)\n", a.Kernel, *a.Accuracy, a.MSE, *b.Accuracy, b.MSE)
+	}
+	if conv != nil {
+		fmt.Fprintf(human, "convergence to the analytic kernels on %d training points (%d estimates of %d networks per width):\n", convergencePoints, conv.Repeats, conv.Seeds)
+		for _, p := range conv.Points {
+			fmt.Fprintf(human, "  width %5d  %8d parameters  NTK %.4f (one network %.4f)  NNGP %.4f (one network %.4f)\n",
+				p.Width, p.Params, p.NTKError, p.NTKSeedRMS, p.NNGPError, p.NNGPSeedRMS)
+		}
+		for _, f := range []struct {
+			name string
+			fit  ntk.SlopeFit
+		}{{"NTK Monte Carlo", conv.NTK}, {"NTK one network", conv.NTKPerSeed}, {"NNGP Monte Carlo", conv.NNGP}, {"NNGP one network", conv.NNGPPerSeed}} {
+			fmt.Fprintf(human, "  slope %-17s %+.3f  95%% interval [%+.3f, %+.3f]  (width^-1/2: -0.5)\n", f.name, f.fit.Slope, f.fit.Lo, f.fit.Hi)
+		}
+	}
+	fmt.Fprintf(human, "outputs in %s: config.json %s\n", cfg.Out, strings.Join(written, " "))
+	if !cfg.JSON {
+		return nil
+	}
+	enc := json.NewEncoder(stdout)
+	for _, k := range res.Kernels {
+		if err := enc.Encode(k); err != nil {
+			return err
+		}
+	}
+	for _, p := range res.Posteriors {
+		if err := enc.Encode(p); err != nil {
+			return err
+		}
+	}
+	if conv != nil {
+		for _, p := range conv.Points {
+			if err := enc.Encode(struct {
+				Kind string `json:"kind"`
+				ntk.ConvergencePoint
+			}{"width", p}); err != nil {
+				return err
+			}
+		}
+	}
+	return enc.Encode(struct {
+		*ntk.CNNStudyResult
+		Convergence *ntk.ConvergenceResult `json:"convergence,omitempty"`
+	}{res, conv})
+}
+
+// writeJSONFile writes v as indented JSON to path.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
