@@ -75,7 +75,7 @@ func conv2d[T Float](t *Tape[T], x, w, b *Var[T], alpha float64, act Activation,
 	var col []T
 	willRecord := t.recording && !t.gradOff && (x.needsGrad || w.needsGrad || b != nil && b.needsGrad)
 	colBytes := g.N * g.ColLen() * int(unsafe.Sizeof(T(0)))
-	if willRecord && w.needsGrad && !g.Direct() && colBytes <= maxSavedCol {
+	if willRecord && w.needsGrad && g.SavesCol() && colBytes <= maxSavedCol {
 		col = v.aux(g.N * g.ColLen()).Data()
 	}
 	tensor.Conv2DInto(out, x.value, w.value, T(alpha), ep, g, col)
