@@ -703,11 +703,7 @@ func im2colShifted[T Float](col []T, ld int, x []T, g ConvGeom) {
 				copy(row[a:b], xc[a+shift:b+shift])
 				// The columns that meet padding got values of the
 				// neighbouring input row (or none, at the plane's ends).
-				for oh := ohLo; oh < ohHi; oh++ {
-					pr := row[oh*g.Wo : (oh+1)*g.Wo]
-					clear(pr[:lo])
-					clear(pr[hi:])
-				}
+				zeroPadCols(row, ohLo, ohHi, lo, hi, g.Wo)
 			}
 		}
 	}
@@ -729,11 +725,7 @@ func col2imShifted[T Float](x, col []T, ld int, g ConvGeom) {
 				shift := offH*g.W + off
 				// Zero the entries that fall on padding columns, which
 				// the shifted addition would add to the neighbouring row.
-				for oh := ohLo; oh < ohHi; oh++ {
-					pr := row[oh*g.Wo : (oh+1)*g.Wo]
-					clear(pr[:lo])
-					clear(pr[hi:])
-				}
+				zeroPadCols(row, ohLo, ohHi, lo, hi, g.Wo)
 				a, b := shiftSpan(ohLo, ohHi, g.Wo, shift, hw)
 				if a < b {
 					simd.Add(xc[a+shift:b+shift], xc[a+shift:b+shift], row[a:b])
@@ -938,4 +930,22 @@ func copyShort[T Float](dst, src []T) {
 	}
 	a, b := *(*[64]byte)(s), *(*[64]byte)(unsafe.Add(s, n-64))
 	*(*[64]byte)(d), *(*[64]byte)(unsafe.Add(d, n-64)) = a, b
+}
+
+// zeroPadCols zeroes columns [0, lo) and [hi, wo) of rows [ohLo, ohHi) of
+// a tap's row (width wo). Padding is a column or two: stores in a loop
+// cost less than two calls to memclr per row.
+func zeroPadCols[T Float](row []T, ohLo, ohHi, lo, hi, wo int) {
+	if lo == 0 && hi == wo {
+		return
+	}
+	for oh := ohLo; oh < ohHi; oh++ {
+		pr := row[oh*wo : (oh+1)*wo]
+		for i := range pr[:lo] {
+			pr[i] = 0
+		}
+		for i := hi; i < len(pr); i++ {
+			pr[i] = 0
+		}
+	}
 }
