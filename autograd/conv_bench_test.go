@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gradflow/gradflow/internal/simd"
 	"github.com/gradflow/gradflow/tensor"
 )
 
@@ -123,6 +124,82 @@ func (s *lenetStack) step(tp *Tape[float32]) {
 
 func BenchmarkConvLeNetStack(b *testing.B) {
 	s := newLenetStack(64)
+	tp := NewTape[float32]()
+	s.step(tp)
+	b.ReportAllocs()
+	b.ResetTimer()
+	c0 := processCPU()
+	for i := 0; i < b.N; i++ {
+		s.step(tp)
+	}
+	reportCPU(b, c0)
+}
+
+// lenetStep is a whole LeNet-5 training step at batch 64, the step of
+// bench/cnn_torch.py's lenet5: the conv stack, Flatten, Linear 400-120-84-10
+// with ReLU, softmax cross-entropy, backward into zeroed gradients, and
+// SGD with momentum 0.9 (the update simd.MomentumUpdate, as optim.SGD).
+type lenetStep struct {
+	stack  *lenetStack
+	w3, b3 *tensor.Tensor[float32]
+	w4, b4 *tensor.Tensor[float32]
+	w5, b5 *tensor.Tensor[float32]
+	params []*tensor.Tensor[float32]
+	grads  []*tensor.Tensor[float32]
+	bufs   []*tensor.Tensor[float32]
+	labels []int32
+}
+
+func newLenetStep(batch int) *lenetStep {
+	rng := newRNG(13)
+	s := &lenetStep{stack: newLenetStack(batch)}
+	lin := func(out, in int) (*tensor.Tensor[float32], *tensor.Tensor[float32]) {
+		return tensor.RandN(rng, float32(0), 0.05, out, in), tensor.RandN(rng, float32(0), 0.05, out)
+	}
+	s.w3, s.b3 = lin(120, 400)
+	s.w4, s.b4 = lin(84, 120)
+	s.w5, s.b5 = lin(10, 84)
+	st := s.stack
+	s.params = []*tensor.Tensor[float32]{st.w1, st.b1, st.w2, st.b2, s.w3, s.b3, s.w4, s.b4, s.w5, s.b5}
+	s.grads = []*tensor.Tensor[float32]{st.gw1, st.gb1, st.gw2, st.gb2}
+	for _, p := range s.params[4:] {
+		s.grads = append(s.grads, tensor.New[float32](p.Shape()...))
+	}
+	for _, p := range s.params {
+		s.bufs = append(s.bufs, tensor.New[float32](p.Shape()...))
+	}
+	s.labels = make([]int32, batch)
+	for i := range s.labels {
+		s.labels[i] = int32(i % 10)
+	}
+	return s
+}
+
+func (s *lenetStep) step(tp *Tape[float32]) {
+	tp.Reset()
+	for _, g := range s.grads {
+		clear(g.Data())
+	}
+	st, g := s.stack, s.grads
+	pool := PoolParams{Kernel: [2]int{2, 2}}
+	h := Conv2D(tp.Const(st.x), tp.Leaf(st.w1, g[0]), tp.Leaf(st.b1, g[1]), 1, tensor.ReLU, ConvParams{Padding: [2]int{2, 2}})
+	h = MaxPool2D(h, pool)
+	h = Conv2D(h, tp.Leaf(st.w2, g[2]), tp.Leaf(st.b2, g[3]), 1, tensor.ReLU, ConvParams{})
+	h = MaxPool2D(h, pool)
+	h = Reshape(h, h.Shape()[0], 400)
+	h = Linear(h, tp.Leaf(s.w3, g[4]), tp.Leaf(s.b3, g[5]), 1, tensor.ReLU)
+	h = Linear(h, tp.Leaf(s.w4, g[6]), tp.Leaf(s.b4, g[7]), 1, tensor.ReLU)
+	h = Linear(h, tp.Leaf(s.w5, g[8]), tp.Leaf(s.b5, g[9]), 1, "")
+	tp.Backward(CrossEntropy(h, s.labels))
+	for i, p := range s.params {
+		simd.MomentumUpdate(p.Data(), s.grads[i].Data(), s.bufs[i].Data(), 0.9, 1, -0.01)
+	}
+}
+
+// BenchmarkConvLeNetStep is the whole training step; compare its cpu-ns/op
+// with bench/conv_torch.py's Step.
+func BenchmarkConvLeNetStep(b *testing.B) {
+	s := newLenetStep(64)
 	tp := NewTape[float32]()
 	s.step(tp)
 	b.ReportAllocs()

@@ -71,11 +71,14 @@ func conv2d[T Float](t *Tape[T], x, w, b *Var[T], alpha float64, act Activation,
 	}
 	// Keep the im2col matrices for the weight gradient of an unrecorded
 	// backward pass (a recorded one rebuilds them inside its own op), when
-	// they are small enough to be worth it.
+	// they are small enough to be worth it and the geometry uses them
+	// (tensor.ConvGeom.SavesCol: not for 1x1 kernels, nor for valid
+	// stride-1 convolutions, whose weight gradient builds its im2col
+	// matrices in the wide layout, in cache, from long copies).
 	var col []T
 	willRecord := t.recording && !t.gradOff && (x.needsGrad || w.needsGrad || b != nil && b.needsGrad)
 	colBytes := g.N * g.ColLen() * int(unsafe.Sizeof(T(0)))
-	if willRecord && w.needsGrad && !g.Direct() && colBytes <= maxSavedCol {
+	if willRecord && w.needsGrad && g.SavesCol() && colBytes <= maxSavedCol {
 		col = v.aux(g.N * g.ColLen()).Data()
 	}
 	tensor.Conv2DInto(out, x.value, w.value, T(alpha), ep, g, col)
@@ -269,4 +272,5 @@ func (conv2DWeightGradOp[T]) backward(t *Tape[T], v, u *Var[T]) {
 // per image: keeping them made LeNet's 5 MB and 3.8 MB layers 5-15%
 // faster and a 3x3 16->16 layer on 28x28, 29 MB, 10% slower; with the
 // chunked products LeNet's layers run at the same speed either way).
+// LeNet's second layer (valid, stride 1) no longer keeps them at all.
 const maxSavedCol = 8 << 20

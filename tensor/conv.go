@@ -3,6 +3,7 @@ package tensor
 import (
 	"errors"
 	"strconv"
+	"unsafe"
 
 	"github.com/gradflow/gradflow/internal/parallel"
 	"github.com/gradflow/gradflow/internal/simd"
@@ -153,7 +154,7 @@ func im2colRows[T Float](row, xc []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
 	if n == wo {
 		// No padding columns (a valid convolution): one move per row.
 		for oh := ohLo; oh < ohHi; oh++ {
-			copy(row[ri:ri+n], xc[xi:xi+n])
+			copyShort(row[ri:ri+n], xc[xi:xi+n])
 			ri += wo
 			xi += step
 		}
@@ -169,14 +170,7 @@ func im2colRows[T Float](row, xc []T, ohLo, ohHi, lo, hi, xi, wo, step int) {
 		}
 		d := dst[lo:hi]
 		src := xc[xi+lo : xi+lo+n]
-		if n >= 32 {
-			copy(d, src)
-		} else {
-			src = src[:len(d)]
-			for i := range d {
-				d[i] = src[i]
-			}
-		}
+		copyShort(d, src)
 		ri += wo
 		xi += step
 	}
@@ -312,10 +306,10 @@ func getConvJob[T Float](g ConvGeom) *convJob[T] {
 	default:
 		j = any(convJobs64.Get()).(*convJob[T])
 	}
-	w, p := parallel.MaxWorkers(0), g.chunk()
+	w := parallel.MaxWorkers(0)
 	j.g = g
-	j.scratch = grow(j.scratch, w*g.ColLen()*p)
-	j.scratch2 = grow(j.scratch2, w*g.Cout*g.Ho*g.Wo*p)
+	j.scratch = grow(j.scratch, w*g.colScratch())
+	j.scratch2 = grow(j.scratch2, w*g.outScratch())
 	return j
 }
 
@@ -359,14 +353,15 @@ func (j *convJob[T]) chunkCol(worker, c int, build bool) []T {
 	if g.Direct() {
 		return j.x[n0*chw : (n0+1)*chw]
 	}
-	size := g.ColLen() * g.chunk()
 	var col []T
 	if j.col != nil {
+		size := g.ColLen() * g.chunk()
 		col = j.col[c*size : c*size+pc*g.ColLen()]
 		if !build {
 			return col
 		}
 	} else {
+		size := g.colScratch()
 		col = j.scratch[worker*size : worker*size+pc*g.ColLen()]
 	}
 	howo := g.Ho * g.Wo
@@ -387,7 +382,7 @@ func (j *convJob[T]) chunkOut(worker, c int, out []T, gather bool) []T {
 	if pc == 1 {
 		return out[n0*outLen : (n0+1)*outLen]
 	}
-	size := outLen * g.chunk()
+	size := g.outScratch()
 	m := j.scratch2[worker*size : worker*size+pc*outLen]
 	if gather {
 		for i := 0; i < pc; i++ {
@@ -424,9 +419,16 @@ func (j *convJob[T]) Do(worker, t int) {
 	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
 	switch j.kind {
 	case convForward:
-		col := j.chunkCol(worker, t, true)
-		out := j.chunkOut(worker, t, j.dst, false)
-		_, _, ld := j.chunkImages(t)
+		wide := g.wide() && j.col == nil
+		var col, out []T
+		var ld int
+		if wide {
+			col, out, ld = j.wideCol(worker, t), j.wideOut(worker, t, nil), j.wideLd(t)
+		} else {
+			col = j.chunkCol(worker, t, true)
+			out = j.chunkOut(worker, t, j.dst, false)
+			_, _, ld = j.chunkImages(t)
+		}
 		var beta T
 		if j.bias != nil {
 			// The bias enters C before the product accumulates onto it:
@@ -448,14 +450,22 @@ func (j *convJob[T]) Do(worker, t int) {
 					beta, out[gi*cog*ld:], ld, simd.Epilogue[T]{Act: j.act})
 			}
 		}
-		j.scatterOut(t, out, j.dst)
+		if wide {
+			j.scatterWide(t, out)
+		} else {
+			j.scatterOut(t, out, j.dst)
+		}
 	case convInputGrad:
+		if g.wide() {
+			j.inputGradWide(worker, t)
+			return
+		}
 		n0, pc, ld := j.chunkImages(t)
 		gy := j.chunkOut(worker, t, j.gy, true)
 		chw := g.C * g.H * g.W
 		dcol := j.dst[n0*chw : (n0+1)*chw]
 		if !g.Direct() {
-			size := g.ColLen() * g.chunk()
+			size := g.colScratch()
 			dcol = j.scratch[worker*size : worker*size+pc*g.ColLen()]
 		}
 		for gi := 0; gi < g.Groups; gi++ {
@@ -478,9 +488,15 @@ func (j *convJob[T]) Do(worker, t int) {
 			return
 		}
 		for c := lo; c < hi; c++ {
-			col := j.chunkCol(worker, c, false)
-			gy := j.chunkOut(worker, c, j.gy, true)
-			_, _, ld := j.chunkImages(c)
+			var col, gy []T
+			var ld int
+			if g.wide() && j.col == nil {
+				col, gy, ld = j.wideCol(worker, c), j.wideOut(worker, c, j.gy), j.wideLd(c)
+			} else {
+				col = j.chunkCol(worker, c, false)
+				gy = j.chunkOut(worker, c, j.gy, true)
+				_, _, ld = j.chunkImages(c)
+			}
 			var beta T
 			if c > lo {
 				beta = 1
@@ -693,11 +709,7 @@ func im2colShifted[T Float](col []T, ld int, x []T, g ConvGeom) {
 				}
 				// The columns that meet padding got values of the
 				// neighbouring input row (or none, at the plane's ends).
-				for oh := ohLo; oh < ohHi; oh++ {
-					pr := row[oh*g.Wo : (oh+1)*g.Wo]
-					clear(pr[:lo])
-					clear(pr[hi:])
-				}
+				zeroPadCols(row, ohLo, ohHi, lo, hi, g.Wo)
 			}
 		}
 	}
@@ -719,16 +731,227 @@ func col2imShifted[T Float](x, col []T, ld int, g ConvGeom) {
 				shift := offH*g.W + off
 				// Zero the entries that fall on padding columns, which
 				// the shifted addition would add to the neighbouring row.
-				for oh := ohLo; oh < ohHi; oh++ {
-					pr := row[oh*g.Wo : (oh+1)*g.Wo]
-					clear(pr[:lo])
-					clear(pr[hi:])
-				}
+				zeroPadCols(row, ohLo, ohHi, lo, hi, g.Wo)
 				a, b := shiftSpan(ohLo, ohHi, g.Wo, shift, hw)
 				if a < b {
 					simd.Add(xc[a+shift:b+shift], xc[a+shift:b+shift], row[a:b])
 				}
 			}
+		}
+	}
+}
+
+// wide reports whether the input gradient uses the wide layout: a valid
+// (unpadded) convolution with unit strides whose output is narrower than
+// its input. Output position (oh, ow) is then placed at oh*W + ow, in rows
+// as wide as the input's, and every kernel tap's im2col row becomes the
+// input plane shifted by a constant, so that Col2Im is one long addition
+// per tap instead of one short one per output row (LeNet's second layer
+// has rows of 10). The columns ow >= Wo of the output gradient are zero,
+// so the extra columns of the im2col gradient are zero too and add
+// nothing; they cost (W-Wo)/Wo more work in the product, which has few
+// rows (K = Cout).
+func (g ConvGeom) wide() bool {
+	return g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.Wo < g.W && !g.Direct()
+}
+
+// SavesCol reports whether Conv2DInto's col argument is worth passing for
+// a later Conv2DWeightGradInto: false for a Direct geometry (there is no
+// im2col matrix) and for a wide one (see ConvGeom.wide: the weight
+// gradient builds its wide im2col matrices chunk by chunk in cache, long
+// copies that cost less than writing the compact matrices to memory and
+// reading them back).
+func (g ConvGeom) SavesCol() bool { return !g.Direct() && !g.wide() }
+
+// colScratch is the size of a worker's im2col scratch: a chunk's im2col
+// matrix, in the wide layout when the input gradient uses it.
+func (g ConvGeom) colScratch() int {
+	n := g.ColLen() * g.chunk()
+	if g.wide() {
+		n = max(n, g.ColRows()*g.Ho*g.W*g.chunk())
+	}
+	return n
+}
+
+// outScratch is the size of a worker's output (gradient) scratch.
+func (g ConvGeom) outScratch() int {
+	n := g.Cout * g.Ho * g.Wo * g.chunk()
+	if g.wide() {
+		n = max(n, g.Cout*g.Ho*g.W*g.chunk())
+	}
+	return n
+}
+
+// inputGradWide computes the input gradient of chunk c in the wide layout
+// (see ConvGeom.wide): gather the chunk's output gradient into rows W
+// wide with zeros in the extra columns, one product per group for the
+// im2col gradient, and per image and tap one addition of a shifted plane.
+// Every element of dx receives the same terms in the same order as in the
+// compact layout (plus exact zeros), so the results are the same.
+func (j *convJob[T]) inputGradWide(worker, c int) {
+	g := j.g
+	n0, pc, _ := j.chunkImages(c)
+	plane := g.Ho * g.W
+	ld := pc * plane
+	gy := j.wideOut(worker, c, j.gy)
+	csize := g.colScratch()
+	dcol := j.scratch[worker*csize : worker*csize+g.ColRows()*ld]
+	cog, kg := g.Cout/g.Groups, g.ColRows()/g.Groups
+	for gi := 0; gi < g.Groups; gi++ {
+		simd.Gemm(true, false, kg, ld, cog, j.alpha, j.w[gi*cog*kg:], kg, gy[gi*cog*ld:], ld,
+			0, dcol[gi*kg*ld:], ld, simd.Epilogue[T]{})
+	}
+	hw, chw := g.H*g.W, g.C*g.H*g.W
+	for i := 0; i < pc; i++ {
+		x := j.dst[(n0+i)*chw : (n0+i+1)*chw]
+		clear(x)
+		r := 0
+		for ch := 0; ch < g.C; ch++ {
+			xc := x[ch*hw : (ch+1)*hw]
+			for ki := 0; ki < g.KH; ki++ {
+				for kj := 0; kj < g.KW; kj++ {
+					shift := ki*g.DilH*g.W + kj*g.DilW
+					// Positions past the plane's end are extra columns
+					// of the last row: zero.
+					b := min(plane, hw-shift)
+					row := dcol[r*ld+i*plane : r*ld+i*plane+b]
+					r++
+					simd.Add(xc[shift:shift+b], xc[shift:shift+b], row)
+				}
+			}
+		}
+	}
+}
+
+// wideLd returns the row length of chunk c's matrices in the wide layout.
+func (j *convJob[T]) wideLd(c int) int {
+	_, pc, _ := j.chunkImages(c)
+	return pc * j.g.Ho * j.g.W
+}
+
+// wideOut returns the worker's [Cout, ld] scratch for chunk c's output
+// (gradient) in the wide layout; when src is not nil, it is filled with
+// chunk c's images of src, zeros in the extra columns.
+func (j *convJob[T]) wideOut(worker, c int, src []T) []T {
+	g := j.g
+	n0, pc, _ := j.chunkImages(c)
+	howo, plane := g.Ho*g.Wo, g.Ho*g.W
+	ld, outLen := pc*plane, g.Cout*howo
+	size := g.outScratch()
+	m := j.scratch2[worker*size : worker*size+g.Cout*ld]
+	if src == nil {
+		return m
+	}
+	for i := 0; i < pc; i++ {
+		img := src[(n0+i)*outLen : (n0+i+1)*outLen]
+		for co := 0; co < g.Cout; co++ {
+			s := img[co*howo : (co+1)*howo]
+			dst := m[co*ld+i*plane : co*ld+(i+1)*plane]
+			for oh := 0; oh < g.Ho; oh++ {
+				d := dst[oh*g.W : (oh+1)*g.W]
+				copyShort(d[:g.Wo], s[oh*g.Wo:(oh+1)*g.Wo])
+				clear(d[g.Wo:])
+			}
+		}
+	}
+	return m
+}
+
+// scatterWide copies the valid columns of chunk c's output m [Cout, ld]
+// (wide layout) to its images in dst.
+func (j *convJob[T]) scatterWide(c int, m []T) {
+	g := j.g
+	n0, pc, _ := j.chunkImages(c)
+	howo, plane := g.Ho*g.Wo, g.Ho*g.W
+	ld, outLen := pc*plane, g.Cout*howo
+	for i := 0; i < pc; i++ {
+		img := j.dst[(n0+i)*outLen : (n0+i+1)*outLen]
+		for co := 0; co < g.Cout; co++ {
+			d := img[co*howo : (co+1)*howo]
+			src := m[co*ld+i*plane : co*ld+(i+1)*plane]
+			for oh := 0; oh < g.Ho; oh++ {
+				copyShort(d[oh*g.Wo:(oh+1)*g.Wo], src[oh*g.W:oh*g.W+g.Wo])
+			}
+		}
+	}
+}
+
+// wideCol builds chunk c's im2col matrix [C*KH*KW, ld] in the worker's
+// scratch in the wide layout: each tap's row of an image is the input
+// plane shifted by the tap's offset, one copy, zero past the plane's end.
+// Its extra columns hold input values (or zeros) that meet only the zero
+// columns of a wide output gradient.
+func (j *convJob[T]) wideCol(worker, c int) []T {
+	g := j.g
+	n0, pc, _ := j.chunkImages(c)
+	plane, hw, chw := g.Ho*g.W, g.H*g.W, g.C*g.H*g.W
+	ld := pc * plane
+	size := g.colScratch()
+	col := j.scratch[worker*size : worker*size+g.ColRows()*ld]
+	for i := 0; i < pc; i++ {
+		x := j.x[(n0+i)*chw : (n0+i+1)*chw]
+		r := 0
+		for ch := 0; ch < g.C; ch++ {
+			xc := x[ch*hw : (ch+1)*hw]
+			for ki := 0; ki < g.KH; ki++ {
+				for kj := 0; kj < g.KW; kj++ {
+					shift := ki*g.DilH*g.W + kj*g.DilW
+					b := min(plane, hw-shift)
+					row := col[r*ld+i*plane : r*ld+(i+1)*plane]
+					r++
+					copy(row[:b], xc[shift:shift+b])
+					clear(row[b:])
+				}
+			}
+		}
+	}
+	return col
+}
+
+// copyShort copies src into dst (len(src) >= len(dst), no overlap), with
+// two overlapping fixed-size moves for rows of 32 to 128 bytes, where a
+// call to memmove per row (LeNet's rows are 40 bytes) costs more than the
+// copy.
+func copyShort[T Float](dst, src []T) {
+	n := len(dst) * int(unsafe.Sizeof(T(0)))
+	if n < 32 || n > 128 {
+		if n > 128 {
+			copy(dst, src)
+			return
+		}
+		src = src[:len(dst)]
+		for i := range dst {
+			dst[i] = src[i]
+		}
+		return
+	}
+	_ = src[len(dst)-1]
+	d, s := unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(src))
+	// Loads into locals first: a direct array assignment through unsafe
+	// pointers may overlap and compiles to a call to memmove.
+	if n <= 64 {
+		a, b := *(*[32]byte)(s), *(*[32]byte)(unsafe.Add(s, n-32))
+		*(*[32]byte)(d), *(*[32]byte)(unsafe.Add(d, n-32)) = a, b
+		return
+	}
+	a, b := *(*[64]byte)(s), *(*[64]byte)(unsafe.Add(s, n-64))
+	*(*[64]byte)(d), *(*[64]byte)(unsafe.Add(d, n-64)) = a, b
+}
+
+// zeroPadCols zeroes columns [0, lo) and [hi, wo) of rows [ohLo, ohHi) of
+// a tap's row (width wo). Padding is a column or two: stores in a loop
+// cost less than two calls to memclr per row.
+func zeroPadCols[T Float](row []T, ohLo, ohHi, lo, hi, wo int) {
+	if lo == 0 && hi == wo {
+		return
+	}
+	for oh := ohLo; oh < ohHi; oh++ {
+		pr := row[oh*wo : (oh+1)*wo]
+		for i := range pr[:lo] {
+			pr[i] = 0
+		}
+		for i := hi; i < len(pr); i++ {
+			pr[i] = 0
 		}
 	}
 }

@@ -110,3 +110,83 @@ func TestNewConvGeomErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestConvWide checks the three convolution kernels against their
+// definitions on valid stride-1 geometries, which take the wide layout
+// (ConvGeom.wide), with batches of several chunks, groups, dilation, few
+// filters (the axpy and dot paths) and many (the GEMM).
+func TestConvWide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases := []struct {
+		x, w   []int
+		dil    [2]int
+		groups int
+	}{
+		{[]int{11, 6, 14, 14}, []int{16, 6, 5, 5}, [2]int{1, 1}, 1}, // LeNet's second layer: 8 + 3 images
+		{[]int{5, 4, 9, 8}, []int{6, 2, 3, 2}, [2]int{2, 1}, 2},
+		{[]int{3, 3, 7, 10}, []int{10, 3, 2, 4}, [2]int{1, 2}, 1},
+		{[]int{2, 2, 6, 6}, []int{12, 1, 3, 3}, [2]int{1, 1}, 2},
+	}
+	for _, c := range cases {
+		g, err := NewConvGeom(c.x, c.w, [2]int{}, [2]int{}, c.dil, c.groups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !g.wide() || g.SavesCol() {
+			t.Fatalf("%+v: want a wide geometry", g)
+		}
+		randT := func(shape ...int) *Tensor[float64] { return RandN(rng, 0.0, 1.0, shape...) }
+		x, w, b := randT(c.x...), randT(c.w...), randT(c.w[0])
+		gy := randT(g.N, g.Cout, g.Ho, g.Wo)
+		const alpha = 0.7
+		cog, kg, howo := g.Cout/g.Groups, g.ColRows()/g.Groups, g.Ho*g.Wo
+		chw := g.C * g.H * g.W
+		// Definitions, from the im2col matrix of each image.
+		wantY := make([]float64, g.N*g.Cout*howo)
+		wantDW := make([]float64, g.Cout*kg)
+		dw0 := randT(c.w...)
+		for i := range wantDW {
+			wantDW[i] = 0.5 * dw0.Data()[i]
+		}
+		wantDX := make([]float64, g.N*chw)
+		for n := 0; n < g.N; n++ {
+			col := naiveIm2Col(x.Data()[n*chw:(n+1)*chw], g)
+			dcol := make([]float64, g.ColLen())
+			for co := 0; co < g.Cout; co++ {
+				r0 := (co / cog) * kg
+				for p := 0; p < howo; p++ {
+					s := 0.0
+					for k := 0; k < kg; k++ {
+						s += w.Data()[co*kg+k] * col[(r0+k)*howo+p]
+					}
+					wantY[(n*g.Cout+co)*howo+p] = alpha*s + b.Data()[co]
+					gv := gy.Data()[(n*g.Cout+co)*howo+p]
+					for k := 0; k < kg; k++ {
+						wantDW[co*kg+k] += alpha * gv * col[(r0+k)*howo+p]
+						dcol[(r0+k)*howo+p] += alpha * w.Data()[co*kg+k] * gv
+					}
+				}
+			}
+			Col2Im(wantDX[n*chw:(n+1)*chw], dcol, g)
+		}
+		check := func(what string, got, want []float64) {
+			t.Helper()
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+					t.Fatalf("%+v: %s[%d] = %v, want %v", g, what, i, got[i], want[i])
+				}
+			}
+		}
+		y := New[float64](g.N, g.Cout, g.Ho, g.Wo)
+		Conv2DInto(y, x, w, alpha, Epilogue[float64]{Bias: b}, g, nil)
+		check("y", y.Data(), wantY)
+		dx := New[float64](c.x...)
+		for i := range dx.Data() {
+			dx.Data()[i] = math.NaN() // must be overwritten
+		}
+		Conv2DInputGradInto(dx, gy, w, alpha, g)
+		check("dx", dx.Data(), wantDX)
+		Conv2DWeightGradInto(dw0, x, gy, alpha, 0.5, g, nil)
+		check("dw", dw0.Data(), wantDW)
+	}
+}
