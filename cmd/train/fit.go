@@ -39,7 +39,8 @@ input is one example of the data ([1 8 8] digits, [1 28 28] MNIST):
   gap  flatten                             global average pool [C H W] -> [C]; Flatten
   bn  ln  dropout[<p>]                     BatchNorm1d/2d, LayerNorm, Dropout (p 0.5)
   res(<spec>[,<spec>])                     residual block: body + shortcut (identity if absent)
-A net uses PyTorch's default init (-param, -init and -act are for MLPs);
+-param and -init apply to nets as to MLPs (conv fan-in = channels x kernel
+area; sp with -init torch is PyTorch's default init); -act is for MLPs.
 BatchNorm and Dropout run in eval mode when the test set is evaluated.
 
 A directory that holds a run is never overwritten: continue it with

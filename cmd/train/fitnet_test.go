@@ -72,8 +72,8 @@ func mapsEqual(a, b map[string]any) bool {
 	return true
 }
 
-// TestFitNetErrors: a net spec that does not fit the data, or MLP-only
-// flags with a net spec, exit with status 2 and one line naming the
+// TestFitNetErrors: a net spec that does not fit the data, an MLP-only
+// flag or a parameterization that does not apply to the net, exit with status 2 and one line naming the
 // token and shape or the flag.
 func TestFitNetErrors(t *testing.T) {
 	for _, c := range []struct {
@@ -82,7 +82,7 @@ func TestFitNetErrors(t *testing.T) {
 	}{
 		{[]string{"-arch", "conv6k3-maxpool2-conv16k5-flatten-fc10"}, "conv16k5 on [6 3 3]: kernel 5 larger than the padded input 3"},
 		{[]string{"-arch", "conv6k3-flatten-fc7"}, "needs 10 outputs"},
-		{[]string{"-arch", "conv6k3-flatten-fc10", "-param", "ntk"}, "-param ntk"},
+		{[]string{"-arch", "conv6k3-relu-conv6k3-flatten-fc10", "-param", "mf"}, "weight layers"},
 		{[]string{"-arch", "conv6k3-flatten-fc10", "-act", "tanh"}, "-act tanh"},
 		{[]string{"-arch", "conv6x3"}, `"conv6x3"`},
 		{[]string{"-arch", "conv6k3-flatten-fc2", "-data", "synthetic:spirals"}, "conv6k3 on [2]: a convolution takes [C H W] examples"},
@@ -91,5 +91,31 @@ func TestFitNetErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and one line with %q", c.args, code, errs, c.want)
 		}
+	}
+}
+
+// TestFitNetParam: -param applies to nets (nn.NewNetWith): a muP CNN
+// trains on digits and its file records the parameterization.
+func TestFitNetParam(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runCLI(t, "fit", "-out", dir, "-epochs", "2", "-opt", "adam", "-lr", "0.01", "-param", "mup",
+		"-arch", "conv8k3p1-relu-maxpool2-flatten-fc10")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	net, err := nn.LoadNetFile[float32](filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// muP's readout (MuReadout) multiplies by 1/fan_in: the flattened
+	// 8 x 4 x 4 features.
+	var readout *nn.Linear[float32]
+	for _, m := range net.Body.Modules {
+		if l, ok := m.(*nn.Linear[float32]); ok {
+			readout = l
+		}
+	}
+	if readout == nil || readout.Alpha != 1.0/128 {
+		t.Fatalf("readout %+v: want a Linear with multiplier 1/128 under muP", readout)
 	}
 }

@@ -94,16 +94,15 @@ func buildModel[T tensor.Float](f *fitParts[T], cfg fitConfig) error {
 		f.desc = fmt.Sprintf("MLP %s %s/%s", joinInts(f.dims), cfg.Activation, cfg.Param)
 		return nil
 	}
-	switch {
-	case cfg.Param != "sp" && cfg.Param != "standard":
-		return usagef("-param %s: parameterizations apply to MLPs; a net spec (-arch %s) uses PyTorch's default init and multipliers", cfg.Param, cfg.Arch)
-	case cfg.Init != "torch":
-		return usagef("-init %s: initializers apply to MLPs; a net spec (-arch %s) uses PyTorch's default init", cfg.Init, cfg.Arch)
-	case cfg.Activation != "relu":
+	if cfg.Activation != "relu" {
 		return usagef("-act %s: a net spec names its activations itself (e.g. conv6k5-%s-...); drop -act", cfg.Activation, cfg.Activation)
 	}
 	shape := f.tk.Train.ExampleShape()
-	net, err := nn.NewNet[T](cfg.Arch, shape, rng)
+	ncfg, err := netConfig(cfg, shape)
+	if err != nil {
+		return err
+	}
+	net, err := nn.NewNetWith[T](ncfg, rng)
 	if err != nil {
 		return usagef("-arch: %v", err)
 	}
@@ -112,6 +111,9 @@ func buildModel[T tensor.Float](f *fitParts[T], cfg fitConfig) error {
 	}
 	f.model, f.save = net, net.Save
 	f.desc = fmt.Sprintf("net %s on %v (%d parameters)", cfg.Arch, shape, nn.NumParams[T](net))
+	if ncfg.Parameterization != nn.Standard {
+		f.desc += ", " + string(ncfg.Parameterization)
+	}
 	return nil
 }
 
