@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"time"
@@ -86,12 +85,9 @@ flags:`)
 	if *reps < 1 || *rounds < 1 || *batch < 1 {
 		return fmt.Errorf("-reps %d, -rounds %d, -batch %d: each must be positive", *reps, *rounds, *batch)
 	}
-	var dts []string
-	for _, d := range splitList(*dtypes) {
-		if d != "float32" && d != "float64" {
-			return fmt.Errorf("-dtypes: %q is not float32 or float64", d)
-		}
-		dts = append(dts, d)
+	dts, err := parseDTypes(*dtypes)
+	if err != nil {
+		return err
 	}
 	cases := cnnModels
 	if *models != "" {
@@ -113,15 +109,11 @@ flags:`)
 		}
 	}
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 
 	em := newEmitter(*js)

@@ -86,12 +86,9 @@ func runGemm(args []string) error {
 	if *mlp {
 		shapes = append(shapes, mlpShapes()...)
 	}
-	var dts []string
-	for _, d := range splitList(*dtypes) {
-		if d != "float32" && d != "float64" {
-			return fmt.Errorf("-dtypes: %q is not float32 or float64", d)
-		}
-		dts = append(dts, d)
+	dts, err := parseDTypes(*dtypes)
+	if err != nil {
+		return err
 	}
 	em := newEmitter(*js)
 	header(*js)

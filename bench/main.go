@@ -109,6 +109,19 @@ func parseInts(flagName, s string) ([]int, error) {
 	return out, nil
 }
 
+// parseDTypes reads the -dtypes flag: a comma-separated list of float32
+// and float64.
+func parseDTypes(s string) ([]string, error) {
+	var dts []string
+	for _, d := range splitList(s) {
+		if d != "float32" && d != "float64" {
+			return nil, fmt.Errorf("-dtypes: %q is not float32 or float64", d)
+		}
+		dts = append(dts, d)
+	}
+	return dts, nil
+}
+
 func header(js bool) {
 	if js {
 		return

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,12 +103,9 @@ flags:`)
 	if *rounds < 1 {
 		return fmt.Errorf("-rounds: %d is not positive", *rounds)
 	}
-	var dts []string
-	for _, d := range splitList(*dtypes) {
-		if d != "float32" && d != "float64" {
-			return fmt.Errorf("-dtypes: %q is not float32 or float64", d)
-		}
-		dts = append(dts, d)
+	dts, err := parseDTypes(*dtypes)
+	if err != nil {
+		return err
 	}
 	cases := mlpCases
 	if *only != "" {
@@ -132,15 +128,11 @@ flags:`)
 	}
 
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 
 	em := newEmitter(*js)

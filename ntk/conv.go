@@ -154,6 +154,7 @@ const (
 	modeScalar              // [1]
 )
 
+// String names the mode as the cost report and the errors print it.
 func (m kmode) String() string { return [...]string{"full", "diagonal", "scalar"}[m] }
 
 // opDiag is the internal step that keeps the diagonal of a full state,
