@@ -29,6 +29,10 @@ type loadRecord struct {
 	// OffPercent is the share of the measurement's wall time for which
 	// the trips turned spinning off.
 	OffPercent float64 `json:"off_percent"`
+	// PressurePercent is the share of the measurement's wall time for
+	// which the CPU stall counter turned spinning off (a runnable thread
+	// waited for a CPU; parallel.SetPressure).
+	PressurePercent float64 `json:"pressure_percent"`
 }
 
 // runLoad measures the MLP training step at one and two threads (or
@@ -39,7 +43,7 @@ func runLoad(args []string) error {
 	js := fs.Bool("json", false, "print one JSON object per line instead of a table")
 	threadsFlag := fs.String("threads", "1,2", "thread counts (GOMAXPROCS)")
 	busyFlag := fs.String("busy", "0,1", "numbers of competing busy processes (0 allowed)")
-	spins := fs.String("spins", "adaptive", "spin policies, comma-separated: adaptive (the default policy) or a fixed duration such as 1ms or 0 (as GRADFLOW_SPIN)")
+	spins := fs.String("spins", "adaptive", "spin policies, comma-separated: adaptive (the default policy), gaps (adaptive without the CPU stall counter) or a fixed duration such as 1ms or 0 (as GRADFLOW_SPIN)")
 	dtype := fs.String("dtype", "float32", "element type: float32 or float64")
 	reps := fs.Int("reps", 7, "repetitions per measurement, each thread count in turn (order alternating); the median is reported")
 	rounds := fs.Int("rounds", 3, "rounds; the ratio to one thread is taken within a round and its median reported")
@@ -71,22 +75,27 @@ func runLoad(args []string) error {
 		busies = append(busies, n)
 	}
 	type policy struct {
-		name  string
-		d     time.Duration
-		fixed bool
+		name     string
+		d        time.Duration
+		fixed    bool
+		pressure bool
 	}
 	var policies []policy
 	for _, f := range strings.Split(*spins, ",") {
 		f = strings.TrimSpace(f)
-		if f == "adaptive" {
-			policies = append(policies, policy{f, time.Millisecond, false})
+		switch f {
+		case "adaptive":
+			policies = append(policies, policy{f, time.Millisecond, false, true})
+			continue
+		case "gaps":
+			policies = append(policies, policy{f, time.Millisecond, false, false})
 			continue
 		}
 		d, err := time.ParseDuration(f)
 		if err != nil || d < 0 {
-			return fmt.Errorf("-spins: %q is neither adaptive nor a duration >= 0", f)
+			return fmt.Errorf("-spins: %q is neither adaptive, gaps nor a duration >= 0", f)
 		}
-		policies = append(policies, policy{f, d, true})
+		policies = append(policies, policy{f, d, true, false})
 	}
 	if *dtype != "float32" && *dtype != "float64" {
 		return fmt.Errorf("-dtype: %q is not float32 or float64", *dtype)
@@ -100,10 +109,11 @@ func runLoad(args []string) error {
 	prevProcs := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(prevProcs)
 	defer parallel.SetSpin(time.Millisecond, false)
+	defer parallel.SetPressure(true)
 	if !*js {
 		header(false)
 		fmt.Printf("# %s b%d %s; competing processes: %s load -busyloop (one thread each)\n", dimsLabel(c.dims), c.batch, *dtype, self)
-		fmt.Printf("%-9s %4s %5s %3s %10s %7s %6s %5s\n", "spin", "busy", "round", "thr", "samples/s", "vs thr1", "trips", "off%")
+		fmt.Printf("%-9s %4s %5s %3s %10s %7s %6s %5s %6s\n", "spin", "busy", "round", "thr", "samples/s", "vs thr1", "trips", "off%", "stall%")
 	}
 	// ratios[policy][busy][threads] are the per-round ratios to the first
 	// thread count.
@@ -126,11 +136,14 @@ func runLoad(args []string) error {
 			}
 			for _, p := range policies {
 				parallel.SetSpin(p.d, p.fixed)
-				trips0, off0 := parallel.SpinStats()
+				parallel.SetPressure(p.pressure)
+				trips0, off0, pr0 := parallel.SpinStats()
 				t0 := time.Now()
 				rates := pairedRates(*dtype, c, threads, *reps, *minTime)
-				trips1, off1 := parallel.SpinStats()
-				offPct := 100 * min(1, (off1-off0).Seconds()/time.Since(t0).Seconds())
+				trips1, off1, pr1 := parallel.SpinStats()
+				wall := time.Since(t0).Seconds()
+				offPct := 100 * min(1, (off1-off0).Seconds()/wall)
+				prPct := 100 * min(1, (pr1-pr0).Seconds()/wall)
 				for i, t := range threads {
 					// The ratio of each repetition to the first thread
 					// count's repetition measured next to it.
@@ -140,9 +153,9 @@ func runLoad(args []string) error {
 					}
 					ratio := median(rs)
 					ratios[p.name][b][t] = append(ratios[p.name][b][t], ratio)
-					em.emit(loadRecord{Suite: "load", Spin: p.name, Busy: b, Threads: t, Round: round, SamplesPerSec: median(rates[i]), Reps: roundAll(rates[i]), Ratio: ratio, Trips: trips1 - trips0, OffPercent: round2(offPct)})
+					em.emit(loadRecord{Suite: "load", Spin: p.name, Busy: b, Threads: t, Round: round, SamplesPerSec: median(rates[i]), Reps: roundAll(rates[i]), Ratio: ratio, Trips: trips1 - trips0, OffPercent: round2(offPct), PressurePercent: round2(prPct)})
 					if !*js {
-						fmt.Printf("%-9s %4d %5d %3d %10.0f %7.2f %6d %5.0f\n", p.name, b, round, t, median(rates[i]), ratio, trips1-trips0, offPct)
+						fmt.Printf("%-9s %4d %5d %3d %10.0f %7.2f %6d %5.0f %6.0f\n", p.name, b, round, t, median(rates[i]), ratio, trips1-trips0, offPct, prPct)
 					}
 				}
 			}

@@ -14,23 +14,27 @@
 // whole product of a training step.
 //
 // Spinning pays only while each spinning thread has a core to itself. On a
-// machine shared with CPU-bound work a spinning helper takes the core that
-// the thread it waits for needs (two threads ran slower than one), so the
-// spin adapts. A spinning thread reads the clock every 128 polls: two
-// readings more than 50 us apart mean the OS preempted it for another
-// thread. Such a trip turns spinning off for every thread of the pool
-// (idle helpers and a Run waiting for its helpers then block at once and
-// hand their core back) for 10 ms, doubling up to 1 s while trips keep coming after little
-// spinning, and back to 10 ms after more. This keeps the speed of a quiet
-// machine but catches only part of the harm on a loaded one: the OS
-// mostly preempts the working thread, not the spinning one (with one busy
-// process on two cores, a step at two threads ran at 0.94x of one, against
-// 0.67x with a fixed spin and 1.17x with none). Timing only chooses between
-// spinning and blocking, never which tasks exist or how they compute, so
-// results stay the same. GRADFLOW_SPIN (a duration, 0 for none) fixes the
-// spin and turns the adaptation off; `go run ./bench load` measures one and
-// two threads with and without competing busy processes
-// (bench/RESULTS.md).
+// machine shared with CPU-bound work a spinning helper takes a core that a
+// thread it waits for needs (two threads ran slower than one), so the spin
+// adapts, on two signals. First, the kernel's CPU pressure counter
+// (/proc/pressure/cpu, Linux 4.20+): sampled every 4 ms by whichever
+// thread starts to wait, it tells the share of time some runnable thread
+// waited for a CPU; while it is at least 20% nobody spins (idle helpers
+// park at once, a Run waiting for its helpers blocks at once and hands its
+// core to whoever the OS runs instead). Second, where the counter is
+// missing and as a safety net, a spinning thread reads the clock every
+// 128 polls: two readings more than 50 us apart mean the OS preempted it
+// for another thread, and such a trip turns spinning off for 10 ms,
+// doubling up to 1 s while trips keep coming after little spinning. The
+// clock alone caught only part of the harm, since the OS mostly preempts
+// the working thread rather than the spinning one (with one busy process
+// on two cores: 0.83x of one thread, against 1.07x with the counter; on a
+// quiet machine both keep the 1.7-1.8x of a fixed spin). Timing only
+// chooses between spinning and blocking, never which tasks exist or how
+// they compute, so results stay the same. GRADFLOW_SPIN (a duration, 0
+// for none) fixes the spin and turns the adaptation off; `go run ./bench
+// load` measures one and two threads with and without competing busy
+// processes, for each policy (bench/RESULTS.md).
 //
 // The pool sits below internal/simd in the import graph although
 // ARCHITECTURE.md lists the SIMD kernels first: the GEMM driver divides a

@@ -213,7 +213,7 @@ var (
 
 // spinBudget is how long a thread that starts to wait at now may spin.
 func spinBudget(now time.Time) time.Duration {
-	if !spinFixed.Load() && int64(now.Sub(epoch)) < spinOff.Load() {
+	if !spinFixed.Load() && (int64(now.Sub(epoch)) < spinOff.Load() || stalls.pressured(now)) {
 		return 0
 	}
 	return time.Duration(spin.Load())
@@ -281,11 +281,12 @@ func spinUntil(ready func() bool) bool {
 }
 
 // SpinStats reports the spin policy's history for benchmarks: how many
-// spins tripped since the process started, and for how long in all the
-// trips turned spinning off (up to now, or up to the end of the current
-// backoff).
-func SpinStats() (tripped int64, off time.Duration) {
-	return trips.Load(), time.Duration(offSum.Load())
+// spins tripped since the process started, for how long in all the trips
+// turned spinning off (up to now, or up to the end of the current
+// backoff), and how long the windows lasted whose CPU stall share turned
+// spinning off (see pressured).
+func SpinStats() (tripped int64, off, stalled time.Duration) {
+	return trips.Load(), time.Duration(offSum.Load()), time.Duration(stalls.highFor.Load())
 }
 
 func queued() bool { return len(queue) != 0 }

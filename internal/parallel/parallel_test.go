@@ -2,6 +2,8 @@ package parallel
 
 import (
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,6 +168,8 @@ func TestRunPinnedAffinity(t *testing.T) {
 // by the test, so it does not depend on timing.
 func TestSpinBackoff(t *testing.T) {
 	defer SetSpin(time.Millisecond, false)
+	SetPressure(false) // the machine's load must not turn spinning off here
+	defer SetPressure(true)
 	tripMu.Lock()
 	saved, savedOff, savedAt, savedSpun := backoff, spinOff.Load(), spunAt, spun.Load()
 	backoff, spunAt = 0, 0
@@ -227,4 +231,181 @@ func TestSpinBackoff(t *testing.T) {
 	if b := spinBudget(at(now + time.Hour)); b != 200*time.Microsecond {
 		t.Fatalf("fixed spin budget = %v, want 200us", b)
 	}
+}
+
+// TestParseStallTotal: the "some" line's total is read from PSI files as
+// Linux writes them; anything else is refused rather than misread.
+func TestParseStallTotal(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"some avg10=0.00 avg60=0.45 avg300=10.88 total=14642516987\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", 14642516987, true},
+		{"some avg10=1.00 avg60=2.00 avg300=3.00 total=0\n", 0, true},
+		{"some total=42", 42, true},
+		{"full avg10=0.00 total=5\nsome total=7\n", 0, false},
+		{"some avg10=0.00 avg60=0.00 avg300=0.00\nfull total=9\n", 0, false},
+		{"some total=\n", 0, false},
+		{"some total=x1\n", 0, false},
+		{"some total=99999999999999999999\n", 0, false},
+		{"", 0, false},
+		{"some", 0, false},
+	} {
+		got, ok := parseStallTotal([]byte(c.in))
+		if got != c.want || ok != c.ok {
+			t.Errorf("parseStallTotal(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestPressureJudgement: a window whose stall counter grows by a share of
+// wall time at or above pressureHigh makes the monitor report pressure
+// until a window below it; windows longer than pressureStale are not
+// judged; an unreadable counter stops the sampling and never reports
+// pressure. The counter and the clock are the test's (on a monitor of its
+// own), so it does not depend on the machine's load.
+func TestPressureJudgement(t *testing.T) {
+	var stall int64 // µs
+	readable := true
+	reads := 0
+	m := newStallMonitor(func() (int64, bool) { reads++; return stall, readable })
+	at := func(d time.Duration) time.Time { return epoch.Add(time.Hour + d) }
+	now := time.Duration(0)
+	// wait advances the clock by d with the given stall share and asks.
+	wait := func(d time.Duration, share float64) bool {
+		now += d
+		stall += int64(share * float64(d/time.Microsecond))
+		return m.pressured(at(now))
+	}
+	if wait(0, 0) {
+		t.Fatal("pressure at the first sample")
+	}
+	if wait(pressureEvery, 0.05) {
+		t.Fatal("pressure after a window with stall share 0.05")
+	}
+	if !wait(pressureEvery, pressureHigh) {
+		t.Fatalf("no pressure after a window with stall share %v", pressureHigh)
+	}
+	n := reads
+	if !wait(pressureEvery/2, 0) || reads != n {
+		t.Fatal("the judgement changed, or the counter was read, between samples")
+	}
+	if wait(pressureEvery, 0.01) {
+		t.Fatal("pressure after the stall ended")
+	}
+	if got := time.Duration(m.highFor.Load()); got != pressureEvery {
+		t.Fatalf("highFor = %v, want %v", got, pressureEvery)
+	}
+	if wait(2*pressureStale, 1) {
+		t.Fatal("a stale window was judged")
+	}
+	if !wait(pressureEvery, 1) {
+		t.Fatal("no pressure after a fully stalled window")
+	}
+	m.enabled.Store(false)
+	if wait(pressureEvery, 1) {
+		t.Fatal("pressure reported while turned off")
+	}
+	m.enabled.Store(true)
+	readable = false
+	if wait(pressureEvery, 1) {
+		t.Fatal("pressure reported with an unreadable counter")
+	}
+	readable = true
+	n = reads
+	if wait(pressureEvery, 1) || reads != n {
+		t.Fatal("sampling went on after the counter failed")
+	}
+}
+
+// TestSpinBudgetUnderPressure: the pool's spin budget is 0 while its
+// monitor reports pressure, unless the spin is fixed (GRADFLOW_SPIN).
+func TestSpinBudgetUnderPressure(t *testing.T) {
+	defer SetSpin(time.Millisecond, false)
+	defer SetPressure(true)
+	SetSpin(time.Millisecond, false)
+	saved := stalls
+	defer func() { stalls = saved }()
+	stall := int64(0)
+	stalls = newStallMonitor(func() (int64, bool) { return stall, true })
+	now := epoch.Add(2 * time.Hour)
+	spinOff.Store(0)
+	if b := spinBudget(now); b != time.Millisecond {
+		t.Fatalf("budget = %v, want 1ms", b)
+	}
+	now = now.Add(pressureEvery)
+	stall += int64(pressureEvery / time.Microsecond)
+	if b := spinBudget(now); b != 0 {
+		t.Fatalf("budget under pressure = %v, want 0", b)
+	}
+	SetSpin(200*time.Microsecond, true)
+	if b := spinBudget(now); b != 200*time.Microsecond {
+		t.Fatalf("fixed spin budget under pressure = %v, want 200us", b)
+	}
+}
+
+// TestPressureCounterLive: where Linux provides the counter, it is read
+// without allocating and grows while more threads want to run than there
+// are CPUs.
+func TestPressureCounterLive(t *testing.T) {
+	if _, ok := readPressure(); !ok {
+		t.Skip(pressureFile + " is not readable here (not Linux, kernel before 4.20, or psi=0)")
+	}
+	if a := testing.AllocsPerRun(100, func() { readPressure() }); a != 0 {
+		t.Fatalf("readPressure allocates %v times per call", a)
+	}
+	n := runtime.NumCPU() + 1
+	prev := runtime.GOMAXPROCS(n)
+	defer runtime.GOMAXPROCS(prev)
+	before, _ := readPressure()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x := uint64(1)
+			for !stop.Load() {
+				for range 1000 {
+					x = x*6364136223846793005 + 1
+				}
+			}
+			if x == 0 {
+				t.Log(x)
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	after, ok := readPressure()
+	if !ok || after <= before {
+		t.Fatalf("stall counter %d -> %d (ok %v) with %d threads busy on %d CPUs, want it to grow", before, after, ok, n, runtime.NumCPU())
+	}
+}
+
+// FuzzParseStallTotal: any content of the PSI file is parsed without a
+// panic, and a value it returns is the digits after the first line's
+// first "total=".
+func FuzzParseStallTotal(f *testing.F) {
+	f.Add([]byte("some avg10=0.00 avg60=0.45 avg300=10.88 total=14642516987\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"))
+	f.Add([]byte("some total=1"))
+	f.Add([]byte("some total=99999999999999999999\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, ok := parseStallTotal(b)
+		if !ok {
+			return
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		_, rest, found := strings.Cut(line, "total=")
+		digits := rest
+		if i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			digits = rest[:i]
+		}
+		w, err := strconv.ParseInt(digits, 10, 64)
+		if !found || err != nil || v != w {
+			t.Fatalf("parseStallTotal(%q) = %d, true", b, v)
+		}
+	})
 }
