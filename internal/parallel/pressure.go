@@ -94,6 +94,7 @@ func readPressure() (int64, bool) {
 	}
 	return parseStallTotal(pressureFd.buf[:n])
 }
+
 // parseStallTotal returns the number after the first "total=" of the
 // "some" line (the first line of a PSI file), without allocating.
 func parseStallTotal(b []byte) (int64, bool) {
