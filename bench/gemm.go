@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,6 +69,8 @@ func runGemm(args []string) error {
 	dtypes := fs.String("dtypes", "float32,float64", "element types")
 	gonumOn := fs.Bool("gonum", true, "also run gonum's pure-Go GEMM")
 	minTime := fs.Duration("mintime", 200*time.Millisecond, "minimum time per measurement (best of 3 is reported)")
+	torchOn := fs.Bool("torch", true, "also run OpenBLAS (through torch.mm, bench/gemm_torch.py) on the square sizes when "+pythonPath+" has torch")
+	torchFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./bench gemm [flags]\n\nexample: go run ./bench gemm -json -sizes 1024\n\nflags:")
 		fs.PrintDefaults()
@@ -92,6 +99,31 @@ func runGemm(args []string) error {
 	}
 	em := newEmitter(*js)
 	header(*js)
+	// openblas[dtype][threads][n] is OpenBLAS's GFLOPS for the square
+	// sizes, measured first, one process per thread count.
+	openblas := map[string]map[int]map[int]float64{}
+	if *torchOn {
+		script, err := findTorch("gemm_torch.py")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench gemm: skipping OpenBLAS: %v\n", err)
+		} else {
+			for _, th := range threads {
+				recs, err := runTorchGemm(script, sizes, dts, th, *minTime)
+				if err != nil {
+					return fmt.Errorf("OpenBLAS through PyTorch: %v", err)
+				}
+				for _, r := range recs {
+					if openblas[r.DType] == nil {
+						openblas[r.DType] = map[int]map[int]float64{}
+					}
+					if openblas[r.DType][r.Threads] == nil {
+						openblas[r.DType][r.Threads] = map[int]float64{}
+					}
+					openblas[r.DType][r.Threads][r.M] = r.GFLOPS
+				}
+			}
+		}
+	}
 	tiers := simd.Tiers()
 	defTier := simd.DefaultTier()
 	if !*js {
@@ -105,6 +137,9 @@ func runGemm(args []string) error {
 		if *gonumOn {
 			fmt.Printf(" %9s %8s", "gonum", "best/gn")
 		}
+		if len(openblas) > 0 {
+			fmt.Printf(" %9s %8s", "openblas", "def/ob")
+		}
 		fmt.Println("   (GFLOPS; * the default tier)")
 	}
 	prevProcs := runtime.GOMAXPROCS(0)
@@ -116,7 +151,7 @@ func runGemm(args []string) error {
 				if !*js {
 					fmt.Printf("%-26s %-7s %3d", sh.label, dt, th)
 				}
-				best := 0.0
+				best, def := 0.0, 0.0
 				for _, t := range tiers {
 					restore, err := simd.SetTier(t)
 					if err != nil {
@@ -125,6 +160,9 @@ func runGemm(args []string) error {
 					g := measureGemm(dt, sh, false, *minTime)
 					restore()
 					best = max(best, g)
+					if t == defTier {
+						def = g
+					}
 					em.emit(gemmRecord{"gemm", "gradflow", t, dt, th, sh.m, sh.n, sh.k, sh.transA, sh.transB, sh.label, round2(g), t == defTier})
 					if !*js {
 						fmt.Printf(" %9.1f", g)
@@ -135,6 +173,12 @@ func runGemm(args []string) error {
 					em.emit(gemmRecord{"gemm", "gonum", "", dt, th, sh.m, sh.n, sh.k, sh.transA, sh.transB, sh.label, round2(g), false})
 					if !*js {
 						fmt.Printf(" %9.1f %7.1fx", g, best/g)
+					}
+				}
+				if ob, ok := openblas[dt][th][sh.m]; ok && strings.HasPrefix(sh.label, "square ") {
+					em.emit(gemmRecord{"gemm", "openblas", "", dt, th, sh.m, sh.n, sh.k, false, false, sh.label, ob, false})
+					if !*js {
+						fmt.Printf(" %9.1f %7.2fx", ob, def/ob)
 					}
 				}
 				if !*js {
@@ -230,4 +274,37 @@ func to32(s []float64) []float32 {
 		out[i] = float32(v)
 	}
 	return out
+}
+
+// runTorchGemm runs bench/gemm_torch.py at one thread count and returns its
+// records.
+func runTorchGemm(script string, sizes []int, dtypes []string, threads int, minTime time.Duration) ([]gemmRecord, error) {
+	var ns []string
+	for _, n := range sizes {
+		ns = append(ns, strconv.Itoa(n))
+	}
+	cmd := exec.Command(pythonPath, script, "--sizes", strings.Join(ns, ","), "--dtypes", strings.Join(dtypes, ","),
+		"--threads", strconv.Itoa(threads), "--min-time", strconv.FormatFloat(minTime.Seconds(), 'g', -1, 64))
+	env, err := torchEnv(threads)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
+	}
+	var recs []gemmRecord
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "{") {
+			var r gemmRecord
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				return nil, fmt.Errorf("decoding %q: %v", l, err)
+			}
+			recs = append(recs, r)
+		}
+	}
+	return recs, nil
 }

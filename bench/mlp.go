@@ -343,7 +343,7 @@ func findTorch(script string) (string, error) {
 	if _, err := os.Stat(pythonPath); err != nil {
 		return "", fmt.Errorf("%s not found", pythonPath)
 	}
-	env, err := torchEnv(1)
+	env, err := torchBaseEnv(1)
 	if err != nil {
 		return "", err
 	}
@@ -400,14 +400,33 @@ var allocLibs = map[string]string{
 func torchFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&torchFTZ, "torch-flush-denormal", torchFTZ, "run PyTorch with torch.set_flush_denormal(True)")
 	fs.StringVar(&torchAlloc, "torch-alloc", torchAlloc, "PyTorch's allocator: glibc (large-block thresholds raised), plain, tcmalloc or jemalloc")
+	fs.StringVar(&torchCore, "torch-core", torchCore, "OpenBLAS core type of the PyTorch runs: best (measure auto and the one the CPU's features call for, keep the faster), auto (OpenBLAS's detection) or an OPENBLAS_CORETYPE value")
 }
 
 // torchEnv is the environment of a PyTorch run with the given thread
-// count: OPENBLAS_NUM_THREADS set, and OPENBLAS_CORETYPE and
-// OPENBLAS_L2_SIZE removed so that OpenBLAS picks its kernel and blocking
-// from the CPU (a forced older core type is several times slower); and the
-// allocator of torchAlloc.
+// count: torchBaseEnv's, with the OpenBLAS core type of -torch-core (see
+// torchCore).
 func torchEnv(threads int) ([]string, error) {
+	env, err := torchBaseEnv(threads)
+	if err != nil {
+		return nil, err
+	}
+	core, err := resolveTorchCore()
+	if err != nil {
+		return nil, err
+	}
+	if core != "" {
+		env = append(env, "OPENBLAS_CORETYPE="+core)
+	}
+	return env, nil
+}
+
+// torchBaseEnv is the environment of a PyTorch run with the given thread
+// count: OPENBLAS_NUM_THREADS set, and OPENBLAS_CORETYPE and
+// OPENBLAS_L2_SIZE removed so that OpenBLAS picks its blocking from the CPU
+// (a forced older core type is several times slower); and the allocator of
+// torchAlloc.
+func torchBaseEnv(threads int) ([]string, error) {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")

@@ -79,6 +79,7 @@ func runNTK(args []string) error {
 	torchChunk := fs.Int("torch-chunk", 16, "examples per functorch Jacobian chunk (16 x 10 x 1.86M float64 = 2.4 GB)")
 	torchSym := fs.Bool("torch-symmetric", true, "functorch forms only the blocks on and above the diagonal (the tutorial forms all n^2)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the gradflow measurements to this file")
+	torchFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: go run ./bench ntk [flags]
 
