@@ -164,12 +164,16 @@ flags:`)
 		threads int
 	}
 	times := map[key][]float64{}
+	perEpoch := map[key][]float64{} // seconds per epoch, free of the seed's luck
 	var order []key
 	add := func(r mnistRecord) {
 		show(r)
 		k := key{r.Impl, r.Threads}
 		if _, ok := times[k]; !ok {
 			order = append(order, k)
+		}
+		if r.Epochs > 0 {
+			perEpoch[k] = append(perEpoch[k], r.Seconds/float64(r.Epochs))
 		}
 		if r.Reached {
 			times[k] = append(times[k], r.Seconds)
@@ -204,22 +208,28 @@ flags:`)
 	if *js {
 		return nil
 	}
-	var goBest, torchBest float64
-	fmt.Printf("# median seconds over %d repetitions:", *reps)
+	var goBest, torchBest, goEpoch, torchEpoch float64
+	fmt.Printf("# median seconds over %d repetitions (per epoch):", *reps)
 	for _, k := range order {
-		m := median(times[k])
-		fmt.Printf(" %s/%d %.2f", k.impl, k.threads, m)
-		best := &goBest
+		m, e := median(times[k]), median(perEpoch[k])
+		fmt.Printf(" %s/%d %.2f (%.2f)", k.impl, k.threads, m, e)
+		best, bestEpoch := &goBest, &goEpoch
 		if k.impl == "pytorch" {
-			best = &torchBest
+			best, bestEpoch = &torchBest, &torchEpoch
 		}
 		if !math.IsInf(m, 0) && (*best == 0 || m < *best) {
 			*best = m
 		}
+		if *bestEpoch == 0 || e < *bestEpoch {
+			*bestEpoch = e
+		}
 	}
 	fmt.Println()
 	if goBest > 0 && torchBest > 0 {
-		fmt.Printf("# gradflow best / PyTorch best median time: %.2f (target <= 0.8)\n", goBest/torchBest)
+		// The target is issue 21's; the number of epochs to reach the
+		// accuracy differs from seed to seed (4 to 8 here), so the time
+		// per epoch is printed as well.
+		fmt.Printf("# gradflow best / PyTorch best median time: %.2f (target <= 0.5); per epoch %.2f\n", goBest/torchBest, goEpoch/torchEpoch)
 	}
 	return nil
 }
