@@ -29,8 +29,8 @@
 //	                                                  f64 11,200-12,100 vs 11,700-12,900 (issue 21)
 //	AMD    0x1a   0x00-0xff   Zen 5           avx512  Turin-like VM: sgemm 1024^3 189.9 vs 100.0, dgemm 87.0 vs 49.9
 //	Intel  6      0xcf        Emerald Rapids  avx512  2-vCPU KVM, avx2/avx512 per-round ratio: gemm 1024^3
-//	                                                  f32 0.63-0.79, f64 0.61-0.64; MLP f32 0.64-0.69,
-//	                                                  f64 0.57-0.81 (bench tiers -measure, 3 runs)
+//	                                                  f32 0.55, f64 0.58; MLP f32 0.59, f64 0.59 (bench
+//	                                                  tiers -measure, quiet; loaded runs 0.57-0.81)
 //
 // Zen 3 shares family 0x19 but has no AVX-512, so its entry only restates
 // its feature default. A CPU without an entry (or a VM hiding the entry's
@@ -65,7 +65,7 @@
 // prefetchers) and the packed A block 2 KiB ahead of the k-step being
 // computed (A streams from L2 one micro-panel per tile). On Emerald Rapids
 // this raised a one-thread 1024^3 product from 62.5 to 71.0 GFLOPS (f64,
-// avx512), 34.7 to 40.0 (f64, avx2) and by 4-5% in f32, to 0.95-0.97x of
+// avx512), 34.7 to 40.0 (f64, avx2) and by 4-5% in f32, to 0.96-1.01x of
 // OpenBLAS 0.3.21's SkylakeX kernels (bench/RESULTS.md).
 //
 // When M or N is tiny (at most 4, e.g. a batch of 1..4 rows), packing would

@@ -181,6 +181,7 @@ func archBlocking(size int) Blocking {
 
 // emeraldRapidsReason is the measurement behind the Emerald Rapids entry
 // (bench/RESULTS.md, "Kernel choice per microarchitecture").
-const emeraldRapidsReason = "Xeon family 6 model 207 on a loaded 2-vCPU KVM, one thread, bench tiers -measure " +
-	"(3 runs of 9 interleaved rounds): avx2 over avx512, median per-round ratio, gemm 1024^3 f32 0.63-0.79, " +
-	"f64 0.61-0.64; MLP 784-512-512-10 b128 f32 0.64-0.69, f64 0.57-0.81"
+const emeraldRapidsReason = "Xeon family 6 model 207 on a 2-vCPU KVM, one thread, bench tiers -measure " +
+	"(9 interleaved rounds, quiet machine, prefetching kernels): avx2 over avx512, median per-round ratio, " +
+	"gemm 1024^3 f32 0.55, f64 0.58; MLP 784-512-512-10 b128 f32 0.59, f64 0.59 " +
+	"(earlier, loaded: 0.61-0.79)"
