@@ -28,6 +28,28 @@ func (t *Tape[T]) Backward(loss *Var[T]) {
 	t.sweep(loss, t.onesLike(loss), false, true)
 }
 
+// BackwardFresh is Backward with the gradient tensors in grads set rather
+// than added to: the result is that of zeroing them and calling Backward,
+// without the pass that zeroes them or the reads of their old values (a
+// layer's weight-gradient GEMM writes with beta = 0 instead of 1), as
+// PyTorch's zero_grad(set_to_none=True) does for the first backward pass
+// after it. A tensor in grads that the loss does not reach is zeroed; bound
+// gradient tensors not in grads accumulate as with Backward. The values are
+// those of zeroing and accumulating, except that a gradient that comes out
+// as -0 stays -0 (0 + -0 would be +0). train.Stepper uses it with the
+// optimizer's gradients. grads must not hold a tensor twice.
+func (t *Tape[T]) BackwardFresh(loss *Var[T], grads []*tensor.Tensor[T]) {
+	t.fresh = append(t.fresh[:0], grads...)
+	defer func() {
+		for _, g := range t.fresh {
+			g.Zero()
+		}
+		clear(t.fresh)
+		t.fresh = t.fresh[:0]
+	}()
+	t.Backward(loss)
+}
+
 // GradOptions configures Grad.
 type GradOptions[T Float] struct {
 	// CreateGraph records the backward pass on the tape, so that the
@@ -156,7 +178,11 @@ func (t *Tape[T]) run(y, seed *Var[T], createGraph, accumulate bool) {
 			continue
 		}
 		if accumulate && v.pgrad != nil {
-			tensor.AddInto(v.pgrad, v.pgrad, v.grad.value)
+			if t.claim(v.pgrad) {
+				v.pgrad.CopyFrom(v.grad.value)
+			} else {
+				tensor.AddInto(v.pgrad, v.pgrad, v.grad.value)
+			}
 		}
 	}
 }

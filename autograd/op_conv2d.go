@@ -183,8 +183,12 @@ func conv2DBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 		if v.flag2 {
 			col = v.scratch.Data()
 		}
-		if pg := t.directGrad(w); pg != nil {
-			tensor.Conv2DWeightGradInto(pg, x.value, dz.value, T(v.f), 1, geo, col)
+		if pg, set := t.claimGrad(w); pg != nil {
+			beta := T(1)
+			if set {
+				beta = 0 // the first contribution of a BackwardFresh
+			}
+			tensor.Conv2DWeightGradInto(pg, x.value, dz.value, T(v.f), beta, geo, col)
 		} else {
 			dw := t.constLike(w.Shape())
 			tensor.Conv2DWeightGradInto(dw.value, x.value, dz.value, T(v.f), 0, geo, col)
@@ -193,8 +197,11 @@ func conv2DBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 	}
 	if wantB {
 		if bDirect {
-			pg := t.directGrad(b)
-			tensor.AddInto(pg, pg, bVar.value)
+			if pg, set := t.claimGrad(b); set {
+				pg.CopyFrom(bVar.value)
+			} else {
+				tensor.AddInto(pg, pg, bVar.value)
+			}
 		} else {
 			t.accum(b, bVar)
 		}

@@ -146,8 +146,11 @@ func linearBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 	}
 	if wantB {
 		if bDirect {
-			pg := t.directGrad(b)
-			tensor.AddInto(pg, pg, v.scratch)
+			if pg, set := t.claimGrad(b); set {
+				pg.CopyFrom(v.scratch)
+			} else {
+				tensor.AddInto(pg, pg, v.scratch)
+			}
 		} else {
 			t.accum(b, bVar)
 		}
@@ -156,10 +159,15 @@ func linearBackwardFast[T Float](t *Tape[T], v, g *Var[T]) {
 
 // gemmGrad adds alpha op(a) b to the gradient of x, where op transposes a
 // when transA is set: straight into x's bound gradient tensor when the
-// backward pass allows it, else as a new Var handed to accum.
+// backward pass allows it (or writes it there, as the first contribution of
+// a BackwardFresh), else as a new Var handed to accum.
 func gemmGrad[T Float](t *Tape[T], x, a, b *Var[T], transA bool, alpha float64, split tensor.Split) {
-	if pg := t.directGrad(x); pg != nil {
-		tensor.MatMulInto(pg, a.value, b.value, transA, false, T(alpha), 1, tensor.Epilogue[T]{Split: split})
+	if pg, set := t.claimGrad(x); pg != nil {
+		beta := T(1)
+		if set {
+			beta = 0 // the first contribution of a BackwardFresh: C is not read
+		}
+		tensor.MatMulInto(pg, a.value, b.value, transA, false, T(alpha), beta, tensor.Epilogue[T]{Split: split})
 		return
 	}
 	t.accum(x, matmulSplit(a, b, transA, false, alpha, split))

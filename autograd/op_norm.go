@@ -103,7 +103,10 @@ func paramGrad[T Float](t *Tape[T], p *Var[T]) ([]T, *Var[T]) {
 	if p == nil || !t.wants(p) {
 		return nil, nil
 	}
-	if pg := t.directGrad(p); pg != nil {
+	if pg, set := t.claimGrad(p); pg != nil {
+		if set {
+			pg.Zero() // the first contribution of a BackwardFresh: the rule adds
+		}
 		return pg.Data(), nil
 	}
 	v := t.constLike(p.Shape())

@@ -54,6 +54,10 @@ type Tape[T Float] struct {
 	// gradient and a buffer per parameter.
 	direct bool
 	epoch  uint64 // counts Resets, so that caches keyed by step can tell steps apart
+	// fresh lists the bound gradient tensors that the BackwardFresh in
+	// progress has not written yet: their first contribution overwrites
+	// them (claim), and those left at the end are zeroed.
+	fresh []*tensor.Tensor[T]
 
 	relu reluBackJob[T] // scratch of linearBackwardFast's ReLU mask
 }
@@ -312,6 +316,32 @@ func (t *Tape[T]) directGrad(x *Var[T]) *tensor.Tensor[T] {
 		return x.pgrad
 	}
 	return nil
+}
+
+// claimGrad is directGrad for a caller about to write x's gradient: set
+// reports that this is the first contribution to a tensor the pass in
+// progress sets rather than adds to (BackwardFresh), which the caller must
+// then overwrite (a GEMM with beta 0, a copy) instead of adding to.
+func (t *Tape[T]) claimGrad(x *Var[T]) (pg *tensor.Tensor[T], set bool) {
+	pg = t.directGrad(x)
+	if pg == nil {
+		return nil, false
+	}
+	return pg, t.claim(pg)
+}
+
+// claim reports whether g is still waiting for its first contribution in
+// the BackwardFresh in progress, and takes it off that list.
+func (t *Tape[T]) claim(g *tensor.Tensor[T]) bool {
+	for i, f := range t.fresh {
+		if f == g {
+			last := len(t.fresh) - 1
+			t.fresh[i], t.fresh[last] = t.fresh[last], nil
+			t.fresh = t.fresh[:last]
+			return true
+		}
+	}
+	return false
 }
 
 // sameTape panics unless a and b live on the same tape.

@@ -49,6 +49,12 @@ type Stepper[T tensor.Float] struct {
 	first float64
 	// source names where batches come from in error messages.
 	source string
+	// fresh lists the optimizer's parameters when their gradients can be
+	// set by the backward pass instead of zeroed and then accumulated
+	// (autograd.Tape.BackwardFresh): the optimizer lists them and no two
+	// share a gradient tensor. Nil means ZeroGrad and Backward.
+	fresh []*nn.Param[T]
+	grads []*tensor.Tensor[T] // scratch: fresh's gradient tensors
 }
 
 // NewStepper validates cfg and returns a Stepper at step 0. Besides nil
@@ -85,11 +91,35 @@ func newStepper[T tensor.Float](cfg StepConfig[T], from string) (*Stepper[T], er
 		return nil, err
 	}
 	s := &Stepper[T]{cfg: cfg, params: params, tape: autograd.NewTape[T](), source: "batch", first: math.NaN()}
+	s.fresh = freshParams[T](cfg.Optimizer)
 	s.base = make([]float64, cfg.Optimizer.NumGroups())
 	for g := range s.base {
 		s.base[g] = cfg.Optimizer.LR(g)
 	}
 	return s, nil
+}
+
+// freshParams returns the parameters whose gradients a step may set in
+// the backward pass rather than zero first (see Stepper.fresh): every
+// parameter of opt, when opt lists them (optim.ParamLister) and no two
+// share a gradient tensor; nil otherwise.
+func freshParams[T tensor.Float](opt optim.Optimizer[T]) []*nn.Param[T] {
+	l, ok := opt.(optim.ParamLister[T])
+	if !ok {
+		return nil
+	}
+	ps := l.AllParams()
+	seen := make(map[*tensor.Tensor[T]]bool, len(ps))
+	for _, p := range ps {
+		if p.Grad == nil {
+			continue
+		}
+		if seen[p.Grad] {
+			return nil
+		}
+		seen[p.Grad] = true
+	}
+	return ps
 }
 
 // optimizerHolds returns an error naming the first of the model's params
@@ -144,12 +174,15 @@ func (s *Stepper[T]) Step(b *data.Batch[T]) (*Step[T], error) {
 	cfg := &s.cfg
 	tp := s.tape
 	tp.Reset()
-	cfg.Optimizer.ZeroGrad()
+	if s.fresh == nil {
+		cfg.Optimizer.ZeroGrad()
+	}
 	out := cfg.Model.Forward(tp, tp.Const(b.X))
 	if b.Labels != nil && cfg.Loss.Classification() {
 		// A label without an output would panic in the loss.
 		if v := out.Value(); v.NDim() == 2 {
 			if err := labelsFit(b, v.Dim(1), cfg.Loss); err != nil {
+				s.zeroIfFresh()
 				return nil, fmt.Errorf("train: step %d: %s: %w", s.count+1, s.source, err)
 			}
 		}
@@ -157,14 +190,31 @@ func (s *Stepper[T]) Step(b *data.Batch[T]) (*Step[T], error) {
 	loss := cfg.Loss.Eval(out, b)
 	lv := float64(loss.Item())
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		s.zeroIfFresh()
 		return nil, &DivergenceError{Step: s.count + 1, What: "loss", Value: lv}
 	}
 	if math.IsNaN(s.first) {
 		s.first = lv
 	} else if r := cfg.MaxLossRatio; r > 0 && s.first > 0 && lv > r*s.first {
+		s.zeroIfFresh()
 		return nil, &DivergenceError{Step: s.count + 1, What: "loss explosion", Value: lv, Initial: s.first}
 	}
-	tp.Backward(loss)
+	if s.fresh != nil {
+		// Set the gradients instead of zeroing them before the forward
+		// pass and adding to them: saves a pass over every gradient and
+		// the weight-gradient GEMMs' reads of C (2-3% of a float64
+		// 784-512-512-10 step on one core).
+		s.grads = s.grads[:0]
+		for _, p := range s.fresh {
+			if p.Grad != nil {
+				s.grads = append(s.grads, p.Grad)
+			}
+		}
+		tp.BackwardFresh(loss, s.grads)
+		clear(s.grads)
+	} else {
+		tp.Backward(loss)
+	}
 	gn := optim.GradNorm(s.params)
 	if math.IsNaN(gn) || math.IsInf(gn, 0) {
 		return nil, &DivergenceError{Step: s.count + 1, What: "gradient norm", Value: gn}
@@ -189,6 +239,15 @@ func (s *Stepper[T]) Step(b *data.Batch[T]) (*Step[T], error) {
 	s.count++
 	s.last = Step[T]{Step: s.count, Loss: lv, GradNorm: gn, LR: s.base[0] * factor, Batch: b, Output: out}
 	return &s.last, nil
+}
+
+// zeroIfFresh zeroes the gradients on a step that stops before its
+// backward pass, when steps set them in the backward pass: the gradients a
+// failed step leaves are then zero, as when every step began by zeroing.
+func (s *Stepper[T]) zeroIfFresh() {
+	if s.fresh != nil {
+		s.cfg.Optimizer.ZeroGrad()
+	}
 }
 
 // FullBatch returns the batch holding all of ds, sharing its storage: the

@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gradflow/gradflow/autograd"
 	"github.com/gradflow/gradflow/data"
 	"github.com/gradflow/gradflow/internal/testutil"
 	"github.com/gradflow/gradflow/nn"
 	"github.com/gradflow/gradflow/optim"
+	"github.com/gradflow/gradflow/tensor"
 )
 
 // TestStepperMatchesTrainer: a Stepper fed the loader's batches and a
@@ -296,5 +298,78 @@ func TestWriteRecordNonFinite(t *testing.T) {
 	want := `{"step":3,"epoch":0,"loss":null,"grad_norm":null,"lr":0.1,"samples_per_sec":0,"time":0,"eval":{"test":{"accuracy":0.5,"loss":null}}}` + "\n"
 	if b.String() != want {
 		t.Errorf("got  %s want %s", b.String(), want)
+	}
+}
+
+// TestStepperSetsGradients: a step sets the gradients (Tape.BackwardFresh)
+// to what zeroing them and back-propagating gives, whatever they held
+// before; a parameter of the optimizer outside the model ends the step
+// with a zero gradient, as ZeroGrad left it before; and a step that stops
+// before its backward pass leaves zero gradients.
+func TestStepperSetsGradients(t *testing.T) {
+	s := newSetup[float64](t, 1, 16, 0.05)
+	extra := nn.NewParam[float64]("extra", tensor.New[float64](3))
+	opt, err := optim.NewSGD(append(s.model.Params(), extra), optim.SGDConfig{LR: 0.05, Momentum: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewStepper(StepConfig[float64]{Model: s.model, Loss: &CrossEntropy[float64]{}, Optimizer: opt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.fresh == nil {
+		t.Fatal("the stepper does not set gradients in the backward pass")
+	}
+	loss := &CrossEntropy[float64]{}
+	for step := 0; step < 3; step++ {
+		s.loader.Next()
+		b := s.loader.Batch()
+		// The reference: zero, forward, backward on a tape of its own.
+		ref := map[*nn.Param[float64]][]float64{}
+		for _, p := range s.model.Params() {
+			p.ZeroGrad()
+		}
+		tp := autograd.NewTape[float64]()
+		tp.Backward(loss.Eval(s.model.Forward(tp, tp.Const(b.X)), b))
+		for _, p := range s.model.Params() {
+			ref[p] = append([]float64(nil), p.Grad.Data()...)
+			for i := range p.Grad.Data() {
+				p.Grad.Data()[i] = math.NaN()
+			}
+		}
+		for i := range extra.Grad.Data() {
+			extra.Grad.Data()[i] = math.NaN()
+		}
+		if _, err := st.Step(b); err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range ref {
+			for i, v := range p.Grad.Data() {
+				if v != want[i] {
+					t.Fatalf("step %d: %s grad[%d] = %v, want %v", step, p.Name, i, v, want[i])
+				}
+			}
+		}
+		for i, v := range extra.Grad.Data() {
+			if v != 0 {
+				t.Fatalf("step %d: the extra parameter's grad[%d] = %v, want 0", step, i, v)
+			}
+		}
+	}
+	// A diverged step leaves zero gradients.
+	for _, p := range s.model.Params() {
+		p.Grad.Data()[0] = math.NaN()
+	}
+	s.model.Params()[2].Value.Data()[0] = math.Inf(1)
+	s.loader.Next()
+	if _, err := st.Step(s.loader.Batch()); err == nil {
+		t.Fatal("no divergence error")
+	}
+	for _, p := range s.model.Params() {
+		for i, v := range p.Grad.Data() {
+			if v != 0 {
+				t.Fatalf("after a diverged step %s grad[%d] = %v, want 0", p.Name, i, v)
+			}
+		}
 	}
 }
