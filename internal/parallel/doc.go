@@ -16,25 +16,26 @@
 // Spinning pays only while each spinning thread has a core to itself. On a
 // machine shared with CPU-bound work a spinning helper takes a core that a
 // thread it waits for needs (two threads ran slower than one), so the spin
-// adapts, on two signals. First, the kernel's CPU pressure counter
-// (/proc/pressure/cpu, Linux 4.20+): sampled every 4 ms by whichever
+// adapts. Where Linux provides it (4.20+), the signal is the kernel's CPU
+// pressure counter (/proc/pressure/cpu): sampled every 4 ms by whichever
 // thread starts to wait, it tells the share of time some runnable thread
 // waited for a CPU; while it is at least 20% nobody spins (idle helpers
 // park at once, a Run waiting for its helpers blocks at once and hands its
-// core to whoever the OS runs instead). Second, where the counter is
-// missing and as a safety net, a spinning thread reads the clock every
-// 128 polls: two readings more than 50 us apart mean the OS preempted it
-// for another thread, and such a trip turns spinning off for 10 ms,
-// doubling up to 1 s while trips keep coming after little spinning. The
-// clock alone caught only part of the harm, since the OS mostly preempts
-// the working thread rather than the spinning one (with one busy process
-// on two cores: 0.83x of one thread, against 1.07x with the counter; on a
-// quiet machine both keep the 1.7-1.8x of a fixed spin). Timing only
-// chooses between spinning and blocking, never which tasks exist or how
-// they compute, so results stay the same. GRADFLOW_SPIN (a duration, 0
-// for none) fixes the spin and turns the adaptation off; `go run ./bench
-// load` measures one and two threads with and without competing busy
-// processes, for each policy (bench/RESULTS.md).
+// core to whoever the OS runs instead). Elsewhere a spinning thread reads
+// the clock every 128 polls: two readings more than 50 us apart mean the
+// OS preempted it for another thread, and such a trip turns spinning off
+// for 10 ms, doubling up to 1 s while trips keep coming after little
+// spinning. The clock gaps alone caught only part of the harm, since the
+// OS mostly preempts the working thread rather than the spinning one, and
+// they raise false alarms on a quiet VM (with one busy process on two
+// cores: 0.82x of one thread with the gaps, 1.09-1.11x with the counter;
+// quiet, an MNIST epoch at two threads took 1.36-1.55 s with both signals
+// and 1.20-1.24 s with the counter alone). Timing only chooses between
+// spinning and blocking, never which tasks exist or how they compute, so
+// results stay the same. GRADFLOW_SPIN (a duration, 0 for none) fixes the
+// spin and turns the adaptation off; `go run ./bench load` measures one
+// and two threads with and without competing busy processes, for each
+// policy (bench/RESULTS.md).
 //
 // The pool sits below internal/simd in the import graph although
 // ARCHITECTURE.md lists the SIMD kernels first: the GEMM driver divides a

@@ -278,6 +278,9 @@ func TestPressureJudgement(t *testing.T) {
 		stall += int64(share * float64(d/time.Microsecond))
 		return m.pressured(at(now))
 	}
+	if !m.usable() {
+		t.Fatal("a new monitor is not usable")
+	}
 	if wait(0, 0) {
 		t.Fatal("pressure at the first sample")
 	}
@@ -317,6 +320,9 @@ func TestPressureJudgement(t *testing.T) {
 	if wait(pressureEvery, 1) || reads != n {
 		t.Fatal("sampling went on after the counter failed")
 	}
+	if m.usable() {
+		t.Fatal("a monitor whose counter failed is usable (the clock gaps would stay off)")
+	}
 }
 
 // TestSpinBudgetUnderPressure: the pool's spin budget is 0 while its
@@ -325,17 +331,17 @@ func TestSpinBudgetUnderPressure(t *testing.T) {
 	defer SetSpin(time.Millisecond, false)
 	defer SetPressure(true)
 	SetSpin(time.Millisecond, false)
-	saved := stalls
-	defer func() { stalls = saved }()
-	stall := int64(0)
-	stalls = newStallMonitor(func() (int64, bool) { return stall, true })
+	saved := stalls.Load()
+	defer stalls.Store(saved)
+	var stall atomic.Int64 // read by pool goroutines that sample meanwhile
+	stalls.Store(newStallMonitor(func() (int64, bool) { return stall.Load(), true }))
 	now := epoch.Add(2 * time.Hour)
 	spinOff.Store(0)
 	if b := spinBudget(now); b != time.Millisecond {
 		t.Fatalf("budget = %v, want 1ms", b)
 	}
 	now = now.Add(pressureEvery)
-	stall += int64(pressureEvery / time.Microsecond)
+	stall.Add(int64(pressureEvery / time.Microsecond))
 	if b := spinBudget(now); b != 0 {
 		t.Fatalf("budget under pressure = %v, want 0", b)
 	}

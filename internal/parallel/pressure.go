@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-// Clock gaps (see trip) see only the preemptions of the spinning thread.
+// Clock gaps (see trip) see only the preemptions of the spinning thread,
+// and a VM's hiccups preempt spinning threads on a quiet machine too; they
+// are used only where the stall counter below cannot be read.
 // With one busy process on two cores the OS mostly leaves the spinning
 // helper alone on its core and makes the thread it waits for share the
 // other core with the busy process, so the spin wastes a core while the
@@ -51,8 +53,11 @@ type stallMonitor struct {
 	highFor  atomic.Int64 // ns of windows judged high, for SpinStats
 }
 
-// stalls is the pool's monitor of pressureFile.
-var stalls = newStallMonitor(readPressure)
+// stalls holds the pool's monitor of pressureFile (a pointer that tests
+// swap while pool goroutines read it).
+var stalls atomic.Pointer[stallMonitor]
+
+func init() { stalls.Store(newStallMonitor(readPressure)) }
 
 func newStallMonitor(read func() (int64, bool)) *stallMonitor {
 	m := &stallMonitor{read: read}
@@ -63,8 +68,9 @@ func newStallMonitor(read func() (int64, bool)) *stallMonitor {
 // SetPressure turns the use of the stall counter on (the default) or off,
 // for benchmarks that compare spin policies in one process.
 func SetPressure(on bool) {
-	stalls.enabled.Store(on)
-	stalls.high.Store(false)
+	m := stalls.Load()
+	m.enabled.Store(on)
+	m.high.Store(false)
 }
 
 var pressureFd struct {
@@ -120,6 +126,12 @@ func parseStallTotal(b []byte) (int64, bool) {
 		return v, true
 	}
 	return 0, false
+}
+
+// usable reports whether the monitor is on and its counter readable (as
+// far as known: before the first sample it is assumed to be).
+func (m *stallMonitor) usable() bool {
+	return m.enabled.Load() && m.at.Load() != 1<<62
 }
 
 // pressured reports whether the last judged window had a runnable thread
