@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -285,16 +284,9 @@ func runTorchGemm(script string, sizes []int, dtypes []string, threads int, minT
 	}
 	cmd := exec.Command(pythonPath, script, "--sizes", strings.Join(ns, ","), "--dtypes", strings.Join(dtypes, ","),
 		"--threads", strconv.Itoa(threads), "--min-time", strconv.FormatFloat(minTime.Seconds(), 'g', -1, 64))
-	env, err := torchEnv(threads)
+	out, err := torchOutput(cmd, threads)
 	if err != nil {
 		return nil, err
-	}
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
 	}
 	var recs []gemmRecord
 	for _, l := range strings.Split(string(out), "\n") {

@@ -487,18 +487,29 @@ func runTorch(cmd *exec.Cmd, threads int, v any) error {
 	if torchFTZ {
 		cmd.Args = append(cmd.Args, "--flush-denormal")
 	}
-	env, err := torchEnv(threads)
+	out, err := torchOutput(cmd, threads)
 	if err != nil {
 		return err
+	}
+	return decodeLastJSON(out, v)
+}
+
+// torchOutput runs a PyTorch command in the environment of torchEnv and
+// returns its standard output; an error carries the last line of its
+// standard error (a Python traceback's message).
+func torchOutput(cmd *exec.Cmd, threads int) ([]byte, error) {
+	env, err := torchEnv(threads)
+	if err != nil {
+		return nil, err
 	}
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
+		return nil, fmt.Errorf("%v: %s", err, lastLine(stderr.Bytes()))
 	}
-	return decodeLastJSON(out, v)
+	return out, nil
 }
 
 // decodeLastJSON decodes into v the last line of out that starts with '{'.

@@ -35,25 +35,19 @@
 // 192 (f64) bytes of A, so the loops ask for two or three lines.
 #define APF 2048
 
+#define PREFETCH_CROW \
+	PREFETCHT0 (R10)   \
+	PREFETCHT0 63(R10) \
+	ADDQ       BX, R10
+
 #define PREFETCH_C6 \
-	MOVQ       DX, R10  \
-	PREFETCHT0 (R10)    \
-	PREFETCHT0 63(R10)  \
-	ADDQ       BX, R10  \
-	PREFETCHT0 (R10)    \
-	PREFETCHT0 63(R10)  \
-	ADDQ       BX, R10  \
-	PREFETCHT0 (R10)    \
-	PREFETCHT0 63(R10)  \
-	ADDQ       BX, R10  \
-	PREFETCHT0 (R10)    \
-	PREFETCHT0 63(R10)  \
-	ADDQ       BX, R10  \
-	PREFETCHT0 (R10)    \
-	PREFETCHT0 63(R10)  \
-	ADDQ       BX, R10  \
-	PREFETCHT0 (R10)    \
-	PREFETCHT0 63(R10)
+	MOVQ DX, R10  \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW
 
 // ---- float32, 6x16 ---------------------------------------------------------
 

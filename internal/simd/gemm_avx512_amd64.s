@@ -58,39 +58,23 @@
 // the end, after kc rank-1 updates; C of a large product lives in L3 or
 // memory, and rows 4 KiB apart defeat the hardware prefetchers, so without
 // this the epilogue waits on up to 24 misses per tile.
+// PREFETCH_CROW asks for the row at R10 and moves R10 to the next row.
+#define PREFETCH_CROW \
+	PREFETCHT0 (R10)    \
+	PREFETCHT0 64(R10)  \
+	PREFETCHT0 127(R10) \
+	ADDQ       BX, R10
+
 #define PREFETCH_C8 \
-	MOVQ       DX, R10     \
-	PREFETCHT0 (R10)       \
-	PREFETCHT0 64(R10)     \
-	PREFETCHT0 127(R10)    \
-	ADDQ       BX, R10     \
-	PREFETCHT0 (R10)       \
-	PREFETCHT0 64(R10)     \
-	PREFETCHT0 127(R10)    \
-	ADDQ       BX, R10     \
-	PREFETCHT0 (R10)       \
-	PREFETCHT0 64(R10)     \
-	PREFETCHT0 127(R10)    \
-	ADDQ       BX, R10     \
-	PREFETCHT0 (R10)       \
-	PREFETCHT0 64(R10)     \
-	PREFETCHT0 127(R10)    \
-	ADDQ       BX, R10     \
-	PREFETCHT0 (R10)       \
-	PREFETCHT0 64(R10)     \
-	PREFETCHT0 127(R10)    \
-	ADDQ       BX, R10     \
-	PREFETCHT0 (R10)       \
-	PREFETCHT0 64(R10)     \
-	PREFETCHT0 127(R10)    \
-	ADDQ       BX, R10     \
-	PREFETCHT0 (R10)       \
-	PREFETCHT0 64(R10)     \
-	PREFETCHT0 127(R10)    \
-	ADDQ       BX, R10     \
-	PREFETCHT0 (R10)       \
-	PREFETCHT0 64(R10)     \
-	PREFETCHT0 127(R10)
+	MOVQ DX, R10  \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW \
+	PREFETCH_CROW
 
 // ---- float32, 8x32 ---------------------------------------------------------
 
